@@ -1,0 +1,51 @@
+import { ProtocolError } from "./errors.ts";
+import { encodeUtf8 } from "./bytes.ts";
+
+/** Most bytes in a room name (its size travels in one byte). */
+export const MAX_ROOM_NAME_BYTES = 255;
+/** Most characters (Unicode code points) in a username. */
+export const MAX_USERNAME_CHARS = 32;
+
+const CONTROL = /\p{Cc}/u;
+
+/**
+ * Checks a room name: 1-255 bytes of UTF-8 with no control characters.
+ * Returns it unchanged; throws a {@linkcode ProtocolError} (400) otherwise.
+ */
+export function validateRoomName(name: string): string {
+  const size = encodeUtf8(name).length;
+  if (size < 1 || size > MAX_ROOM_NAME_BYTES) {
+    throw new ProtocolError(`room name must be 1-${MAX_ROOM_NAME_BYTES} bytes, got ${size}`);
+  }
+  if (CONTROL.test(name)) {
+    throw new ProtocolError("room name must not contain control characters");
+  }
+  return name;
+}
+
+/**
+ * Checks a username: 1-32 characters, no control characters, no leading or
+ * trailing white space. Returns it unchanged; throws a
+ * {@linkcode ProtocolError} (400) otherwise.
+ */
+export function validateUsername(name: string): string {
+  const length = [...name].length;
+  if (length < 1 || length > MAX_USERNAME_CHARS) {
+    throw new ProtocolError(`username must be 1-${MAX_USERNAME_CHARS} characters, got ${length}`);
+  }
+  if (CONTROL.test(name)) {
+    throw new ProtocolError("username must not contain control characters");
+  }
+  if (name.trim() !== name) {
+    throw new ProtocolError("username must not start or end with spaces");
+  }
+  return name;
+}
+
+/**
+ * The key two usernames share when they may not both be in one room:
+ * comparison is case-insensitive and ignores Unicode normalization form.
+ */
+export function usernameKey(name: string): string {
+  return name.normalize("NFC").toLowerCase();
+}

@@ -1,0 +1,334 @@
+/**
+ * TCRP, the TCP Chat Room Protocol: a 32-byte header and a body, both ways.
+ *
+ * Header: byte 0 RoomNameSize, byte 1 Operation, byte 2 State, bytes 3..31
+ * OperationPayloadSize (a 29-byte big-endian integer). Body: RoomName, then
+ * OperationPayload. See docs/protocol.md.
+ */
+import { ProtocolError } from "./errors.ts";
+import { decodeUtf8, encodeUtf8 } from "./bytes.ts";
+
+/** Size of every TCRP header. */
+export const TCRP_HEADER_BYTES = 32;
+/** Size of a member token. */
+export const TOKEN_BYTES = 32;
+
+/** TCRP operations. */
+export const Operation = {
+  CREATE_ROOM: 1,
+  JOIN_ROOM: 2,
+  LIST_ROOMS: 3,
+} as const;
+/** A TCRP operation code. */
+export type Operation = typeof Operation[keyof typeof Operation];
+
+/** TCRP states: who speaks and at which step. */
+export const State = {
+  REQUEST: 0,
+  RESPONSE: 1,
+  COMPLETE: 2,
+} as const;
+/** A TCRP state code. */
+export type State = typeof State[keyof typeof State];
+
+/** A decoded 32-byte header. */
+export interface TcrpHeader {
+  roomNameSize: number;
+  operation: Operation;
+  state: State;
+  payloadSize: number;
+}
+
+/** One whole TCRP message. */
+export interface TcrpFrame {
+  operation: Operation;
+  state: State;
+  roomName: Uint8Array;
+  payload: Uint8Array;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Encodes a header and body into one buffer, ready to write. */
+export function encodeTcrpFrame(frame: TcrpFrame): Uint8Array {
+  if (frame.roomName.length > 255) {
+    throw new RangeError(`room name is ${frame.roomName.length} bytes, at most 255 fit`);
+  }
+  const out = new Uint8Array(TCRP_HEADER_BYTES + frame.roomName.length + frame.payload.length);
+  const view = new DataView(out.buffer);
+  out[0] = frame.roomName.length;
+  out[1] = frame.operation;
+  out[2] = frame.state;
+  // Bytes 3..23 of the 29-byte size stay zero: no payload reaches 2^64 bytes.
+  view.setBigUint64(24, BigInt(frame.payload.length));
+  out.set(frame.roomName, TCRP_HEADER_BYTES);
+  out.set(frame.payload, TCRP_HEADER_BYTES + frame.roomName.length);
+  return out;
+}
+
+/**
+ * Decodes the 32-byte header. Unknown operations or states are a 400
+ * {@linkcode ProtocolError}; a payload size beyond 2^53 is a 413.
+ */
+export function decodeTcrpHeader(bytes: Uint8Array): TcrpHeader {
+  if (bytes.length < TCRP_HEADER_BYTES) {
+    throw new ProtocolError(`TCRP header needs ${TCRP_HEADER_BYTES} bytes, got ${bytes.length}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, TCRP_HEADER_BYTES);
+  const operation = bytes[1]!;
+  const state = bytes[2]!;
+  if (operation < Operation.CREATE_ROOM || operation > Operation.LIST_ROOMS) {
+    throw new ProtocolError(`unknown TCRP operation ${operation}`);
+  }
+  if (state > State.COMPLETE) {
+    throw new ProtocolError(`unknown TCRP state ${state}`);
+  }
+  for (let i = 3; i < 24; i++) {
+    if (bytes[i] !== 0) throw new ProtocolError("TCRP payload size is too large", 413);
+  }
+  const size = view.getBigUint64(24);
+  if (size > MAX_SAFE) throw new ProtocolError("TCRP payload size is too large", 413);
+  return {
+    roomNameSize: bytes[0]!,
+    operation: operation as Operation,
+    state: state as State,
+    payloadSize: Number(size),
+  };
+}
+
+/** Options for {@linkcode TcrpFrameParser}. */
+export interface TcrpFrameParserOptions {
+  /** Largest OperationPayload accepted; a header announcing more is a 413. */
+  maxPayloadBytes: number;
+}
+
+/**
+ * Reassembles TCRP frames from a byte stream split or joined anywhere.
+ * It does no I/O: feed it chunks, take whole frames out. A header that
+ * announces a payload over the limit throws at once, before its body.
+ */
+export class TcrpFrameParser {
+  #max: number;
+  #buffer = new Uint8Array(0);
+  #header: TcrpHeader | null = null;
+
+  /** Creates a parser with a payload limit. */
+  constructor(options: TcrpFrameParserOptions) {
+    this.#max = options.maxPayloadBytes;
+  }
+
+  /** Bytes held that do not yet make a whole frame. */
+  get pendingBytes(): number {
+    return this.#buffer.length;
+  }
+
+  /** Adds a chunk; returns every frame it completes (often none). */
+  push(chunk: Uint8Array): TcrpFrame[] {
+    const joined = new Uint8Array(this.#buffer.length + chunk.length);
+    joined.set(this.#buffer);
+    joined.set(chunk, this.#buffer.length);
+    this.#buffer = joined;
+    const frames: TcrpFrame[] = [];
+    while (true) {
+      if (this.#header === null) {
+        if (this.#buffer.length < TCRP_HEADER_BYTES) break;
+        const header = decodeTcrpHeader(this.#buffer);
+        if (header.payloadSize > this.#max) {
+          throw new ProtocolError(
+            `payload of ${header.payloadSize} bytes is over the limit of ${this.#max}`,
+            413,
+          );
+        }
+        this.#header = header;
+      }
+      const header = this.#header;
+      const total = TCRP_HEADER_BYTES + header.roomNameSize + header.payloadSize;
+      if (this.#buffer.length < total) break;
+      const nameEnd = TCRP_HEADER_BYTES + header.roomNameSize;
+      frames.push({
+        operation: header.operation,
+        state: header.state,
+        roomName: this.#buffer.slice(TCRP_HEADER_BYTES, nameEnd),
+        payload: this.#buffer.slice(nameEnd, total),
+      });
+      this.#buffer = this.#buffer.slice(total);
+      this.#header = null;
+    }
+    return frames;
+  }
+}
+
+/** What a client asks for in a CREATE_ROOM or JOIN_ROOM request. */
+export interface RoomRequest {
+  operation: typeof Operation.CREATE_ROOM | typeof Operation.JOIN_ROOM;
+  roomName: string;
+  username: string;
+  password: string | null;
+  capacity: number | null;
+}
+
+/** A decoded client request. */
+export type TcrpRequest = RoomRequest | { operation: typeof Operation.LIST_ROOMS };
+
+/** Largest capacity a room may ask for. */
+export const MAX_CAPACITY = 65_535;
+/** Longest password accepted, in characters. */
+export const MAX_PASSWORD_CHARS = 1024;
+
+/**
+ * Interprets a state-0 frame as a request. Shape only: name rules are
+ * checked by `protocol/names.ts`, room state by the registry.
+ */
+export function decodeTcrpRequest(frame: TcrpFrame): TcrpRequest {
+  if (frame.state !== State.REQUEST) {
+    throw new ProtocolError(`a client must send state 0, got ${frame.state}`);
+  }
+  if (frame.operation === Operation.LIST_ROOMS) {
+    if (frame.roomName.length !== 0 || frame.payload.length !== 0) {
+      throw new ProtocolError("LIST_ROOMS takes an empty room name and payload");
+    }
+    return { operation: Operation.LIST_ROOMS };
+  }
+  const roomName = decodeUtf8(frame.roomName, "room name");
+  const body = decodeJsonObject(frame.payload);
+  const { username, password, capacity } = body;
+  if (typeof username !== "string") {
+    throw new ProtocolError('payload needs "username" as a string');
+  }
+  if (password !== undefined && password !== null && typeof password !== "string") {
+    throw new ProtocolError('"password" must be a string');
+  }
+  if (typeof password === "string" && [...password].length > MAX_PASSWORD_CHARS) {
+    throw new ProtocolError(`"password" is longer than ${MAX_PASSWORD_CHARS} characters`);
+  }
+  if (capacity !== undefined && capacity !== null) {
+    if (frame.operation !== Operation.CREATE_ROOM) {
+      throw new ProtocolError('"capacity" is only for CREATE_ROOM');
+    }
+    if (
+      !Number.isInteger(capacity) || (capacity as number) < 1 || (capacity as number) > MAX_CAPACITY
+    ) {
+      throw new ProtocolError(`"capacity" must be a whole number from 1 to ${MAX_CAPACITY}`);
+    }
+  }
+  return {
+    operation: frame.operation,
+    roomName,
+    username,
+    // An empty password means none, so a form field left blank does not lock a room.
+    password: typeof password === "string" && password !== "" ? password : null,
+    capacity: typeof capacity === "number" ? capacity : null,
+  };
+}
+
+/** Encodes a client request as a state-0 frame. */
+export function encodeTcrpRequest(request: TcrpRequest): Uint8Array {
+  if (request.operation === Operation.LIST_ROOMS) {
+    return encodeTcrpFrame({
+      operation: Operation.LIST_ROOMS,
+      state: State.REQUEST,
+      roomName: new Uint8Array(0),
+      payload: new Uint8Array(0),
+    });
+  }
+  const body: Record<string, unknown> = { username: request.username };
+  if (request.password !== null) body.password = request.password;
+  if (request.capacity !== null) body.capacity = request.capacity;
+  return encodeTcrpFrame({
+    operation: request.operation,
+    state: State.REQUEST,
+    roomName: encodeUtf8(request.roomName),
+    payload: encodeUtf8(JSON.stringify(body)),
+  });
+}
+
+/** What the server tells a member on success (state 1). */
+export interface JoinAccepted {
+  status: 200;
+  udpPort: number;
+  maxDatagramBytes: number;
+  heartbeatSeconds: number;
+  idleTimeoutSeconds: number;
+}
+
+/** One row of LIST_ROOMS. */
+export interface RoomSummary {
+  name: string;
+  members: number;
+  capacity: number | null;
+  passwordProtected: boolean;
+}
+
+/** The LIST_ROOMS answer. */
+export interface RoomList {
+  status: 200;
+  rooms: RoomSummary[];
+}
+
+/** A refusal: the connection closes after it. */
+export interface Refusal {
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
+  error: string;
+}
+
+/** Any state-1 payload. */
+export type TcrpResponse = JoinAccepted | RoomList | Refusal;
+
+/** Encodes a state-1 response. */
+export function encodeTcrpResponse(
+  operation: Operation,
+  roomName: Uint8Array,
+  response: TcrpResponse,
+): Uint8Array {
+  return encodeTcrpFrame({
+    operation,
+    state: State.RESPONSE,
+    roomName,
+    payload: encodeUtf8(JSON.stringify(response)),
+  });
+}
+
+/** Encodes the state-2 completion that carries the token. */
+export function encodeTcrpToken(
+  operation: Operation,
+  roomName: Uint8Array,
+  token: Uint8Array,
+): Uint8Array {
+  return encodeTcrpFrame({ operation, state: State.COMPLETE, roomName, payload: token });
+}
+
+/** Decodes a state-1 payload on the client side. */
+export function decodeTcrpResponse(frame: TcrpFrame): TcrpResponse {
+  if (frame.state !== State.RESPONSE) {
+    throw new ProtocolError(`expected state 1 from the server, got ${frame.state}`);
+  }
+  const body = decodeJsonObject(frame.payload);
+  if (typeof body.status !== "number") throw new ProtocolError('response has no numeric "status"');
+  if (body.status !== 200) {
+    if (typeof body.error !== "string") throw new ProtocolError('refusal has no "error" text');
+    return body as unknown as Refusal;
+  }
+  if (frame.operation === Operation.LIST_ROOMS) {
+    if (!Array.isArray(body.rooms)) throw new ProtocolError('room list has no "rooms" array');
+    return body as unknown as RoomList;
+  }
+  for (const key of ["udpPort", "maxDatagramBytes", "heartbeatSeconds", "idleTimeoutSeconds"]) {
+    if (typeof body[key] !== "number") throw new ProtocolError(`response has no numeric "${key}"`);
+  }
+  return body as unknown as JoinAccepted;
+}
+
+/** Decodes a JSON object payload; anything else is a 400. */
+export function decodeJsonObject(payload: Uint8Array): Record<string, unknown> {
+  const text = decodeUtf8(payload, "payload");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError("payload is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError("payload must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
