@@ -1,0 +1,81 @@
+/**
+ * A token bucket: `ratePerSecond` on average, up to `burst` at once.
+ * Time is passed in, so it is as testable as the registry that uses it.
+ */
+export class TokenBucket {
+  #rate: number;
+  #burst: number;
+  #tokens: number;
+  #updatedAt: number;
+
+  /** A full bucket at time `nowMs`. */
+  constructor(ratePerSecond: number, burst: number, nowMs: number) {
+    this.#rate = ratePerSecond;
+    this.#burst = burst;
+    this.#tokens = burst;
+    this.#updatedAt = nowMs;
+  }
+
+  /** Takes one token if there is one; false means "over the limit". */
+  take(nowMs: number): boolean {
+    const elapsed = Math.max(0, nowMs - this.#updatedAt);
+    this.#tokens = Math.min(this.#burst, this.#tokens + (elapsed / 1000) * this.#rate);
+    this.#updatedAt = nowMs;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** True when the bucket has refilled completely (so it can be forgotten). */
+  isFull(nowMs: number): boolean {
+    return this.#tokens + ((nowMs - this.#updatedAt) / 1000) * this.#rate >= this.#burst;
+  }
+}
+
+/** Options for {@linkcode KeyedRateLimiter}. */
+export interface KeyedRateLimiterOptions {
+  ratePerSecond: number;
+  burst: number;
+  clock: () => number;
+  /** Most keys tracked; past it, full buckets are swept and new keys refused. */
+  maxKeys?: number;
+}
+
+/** One token bucket per key (an IP address, say); 0 as the rate turns it off. */
+export class KeyedRateLimiter {
+  #options: KeyedRateLimiterOptions;
+  #buckets = new Map<string, TokenBucket>();
+
+  /** Creates an empty limiter. */
+  constructor(options: KeyedRateLimiterOptions) {
+    this.#options = options;
+  }
+
+  /** Takes one token for `key`; false means "over the limit". */
+  take(key: string): boolean {
+    const { ratePerSecond, burst, clock, maxKeys = 100_000 } = this.#options;
+    if (ratePerSecond <= 0) return true;
+    const now = clock();
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      if (this.#buckets.size >= maxKeys) this.sweep();
+      if (this.#buckets.size >= maxKeys) return false;
+      bucket = new TokenBucket(ratePerSecond, burst, now);
+      this.#buckets.set(key, bucket);
+    }
+    return bucket.take(now);
+  }
+
+  /** Forgets keys whose buckets are full again, so memory follows activity. */
+  sweep(): void {
+    const now = this.#options.clock();
+    for (const [key, bucket] of this.#buckets) {
+      if (bucket.isFull(now)) this.#buckets.delete(key);
+    }
+  }
+
+  /** Keys tracked now. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * One chat server: the TCRP listener, the UDP socket, the registry between
+ * them, and a sweep that applies timeouts. Both sockets share one event loop.
+ */
+import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
+import { createLogger, type Logger, type LogLevel } from "./log.ts";
+import { KeyedRateLimiter } from "./rate_limit.ts";
+import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
+import { TcrpFrontEnd } from "./tcp_front.ts";
+import { UdpFrontEnd } from "./udp_front.ts";
+
+/** Everything `chat serve` can be told. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  udpPort: number;
+  idleTimeoutSeconds: number;
+  heartbeatSeconds: number;
+  rateLimit: number;
+  maxRooms: number;
+  maxMembers: number;
+  maxPayloadBytes: number;
+  /** TCRP requests a second per source IP (burst 3x); 0 turns it off. */
+  requestRateLimit: number;
+  logLevel: LogLevel;
+}
+
+/** The defaults the README documents. */
+export const DEFAULT_SERVER_CONFIG: ServerConfig = {
+  host: "0.0.0.0",
+  port: 9001,
+  udpPort: 9002,
+  idleTimeoutSeconds: DEFAULT_REGISTRY_LIMITS.idleTimeoutMs / 1000,
+  heartbeatSeconds: DEFAULT_REGISTRY_LIMITS.heartbeatMs / 1000,
+  rateLimit: DEFAULT_REGISTRY_LIMITS.rateLimit,
+  maxRooms: DEFAULT_REGISTRY_LIMITS.maxRooms,
+  maxMembers: DEFAULT_REGISTRY_LIMITS.maxMembers,
+  maxPayloadBytes: 64 * 1024,
+  requestRateLimit: 10,
+  logLevel: "info",
+};
+
+/** Test seams: time, and where log lines go. */
+export interface ServerHooks {
+  clock?: () => number;
+  log?: Logger;
+  helloTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A running server. */
+export interface ChatServer {
+  tcpAddr: Deno.NetAddr;
+  udpAddr: Deno.NetAddr;
+  registry: RoomRegistry;
+  /** CLOSED 4 to every member, then closes both sockets. Safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+/** Binds both sockets and starts serving. */
+export function startChatServer(
+  config: ServerConfig,
+  hooks: ServerHooks = {},
+): ChatServer {
+  const clock = hooks.clock ?? Date.now;
+  const log = hooks.log ?? createLogger(config.logLevel);
+  const registry = new RoomRegistry({
+    clock,
+    maxRooms: config.maxRooms,
+    maxMembers: config.maxMembers,
+    idleTimeoutMs: config.idleTimeoutSeconds * 1000,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    helloTimeoutMs: hooks.helloTimeoutMs ?? DEFAULT_REGISTRY_LIMITS.helloTimeoutMs,
+    rateLimit: config.rateLimit,
+    historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
+  }, log.info);
+  const listener = Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
+  let datagrams: Deno.DatagramConn;
+  try {
+    datagrams = Deno.listenDatagram({
+      hostname: config.host,
+      port: config.udpPort,
+      transport: "udp",
+    });
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  const tcpAddr = listener.addr as Deno.NetAddr;
+  const udpAddr = datagrams.addr as Deno.NetAddr;
+  const udp = new UdpFrontEnd(datagrams, registry, log);
+  const requestLimiter = new KeyedRateLimiter({
+    ratePerSecond: config.requestRateLimit,
+    burst: config.requestRateLimit * 3,
+    clock,
+  });
+  const tcp = new TcrpFrontEnd(listener, {
+    registry,
+    log,
+    send: (outgoing) => udp.send(outgoing),
+    accepted: {
+      status: 200,
+      udpPort: udpAddr.port,
+      maxDatagramBytes: MAX_DATAGRAM_BYTES,
+      heartbeatSeconds: config.heartbeatSeconds,
+      idleTimeoutSeconds: config.idleTimeoutSeconds,
+    },
+    maxPayloadBytes: config.maxPayloadBytes,
+    requestTimeoutMs: hooks.requestTimeoutMs ?? 10_000,
+    requestLimiter,
+  });
+  const serving = Promise.all([tcp.serve(), udp.serve()]).catch((error) => {
+    log.error(`server stopped: ${error?.stack ?? error}`);
+  });
+  // One sweep for every member's timeouts, instead of a timer per member.
+  const sweepMs = Math.min(500, (config.heartbeatSeconds * 1000) / 4);
+  const sweep = setInterval(() => {
+    udp.send(registry.tick());
+    requestLimiter.sweep();
+  }, sweepMs);
+  log.info(
+    `chat server listening: TCRP on tcp ${tcpAddr.hostname}:${tcpAddr.port}, ` +
+      `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port}`,
+  );
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      clearInterval(sweep);
+      udp.send(registry.shutdown());
+      await tcp.close();
+      await udp.close();
+      await serving;
+      log.info("chat server stopped");
+    })();
+    return stopping;
+  };
+  return { tcpAddr, udpAddr, registry, shutdown };
+}

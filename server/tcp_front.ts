@@ -1,0 +1,190 @@
+/**
+ * The TCRP front end: reads one request per connection, asks the registry,
+ * writes the answer and closes. It holds no room state of its own.
+ */
+import { ProtocolError } from "../protocol/errors.ts";
+import { validateRoomName, validateUsername } from "../protocol/names.ts";
+import {
+  decodeTcrpRequest,
+  encodeTcrpResponse,
+  encodeTcrpToken,
+  type JoinAccepted,
+  Operation,
+  type Refusal,
+  type TcrpFrame,
+  TcrpFrameParser,
+} from "../protocol/tcrp.ts";
+import type { Logger } from "./log.ts";
+import { hashPassword, verifyPassword } from "./password.ts";
+import type { KeyedRateLimiter } from "./rate_limit.ts";
+import type { Outgoing, RoomRegistry } from "./registry.ts";
+
+/** What the TCRP front end needs. */
+export interface TcrpFrontEndOptions {
+  registry: RoomRegistry;
+  log: Logger;
+  /** Hands registry output (join events) to the UDP side. */
+  send: (outgoing: Outgoing[]) => void;
+  /** The state-1 success payload: this server's real UDP port and timings. */
+  accepted: JoinAccepted;
+  maxPayloadBytes: number;
+  requestTimeoutMs: number;
+  /** Requests per source IP. */
+  requestLimiter: KeyedRateLimiter;
+}
+
+/** Serves TCRP on a listener until {@linkcode TcrpFrontEnd.close}. */
+export class TcrpFrontEnd {
+  #options: TcrpFrontEndOptions;
+  #listener: Deno.TcpListener;
+  #connections = new Set<Deno.Conn>();
+  #handlers = new Set<Promise<void>>();
+
+  /** Wraps a bound listener. */
+  constructor(listener: Deno.TcpListener, options: TcrpFrontEndOptions) {
+    this.#listener = listener;
+    this.#options = options;
+  }
+
+  /** Accepts connections until the listener closes. */
+  async serve(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        const handler = this.#handle(conn).finally(() => this.#handlers.delete(handler));
+        this.#handlers.add(handler);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+
+  /** Stops accepting, drops open connections, waits for their handlers. */
+  async close(): Promise<void> {
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+    for (const conn of this.#connections) closeQuietly(conn);
+    await Promise.allSettled([...this.#handlers]);
+  }
+
+  async #handle(conn: Deno.Conn): Promise<void> {
+    this.#connections.add(conn);
+    const { log, requestTimeoutMs } = this.#options;
+    const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+    // One deadline for the whole request, so a slow trickle cannot hold the socket.
+    const timer = setTimeout(() => {
+      log.debug(`tcp ${ip}: no whole request within ${requestTimeoutMs} ms, dropped`);
+      closeQuietly(conn);
+    }, requestTimeoutMs);
+    const received = { operation: 0 };
+    try {
+      const frame = await this.#readRequest(conn, received);
+      clearTimeout(timer);
+      if (frame === null) return;
+      for (const reply of await this.#answer(frame, ip)) await writeAll(conn, reply);
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        // The header itself was bad: answer with whatever operation byte arrived.
+        log.debug(`tcp ${ip}: ${error.message}`);
+        const reply = encodeTcrpResponse(
+          received.operation as Operation,
+          new Uint8Array(0),
+          refusal(error.status, error.message),
+        );
+        await writeAll(conn, reply).catch(() => {});
+      } else if (!isDisconnect(error)) {
+        log.error(`tcp ${ip}: ${error instanceof Error ? error.stack : String(error)}`);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.#connections.delete(conn);
+      closeQuietly(conn);
+    }
+  }
+
+  async #readRequest(
+    conn: Deno.Conn,
+    received: { operation: number },
+  ): Promise<TcrpFrame | null> {
+    const parser = new TcrpFrameParser({ maxPayloadBytes: this.#options.maxPayloadBytes });
+    const buffer = new Uint8Array(16 * 1024);
+    let total = 0;
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) return null;
+      if (total < 2 && total + n >= 2) received.operation = buffer[1 - total]!;
+      total += n;
+      const [frame] = parser.push(buffer.subarray(0, n));
+      if (frame !== undefined) return frame;
+    }
+  }
+
+  async #answer(frame: TcrpFrame, ip: string): Promise<Uint8Array[]> {
+    const { log, requestLimiter } = this.#options;
+    const reply = (body: Parameters<typeof encodeTcrpResponse>[2]) =>
+      encodeTcrpResponse(frame.operation, frame.roomName, body);
+    if (!requestLimiter.take(ip)) {
+      log.debug(`tcp ${ip}: rate limited`);
+      return [reply(refusal(429, "too many requests from your address; wait a moment"))];
+    }
+    try {
+      return await this.#decide(frame, ip);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      log.debug(`tcp ${ip}: ${error.message}`);
+      return [reply(refusal(error.status, error.message))];
+    }
+  }
+
+  async #decide(frame: TcrpFrame, ip: string): Promise<Uint8Array[]> {
+    const { registry, log, send, accepted } = this.#options;
+    const reply = (body: Parameters<typeof encodeTcrpResponse>[2]) =>
+      encodeTcrpResponse(frame.operation, frame.roomName, body);
+    const request = decodeTcrpRequest(frame);
+    if (request.operation === Operation.LIST_ROOMS) {
+      return [reply({ status: 200, rooms: registry.listRooms() })];
+    }
+    const roomName = validateRoomName(request.roomName);
+    const username = validateUsername(request.username);
+    let result;
+    if (request.operation === Operation.CREATE_ROOM) {
+      const password = request.password === null ? null : await hashPassword(request.password);
+      result = registry.create({ roomName, username, password, capacity: request.capacity, ip });
+    } else {
+      const record = registry.passwordOf(roomName);
+      let passwordProof = null;
+      if (record && request.password !== null && await verifyPassword(request.password, record)) {
+        passwordProof = record;
+      }
+      result = registry.join({ roomName, username, passwordProof, ip });
+    }
+    if (!result.ok) {
+      log.debug(`tcp ${ip}: refused ${result.status} ${result.error}`);
+      return [reply(refusal(result.status, result.error))];
+    }
+    send(result.outgoing);
+    return [reply(accepted), encodeTcrpToken(frame.operation, frame.roomName, result.token)];
+  }
+}
+
+function refusal(status: Refusal["status"], error: string): Refusal {
+  return { status, error };
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.Interrupted;
+}
