@@ -1,0 +1,96 @@
+/**
+ * Turns session events into lines for people (`[hh:mm] name: text`) or for
+ * programs (one JSON object per line). No I/O here.
+ */
+import { CloseReason } from "../protocol/datagram.ts";
+import type { SessionEvent } from "./session.ts";
+
+/** How lines are styled. */
+export interface FormatStyle {
+  /** ANSI colours (names in stable colours, notices dim). */
+  color: boolean;
+}
+
+const NAME_COLORS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96];
+
+/** The colour a name always gets, from a hash of the name. */
+export function nameColor(name: string): number {
+  let hash = 2166136261;
+  for (const unit of name.toLowerCase()) {
+    hash = Math.imul(hash ^ unit.codePointAt(0)!, 16777619) >>> 0;
+  }
+  return NAME_COLORS[hash % NAME_COLORS.length]!;
+}
+
+/**
+ * Replaces control characters (escape sequences included) with U+FFFD, so a
+ * peer cannot move the cursor or rewrite the screen of whoever reads it.
+ */
+export function sanitize(text: string): string {
+  return text.replace(/\p{Cc}/gu, "\uFFFD");
+}
+
+function clock(time: Date): string {
+  return `${String(time.getHours()).padStart(2, "0")}:${
+    String(time.getMinutes()).padStart(2, "0")
+  }`;
+}
+
+/** Why a room closed, for a person. */
+export function describeClose(reason: CloseReason | "lost", text: string): string {
+  switch (reason) {
+    case CloseReason.HOST_LEFT:
+      return "The room was closed because its host left.";
+    case CloseReason.IDLE:
+      return "You were removed for sending no message for too long.";
+    case CloseReason.LOST:
+      return "The server stopped hearing from this client and removed it.";
+    case CloseReason.SHUTDOWN:
+      return "The server is shutting down.";
+    case CloseReason.LEFT:
+      return "You left the room.";
+    case "lost":
+      return `Connection lost: ${text}`;
+  }
+}
+
+/** One line for a person, or null for events a person need not see. */
+export function formatEvent(event: SessionEvent, style: FormatStyle): string | null {
+  const paint = (code: number, text: string) => style.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  const dim = (text: string) => paint(2, text);
+  const name = (who: string) => paint(nameColor(who), sanitize(who));
+  switch (event.type) {
+    case "welcome": {
+      const members = event.members.map(sanitize).join(", ");
+      return dim(
+        `* You are in "${sanitize(event.room)}" (host ${
+          sanitize(event.host)
+        }; here: ${members}). Type /help for commands.`,
+      );
+    }
+    case "message":
+      return `[${clock(event.time)}] ${name(event.name)}: ${sanitize(event.text)}`;
+    case "joined":
+      return dim(`[${clock(event.time)}] * ${sanitize(event.name)} joined`);
+    case "left":
+      return dim(`[${clock(event.time)}] * ${sanitize(event.name)} left`);
+    case "timedOut":
+      return dim(`[${clock(event.time)}] * ${sanitize(event.name)} timed out`);
+    case "delivered":
+      return null;
+    case "undelivered":
+      return paint(31, `! not delivered: ${sanitize(event.text)}`);
+    case "missed":
+      return dim(`* ${event.toSeq - event.fromSeq + 1} earlier event(s) could not be recovered`);
+    case "error":
+      return paint(31, `! server: ${sanitize(event.text)}`);
+    case "closed":
+      return dim(`* ${describeClose(event.reason, sanitize(event.text))}`);
+  }
+}
+
+/** One JSON line for a program; every event is included. */
+export function formatEventJson(event: SessionEvent): string {
+  if ("time" in event) return JSON.stringify({ ...event, time: event.time.toISOString() });
+  return JSON.stringify(event);
+}

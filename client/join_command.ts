@@ -1,0 +1,152 @@
+/**
+ * `chat join`: decides between the terminal screen and pipe mode, asks
+ * (on a terminal only) for what the flags left out, and retries the
+ * handshake after a refusal a person can fix.
+ */
+import * as readline from "node:readline";
+import process from "node:process";
+import type { ServerAddress } from "./address.ts";
+import { ChatRefusedError } from "./errors.ts";
+import { runPipeMode } from "./pipe_mode.ts";
+import { askCreateOrJoin, askName, askNewRoom, askPassword, askRoomToJoin } from "./prompts.ts";
+import { ChatSession, type SessionOptions } from "./session.ts";
+import { requestRoomList } from "./tcrp_client.ts";
+import { runTerminal } from "./terminal.ts";
+
+/** The flags of `chat join`. */
+export interface JoinFlags {
+  server: ServerAddress;
+  name?: string;
+  create?: boolean;
+  join?: boolean;
+  room?: string;
+  passwordStdin?: boolean;
+  capacity?: number;
+  json?: boolean;
+}
+
+/** The terminal facts `chat join` depends on. */
+export interface JoinEnvironment {
+  interactive: boolean;
+  color: boolean;
+  writeLine: (line: string) => void;
+  writeError: (line: string) => void;
+}
+
+/** A mistake in how the command was called (exit code 2). */
+export class UsageError extends Error {
+  /** Describes the mistake for a person. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Runs `chat join`; resolves with the exit code. */
+export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Promise<number> {
+  if (flags.create && flags.join) throw new UsageError("choose one of --create and --join");
+  if (flags.capacity !== undefined && flags.join) {
+    throw new UsageError("--capacity is for --create only");
+  }
+  const stdinLines = flags.passwordStdin || !env.interactive ? lineReader() : null;
+  const password = flags.passwordStdin ? await stdinLines!.next() : undefined;
+  if (flags.passwordStdin && password === undefined) {
+    throw new UsageError("--password-stdin: stdin ended before a password line");
+  }
+  if (!env.interactive) {
+    if (flags.name === undefined || flags.room === undefined || !(flags.create || flags.join)) {
+      throw new UsageError(
+        "without a terminal, chat join needs --name, --room and --create or --join",
+      );
+    }
+    const options = {
+      server: flags.server,
+      create: flags.create === true,
+      room: flags.room,
+      username: flags.name,
+      password: password ?? null,
+      capacity: flags.capacity ?? null,
+    };
+    return await runPipeMode(options, {
+      lines: stdinLines!.rest(),
+      writeLine: env.writeLine,
+      writeError: env.writeError,
+      json: flags.json === true,
+    });
+  }
+  stdinLines?.close();
+  const session = await openInteractively(flags, password, env);
+  return await runTerminal(session, { color: env.color });
+}
+
+async function openInteractively(
+  flags: JoinFlags,
+  givenPassword: string | undefined,
+  env: JoinEnvironment,
+): Promise<ChatSession> {
+  let username = flags.name ?? await askName();
+  let create = flags.create ? true : flags.join ? false : undefined;
+  let rooms = create === true && flags.room !== undefined
+    ? []
+    : await requestRoomList(flags.server);
+  create ??= await askCreateOrJoin(rooms);
+  let room = flags.room ?? (create ? await askNewRoom() : await askRoomToJoin(rooms));
+  let password = givenPassword ?? null;
+  if (password === null && create) {
+    password = await askPassword("Password (leave empty for an open room)");
+  } else if (password === null && rooms.find((r) => r.name === room)?.passwordProtected) {
+    password = await askPassword(`Password for "${room}"`);
+  }
+  while (true) {
+    const options: SessionOptions = {
+      server: flags.server,
+      create,
+      room,
+      username,
+      password,
+      capacity: flags.capacity ?? null,
+    };
+    try {
+      return await ChatSession.open(options);
+    } catch (error) {
+      if (!(error instanceof ChatRefusedError)) throw error;
+      env.writeError(`The server said: ${error.message}`);
+      // Ask again for the one thing a person can fix; anything else ends the command.
+      if (error.status === 401 && givenPassword === undefined) {
+        password = await askPassword(`Password for "${room}"`);
+      } else if (error.status === 409 && !create && flags.name === undefined) {
+        username = await askName();
+      } else if (error.status === 409 && create && flags.room === undefined) {
+        room = await askNewRoom();
+      } else if (error.status === 404 && flags.room === undefined) {
+        rooms = await requestRoomList(flags.server);
+        if (rooms.length === 0) throw error;
+        room = await askRoomToJoin(rooms);
+      } else {
+        throw error;
+      }
+    }
+  }
+}
+
+/** Reads stdin line by line, so a password line can be taken before the messages. */
+function lineReader() {
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  const iterator = rl[Symbol.asyncIterator]();
+  return {
+    async next(): Promise<string | undefined> {
+      const result = await iterator.next();
+      return result.done ? undefined : result.value;
+    },
+    async *rest(): AsyncIterable<string> {
+      while (true) {
+        const result = await iterator.next();
+        if (result.done) return;
+        yield result.value;
+      }
+    },
+    close(): void {
+      rl.close();
+    },
+  };
+}

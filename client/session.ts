@@ -1,0 +1,418 @@
+/**
+ * A chat session: the handshake, HELLO until WELCOME, heartbeats, message
+ * retransmission, gap repair with RESEND, ordering by seq and duplicate
+ * suppression. It hands out clean typed events and does no terminal I/O.
+ */
+import {
+  type ChatEvent,
+  type ClientBody,
+  CloseReason,
+  decodeServerDatagram,
+  encodeClientDatagram,
+  EventType,
+  type ServerBody,
+} from "../protocol/datagram.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { Operation } from "../protocol/tcrp.ts";
+import type { ServerAddress } from "./address.ts";
+import { ChatTransportError } from "./errors.ts";
+import { AsyncQueue, raceTimeout } from "./async_queue.ts";
+import { type Membership, requestMembership } from "./tcrp_client.ts";
+import { type DatagramTransport, openUdpTransport } from "./transport.ts";
+
+/** What the front end is told, in order. */
+export type SessionEvent =
+  | { type: "welcome"; room: string; host: string; members: string[] }
+  | { type: "message"; seq: number; time: Date; name: string; text: string; replay: boolean }
+  | {
+    type: "joined" | "left" | "timedOut";
+    seq: number;
+    time: Date;
+    name: string;
+    replay: boolean;
+  }
+  | { type: "delivered"; msgId: number; seq: number }
+  | { type: "undelivered"; msgId: number; text: string }
+  | { type: "missed"; fromSeq: number; toSeq: number }
+  | { type: "error"; code: number; text: string }
+  | { type: "closed"; reason: CloseReason | "lost"; text: string };
+
+/** Retry timings; tests shorten them. */
+export interface SessionTimings {
+  /** First MESSAGE retransmission after this long, then doubling. */
+  retryBaseMs: number;
+  /** MESSAGE sends in all before "not delivered". */
+  sendTries: number;
+  /** HELLO is repeated this often until WELCOME arrives. */
+  helloIntervalMs: number;
+  /** No WELCOME after this long: the session fails. */
+  helloTimeoutMs: number;
+  /** A gap is asked for again this often. */
+  resendIntervalMs: number;
+  /** RESENDs for one gap before it is reported as missed and skipped. */
+  resendTries: number;
+}
+
+/** Defaults from the protocol: 300 ms doubling, 5 tries. */
+export const DEFAULT_TIMINGS: SessionTimings = {
+  retryBaseMs: 300,
+  sendTries: 5,
+  helloIntervalMs: 500,
+  helloTimeoutMs: 10_000,
+  resendIntervalMs: 500,
+  resendTries: 6,
+};
+
+/** How to open a session. */
+export interface SessionOptions {
+  server: ServerAddress;
+  create: boolean;
+  room: string;
+  username: string;
+  password?: string | null;
+  capacity?: number | null;
+  timings?: Partial<SessionTimings>;
+  /** Aborting leaves the room and closes the session. */
+  signal?: AbortSignal;
+  /** Replaces the UDP socket (tests). */
+  openTransport?: (membership: Membership, server: ServerAddress) => DatagramTransport;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+interface PendingMessage {
+  text: string;
+  bytes: Uint8Array;
+  tries: number;
+  timer: Timer | undefined;
+}
+
+/** A member's live connection to one room. */
+export class ChatSession {
+  /** The room joined. */
+  readonly room: string;
+  /** Our name in it. */
+  readonly username: string;
+  /** The server's settings from the handshake. */
+  readonly membership: Membership;
+  #transport: DatagramTransport;
+  #timings: SessionTimings;
+  #events = new AsyncQueue<SessionEvent>();
+  #host = "";
+  #members = new Set<string>();
+  #nextSeq = 0; // 0 until WELCOME
+  #replayUntil = 0;
+  #welcomed: Promise<void>;
+  #resolveWelcomed!: () => void;
+  #early: ServerBody[] = [];
+  #buffered = new Map<number, ChatEvent>();
+  #gap: { nextSeq: number; tries: number; timer: Timer | undefined } | null = null;
+  #pending = new Map<number, PendingMessage>();
+  #nextMsgId = 1;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #closedInfo: Promise<void>;
+  #resolveClosed!: () => void;
+  #leaveAcked: (() => void) | null = null;
+
+  private constructor(
+    options: SessionOptions,
+    membership: Membership,
+    transport: DatagramTransport,
+  ) {
+    this.room = options.room;
+    this.username = options.username;
+    this.membership = membership;
+    this.#transport = transport;
+    this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.#closedInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#welcomed = new Promise((resolve) => (this.#resolveWelcomed = resolve));
+  }
+
+  /**
+   * Performs the TCRP handshake, then HELLO until WELCOME. Rejects with
+   * ChatRefusedError (the server said no) or ChatTransportError.
+   */
+  static async open(options: SessionOptions): Promise<ChatSession> {
+    const membership = await requestMembership(options.server, {
+      operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
+      roomName: options.room,
+      username: options.username,
+      password: options.password ?? null,
+      capacity: options.capacity ?? null,
+    }, { signal: options.signal });
+    const udpServer = { hostname: options.server.hostname, port: membership.accepted.udpPort };
+    const transport = options.openTransport?.(membership, udpServer) ??
+      openUdpTransport(membership.localHostname, udpServer);
+    const session = new ChatSession(options, membership, transport);
+    try {
+      await session.#hello(options.signal);
+    } catch (error) {
+      session.#close("lost", String(error));
+      throw error;
+    }
+    options.signal?.addEventListener("abort", () => session.leave(), { once: true });
+    return session;
+  }
+
+  /** The host's name. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** Members as far as this session knows, in join order. */
+  get members(): string[] {
+    return [...this.#members];
+  }
+
+  /** Resolves once the session has closed for any reason. */
+  get closed(): Promise<void> {
+    return this.#closedInfo;
+  }
+
+  /** Events in order; the iteration ends after the "closed" event. */
+  [Symbol.asyncIterator](): AsyncIterator<SessionEvent> {
+    return this.#events[Symbol.asyncIterator]();
+  }
+
+  async #hello(signal?: AbortSignal): Promise<void> {
+    const started = Date.now();
+    this.#receiveLoop();
+    const hello = this.#encode({ kind: "hello", lastSeq: 0 });
+    while (this.#nextSeq === 0 && !this.#closed) {
+      if (signal?.aborted || Date.now() - started >= this.#timings.helloTimeoutMs) {
+        this.#close("lost", "no WELCOME from the server");
+        throw new ChatTransportError(
+          `no answer from UDP port ${this.membership.accepted.udpPort} within ` +
+            `${this.#timings.helloTimeoutMs} ms (is UDP blocked?)`,
+        );
+      }
+      this.#transport.send(hello);
+      await raceTimeout(
+        Promise.race([this.#welcomed, this.#closedInfo]),
+        this.#timings.helloIntervalMs,
+      );
+    }
+    if (this.#nextSeq === 0) {
+      throw new ChatTransportError("the session closed before the server welcomed it");
+    }
+    const periodMs = this.membership.accepted.heartbeatSeconds * 1000;
+    this.#heartbeat = setInterval(() => {
+      this.#transport.send(this.#encode({ kind: "heartbeat", lastSeq: this.#nextSeq - 1 }));
+    }, periodMs);
+  }
+
+  async #receiveLoop(): Promise<void> {
+    while (!this.#closed) {
+      const bytes = await this.#transport.receive();
+      if (bytes === null) break;
+      let body: ServerBody;
+      try {
+        body = decodeServerDatagram(bytes);
+      } catch (error) {
+        if (error instanceof ProtocolError) continue; // garbage is dropped, as the server does
+        throw error;
+      }
+      this.#onDatagram(body);
+    }
+    if (!this.#closed) this.#close("lost", "the connection to the server closed");
+  }
+
+  #onDatagram(body: ServerBody): void {
+    if (this.#nextSeq === 0 && body.kind === "event") {
+      this.#early.push(body); // overtook the WELCOME
+      return;
+    }
+    switch (body.kind) {
+      case "welcome": {
+        if (this.#nextSeq !== 0) return; // an answer to a repeated HELLO
+        this.#host = body.host;
+        this.#members = new Set(body.members);
+        this.#nextSeq = Math.max(1, body.headSeq - 49);
+        this.#replayUntil = body.headSeq;
+        this.#resolveWelcomed();
+        this.#events.push({
+          type: "welcome",
+          room: body.room,
+          host: body.host,
+          members: body.members,
+        });
+        const early = this.#early;
+        this.#early = [];
+        for (const event of early) this.#onDatagram(event);
+        this.#checkGap(body.headSeq);
+        return;
+      }
+      case "event":
+        this.#onEvent(body);
+        return;
+      case "ack": {
+        const pending = this.#pending.get(body.msgId);
+        if (pending === undefined) return;
+        clearTimeout(pending.timer);
+        this.#pending.delete(body.msgId);
+        this.#events.push({ type: "delivered", msgId: body.msgId, seq: body.seq });
+        return;
+      }
+      case "closed":
+        this.#leaveAcked?.();
+        this.#close(body.reason, body.text);
+        return;
+      case "error":
+        if (body.code === 401) {
+          this.#close("lost", `the server no longer knows this session: ${body.text}`);
+        } else {
+          this.#events.push({ type: "error", code: body.code, text: body.text });
+        }
+        return;
+    }
+  }
+
+  #onEvent(event: ChatEvent): void {
+    if (event.seq < this.#nextSeq || this.#buffered.has(event.seq)) return; // duplicate
+    this.#buffered.set(event.seq, event);
+    this.#drain();
+    this.#checkGap(0);
+  }
+
+  #drain(): void {
+    let next = this.#buffered.get(this.#nextSeq);
+    while (next !== undefined) {
+      this.#buffered.delete(this.#nextSeq);
+      this.#deliver(next);
+      this.#nextSeq++;
+      next = this.#buffered.get(this.#nextSeq);
+    }
+  }
+
+  #deliver(event: ChatEvent): void {
+    const time = new Date(event.timeMs);
+    const replay = event.seq <= this.#replayUntil;
+    const base = { seq: event.seq, time, name: event.name, replay };
+    switch (event.type) {
+      case EventType.MESSAGE:
+        this.#events.push({ type: "message", ...base, text: event.text });
+        return;
+      case EventType.JOINED:
+        this.#members.add(event.name);
+        this.#events.push({ type: "joined", ...base });
+        return;
+      case EventType.LEFT:
+        this.#members.delete(event.name);
+        this.#events.push({ type: "left", ...base });
+        return;
+      case EventType.TIMED_OUT:
+        this.#members.delete(event.name);
+        this.#events.push({ type: "timedOut", ...base });
+        return;
+    }
+  }
+
+  /** Asks for missing seqs below the lowest buffered one (or below `headSeq`). */
+  #checkGap(headSeq: number): void {
+    const waiting = this.#buffered.size > 0 ? Math.min(...this.#buffered.keys()) : headSeq + 1;
+    if (waiting <= this.#nextSeq) {
+      if (this.#gap !== null) clearTimeout(this.#gap.timer);
+      this.#gap = null;
+      return;
+    }
+    if (this.#gap !== null && this.#gap.nextSeq === this.#nextSeq) return; // already asking
+    if (this.#gap !== null) clearTimeout(this.#gap.timer);
+    this.#gap = { nextSeq: this.#nextSeq, tries: 0, timer: undefined };
+    this.#askForGap(waiting - 1);
+  }
+
+  #askForGap(toSeq: number): void {
+    const gap = this.#gap;
+    if (gap === null || this.#closed) return;
+    if (gap.tries >= this.#timings.resendTries) {
+      // The server no longer has them (or we cannot reach it): skip ahead, say so.
+      const resumeAt = this.#buffered.size > 0 ? Math.min(...this.#buffered.keys()) : toSeq + 1;
+      this.#events.push({ type: "missed", fromSeq: this.#nextSeq, toSeq: resumeAt - 1 });
+      this.#gap = null;
+      this.#nextSeq = resumeAt;
+      this.#drain();
+      this.#checkGap(0);
+      return;
+    }
+    gap.tries++;
+    this.#transport.send(this.#encode({ kind: "resend", fromSeq: this.#nextSeq, toSeq }));
+    gap.timer = setTimeout(() => this.#askForGap(toSeq), this.#timings.resendIntervalMs);
+  }
+
+  /**
+   * Sends a message; returns its msgId. Delivery is reported later as a
+   * "delivered" or "undelivered" event. Throws RangeError when the text is
+   * empty or too long for one datagram.
+   */
+  send(text: string): number {
+    if (this.#closed) throw new ChatTransportError("the session is closed");
+    if (text.length === 0) throw new RangeError("a message needs at least one character");
+    const msgId = this.#nextMsgId++;
+    const bytes = this.#encode({ kind: "message", msgId, text });
+    const pending: PendingMessage = { text, bytes, tries: 0, timer: undefined };
+    this.#pending.set(msgId, pending);
+    this.#transmit(msgId, pending);
+    return msgId;
+  }
+
+  #transmit(msgId: number, pending: PendingMessage): void {
+    if (this.#closed) return;
+    if (pending.tries >= this.#timings.sendTries) {
+      this.#pending.delete(msgId);
+      this.#events.push({ type: "undelivered", msgId, text: pending.text });
+      return;
+    }
+    this.#transport.send(pending.bytes);
+    const wait = this.#timings.retryBaseMs * 2 ** pending.tries;
+    pending.tries++;
+    pending.timer = setTimeout(() => this.#transmit(msgId, pending), wait);
+  }
+
+  /** Messages sent and not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Sends LEAVE (a few times, since it may be lost) and waits briefly for
+   * CLOSED; the session is closed when this resolves.
+   */
+  async leave(): Promise<void> {
+    if (this.#closed) return;
+    const acked = new Promise<void>((resolve) => (this.#leaveAcked = resolve));
+    const leave = this.#encode({ kind: "leave" });
+    for (let i = 0; i < 3 && !this.#closed; i++) {
+      this.#transport.send(leave);
+      await raceTimeout(acked, this.#timings.retryBaseMs);
+    }
+    this.#close(CloseReason.LEFT, "you left the room");
+  }
+
+  #close(reason: CloseReason | "lost", text: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    if (this.#gap !== null) clearTimeout(this.#gap.timer);
+    for (const [msgId, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      this.#events.push({ type: "undelivered", msgId, text: pending.text });
+    }
+    this.#pending.clear();
+    this.#transport.close();
+    this.#events.push({ type: "closed", reason, text });
+    this.#events.end();
+    this.#resolveClosed();
+  }
+
+  #encode(body: ClientBody): Uint8Array {
+    const bytes = encodeClientDatagram({ roomName: this.room, token: this.membership.token, body });
+    if (bytes.length > this.membership.accepted.maxDatagramBytes) {
+      throw new RangeError(
+        `message is ${bytes.length} bytes with headers; the server takes ` +
+          `${this.membership.accepted.maxDatagramBytes}`,
+      );
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The client side of TCRP: one connection per request, reading whole frames
+ * however TCP splits them, turning refusals into {@linkcode ChatRefusedError}.
+ */
+import { ProtocolError } from "../protocol/errors.ts";
+import {
+  decodeTcrpResponse,
+  encodeTcrpRequest,
+  type JoinAccepted,
+  type RoomRequest,
+  type RoomSummary,
+  State,
+  type TcrpFrame,
+  TcrpFrameParser,
+  type TcrpRequest,
+  type TcrpResponse,
+  TOKEN_BYTES,
+} from "../protocol/tcrp.ts";
+import type { ServerAddress } from "./address.ts";
+import { ChatRefusedError, ChatTransportError } from "./errors.ts";
+
+/** What a successful CREATE_ROOM or JOIN_ROOM hands back. */
+export interface Membership {
+  accepted: JoinAccepted;
+  token: Uint8Array;
+  /** Our end of the TCP connection: the token is bound to this IP. */
+  localHostname: string;
+}
+
+/** Options shared by the TCRP calls. */
+export interface TcrpCallOptions {
+  /** Give up after this long (default 10 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+// Room lists can be long; a server answer beyond this is garbage, not a list.
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** Asks for the room list. */
+export async function requestRoomList(
+  server: ServerAddress,
+  options: TcrpCallOptions = {},
+): Promise<RoomSummary[]> {
+  const { response } = await exchange(server, { operation: 3 }, 1, options);
+  return (response as { rooms: RoomSummary[] }).rooms;
+}
+
+/** Creates or joins a room; resolves with the token and the server's settings. */
+export async function requestMembership(
+  server: ServerAddress,
+  request: RoomRequest,
+  options: TcrpCallOptions = {},
+): Promise<Membership> {
+  const { response, frames, localHostname } = await exchange(server, request, 2, options);
+  const token = frames[1]!;
+  if (token.state !== State.COMPLETE || token.payload.length !== TOKEN_BYTES) {
+    throw new ChatTransportError("the server's completion frame did not carry a 32-byte token");
+  }
+  return { accepted: response as JoinAccepted, token: token.payload, localHostname };
+}
+
+async function exchange(
+  server: ServerAddress,
+  request: TcrpRequest,
+  framesOnSuccess: number,
+  options: TcrpCallOptions,
+): Promise<{ response: TcrpResponse; frames: TcrpFrame[]; localHostname: string }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const signals = [AbortSignal.timeout(timeoutMs)];
+  if (options.signal) signals.push(options.signal);
+  const signal = AbortSignal.any(signals);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: server.hostname, port: server.port, signal });
+  } catch (error) {
+    throw new ChatTransportError(
+      `cannot reach ${server.hostname}:${server.port}: ${describe(error, timeoutMs)}`,
+      { cause: error },
+    );
+  }
+  const abort = () => conn.close();
+  signal.addEventListener("abort", abort, { once: true });
+  try {
+    await writeAll(conn, encodeTcrpRequest(request));
+    const parser = new TcrpFrameParser({ maxPayloadBytes: MAX_RESPONSE_BYTES });
+    const frames: TcrpFrame[] = [];
+    const buffer = new Uint8Array(16 * 1024);
+    let response: TcrpResponse | null = null;
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      frames.push(...parser.push(buffer.subarray(0, n)));
+      if (response === null && frames.length > 0) {
+        response = decodeTcrpResponse(frames[0]!);
+        if (response.status !== 200) {
+          throw new ChatRefusedError(response.status, (response as { error: string }).error);
+        }
+      }
+      if (frames.length >= framesOnSuccess) break;
+    }
+    if (response === null || frames.length < framesOnSuccess) {
+      throw new ChatTransportError("the server closed the connection before answering in full");
+    }
+    return { response, frames, localHostname: (conn.localAddr as Deno.NetAddr).hostname };
+  } catch (error) {
+    if (error instanceof ChatRefusedError || error instanceof ChatTransportError) throw error;
+    if (error instanceof ProtocolError) {
+      throw new ChatTransportError(`the server sent a malformed answer: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw new ChatTransportError(`connection failed: ${describe(error, timeoutMs, signal)}`, {
+      cause: error,
+    });
+  } finally {
+    signal.removeEventListener("abort", abort);
+    try {
+      conn.close();
+    } catch { /* closed by abort */ }
+  }
+}
+
+function describe(error: unknown, timeoutMs: number, signal?: AbortSignal): string {
+  if (signal?.aborted || (error instanceof DOMException && error.name === "TimeoutError")) {
+    return `no answer within ${timeoutMs} ms`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}

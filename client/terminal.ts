@@ -1,0 +1,78 @@
+/**
+ * The chat screen on a terminal: history first, then live lines printed
+ * above the input line without disturbing what is being typed.
+ */
+import * as readline from "node:readline";
+import process from "node:process";
+import { CloseReason } from "../protocol/datagram.ts";
+import { formatEvent } from "./format.ts";
+import type { ChatSession } from "./session.ts";
+
+const HELP = [
+  "Commands:",
+  "  /help      this list",
+  "  /members   who is in the room",
+  "  /leave     leave the room (also: exit!, Ctrl+C, Ctrl+D)",
+  "  //text     send a message that starts with /",
+].join("\n");
+
+/** Terminal options. */
+export interface TerminalOptions {
+  color: boolean;
+}
+
+/**
+ * Runs the chat screen until the session closes; resolves with the exit
+ * code (0, or 1 when the connection was lost).
+ */
+export async function runTerminal(session: ChatSession, options: TerminalOptions): Promise<number> {
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    prompt: `${session.username}> `,
+    terminal: true,
+  });
+  // Prints above the prompt and redraws it with the half-typed line intact.
+  const print = (text: string) => {
+    readline.clearLine(process.stdout, 0);
+    readline.cursorTo(process.stdout, 0);
+    process.stdout.write(text + "\n");
+    rl.prompt(true);
+  };
+  const leave = () => void session.leave();
+  rl.on("SIGINT", leave);
+  rl.on("close", leave);
+  rl.on("line", (line: string) => {
+    const text = line.trimEnd();
+    if (text === "exit!" || text === "/leave") return leave();
+    if (text === "/help") return print(HELP);
+    if (text === "/members") {
+      const members = session.members.map((m) => (m === session.host ? `${m} (host)` : m));
+      return print(`${members.length} here: ${members.join(", ")}`);
+    }
+    if (text.startsWith("/") && !text.startsWith("//")) {
+      return print(`unknown command ${text.split(" ")[0]}; /help lists them`);
+    }
+    if (text.length === 0) return rl.prompt();
+    try {
+      session.send(text.startsWith("//") ? text.slice(1) : text);
+    } catch (error) {
+      print(`! not sent: ${(error as Error).message}`);
+    }
+    rl.prompt();
+  });
+  rl.prompt();
+  let code = 0;
+  for await (const event of session) {
+    if (event.type === "closed" && (event.reason === "lost" || event.reason === CloseReason.LOST)) {
+      code = 1;
+    }
+    const line = formatEvent(event, { color: options.color });
+    if (line !== null) print(line);
+  }
+  rl.removeListener("close", leave);
+  readline.clearLine(process.stdout, 0);
+  readline.cursorTo(process.stdout, 0);
+  rl.close();
+  return code;
+}

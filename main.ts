@@ -1,0 +1,205 @@
+/**
+ * `chat`: the command line. Wiring only: flags and environment variables in,
+ * calls into server/ and client/, exit codes out (0 ok, 1 failure, 2 usage).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import process from "node:process";
+import denoJson from "./deno.json" with { type: "json" };
+import { parseServerAddress, type ServerAddress } from "./client/address.ts";
+import { ChatRefusedError, ChatTransportError } from "./client/errors.ts";
+import { runJoinCommand, UsageError } from "./client/join_command.ts";
+import { requestRoomList } from "./client/tcrp_client.ts";
+import { LOG_LEVELS, type LogLevel } from "./server/log.ts";
+import { DEFAULT_SERVER_CONFIG, startChatServer } from "./server/server.ts";
+import { sanitize } from "./client/format.ts";
+
+function wholeNumber(min: number, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+function positiveSeconds(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || value > 86_400) {
+    throw new InvalidArgumentError("expected seconds above 0 (fractions allowed)");
+  }
+  return value;
+}
+
+function serverAddress(text: string): ServerAddress {
+  try {
+    return parseServerAddress(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+const d = DEFAULT_SERVER_CONFIG;
+const port = wholeNumber(0, 65_535);
+const count = wholeNumber(0, 1_000_000_000);
+const serverOption = () =>
+  new Option("--server <host:port>", "the chat server's TCRP address")
+    .env("CHAT_SERVER").default(parseServerAddress("127.0.0.1:9001"), "127.0.0.1:9001")
+    .argParser(serverAddress);
+
+const program = new Command("chat")
+  .description("Group chat rooms: TCRP over TCP to create and join, datagrams over UDP to talk.")
+  .version(denoJson.version)
+  .exitOverride()
+  .showHelpAfterError();
+
+program.command("serve")
+  .description("run the chat server (TCRP on TCP, chat datagrams on UDP)")
+  .addOption(
+    new Option("--host <address>", "address to listen on").env("CHAT_HOST").default(d.host),
+  )
+  .addOption(
+    new Option("--port <n>", "TCRP port (0: any free one)").env("CHAT_PORT").default(d.port)
+      .argParser(port),
+  )
+  .addOption(
+    new Option("--udp-port <n>", "chat datagram port (0: any free one)").env("CHAT_UDP_PORT")
+      .default(d.udpPort).argParser(port),
+  )
+  .addOption(
+    new Option(
+      "--idle-timeout <seconds>",
+      "remove members who send no message for this long; 0 turns it off",
+    ).env("CHAT_IDLE_TIMEOUT").default(d.idleTimeoutSeconds).argParser(count),
+  )
+  .addOption(
+    new Option("--heartbeat <seconds>", "how often clients send HEARTBEAT; 3 missed means lost")
+      .env("CHAT_HEARTBEAT").default(d.heartbeatSeconds).argParser(positiveSeconds),
+  )
+  .addOption(
+    new Option(
+      "--rate-limit <n>",
+      "messages a second per member on average (bursts of twice that); 0 turns it off",
+    ).env("CHAT_RATE_LIMIT").default(d.rateLimit).argParser(count),
+  )
+  .addOption(
+    new Option(
+      "--request-rate <n>",
+      "TCRP requests a second per IP address (bursts of 3x); 0 turns it off",
+    ).env("CHAT_REQUEST_RATE").default(d.requestRateLimit).argParser(count),
+  )
+  .addOption(
+    new Option("--max-rooms <n>", "most rooms at once").env("CHAT_MAX_ROOMS").default(d.maxRooms)
+      .argParser(wholeNumber(1, 1_000_000)),
+  )
+  .addOption(
+    new Option("--max-members <n>", "most members across all rooms at once").env("CHAT_MAX_MEMBERS")
+      .default(d.maxMembers).argParser(wholeNumber(1, 10_000_000)),
+  )
+  .addOption(
+    new Option("--max-payload <bytes>", "largest TCRP request payload").env("CHAT_MAX_PAYLOAD")
+      .default(d.maxPayloadBytes).argParser(wholeNumber(64, 16 * 1024 * 1024)),
+  )
+  .addOption(
+    new Option("--log-level <level>", "error, warn, info or debug").env("CHAT_LOG_LEVEL").default(
+      d.logLevel,
+    ).choices(LOG_LEVELS),
+  )
+  .action(async (flags) => {
+    const server = startChatServer({
+      host: flags.host,
+      port: flags.port,
+      udpPort: flags.udpPort,
+      idleTimeoutSeconds: flags.idleTimeout,
+      heartbeatSeconds: flags.heartbeat,
+      rateLimit: flags.rateLimit,
+      requestRateLimit: flags.requestRate,
+      maxRooms: flags.maxRooms,
+      maxMembers: flags.maxMembers,
+      maxPayloadBytes: flags.maxPayload,
+      logLevel: flags.logLevel as LogLevel,
+    });
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+    });
+    await server.shutdown();
+    Deno.exit(0);
+  });
+
+program.command("join")
+  .description("create or join a room and talk (asks for what is missing on a terminal)")
+  .addOption(serverOption())
+  .option("--name <name>", "your name in the room")
+  .addOption(new Option("--create", "create the room and become its host").conflicts("join"))
+  .addOption(new Option("--join", "join an existing room"))
+  .option("--room <room>", "the room's name")
+  .option("--password-stdin", "read the room password from the first line of stdin")
+  .addOption(
+    new Option("--capacity <n>", "with --create: most members, host included").argParser(
+      wholeNumber(1, 65_535),
+    ),
+  )
+  .option("--json", "print events as JSON lines (without a terminal)")
+  .action(async (flags) => {
+    const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+    const write = (stream: { write(text: string): unknown }) => (line: string) => stream.write(line + "\n");
+    const code = await runJoinCommand(flags, {
+      interactive,
+      color: interactive && !Deno.env.get("NO_COLOR"),
+      writeLine: write(process.stdout),
+      writeError: write(process.stderr),
+    });
+    Deno.exit(code);
+  });
+
+program.command("rooms")
+  .description("list the rooms on a server")
+  .addOption(serverOption())
+  .option("--json", "print the list as JSON")
+  .action(async (flags) => {
+    const rooms = await requestRoomList(flags.server);
+    if (flags.json) {
+      console.log(JSON.stringify(rooms));
+    } else if (rooms.length === 0) {
+      console.log("No rooms yet. Create one with: chat join --create --room NAME");
+    } else {
+      const width = Math.max(4, ...rooms.map((r) => sanitize(r.name).length));
+      console.log(`${"ROOM".padEnd(width)}  MEMBERS  LOCKED`);
+      for (const r of rooms) {
+        const members = r.capacity === null ? `${r.members}` : `${r.members}/${r.capacity}`;
+        console.log(
+          `${sanitize(r.name).padEnd(width)}  ${members.padEnd(7)}  ${
+            r.passwordProtected ? "yes" : "no"
+          }`,
+        );
+      }
+    }
+  });
+
+try {
+  await program.parseAsync(Deno.args, { from: "user" });
+} catch (error) {
+  if (error instanceof CommanderError) {
+    const ok = ["commander.helpDisplayed", "commander.version", "commander.help"];
+    Deno.exit(ok.includes(error.code) ? 0 : 2);
+  }
+  if (error instanceof UsageError) {
+    console.error(`chat: ${error.message}`);
+    Deno.exit(2);
+  }
+  if (error instanceof ChatRefusedError) {
+    console.error(`chat: the server refused (${error.status}): ${error.message}`);
+    Deno.exit(1);
+  }
+  if (error instanceof ChatTransportError) {
+    console.error(`chat: ${error.message}`);
+    Deno.exit(1);
+  }
+  if (error instanceof Error && error.name === "ExitPromptError") {
+    Deno.exit(0); // Ctrl+C at a question: nothing was joined, nothing to undo
+  }
+  console.error(`chat: unexpected error: ${error instanceof Error ? error.stack : error}`);
+  Deno.exit(1);
+}
