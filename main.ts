@@ -7,11 +7,14 @@ import process from "node:process";
 import denoJson from "./deno.json" with { type: "json" };
 import { parseServerAddress, type ServerAddress } from "./client/address.ts";
 import { ChatRefusedError, ChatTransportError } from "./client/errors.ts";
-import { runJoinCommand, UsageError } from "./client/join_command.ts";
-import { requestRoomList } from "./client/tcrp_client.ts";
+import { UsageError } from "./client/usage_error.ts";
 import { LOG_LEVELS, type LogLevel } from "./server/log.ts";
 import { DEFAULT_SERVER_CONFIG, startChatServer } from "./server/server.ts";
-import { sanitize } from "./client/format.ts";
+
+// The client modules (and the prompt library they load) are imported only by
+// the commands that use them, so `chat serve` needs no terminal variables.
+const printLine = (line: string) => process.stdout.write(line + "\n");
+const printError = (line: string) => process.stderr.write(line + "\n");
 
 function wholeNumber(min: number, max: number) {
   return (text: string): number => {
@@ -144,12 +147,12 @@ program.command("join")
   .option("--json", "print events as JSON lines (without a terminal)")
   .action(async (flags) => {
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
-    const write = (stream: { write(text: string): unknown }) => (line: string) => stream.write(line + "\n");
+    const { runJoinCommand } = await import("./client/join_command.ts");
     const code = await runJoinCommand(flags, {
       interactive,
       color: interactive && !Deno.env.get("NO_COLOR"),
-      writeLine: write(process.stdout),
-      writeError: write(process.stderr),
+      writeLine: printLine,
+      writeError: printError,
     });
     Deno.exit(code);
   });
@@ -159,17 +162,19 @@ program.command("rooms")
   .addOption(serverOption())
   .option("--json", "print the list as JSON")
   .action(async (flags) => {
+    const { requestRoomList } = await import("./client/tcrp_client.ts");
+    const { sanitize } = await import("./client/format.ts");
     const rooms = await requestRoomList(flags.server);
     if (flags.json) {
-      console.log(JSON.stringify(rooms));
+      printLine(JSON.stringify(rooms));
     } else if (rooms.length === 0) {
-      console.log("No rooms yet. Create one with: chat join --create --room NAME");
+      printLine("No rooms yet. Create one with: chat join --create --room NAME");
     } else {
       const width = Math.max(4, ...rooms.map((r) => sanitize(r.name).length));
-      console.log(`${"ROOM".padEnd(width)}  MEMBERS  LOCKED`);
+      printLine(`${"ROOM".padEnd(width)}  MEMBERS  LOCKED`);
       for (const r of rooms) {
         const members = r.capacity === null ? `${r.members}` : `${r.members}/${r.capacity}`;
-        console.log(
+        printLine(
           `${sanitize(r.name).padEnd(width)}  ${members.padEnd(7)}  ${
             r.passwordProtected ? "yes" : "no"
           }`,
@@ -186,20 +191,20 @@ try {
     Deno.exit(ok.includes(error.code) ? 0 : 2);
   }
   if (error instanceof UsageError) {
-    console.error(`chat: ${error.message}`);
+    printError(`chat: ${error.message}`);
     Deno.exit(2);
   }
   if (error instanceof ChatRefusedError) {
-    console.error(`chat: the server refused (${error.status}): ${error.message}`);
+    printError(`chat: the server refused (${error.status}): ${error.message}`);
     Deno.exit(1);
   }
   if (error instanceof ChatTransportError) {
-    console.error(`chat: ${error.message}`);
+    printError(`chat: ${error.message}`);
     Deno.exit(1);
   }
   if (error instanceof Error && error.name === "ExitPromptError") {
     Deno.exit(0); // Ctrl+C at a question: nothing was joined, nothing to undo
   }
-  console.error(`chat: unexpected error: ${error instanceof Error ? error.stack : error}`);
+  printError(`chat: unexpected error: ${error instanceof Error ? error.stack : error}`);
   Deno.exit(1);
 }

@@ -7,6 +7,7 @@ import * as readline from "node:readline";
 import process from "node:process";
 import type { ServerAddress } from "./address.ts";
 import { ChatRefusedError } from "./errors.ts";
+import { UsageError } from "./usage_error.ts";
 import { runPipeMode } from "./pipe_mode.ts";
 import { askCreateOrJoin, askName, askNewRoom, askPassword, askRoomToJoin } from "./prompts.ts";
 import { ChatSession, type SessionOptions } from "./session.ts";
@@ -31,15 +32,6 @@ export interface JoinEnvironment {
   color: boolean;
   writeLine: (line: string) => void;
   writeError: (line: string) => void;
-}
-
-/** A mistake in how the command was called (exit code 2). */
-export class UsageError extends Error {
-  /** Describes the mistake for a person. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
 }
 
 /** Runs `chat join`; resolves with the exit code. */
