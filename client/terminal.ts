@@ -54,6 +54,9 @@ export async function runTerminal(session: ChatSession, options: TerminalOptions
       return print(`unknown command ${text.split(" ")[0]}; /help lists them`);
     }
     if (text.length === 0) return rl.prompt();
+    // The typed line is replaced by the server's echo, which shows it was relayed.
+    readline.moveCursor(process.stdout, 0, -1);
+    readline.clearLine(process.stdout, 0);
     try {
       session.send(text.startsWith("//") ? text.slice(1) : text);
     } catch (error) {
@@ -69,6 +72,12 @@ export async function runTerminal(session: ChatSession, options: TerminalOptions
     }
     const line = formatEvent(event, { color: options.color });
     if (line !== null) print(line);
+    if (
+      event.type === "closed" && event.reason === CloseReason.LEFT &&
+      session.host === session.username
+    ) {
+      print(formatEvent({ ...event, reason: CloseReason.HOST_LEFT }, { color: options.color })!);
+    }
   }
   rl.removeListener("close", leave);
   readline.clearLine(process.stdout, 0);
