@@ -84,10 +84,14 @@ export class TcrpFrontEnd {
       for (const reply of await this.#answer(frame, ip)) await writeAll(conn, reply);
     } catch (error) {
       if (error instanceof ProtocolError) {
-        // The header itself was bad: answer with whatever operation byte arrived.
+        // The header itself was bad: echo its operation byte when it is a known
+        // one, else say LIST_ROOMS (the one without side effects), so that every
+        // answer is a valid frame a client can parse.
         log.debug(`tcp ${ip}: ${error.message}`);
+        const known = received.operation >= Operation.CREATE_ROOM &&
+          received.operation <= Operation.LIST_ROOMS;
         const reply = encodeTcrpResponse(
-          received.operation as Operation,
+          known ? received.operation as Operation : Operation.LIST_ROOMS,
           new Uint8Array(0),
           refusal(error.status, error.message),
         );

@@ -1,0 +1,198 @@
+/**
+ * Black-box tests of the real chat server's limits and timers: rate limits,
+ * heartbeat repair, RESEND, lost members, shutdown.
+ */
+import assert from "node:assert/strict";
+import { CloseReason, EventType, type ServerBody } from "../protocol/datagram.ts";
+import { encodeTcrpRequest, Operation } from "../protocol/tcrp.ts";
+import {
+  closeAll,
+  enterRoom,
+  listRooms,
+  responseOf,
+  roomRequest,
+  startTestServer,
+  statusOf,
+  tcrpRequest,
+  UdpMember,
+} from "./helpers/raw_client.ts";
+
+Deno.test("rate limit: 60 messages at once get some ERROR 429; only the ACKed ones are relayed", async () => {
+  const server = startTestServer({ rateLimit: 20 });
+  const members: UdpMember[] = [];
+  try {
+    const alice = await enterRoom(server, "create", { room: "flood", username: "alice" });
+    members.push(alice.member);
+    const bob = await enterRoom(server, "join", { room: "flood", username: "bob" });
+    members.push(bob.member);
+    await alice.member.next("event", 1000, (e) => e.name === "bob");
+
+    for (let i = 1; i <= 60; i++) {
+      await alice.member.send({ kind: "message", msgId: i, text: `flood ${i}` });
+    }
+    // Collect every answer (ACK or ERROR) to the 60, keeping alice's events aside.
+    const received: ServerBody[] = [];
+    const answered = () => received.filter((b) => b.kind === "ack" || b.kind === "error").length;
+    const deadline = Date.now() + 3000;
+    while (answered() < 60 && Date.now() < deadline) received.push(...await alice.member.drain(50));
+    assert.equal(answered(), 60, "every message got an ACK or an ERROR");
+    const acked = new Map<number, number>(); // seq -> msgId
+    let limited = 0;
+    for (const body of received) {
+      if (body.kind === "ack") acked.set(body.seq, body.msgId);
+      if (body.kind === "error") {
+        assert.equal(body.code, 429);
+        limited++;
+      }
+    }
+    assert.ok(limited > 0, "some messages were refused");
+    assert.ok(acked.size >= 40, `the burst of 40 went through (got ${acked.size})`);
+    assert.ok(acked.size < 60, `not every message went through (got ${acked.size})`);
+
+    received.push(...await alice.member.drain(200));
+    const bobReceived = await bob.member.drain(0);
+    for (const bodies of [received, bobReceived]) {
+      const events = bodies.filter((b) => b.kind === "event");
+      assert.deepEqual(
+        events.map((e) => [e.seq, e.text]),
+        [...acked].sort((a, b) => a[0] - b[0]).map(([seq, msgId]) => [seq, `flood ${msgId}`]),
+      );
+    }
+  } finally {
+    await closeAll(server, members);
+  }
+});
+
+Deno.test("per-IP TCRP request limit: a burst past 3x the rate gets 429", async () => {
+  const server = startTestServer({ requestRateLimit: 2 });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const exchange = await tcrpRequest(
+        server.tcpAddr,
+        encodeTcrpRequest({ operation: Operation.LIST_ROOMS }),
+      );
+      assert.ok(exchange.closedByServer);
+      assert.equal(exchange.frames.length, 1);
+      statuses.push(responseOf(exchange).status);
+    }
+    assert.deepEqual(statuses.slice(0, 6), [200, 200, 200, 200, 200, 200]);
+    assert.ok(statuses.slice(6).includes(429), `statuses ${statuses}`);
+    const create = await roomRequest(server.tcpAddr, "create", { room: "r", username: "a" });
+    assert.equal(statusOf(create.response), 429, "create is limited too");
+    assert.equal(create.token, null);
+    assert.deepEqual(server.registry.roomCount, 0);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a HEARTBEAT behind the head gets the missing events; RESEND replays a range", async () => {
+  const server = startTestServer();
+  const members: UdpMember[] = [];
+  try {
+    const alice = await enterRoom(server, "create", { room: "gaps", username: "alice" });
+    members.push(alice.member);
+    const bob = await enterRoom(server, "join", { room: "gaps", username: "bob" });
+    members.push(bob.member);
+    await alice.member.next("event", 1000, (e) => e.name === "bob");
+    for (let i = 1; i <= 4; i++) {
+      await bob.member.say(`b${i}`);
+      await bob.member.next("ack");
+    }
+    // seq 1 JOINED alice, 2 JOINED bob, 3..6 messages.
+    await alice.member.drain(100);
+
+    await alice.member.send({ kind: "heartbeat", lastSeq: 3 });
+    const missing = [
+      await alice.member.next("event", 1000, (e) => e.seq === 4),
+      await alice.member.next("event", 1000, (e) => e.seq === 5),
+      await alice.member.next("event", 1000, (e) => e.seq === 6),
+    ];
+    assert.deepEqual(missing.map((e) => [e.name, e.text]), [["bob", "b2"], ["bob", "b3"], [
+      "bob",
+      "b4",
+    ]]);
+    assert.deepEqual(await alice.member.drain(100), [], "only the missing events");
+
+    await alice.member.send({ kind: "heartbeat", lastSeq: 6 });
+    assert.deepEqual(await alice.member.drain(150), [], "an up-to-date heartbeat gets nothing");
+
+    await alice.member.send({ kind: "resend", fromSeq: 2, toSeq: 4 });
+    const resent = [];
+    for (let i = 0; i < 3; i++) resent.push(await alice.member.next("event"));
+    assert.deepEqual(resent.map((e) => [e.seq, e.type, e.name, e.text]), [
+      [2, EventType.JOINED, "bob", ""],
+      [3, EventType.MESSAGE, "bob", "b1"],
+      [4, EventType.MESSAGE, "bob", "b2"],
+    ]);
+    // A range beyond the head is clamped to what exists.
+    await alice.member.send({ kind: "resend", fromSeq: 6, toSeq: 1000 });
+    assert.equal((await alice.member.next("event")).seq, 6);
+    assert.deepEqual(await alice.member.drain(100), []);
+
+    // HELLO with a lastSeq replays what came after it.
+    await bob.member.send({ kind: "hello", lastSeq: 5 });
+    assert.equal((await bob.member.next("welcome")).headSeq, 6);
+    await bob.member.next("event", 1000, (e) => e.seq === 6 && e.text === "b4");
+  } finally {
+    await closeAll(server, members);
+  }
+});
+
+Deno.test("a member that goes silent is removed as lost; the others see TIMED_OUT", async () => {
+  const server = startTestServer({ heartbeatSeconds: 0.2 });
+  const members: UdpMember[] = [];
+  let beat: ReturnType<typeof setInterval> | undefined;
+  try {
+    const alice = await enterRoom(server, "create", { room: "quiet", username: "alice" });
+    members.push(alice.member);
+    let lastSeq = alice.welcome.headSeq;
+    beat = setInterval(() => {
+      alice.member.send({ kind: "heartbeat", lastSeq }).catch(() => {});
+    }, 100);
+    const bob = await enterRoom(server, "join", { room: "quiet", username: "bob" });
+    members.push(bob.member);
+    const silentSince = Date.now(); // bob's HELLO was his last datagram
+    lastSeq = (await alice.member.next("event", 1000, (e) => e.name === "bob")).seq;
+
+    const timedOut = await alice.member.next(
+      "event",
+      1500,
+      (e) => e.type === EventType.TIMED_OUT,
+    );
+    const elapsed = Date.now() - silentSince;
+    assert.equal(timedOut.name, "bob");
+    assert.ok(elapsed >= 500, `removed after ${elapsed} ms, not before 3 heartbeats`);
+    assert.ok(elapsed <= 1100, `removed after ${elapsed} ms`);
+    assert.equal((await bob.member.next("closed")).reason, CloseReason.LOST);
+    assert.deepEqual((await listRooms(server.tcpAddr)).map((r) => r.members), [1]);
+    // Alice, who kept sending heartbeats, is still in: her message is ACKed.
+    await alice.member.say("alone now");
+    assert.equal((await alice.member.next("ack")).seq, timedOut.seq + 1);
+  } finally {
+    clearInterval(beat);
+    await closeAll(server, members);
+  }
+});
+
+Deno.test("shutdown sends CLOSED 4 to every member of every room", async () => {
+  const server = startTestServer();
+  const members: UdpMember[] = [];
+  try {
+    members.push((await enterRoom(server, "create", { room: "a", username: "alice" })).member);
+    members.push((await enterRoom(server, "join", { room: "a", username: "bob" })).member);
+    members.push((await enterRoom(server, "create", { room: "b", username: "carol" })).member);
+    await server.shutdown();
+    for (const member of members) {
+      const closed = await member.next("closed");
+      assert.equal(closed.reason, CloseReason.SHUTDOWN);
+    }
+    await assert.rejects(
+      Deno.connect({ hostname: server.tcpAddr.hostname, port: server.tcpAddr.port }),
+      "the TCRP port is closed",
+    );
+  } finally {
+    await closeAll(server, members);
+  }
+});
