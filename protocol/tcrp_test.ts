@@ -1,0 +1,278 @@
+import assert from "node:assert/strict";
+import { encodeUtf8 } from "./bytes.ts";
+import { ProtocolError } from "./errors.ts";
+import {
+  decodeTcrpHeader,
+  decodeTcrpRequest,
+  decodeTcrpResponse,
+  encodeTcrpFrame,
+  encodeTcrpRequest,
+  encodeTcrpResponse,
+  encodeTcrpToken,
+  Operation,
+  State,
+  TCRP_HEADER_BYTES,
+  type TcrpFrame,
+  TcrpFrameParser,
+  type TcrpRequest,
+  type TcrpResponse,
+} from "./tcrp.ts";
+
+const MAX = 64 * 1024;
+const ROOM_255 = "é".repeat(127) + "x"; // 255 bytes of UTF-8
+const OPS = [Operation.CREATE_ROOM, Operation.JOIN_ROOM, Operation.LIST_ROOMS];
+const STATES = [State.REQUEST, State.RESPONSE, State.COMPLETE];
+
+function throwsStatus(fn: () => unknown, status: 400 | 413): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ProtocolError, `expected a ProtocolError, got ${error}`);
+    assert.equal(error.status, status, error.message);
+    return true;
+  });
+}
+
+type Bytes = string | Uint8Array;
+const bytesOf = (v: Bytes) => typeof v === "string" ? encodeUtf8(v) : v;
+
+function frame(operation: Operation, state: State, name: Bytes, payload: Bytes): TcrpFrame {
+  return { operation, state, roomName: bytesOf(name), payload: bytesOf(payload) };
+}
+
+/** Parses `bytes` as one whole frame, checking nothing is left over. */
+function parseOne(bytes: Uint8Array): TcrpFrame {
+  const parser = new TcrpFrameParser({ maxPayloadBytes: MAX });
+  const frames = parser.push(bytes);
+  assert.equal(frames.length, 1);
+  assert.equal(parser.pendingBytes, 0);
+  return frames[0]!;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((part) => [...part]));
+}
+
+/** A valid LIST_ROOMS request header with the byte at `index` set to `value`. */
+function header(index = 0, value = 0): Uint8Array {
+  const bytes = encodeTcrpFrame(frame(Operation.LIST_ROOMS, State.REQUEST, "", ""));
+  bytes[index] = value;
+  return bytes;
+}
+
+Deno.test("encodeTcrpFrame lays out the 32-byte header, room name, then payload", () => {
+  const bytes = encodeTcrpFrame(frame(Operation.JOIN_ROOM, State.COMPLETE, "café", "{}"));
+  assert.equal(bytes.length, 32 + 5 + 2);
+  assert.deepEqual([...bytes.subarray(0, 3)], [5, 2, 2]);
+  assert.deepEqual([...bytes.subarray(3, 31)], new Array(28).fill(0));
+  assert.equal(bytes[31], 2);
+  assert.deepEqual(bytes.subarray(32), encodeUtf8("café{}"));
+  assert.deepEqual(decodeTcrpHeader(bytes), {
+    roomNameSize: 5,
+    operation: Operation.JOIN_ROOM,
+    state: State.COMPLETE,
+    payloadSize: 2,
+  });
+});
+
+Deno.test("every operation and state round-trips through the parser", () => {
+  for (const operation of OPS) {
+    for (const state of STATES) {
+      for (const [name, payload] of [["", ""], [ROOM_255, '{"username":"Zoë 👋"}']]) {
+        const f = frame(operation, state, name!, payload!);
+        assert.deepEqual(parseOne(encodeTcrpFrame(f)), f);
+      }
+    }
+  }
+});
+
+Deno.test("decodeTcrpHeader: the payload size field", () => {
+  const view = (size: bigint) => {
+    const bytes = header();
+    new DataView(bytes.buffer).setBigUint64(24, size);
+    return bytes;
+  };
+  assert.equal(decodeTcrpHeader(view(2n ** 53n - 1n)).payloadSize, Number.MAX_SAFE_INTEGER);
+  throwsStatus(() => decodeTcrpHeader(view(2n ** 53n)), 413);
+  throwsStatus(() => decodeTcrpHeader(view(2n ** 64n - 1n)), 413);
+  for (let i = 3; i <= 23; i++) throwsStatus(() => decodeTcrpHeader(header(i, 1)), 413);
+  throwsStatus(() => decodeTcrpHeader(header().subarray(0, 31)), 400);
+});
+
+Deno.test("unknown operations and states are 400, in the parser too", () => {
+  for (const [i, v] of [[1, 0], [1, 4], [1, 255], [2, 3], [2, 255]] as const) {
+    throwsStatus(() => decodeTcrpHeader(header(i, v)), 400);
+    throwsStatus(() => new TcrpFrameParser({ maxPayloadBytes: MAX }).push(header(i, v)), 400);
+  }
+});
+
+// What a server writes after a successful JOIN (response, token), then a LIST_ROOMS request.
+const STREAM_FRAMES: TcrpFrame[] = [
+  frame(Operation.JOIN_ROOM, State.RESPONSE, "Ünïcode 部屋", '{"status":200,"udpPort":9002}'),
+  frame(Operation.JOIN_ROOM, State.COMPLETE, "Ünïcode 部屋", tokenOf(7)),
+  frame(Operation.LIST_ROOMS, State.REQUEST, "", ""),
+];
+const STREAM = concat(...STREAM_FRAMES.map(encodeTcrpFrame));
+
+function tokenOf(seed: number): Uint8Array {
+  return Uint8Array.from({ length: 32 }, (_, i) => (i * 31 + seed) & 0xff);
+}
+
+Deno.test("the parser reassembles frames split at every byte boundary", () => {
+  for (let split = 0; split <= STREAM.length; split++) {
+    const parser = new TcrpFrameParser({ maxPayloadBytes: MAX });
+    const frames = [...parser.push(STREAM.slice(0, split)), ...parser.push(STREAM.slice(split))];
+    assert.deepEqual(frames, STREAM_FRAMES, `split at ${split}`);
+    assert.equal(parser.pendingBytes, 0);
+  }
+});
+
+Deno.test("the parser takes one byte at a time, or every frame in one chunk", () => {
+  const parser = new TcrpFrameParser({ maxPayloadBytes: MAX });
+  const frames: TcrpFrame[] = [];
+  let end = 0;
+  const ends = STREAM_FRAMES.map((f) => (end += encodeTcrpFrame(f).length));
+  for (let i = 0; i < STREAM.length; i++) {
+    frames.push(...parser.push(STREAM.subarray(i, i + 1)));
+    // Each frame comes out exactly when its last byte arrives.
+    assert.equal(frames.length, ends.filter((end) => end <= i + 1).length, `after byte ${i}`);
+  }
+  assert.deepEqual(frames, STREAM_FRAMES);
+  assert.equal(parser.pendingBytes, 0);
+  assert.deepEqual(new TcrpFrameParser({ maxPayloadBytes: MAX }).push(STREAM), STREAM_FRAMES);
+});
+
+Deno.test("the parser refuses an oversized payload (413) from the header alone", () => {
+  const over = encodeTcrpFrame(frame(Operation.CREATE_ROOM, State.REQUEST, "r", "x".repeat(11)));
+  const parser = new TcrpFrameParser({ maxPayloadBytes: 10 });
+  for (let i = 0; i < TCRP_HEADER_BYTES - 1; i++) {
+    assert.deepEqual(parser.push(over.slice(i, i + 1)), []);
+  }
+  throwsStatus(() => parser.push(over.slice(31, 32)), 413);
+  const atLimit = encodeTcrpFrame(frame(Operation.CREATE_ROOM, State.REQUEST, "r", "x".repeat(10)));
+  assert.equal(new TcrpFrameParser({ maxPayloadBytes: 10 }).push(atLimit).length, 1);
+  throwsStatus(() => new TcrpFrameParser({ maxPayloadBytes: MAX }).push(header(3, 1)), 413);
+  throwsStatus(() => new TcrpFrameParser({ maxPayloadBytes: MAX }).push(header(23, 1)), 413);
+});
+
+const requestCases: TcrpRequest[] = [
+  { operation: 1, roomName: "général", username: "Zoë", password: "p@ß 🔑", capacity: 12 },
+  { operation: 1, roomName: ROOM_255, username: "😀".repeat(32), password: null, capacity: 65535 },
+  { operation: 1, roomName: "r", username: "a", password: null, capacity: 1 },
+  { operation: 2, roomName: "部屋", username: "bob", password: "x".repeat(1024), capacity: null },
+  { operation: 2, roomName: "r", username: "bob", password: null, capacity: null },
+  { operation: 3 },
+];
+
+Deno.test("requests round-trip: encodeTcrpRequest -> parser -> decodeTcrpRequest", () => {
+  for (const request of requestCases) {
+    assert.deepEqual(decodeTcrpRequest(parseOne(encodeTcrpRequest(request))), request);
+  }
+});
+
+Deno.test("request payload decisions: empty password is none, null means absent, extras ignored", () => {
+  const decode = (op: Operation, json: string) =>
+    decodeTcrpRequest(frame(op, State.REQUEST, "r", json));
+  const base = { roomName: "r", username: "u", password: null, capacity: null };
+  assert.deepEqual(decode(1, '{"username":"u","password":""}'), { operation: 1, ...base });
+  assert.deepEqual(decode(2, '{"username":"u","password":null,"capacity":null}'), {
+    operation: 2,
+    ...base,
+  });
+  assert.deepEqual(decode(2, '{"username":"u","colour":"red","v":[1]}'), { operation: 2, ...base });
+  assert.equal(decode(2, `{"username":"u","password":"${"😀".repeat(1024)}"}`).operation, 2);
+});
+
+Deno.test("malformed requests are 400", () => {
+  const bad = (op: Operation, state: State, name: Bytes, payload: Bytes) =>
+    throwsStatus(() => decodeTcrpRequest(frame(op, state, name, payload)), 400);
+  const payloads: Bytes[] = ["", "{", "[]", "null", '"username"', "42", "{}"];
+  payloads.push(Uint8Array.of(0x7b, 0xff, 0x7d)); // invalid UTF-8
+  for (const username of ["5", "null", "true", '["u"]', '{"name":"u"}']) {
+    payloads.push(`{"username":${username}}`);
+  }
+  for (const password of ["5", "true", "{}", `"${"x".repeat(1025)}"`, `"${"😀".repeat(1025)}"`]) {
+    payloads.push(`{"username":"u","password":${password}}`);
+  }
+  for (const op of [Operation.CREATE_ROOM, Operation.JOIN_ROOM]) {
+    for (const payload of payloads) bad(op, State.REQUEST, "r", payload);
+    bad(op, State.REQUEST, Uint8Array.of(0xc3, 0x28), '{"username":"u"}'); // invalid UTF-8 name
+  }
+  for (const capacity of ["0", "1.5", "65536", "-1", '"5"', "true", "[5]"]) {
+    bad(Operation.CREATE_ROOM, State.REQUEST, "r", `{"username":"u","capacity":${capacity}}`);
+  }
+  bad(Operation.JOIN_ROOM, State.REQUEST, "r", '{"username":"u","capacity":5}');
+  bad(Operation.LIST_ROOMS, State.REQUEST, "r", "");
+  bad(Operation.LIST_ROOMS, State.REQUEST, "", "{}");
+  bad(Operation.LIST_ROOMS, State.REQUEST, "r", "{}");
+  for (const op of OPS) {
+    bad(op, State.RESPONSE, "", "");
+    bad(op, State.COMPLETE, "r", '{"username":"u"}');
+  }
+});
+
+const accepted = (udpPort: number, heartbeatSeconds: number, idleTimeoutSeconds: number) =>
+  ({ status: 200, udpPort, maxDatagramBytes: 4096, heartbeatSeconds, idleTimeoutSeconds }) as const;
+
+type ResponseCase = [Operation, string, TcrpResponse];
+const responseCases: ResponseCase[] = [
+  [Operation.CREATE_ROOM, "général", accepted(65535, 10, 300)],
+  [Operation.JOIN_ROOM, ROOM_255, accepted(9002, 1, 0)],
+  [Operation.LIST_ROOMS, "", { status: 200, rooms: [] }],
+  [Operation.LIST_ROOMS, "", {
+    status: 200,
+    rooms: [
+      { name: "部屋 🏠", members: 2, capacity: null, passwordProtected: false },
+      { name: "staff", members: 65535, capacity: 65535, passwordProtected: true },
+    ],
+  }],
+  ...([400, 401, 403, 404, 409, 413, 429, 503] as const).map((status): ResponseCase => [
+    Operation.JOIN_ROOM,
+    "r",
+    { status, error: `refusé ${status} ✗` },
+  ]),
+];
+
+Deno.test("responses and tokens round-trip, echoing the operation and room name", () => {
+  for (const [operation, name, response] of responseCases) {
+    const roomName = encodeUtf8(name);
+    const parsed = parseOne(encodeTcrpResponse(operation, roomName, response));
+    assert.deepEqual([parsed.operation, parsed.state, parsed.roomName], [operation, 1, roomName]);
+    assert.deepEqual(decodeTcrpResponse(parsed), response);
+  }
+  for (const operation of [Operation.CREATE_ROOM, Operation.JOIN_ROOM]) {
+    const token = tokenOf(operation);
+    const roomName = encodeUtf8(ROOM_255);
+    const parsed = parseOne(encodeTcrpToken(operation, roomName, token));
+    assert.deepEqual(parsed, { operation, state: State.COMPLETE, roomName, payload: token });
+  }
+});
+
+Deno.test("malformed responses are 400", () => {
+  const ok = JSON.stringify(accepted(9002, 10, 300));
+  const cases: [Operation, State, string][] = [
+    [2, 0, ok],
+    [2, 2, ok],
+    [2, 1, ""],
+    [2, 1, "[200]"],
+    [2, 1, '{"udpPort":9002}'],
+    [2, 1, ok.replace("200", '"200"')],
+    [2, 1, '{"status":404}'],
+    [2, 1, '{"status":404,"error":7}'],
+    [3, 1, '{"status":200}'],
+    [3, 1, '{"status":200,"rooms":{}}'],
+    [1, 1, ok.replace("9002", '"9002"')],
+    [2, 1, ok.replace(',"idleTimeoutSeconds":300', "")],
+  ];
+  for (const [operation, state, json] of cases) {
+    throwsStatus(() => decodeTcrpResponse(frame(operation, state, "", json)), 400);
+  }
+  throwsStatus(() => decodeTcrpResponse(frame(2, 1, "", Uint8Array.of(0xff))), 400);
+});
+
+Deno.test("encoders throw RangeError for a room name over 255 bytes", () => {
+  const room256 = "é".repeat(128);
+  assert.throws(() => encodeTcrpFrame(frame(1, 0, room256, "")), RangeError);
+  const request = { ...requestCases[4]!, roomName: room256 } as TcrpRequest;
+  assert.throws(() => encodeTcrpRequest(request), RangeError);
+  assert.throws(() => encodeTcrpToken(2, encodeUtf8(room256), tokenOf(1)), RangeError);
+  assert.equal(encodeTcrpFrame(frame(1, 0, ROOM_255, "")).length, 32 + 255);
+});
