@@ -8,8 +8,10 @@ import {
   type ClientDatagram,
   CloseReason,
   EventType,
+  MAX_DATAGRAM_BYTES,
   type ServerBody,
 } from "../protocol/datagram.ts";
+import { encodeUtf8 } from "../protocol/bytes.ts";
 import { usernameKey } from "../protocol/names.ts";
 import type { RoomSummary } from "../protocol/tcrp.ts";
 import type { PasswordRecord } from "./password.ts";
@@ -67,6 +69,8 @@ export const REPLAY_ON_WELCOME = 50;
 const REMEMBERED_MSG_IDS = 1_024;
 /** HELLO and RESEND requests a second per member (burst 4x), when rate limiting is on. */
 const REPLAY_REQUESTS_PER_SECOND = 5;
+/** Bytes of an EVENT datagram besides its name and text. */
+const EVENT_HEADER_BYTES = 15;
 /** WELCOME's member list is cut to keep the datagram well under 4096 bytes. */
 const WELCOME_NAMES_BUDGET_BYTES = 3_000;
 
@@ -279,6 +283,12 @@ export class RoomRegistry {
         const seen = member.seenMsgIds.get(body.msgId);
         if (seen !== undefined) {
           return [{ to: [from], body: { kind: "ack", msgId: body.msgId, seq: seen } }];
+        }
+        // A full MESSAGE datagram plus a long name can make an EVENT too large to encode.
+        const eventBytes = EVENT_HEADER_BYTES + encodeUtf8(member.name).length +
+          encodeUtf8(body.text).length;
+        if (eventBytes > MAX_DATAGRAM_BYTES) {
+          return [error(from, 413, `message too long: its EVENT would be ${eventBytes} bytes`)];
         }
         if (member.messageBucket !== null && !member.messageBucket.take(now)) {
           return [error(from, 429, "rate limited: message not relayed")];
