@@ -106,7 +106,7 @@ export class ChatSession {
   #resolveWelcomed!: () => void;
   #early: ServerBody[] = [];
   #buffered = new Map<number, ChatEvent>();
-  #gap: { nextSeq: number; tries: number; timer: Timer | undefined } | null = null;
+  #gap: { toSeq: number; tries: number; timer: Timer | undefined } | null = null;
   #pending = new Map<number, PendingMessage>();
   #nextMsgId = 1;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -237,10 +237,15 @@ export class ChatSession {
           host: body.host,
           members: body.members,
         });
-        const early = this.#early;
+        // Buffer every early event before looking for gaps, so none is asked for again.
+        for (const event of this.#early) {
+          if (event.kind === "event" && event.seq >= this.#nextSeq) {
+            this.#buffered.set(event.seq, event);
+          }
+        }
         this.#early = [];
-        for (const event of early) this.#onDatagram(event);
-        this.#checkGap(body.headSeq);
+        this.#drain();
+        this.#checkGap(body.headSeq, true);
         return;
       }
       case "event":
@@ -308,26 +313,39 @@ export class ChatSession {
     }
   }
 
-  /** Asks for missing seqs below the lowest buffered one (or below `headSeq`). */
-  #checkGap(headSeq: number): void {
+  /**
+   * Asks for missing seqs below the lowest buffered one (or below `headSeq`).
+   * With `replayComing` (after WELCOME, which the replay follows) the first
+   * RESEND waits one interval instead of asking for what is on its way.
+   */
+  #checkGap(headSeq: number, replayComing = false): void {
     const waiting = this.#buffered.size > 0 ? Math.min(...this.#buffered.keys()) : headSeq + 1;
     if (waiting <= this.#nextSeq) {
       if (this.#gap !== null) clearTimeout(this.#gap.timer);
       this.#gap = null;
       return;
     }
-    if (this.#gap !== null && this.#gap.nextSeq === this.#nextSeq) return; // already asking
+    if (this.#gap !== null && this.#nextSeq <= this.#gap.toSeq) {
+      // Still inside a range already asked for (its answer is arriving): the
+      // retry timer asks again for whatever is left, so do not ask at once.
+      this.#gap.toSeq = Math.max(this.#gap.toSeq, waiting - 1);
+      return;
+    }
     if (this.#gap !== null) clearTimeout(this.#gap.timer);
-    this.#gap = { nextSeq: this.#nextSeq, tries: 0, timer: undefined };
-    this.#askForGap(waiting - 1);
+    this.#gap = { toSeq: waiting - 1, tries: 0, timer: undefined };
+    if (replayComing) {
+      this.#gap.timer = setTimeout(() => this.#askForGap(), this.#timings.resendIntervalMs);
+    } else {
+      this.#askForGap();
+    }
   }
 
-  #askForGap(toSeq: number): void {
+  #askForGap(): void {
     const gap = this.#gap;
     if (gap === null || this.#closed) return;
     if (gap.tries >= this.#timings.resendTries) {
       // The server no longer has them (or we cannot reach it): skip ahead, say so.
-      const resumeAt = this.#buffered.size > 0 ? Math.min(...this.#buffered.keys()) : toSeq + 1;
+      const resumeAt = this.#buffered.size > 0 ? Math.min(...this.#buffered.keys()) : gap.toSeq + 1;
       this.#events.push({ type: "missed", fromSeq: this.#nextSeq, toSeq: resumeAt - 1 });
       this.#gap = null;
       this.#nextSeq = resumeAt;
@@ -336,8 +354,10 @@ export class ChatSession {
       return;
     }
     gap.tries++;
-    this.#transport.send(this.#encode({ kind: "resend", fromSeq: this.#nextSeq, toSeq }));
-    gap.timer = setTimeout(() => this.#askForGap(toSeq), this.#timings.resendIntervalMs);
+    this.#transport.send(
+      this.#encode({ kind: "resend", fromSeq: this.#nextSeq, toSeq: gap.toSeq }),
+    );
+    gap.timer = setTimeout(() => this.#askForGap(), this.#timings.resendIntervalMs);
   }
 
   /**
