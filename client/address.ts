@@ -12,7 +12,7 @@ export const DEFAULT_TCRP_PORT = 9001;
  * a message for a person when it is not one of those.
  */
 export function parseServerAddress(text: string): ServerAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:\[\]]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  const match = /^(?:\[([^\]\s]+)\]|([^:\[\]\s]+))(?::(\d{1,5}))?$/.exec(text.trim());
   if (match === null) {
     throw new TypeError(`"${text}" is not host or host:port`);
   }

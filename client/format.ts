@@ -89,8 +89,15 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
   }
 }
 
-/** One JSON line for a program; every event is included. */
+/**
+ * One JSON line for a program; every event is included. Texts are kept
+ * exactly, but DEL and C1 controls (which JSON.stringify leaves raw, and a
+ * terminal may obey: U+009B is CSI) are written as \u escapes too.
+ */
 export function formatEventJson(event: SessionEvent): string {
-  if ("time" in event) return JSON.stringify({ ...event, time: event.time.toISOString() });
-  return JSON.stringify(event);
+  const value = "time" in event ? { ...event, time: event.time.toISOString() } : event;
+  return JSON.stringify(value).replace(
+    /[\x7f-\x9f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
