@@ -32,12 +32,15 @@ export async function runTerminal(session: ChatSession, options: TerminalOptions
     prompt: `${session.username}> `,
     terminal: true,
   });
+  // After Ctrl+D the input is closed and must not be prompted again (it throws).
+  let inputClosed = false;
+  rl.on("close", () => (inputClosed = true));
   // Prints above the prompt and redraws it with the half-typed line intact.
   const print = (text: string) => {
     readline.clearLine(process.stdout, 0);
     readline.cursorTo(process.stdout, 0);
     process.stdout.write(text + "\n");
-    rl.prompt(true);
+    if (!inputClosed) rl.prompt(true);
   };
   const leave = () => void session.leave();
   rl.on("SIGINT", leave);

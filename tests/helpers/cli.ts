@@ -1,0 +1,373 @@
+/**
+ * Helpers for end-to-end tests of the `chat` command line: spawn it as a
+ * real process (Deno.execPath() running main.ts) with piped stdio, read its
+ * output incrementally until a pattern shows up, and always kill and await
+ * every child, so the test sanitizers find nothing left open.
+ */
+import { fileURLToPath } from "node:url";
+
+/** The repository root (the children's working directory). */
+export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
+/** Absolute path of the CLI entry point. */
+export const MAIN_TS: string = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** The argv (after the executable) that runs `chat ARGS...`. */
+export function chatArgs(args: string[]): string[] {
+  return ["run", "--allow-net", "--allow-env", MAIN_TS, ...args];
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Removes ANSI escape sequences (CSI, OSC, two-byte ESC) and carriage returns. */
+export function stripAnsi(text: string): string {
+  return text
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, "")
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "")
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b[@-Z\\-_]/g, "")
+    .replace(/\r/g, "");
+}
+
+/**
+ * Collects everything a child writes to one stream, in the background, and
+ * lets a test wait until the text so far matches a pattern.
+ */
+export class OutputCollector {
+  #text = "";
+  #ended = false;
+  #waiters = new Set<() => void>();
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Resolves once the stream has ended (or was cancelled). */
+  readonly done: Promise<void>;
+
+  /**
+   * Starts reading `stream` right away. `render` turns the raw text into what
+   * `plain` shows (default: stripAnsi).
+   */
+  constructor(
+    readonly label: string,
+    stream: ReadableStream<Uint8Array>,
+    readonly render: (raw: string) => string = stripAnsi,
+  ) {
+    this.#reader = stream.getReader();
+    this.done = this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      while (true) {
+        const { value, done } = await this.#reader.read();
+        if (done) break;
+        this.#text += decoder.decode(value, { stream: true });
+        this.#notify();
+      }
+    } catch {
+      // cancelled, or the pipe broke: what was read so far is kept
+    } finally {
+      this.#text += decoder.decode();
+      this.#ended = true;
+      this.#reader.releaseLock();
+      this.#notify();
+    }
+  }
+
+  #notify(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  /** Everything read so far. */
+  get text(): string {
+    return this.#text;
+  }
+
+  /** Everything read so far, rendered (by default: without ANSI escapes or carriage returns). */
+  get plain(): string {
+    return this.render(this.#text);
+  }
+
+  /** Complete lines read so far (ANSI stripped). */
+  get lines(): string[] {
+    const lines = this.plain.split("\n");
+    lines.pop(); // an unfinished last line, or "" after the final newline
+    return lines;
+  }
+
+  /**
+   * Waits until the output (`plain`) matches `pattern` (a string is matched
+   * literally); returns the match. Rejects after `timeoutMs`, or when the
+   * stream ends without a match, quoting the output.
+   */
+  waitFor(pattern: RegExp | string, timeoutMs = 5_000): Promise<RegExpMatchArray> {
+    const regex = typeof pattern === "string"
+      ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      : pattern;
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+      const finish = (error: Error | null, match?: RegExpMatchArray) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        if (error) reject(error);
+        else resolve(match!);
+      };
+      const check = () => {
+        const match = this.plain.match(regex);
+        if (match !== null) return finish(null, match);
+        if (this.#ended) {
+          finish(new Error(`${this.label} ended without ${regex}; it wrote:\n${this.plain}`));
+        }
+      };
+      timer = setTimeout(() => {
+        finish(
+          new Error(`${this.label}: no ${regex} within ${timeoutMs} ms; it wrote:\n${this.plain}`),
+        );
+      }, timeoutMs);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** Stops reading (used when a child is gone but something still holds the pipe). */
+  async cancel(): Promise<void> {
+    try {
+      await this.#reader.cancel();
+    } catch {
+      // already released
+    }
+  }
+}
+
+/** Options for spawning a child. */
+export interface SpawnOptions {
+  /** Extra environment variables (NO_COLOR=1 is always set). */
+  env?: Record<string, string>;
+  /** A label for failure messages. */
+  label?: string;
+  /** How stdout is turned into `stdout.plain` (default: stripAnsi). */
+  renderStdout?: (raw: string) => string;
+}
+
+/** One running child process with piped stdin, stdout and stderr. */
+export class ChildHandle {
+  readonly child: Deno.ChildProcess;
+  readonly stdout: OutputCollector;
+  readonly stderr: OutputCollector;
+  readonly label: string;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #stdinClosed = false;
+  #exitCode: number | null = null;
+  #signal: Deno.Signal | null = null;
+  /** Resolves with the exit status once the child is gone. */
+  readonly status: Promise<Deno.CommandStatus>;
+
+  /** Spawns `command args...` in the repository root. */
+  constructor(command: string, args: string[], options: SpawnOptions = {}) {
+    this.label = options.label ?? args.join(" ");
+    this.child = new Deno.Command(command, {
+      args,
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: "1", ...options.env },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#stdin = this.child.stdin.getWriter();
+    this.stdout = new OutputCollector(
+      `${this.label} (stdout)`,
+      this.child.stdout,
+      options.renderStdout,
+    );
+    this.stderr = new OutputCollector(`${this.label} (stderr)`, this.child.stderr);
+    this.status = this.child.status.then((status) => {
+      this.#exitCode = status.code;
+      this.#signal = status.signal;
+      return status;
+    });
+  }
+
+  /** The exit code, or null while it runs. */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** Writes text to the child's stdin. */
+  async write(text: string): Promise<void> {
+    if (this.#stdinClosed) throw new Error(`${this.label}: stdin is already closed`);
+    await this.#stdin.write(new TextEncoder().encode(text));
+  }
+
+  /** Writes text one character at a time, `delayMs` apart, as a person types. */
+  async type(text: string, delayMs = 15): Promise<void> {
+    for (const char of text) {
+      await this.write(char);
+      await sleep(delayMs);
+    }
+  }
+
+  /** Closes the child's stdin (end of input). Safe to call twice. */
+  async closeStdin(): Promise<void> {
+    if (this.#stdinClosed) return;
+    this.#stdinClosed = true;
+    try {
+      await this.#stdin.close();
+    } catch {
+      // the child is gone and the pipe is broken; the resource is closed anyway
+    }
+  }
+
+  /** Sends a signal if the child still runs. */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    if (this.#exitCode !== null) return;
+    try {
+      this.child.kill(signal);
+    } catch {
+      // it exited in the meantime
+    }
+  }
+
+  /**
+   * Waits for the child to exit and returns its code; rejects after
+   * `timeoutMs` (the child keeps running: dispose() ends it).
+   */
+  async exited(timeoutMs = 5_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new Error(
+            `${this.label} did not exit within ${timeoutMs} ms\n--- stdout:\n${this.stdout.plain}` +
+              `\n--- stderr:\n${this.stderr.plain}`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    try {
+      const status = await Promise.race([this.status, timeout]);
+      return status.code;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #exitWithin(ms: number): Promise<void> {
+    if (this.#exitCode !== null) return;
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+    await Promise.race([
+      this.status,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** A description of how it ended, for assertion messages. */
+  describe(): string {
+    return `${this.label}: exit ${this.#exitCode} signal ${this.#signal}\n--- stdout:\n` +
+      `${this.stdout.plain}\n--- stderr:\n${this.stderr.plain}`;
+  }
+
+  /**
+   * Ends the child whatever state it is in: closes stdin, SIGKILLs it if it
+   * still runs, awaits its exit and the end of both output streams.
+   */
+  async dispose(): Promise<void> {
+    await this.closeStdin().catch(() => {});
+    // Let a child that is already leaving finish on its own; then ask it to
+    // stop (`script` passes SIGTERM on to the program in its terminal); then
+    // force it.
+    await this.#exitWithin(50);
+    this.kill("SIGTERM");
+    await this.#exitWithin(1_000);
+    this.kill("SIGKILL");
+    await this.status;
+    // Both pipes close with the child; a grandchild holding one must not hang the test.
+    const drained = Promise.all([this.stdout.done, this.stderr.done]);
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+    const late = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 2_000))),
+    ]);
+    clearTimeout(timer);
+    if (late) {
+      await Promise.all([this.stdout.cancel(), this.stderr.cancel()]);
+      await drained;
+    }
+  }
+}
+
+/**
+ * Every child a test starts. `dispose()` (call it in `finally`) ends and
+ * awaits all of them, even when the test failed half way.
+ */
+export class Children {
+  #all: ChildHandle[] = [];
+
+  /** Spawns `chat ARGS...` through Deno.execPath(). */
+  chat(args: string[], options: SpawnOptions = {}): ChildHandle {
+    return this.spawn(Deno.execPath(), chatArgs(args), {
+      label: `chat ${args.join(" ")}`,
+      ...options,
+    });
+  }
+
+  /** Spawns any command (in the repository root, NO_COLOR=1). */
+  spawn(command: string, args: string[], options: SpawnOptions = {}): ChildHandle {
+    const handle = new ChildHandle(command, args, options);
+    this.#all.push(handle);
+    return handle;
+  }
+
+  /**
+   * Runs `chat ARGS...` to its end with `input` on stdin; rejects if it takes
+   * longer than `timeoutMs`.
+   */
+  async run(
+    args: string[],
+    input = "",
+    timeoutMs = 8_000,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const handle = this.chat(args);
+    if (input.length > 0) await handle.write(input);
+    await handle.closeStdin();
+    const code = await handle.exited(timeoutMs);
+    await Promise.all([handle.stdout.done, handle.stderr.done]);
+    return { code, stdout: handle.stdout.plain, stderr: handle.stderr.plain };
+  }
+
+  /**
+   * Starts `chat serve` on 127.0.0.1 with free ports and waits for its
+   * listening line; returns the process, its TCRP port and "127.0.0.1:PORT".
+   */
+  async server(
+    extraArgs: string[] = [],
+    timeoutMs = 8_000,
+  ): Promise<{ process: ChildHandle; port: number; address: string }> {
+    const process = this.chat([
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--udp-port",
+      "0",
+      ...extraArgs,
+    ]);
+    const match = await process.stderr.waitFor(
+      /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:\d+/,
+      timeoutMs,
+    );
+    const port = Number(match[2]);
+    return { process, port, address: `127.0.0.1:${port}` };
+  }
+
+  /** Ends and awaits every child (in parallel). Never throws. */
+  async dispose(): Promise<void> {
+    const all = this.#all;
+    this.#all = [];
+    await Promise.all(all.map((child) => child.dispose().catch(() => {})));
+  }
+}
