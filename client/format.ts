@@ -63,9 +63,7 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
     case "welcome": {
       const members = event.members.map(sanitize).join(", ");
       return dim(
-        `* You are in "${sanitize(event.room)}" (host ${
-          sanitize(event.host)
-        }; here: ${members}). Type /help for commands.`,
+        `* You are in "${sanitize(event.room)}" (host ${sanitize(event.host)}; here: ${members})`,
       );
     }
     case "message":

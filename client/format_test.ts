@@ -106,7 +106,7 @@ Deno.test("notices read well", () => {
   const f = (event: SessionEvent) => formatEvent(event, { color: false });
   assert.equal(
     f({ type: "welcome", room: "lobby", host: "alice", members: ["alice", "bob"] }),
-    '* You are in "lobby" (host alice; here: alice, bob). Type /help for commands.',
+    '* You are in "lobby" (host alice; here: alice, bob)',
   );
   assert.equal(
     f({ type: "left", seq: 3, time: TIME, name: "bob", replay: false }),

@@ -40,35 +40,36 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
   if (flags.capacity !== undefined && flags.join) {
     throw new UsageError("--capacity is for --create only");
   }
-  const stdinLines = flags.passwordStdin || !env.interactive ? lineReader() : null;
-  const password = flags.passwordStdin ? await stdinLines!.next() : undefined;
+  if (env.interactive) {
+    // stdin is the terminal: read the password hidden instead of echoing it.
+    const password = flags.passwordStdin ? await askPassword("Password") : undefined;
+    const session = await openInteractively(flags, password, env);
+    return await runTerminal(session, { color: env.color });
+  }
+  if (flags.name === undefined || flags.room === undefined || !(flags.create || flags.join)) {
+    throw new UsageError(
+      "without a terminal, chat join needs --name, --room and --create or --join",
+    );
+  }
+  const stdinLines = lineReader();
+  const password = flags.passwordStdin ? await stdinLines.next() : undefined;
   if (flags.passwordStdin && password === undefined) {
+    stdinLines.close();
     throw new UsageError("--password-stdin: stdin ended before a password line");
   }
-  if (!env.interactive) {
-    if (flags.name === undefined || flags.room === undefined || !(flags.create || flags.join)) {
-      throw new UsageError(
-        "without a terminal, chat join needs --name, --room and --create or --join",
-      );
-    }
-    const options = {
-      server: flags.server,
-      create: flags.create === true,
-      room: flags.room,
-      username: flags.name,
-      password: password ?? null,
-      capacity: flags.capacity ?? null,
-    };
-    return await runPipeMode(options, {
-      lines: stdinLines!.rest(),
-      writeLine: env.writeLine,
-      writeError: env.writeError,
-      json: flags.json === true,
-    });
-  }
-  stdinLines?.close();
-  const session = await openInteractively(flags, password, env);
-  return await runTerminal(session, { color: env.color });
+  return await runPipeMode({
+    server: flags.server,
+    create: flags.create === true,
+    room: flags.room,
+    username: flags.name,
+    password: password ?? null,
+    capacity: flags.capacity ?? null,
+  }, {
+    lines: stdinLines.rest(),
+    writeLine: env.writeLine,
+    writeError: env.writeError,
+    json: flags.json === true,
+  });
 }
 
 async function openInteractively(

@@ -52,8 +52,8 @@ export async function askRoomToJoin(rooms: RoomSummary[]): Promise<string> {
     choices: [
       ...rooms.map((room) => ({
         name: `${sanitize(room.name)}  (${room.members}${
-          room.capacity === null ? "" : `/${room.capacity}`
-        } ${room.members === 1 ? "member" : "members"})${
+          room.capacity === null ? "" : ` of ${room.capacity}`
+        } ${room.members === 1 && room.capacity === null ? "member" : "members"})${
           room.passwordProtected ? "  [locked]" : ""
         }`,
         value: room.name,

@@ -8,6 +8,7 @@ import { CloseReason } from "../protocol/datagram.ts";
 import { formatEvent } from "./format.ts";
 import type { ChatSession } from "./session.ts";
 
+const HINT = "* Type /help for commands.";
 const HELP = [
   "Commands:",
   "  /help      this list",
@@ -75,6 +76,7 @@ export async function runTerminal(session: ChatSession, options: TerminalOptions
     }
     const line = formatEvent(event, { color: options.color });
     if (line !== null) print(line);
+    if (event.type === "welcome") print(options.color ? `\x1b[2m${HINT}\x1b[0m` : HINT);
     if (
       event.type === "closed" && event.reason === CloseReason.LEFT &&
       session.host === session.username

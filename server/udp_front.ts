@@ -69,7 +69,14 @@ export class UdpFrontEnd {
   send(outgoing: Outgoing[]): void {
     if (this.#closed) return;
     for (const { to, body } of outgoing) {
-      const bytes = encodeServerDatagram(body);
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeServerDatagram(body);
+      } catch (error) {
+        // A body the registry should never have produced: drop it, keep serving.
+        this.#log.error(`udp encode ${body.kind}: ${(error as Error).stack ?? error}`);
+        continue;
+      }
       for (const endpoint of to) {
         const sent = this.#conn.send(bytes, { transport: "udp", ...endpoint })
           .catch((error) => this.#log.debug(`udp send to ${endpoint.hostname}: ${error}`))

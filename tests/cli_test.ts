@@ -36,10 +36,10 @@ Deno.test("pipe mode: two members talk, see joins and leaves, and the host leavi
   try {
     const server = await kids.server();
     const ann = kids.chat(joinArgs(server.address, "ann", "--create", "lobby"));
-    await ann.stdout.waitFor(`* You are in "lobby" (host ann; here: ann).`);
+    await ann.stdout.waitFor(`* You are in "lobby" (host ann; here: ann)`);
 
     const bob = kids.chat(joinArgs(server.address, "bob", "--join", "lobby"));
-    await bob.stdout.waitFor(`* You are in "lobby" (host ann; here: ann, bob).`);
+    await bob.stdout.waitFor(`* You are in "lobby" (host ann; here: ann, bob)`);
     await ann.stdout.waitFor(eventLine("* bob joined"));
 
     await ann.write("hello from ann\n");
@@ -67,7 +67,7 @@ Deno.test("pipe mode: two members talk, see joins and leaves, and the host leavi
     assert.equal(await bob.exited(5_000), 0, bob.describe());
 
     assert.deepEqual(timeless(ann.stdout.lines), [
-      `* You are in "lobby" (host ann; here: ann). Type /help for commands.`,
+      `* You are in "lobby" (host ann; here: ann)`,
       "[t] * ann joined",
       "[t] * bob joined",
       "[t] ann: hello from ann",
@@ -78,7 +78,7 @@ Deno.test("pipe mode: two members talk, see joins and leaves, and the host leavi
       "* You left the room.",
     ]);
     assert.deepEqual(timeless(bob.stdout.lines), [
-      `* You are in "lobby" (host ann; here: ann, bob). Type /help for commands.`,
+      `* You are in "lobby" (host ann; here: ann, bob)`,
       "[t] * ann joined",
       "[t] * bob joined",
       "[t] ann: hello from ann",
@@ -218,7 +218,7 @@ Deno.test("rooms lists members, capacity and lock; --password-stdin lets in the 
       "--password-stdin",
     ]);
     await bob.write("s3cret\nhello vault\n");
-    await bob.stdout.waitFor(`* You are in "vault" (host ann; here: ann, bob).`);
+    await bob.stdout.waitFor(`* You are in "vault" (host ann; here: ann, bob)`);
     await ann.stdout.waitFor(eventLine("bob: hello vault"));
     assert.doesNotMatch(ann.stdout.plain + bob.stdout.plain, /s3cret/);
 
@@ -347,12 +347,12 @@ Deno.test("interactive: prompts, the chat screen, /members, /help and exit! on a
     await screen.waitFor("? Password (leave empty for an open room)");
     await sleep(150);
     await ann.write(KEY.enter);
-    await screen.waitFor(`* You are in "den" (host ann; here: ann). Type /help for commands.`);
+    await screen.waitFor(`* You are in "den" (host ann; here: ann)`);
     await screen.waitFor(/^ann>/m); // the input line
 
     // A second member, in pipe mode, checks that messages really go through the server.
     const bob = kids.chat(joinArgs(server.address, "bob", "--join", "den"));
-    await bob.stdout.waitFor(`* You are in "den" (host ann; here: ann, bob).`);
+    await bob.stdout.waitFor(`* You are in "den" (host ann; here: ann, bob)`);
     await screen.waitFor(eventLine("* bob joined"));
 
     await sleep(100);
@@ -413,7 +413,7 @@ Deno.test("interactive: a locked room picked from the list, a wrong password ret
     await screen.waitFor("❯ Join a room (1 open)");
     await sleep(150);
     await ann.write(KEY.enter);
-    await screen.waitFor(/^❯ vault +\(1\/4 member\) +\[locked\]$/m);
+    await screen.waitFor(/^❯ vault +\(1 of 4 members\) +\[locked\]$/m);
     await sleep(150);
     await ann.write(KEY.enter);
     await screen.waitFor(`? Password for "vault"`);
@@ -422,7 +422,9 @@ Deno.test("interactive: a locked room picked from the list, a wrong password ret
     await screen.waitFor(/^The server said: wrong or missing password\n\? Password for "vault"/m);
     await sleep(100);
     await ann.type("pw" + KEY.enter);
-    await screen.waitFor(`* You are in "vault" (host cat; here: cat, ann).`);
+    await screen.waitFor(
+      `* You are in "vault" (host cat; here: cat, ann)\n* Type /help for commands.`,
+    );
     await cat.stdout.waitFor(eventLine("* ann joined"));
     // The password is masked, never echoed.
     assert.match(screen.plain, /^✔ Password for "vault" \*\*\*\*\*$/m);
@@ -466,7 +468,7 @@ Deno.test("interactive: Ctrl+C at a question exits 0; on the chat screen it leav
     assert.doesNotMatch(zoe.stdout.plain, /Your name|Create a room|Name of the new room/);
     await sleep(100);
     await zoe.write(KEY.enter);
-    await zoe.stdout.waitFor(`* You are in "quick" (host zoe; here: zoe).`);
+    await zoe.stdout.waitFor(`* You are in "quick" (host zoe; here: zoe)`);
     const bob = kids.chat(joinArgs(server.address, "bob", "--join", "quick"));
     await bob.stdout.waitFor(`* You are in "quick"`);
     await zoe.stdout.waitFor(eventLine("* bob joined"));
