@@ -34,6 +34,14 @@ export function stripAnsi(text: string): string {
 }
 
 /**
+ * stripAnsi, and without the "Download <url>" notices `deno run` prints when
+ * it fetches npm metadata into an empty cache: those are Deno's, not chat's.
+ */
+export function withoutDenoDownloads(text: string): string {
+  return stripAnsi(text).replace(/^Download https:\/\/\S+\n/gm, "");
+}
+
+/**
  * Collects everything a child writes to one stream, in the background, and
  * lets a test wait until the text so far matches a pattern.
  */
@@ -182,7 +190,11 @@ export class ChildHandle {
       this.child.stdout,
       options.renderStdout,
     );
-    this.stderr = new OutputCollector(`${this.label} (stderr)`, this.child.stderr);
+    this.stderr = new OutputCollector(
+      `${this.label} (stderr)`,
+      this.child.stderr,
+      withoutDenoDownloads,
+    );
     this.status = this.child.status.then((status) => {
       this.#exitCode = status.code;
       this.#signal = status.signal;
