@@ -12,13 +12,8 @@ import {
   EventType,
   type ServerBody,
 } from "../protocol/datagram.ts";
-import { createLogger } from "../server/log.ts";
-import {
-  type ChatServer,
-  DEFAULT_SERVER_CONFIG,
-  type ServerConfig,
-  startChatServer,
-} from "../server/server.ts";
+import type { ChatServer, ServerConfig } from "../server/server.ts";
+import { startTestServer } from "../tests/helpers/test_server.ts";
 import { ChatTransportError } from "./errors.ts";
 import { ChatSession, type SessionEvent, type SessionTimings } from "./session.ts";
 import type { DatagramTransport } from "./transport.ts";
@@ -171,17 +166,7 @@ async function withSession(
   options: HarnessOptions,
   body: (h: Harness) => Promise<void> | void,
 ): Promise<void> {
-  const server = startChatServer(
-    {
-      ...DEFAULT_SERVER_CONFIG,
-      host: "127.0.0.1",
-      port: 0,
-      udpPort: 0,
-      requestRateLimit: 0,
-      ...options.server,
-    },
-    { log: createLogger("error", () => {}) },
-  );
+  const server = startTestServer(options.server);
   const fake = new FakeTransport();
   let session: ChatSession | undefined;
   try {
@@ -245,10 +230,7 @@ Deno.test("HELLO is repeated until WELCOME arrives, then stops", async () => {
 });
 
 Deno.test("open fails with ChatTransportError when no WELCOME comes", async () => {
-  const server = startChatServer(
-    { ...DEFAULT_SERVER_CONFIG, host: "127.0.0.1", port: 0, udpPort: 0, requestRateLimit: 0 },
-    { log: createLogger("error", () => {}) },
-  );
+  const server = startTestServer();
   const fake = new FakeTransport();
   try {
     await assert.rejects(

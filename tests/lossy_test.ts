@@ -6,28 +6,9 @@ import assert from "node:assert/strict";
 import { type ClientBody, decodeClientDatagram, ServerKind } from "../protocol/datagram.ts";
 import { ChatSession, type SessionEvent, type SessionTimings } from "../client/session.ts";
 import { openUdpTransport } from "../client/transport.ts";
-import { createLogger } from "../server/log.ts";
-import {
-  type ChatServer,
-  DEFAULT_SERVER_CONFIG,
-  type ServerConfig,
-  startChatServer,
-} from "../server/server.ts";
+import type { ChatServer } from "../server/server.ts";
+import { startTestServer } from "./helpers/test_server.ts";
 import { type Direction, type LossyRelay, startLossyRelay } from "./helpers/lossy_relay.ts";
-
-function startServer(overrides: Partial<ServerConfig> = {}): ChatServer {
-  return startChatServer(
-    {
-      ...DEFAULT_SERVER_CONFIG,
-      host: "127.0.0.1",
-      port: 0,
-      udpPort: 0,
-      requestRateLimit: 0,
-      ...overrides,
-    },
-    { log: createLogger("error", () => {}) },
-  );
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -92,7 +73,7 @@ Deno.test("with ~20% loss both ways every message arrives once, in order, and is
   const PER_MEMBER = 30;
   // Heartbeats every 0.5 s repair a lost tail quickly; the server drops a
   // member after 3 silent heartbeats, which the relay's drop streak of 1 rules out.
-  const server = startServer({ heartbeatSeconds: 0.5 });
+  const server = startTestServer({ heartbeatSeconds: 0.5 });
   const relay = startLossyRelay({
     target: { hostname: "127.0.0.1", port: server.udpAddr.port },
     seed: 20240611,
@@ -200,7 +181,7 @@ Deno.test("with ~20% loss both ways every message arrives once, in order, and is
 });
 
 Deno.test("RESEND repairs events lost in a blackout of server-to-client EVENTs", async () => {
-  const server = startServer(); // heartbeats every 10 s: only RESEND can repair here
+  const server = startTestServer(); // heartbeats every 10 s: only RESEND can repair here
   let blackout = false;
   let dropNextResend = true;
   const resends: ClientBody[] = [];

@@ -12,7 +12,6 @@ import {
   closeAll,
   concatBytes,
   enterRoom,
-  errorLines,
   handshake,
   listRooms,
   rawDatagram,
@@ -20,11 +19,11 @@ import {
   requestFrame,
   responseOf,
   sleep,
-  startTestServer,
   tcrpRequest,
   u32,
   UdpMember,
 } from "./helpers/raw_client.ts";
+import { errorLines, startTestServer } from "./helpers/test_server.ts";
 
 Deno.test("a token used from another IP address gets ERROR 401 and disturbs nothing", async () => {
   const server = startTestServer();

@@ -11,11 +11,11 @@ import {
   listRooms,
   responseOf,
   roomRequest,
-  startTestServer,
   statusOf,
   tcrpRequest,
   UdpMember,
 } from "./helpers/raw_client.ts";
+import { startTestServer } from "./helpers/test_server.ts";
 
 Deno.test("rate limit: 60 messages at once get some ERROR 429; only the ACKed ones are relayed", async () => {
   const server = startTestServer({ rateLimit: 20 });
