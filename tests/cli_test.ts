@@ -7,7 +7,7 @@
  * Every child is killed and awaited in `finally`; every wait has a timeout.
  */
 import assert from "node:assert/strict";
-import { Children, sleep } from "./helpers/cli.ts";
+import { sleep, withServer } from "./helpers/cli.ts";
 import { KEY, spawnChatInPty } from "./helpers/pty.ts";
 
 /** `[hh:mm] ` at the start of event lines. */
@@ -32,9 +32,7 @@ function joinArgs(server: string, name: string, how: "--create" | "--join", room
 }
 
 Deno.test("pipe mode: two members talk, see joins and leaves, and the host leaving closes the room", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     const ann = kids.chat(joinArgs(server.address, "ann", "--create", "lobby"));
     await ann.stdout.waitFor(`* You are in "lobby" (host ann; here: ann)`);
 
@@ -94,15 +92,11 @@ Deno.test("pipe mode: two members talk, see joins and leaves, and the host leavi
     const rooms = await kids.run(["rooms", "--server", server.address, "--json"]);
     assert.equal(rooms.code, 0, rooms.stderr);
     assert.deepEqual(JSON.parse(rooms.stdout), []);
-  } finally {
-    await kids.dispose();
-  }
+  });
 });
 
 Deno.test("pipe mode --json: every output line is a JSON event with the expected fields", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     const ann = kids.chat([...joinArgs(server.address, "ann", "--create", "data"), "--json"]);
     await ann.stdout.waitFor(/"type":"welcome"/);
     const bob = kids.chat([...joinArgs(server.address, "bob", "--join", "data"), "--json"]);
@@ -172,15 +166,11 @@ Deno.test("pipe mode --json: every output line is a JSON event with the expected
     assert.deepEqual(annEvents.at(-1), { type: "closed", reason: 5, text: "you left the room" });
     assert.equal(bobEvents.at(-1).reason, 1); // HOST_LEFT
     assert.equal(typeof bobEvents.at(-1).text, "string");
-  } finally {
-    await kids.dispose();
-  }
+  });
 });
 
 Deno.test("rooms lists members, capacity and lock; --password-stdin lets in the right password only", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     const empty = await kids.run(["rooms", "--server", server.address]);
     assert.equal(empty.code, 0, empty.stderr);
     assert.match(empty.stdout, /^No rooms yet\./);
@@ -242,15 +232,11 @@ Deno.test("rooms lists members, capacity and lock; --password-stdin lets in the 
       .find((r) => r.name === "vault");
     assert.equal(vault?.members, 2);
     assert.doesNotMatch(ann.stdout.plain, /sneaky/);
-  } finally {
-    await kids.dispose();
-  }
+  });
 });
 
 Deno.test("exit codes: 2 for usage mistakes, 1 for refusals and unreachable servers", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     // A port nothing listens on: bind one, then free it.
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const closedPort = (listener.addr as Deno.NetAddr).port;
@@ -296,15 +282,11 @@ Deno.test("exit codes: 2 for usage mistakes, 1 for refusals and unreachable serv
 
     // None of that disturbed the server.
     assert.equal(server.process.exitCode, null);
-  } finally {
-    await kids.dispose();
-  }
+  });
 });
 
 Deno.test("serve: SIGTERM with a member connected tells the member and exits 0", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     const ann = kids.chat(joinArgs(server.address, "ann", "--create", "doomed"));
     await ann.stdout.waitFor(`* You are in "doomed"`);
 
@@ -315,15 +297,11 @@ Deno.test("serve: SIGTERM with a member connected tells the member and exits 0",
     assert.equal(await ann.exited(5_000), 0, ann.describe());
     assert.match(server.process.stderr.plain, /chat server stopped/);
     assert.equal(ann.stderr.plain, "");
-  } finally {
-    await kids.dispose();
-  }
+  });
 });
 
 Deno.test("interactive: prompts, the chat screen, /members, /help and exit! on a pseudo-terminal", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     // An existing room, so `join` asks whether to create or join.
     const cat = kids.chat(joinArgs(server.address, "cat", "--create", "other"));
     await cat.stdout.waitFor(`* You are in "other"`);
@@ -387,15 +365,11 @@ Deno.test("interactive: prompts, the chat screen, /members, /help and exit! on a
       timeless(bob.stdout.lines).filter((line) => /^\[t\] \w+: /.test(line)),
       ["[t] ann: hello from the terminal", "[t] bob: welcome, ann"],
     );
-  } finally {
-    await kids.dispose();
-  }
+  });
 });
 
 Deno.test("interactive: a locked room picked from the list, a wrong password retried, Ctrl+D leaves", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     const cat = kids.chat([
       ...joinArgs(server.address, "cat", "--create", "vault"),
       "--password-stdin",
@@ -437,15 +411,11 @@ Deno.test("interactive: a locked room picked from the list, a wrong password ret
     assert.match(screen.plain, /^\* You left the room\.$/m);
     assert.doesNotMatch(screen.plain, /unexpected error|ERR_/);
     await cat.stdout.waitFor(eventLine("* ann left"));
-  } finally {
-    await kids.dispose();
-  }
+  });
 });
 
 Deno.test("interactive: Ctrl+C at a question exits 0; on the chat screen it leaves the room", async () => {
-  const kids = new Children();
-  try {
-    const server = await kids.server();
+  await withServer(async (kids, server) => {
     const quitter = spawnChatInPty(kids, ["join", "--server", server.address]);
     // Flags skip the questions they answer: only the password is asked here.
     const zoe = spawnChatInPty(kids, [
@@ -479,7 +449,5 @@ Deno.test("interactive: Ctrl+C at a question exits 0; on the chat screen it leav
     assert.match(zoe.stdout.plain, /^\* You left the room\.$/m);
     await bob.stdout.waitFor(/^\* The room was closed because its host left\.$/m);
     assert.equal(await bob.exited(5_000), 0, bob.describe());
-  } finally {
-    await kids.dispose();
-  }
+  });
 });

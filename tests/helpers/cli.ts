@@ -311,6 +311,13 @@ export class ChildHandle {
   }
 }
 
+/** A running `chat serve` child, its TCRP port and "127.0.0.1:PORT". */
+export interface ServerProcess {
+  process: ChildHandle;
+  port: number;
+  address: string;
+}
+
 /**
  * Every child a test starts. `dispose()` (call it in `finally`) ends and
  * awaits all of them, even when the test failed half way.
@@ -357,7 +364,7 @@ export class Children {
   async server(
     extraArgs: string[] = [],
     timeoutMs = 8_000,
-  ): Promise<{ process: ChildHandle; port: number; address: string }> {
+  ): Promise<ServerProcess> {
     const process = this.chat([
       "serve",
       "--host",
@@ -381,5 +388,20 @@ export class Children {
     const all = this.#all;
     this.#all = [];
     await Promise.all(all.map((child) => child.dispose().catch(() => {})));
+  }
+}
+
+/**
+ * Runs `body` with a fresh `chat serve` on loopback, then ends every child it
+ * started, whether the body passed or threw.
+ */
+export async function withServer(
+  body: (kids: Children, server: ServerProcess) => Promise<void>,
+): Promise<void> {
+  const kids = new Children();
+  try {
+    await body(kids, await kids.server());
+  } finally {
+    await kids.dispose();
   }
 }
