@@ -175,6 +175,9 @@ export function decodeClientDatagram(bytes: Uint8Array): ClientDatagram {
   return { roomName, token, body };
 }
 
+/** Bytes of an EVENT datagram besides its name and text (kind, seq, time, type, name size). */
+export const EVENT_HEADER_BYTES = 15;
+
 /** Encodes a server datagram. Throws RangeError when it would not fit. */
 export function encodeServerDatagram(body: ServerBody): Uint8Array {
   let out: Uint8Array;
@@ -183,7 +186,7 @@ export function encodeServerDatagram(body: ServerBody): Uint8Array {
       const name = encodeUtf8(body.name);
       const text = encodeUtf8(body.text);
       if (name.length > 255) throw new RangeError("event name is over 255 bytes");
-      out = new ByteWriter(15 + name.length + text.length)
+      out = new ByteWriter(EVENT_HEADER_BYTES + name.length + text.length)
         .u8(ServerKind.EVENT).u32(body.seq).u64(body.timeMs).u8(body.type).u8(name.length)
         .bytes(name).bytes(text).finish();
       break;

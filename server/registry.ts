@@ -7,6 +7,7 @@ import {
   type ChatEvent,
   type ClientDatagram,
   CloseReason,
+  EVENT_HEADER_BYTES,
   EventType,
   MAX_DATAGRAM_BYTES,
   type ServerBody,
@@ -69,8 +70,6 @@ export const REPLAY_ON_WELCOME = 50;
 const REMEMBERED_MSG_IDS = 1_024;
 /** HELLO and RESEND requests a second per member (burst 4x), when rate limiting is on. */
 const REPLAY_REQUESTS_PER_SECOND = 5;
-/** Bytes of an EVENT datagram besides its name and text. */
-const EVENT_HEADER_BYTES = 15;
 /** WELCOME's member list is cut to keep the datagram well under 4096 bytes. */
 const WELCOME_NAMES_BUDGET_BYTES = 3_000;
 
