@@ -41,9 +41,9 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
     throw new UsageError("--capacity is for --create only");
   }
   if (env.interactive) {
-    // stdin is the terminal: read the password hidden instead of echoing it.
-    const password = flags.passwordStdin ? await askPassword("Password") : undefined;
-    const session = await openInteractively(flags, password, env);
+    // stdin is the terminal, so --password-stdin is served by the hidden
+    // password prompts, asked only when the room needs one.
+    const session = await openInteractively(flags, env);
     return await runTerminal(session, { color: env.color });
   }
   if (flags.name === undefined || flags.room === undefined || !(flags.create || flags.join)) {
@@ -74,7 +74,6 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
 
 async function openInteractively(
   flags: JoinFlags,
-  givenPassword: string | undefined,
   env: JoinEnvironment,
 ): Promise<ChatSession> {
   let username = flags.name ?? await askName();
@@ -84,10 +83,10 @@ async function openInteractively(
     : await requestRoomList(flags.server);
   create ??= await askCreateOrJoin(rooms);
   let room = flags.room ?? (create ? await askNewRoom() : await askRoomToJoin(rooms));
-  let password = givenPassword ?? null;
-  if (password === null && create) {
+  let password: string | null = null;
+  if (create) {
     password = await askPassword("Password (leave empty for an open room)");
-  } else if (password === null && rooms.find((r) => r.name === room)?.passwordProtected) {
+  } else if (rooms.find((r) => r.name === room)?.passwordProtected) {
     password = await askPassword(`Password for "${room}"`);
   }
   while (true) {
@@ -105,7 +104,7 @@ async function openInteractively(
       if (!(error instanceof ChatRefusedError)) throw error;
       env.writeError(`The server said: ${error.message}`);
       // Ask again for the one thing a person can fix; anything else ends the command.
-      if (error.status === 401 && givenPassword === undefined) {
+      if (error.status === 401) {
         password = await askPassword(`Password for "${room}"`);
       } else if (error.status === 409 && !create && flags.name === undefined) {
         username = await askName();
