@@ -14,6 +14,7 @@ import {
 } from "../protocol/datagram.ts";
 import type { ChatServer, ServerConfig } from "../server/server.ts";
 import { startTestServer } from "../tests/helpers/test_server.ts";
+import { sleep, waitUntil } from "../tests/helpers/wait.ts";
 import { ChatTransportError } from "./errors.ts";
 import { ChatSession, type SessionEvent, type SessionTimings } from "./session.ts";
 import type { DatagramTransport } from "./transport.ts";
@@ -109,23 +110,6 @@ class EventCollector {
   /** Seqs of delivered room events (message, joined, left, timedOut), in delivery order. */
   seqs(): number[] {
     return this.events.flatMap((e) => ("seq" in e && e.type !== "delivered" ? [e.seq] : []));
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls until `condition` holds; fails the test after `timeoutMs`. */
-async function waitUntil(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 3_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
   }
 }
 

@@ -7,7 +7,8 @@
  * Every child is killed and awaited in `finally`; every wait has a timeout.
  */
 import assert from "node:assert/strict";
-import { sleep, withServer } from "./helpers/cli.ts";
+import { withServer } from "./helpers/cli.ts";
+import { sleep } from "./helpers/wait.ts";
 import { KEY, spawnChatInPty } from "./helpers/pty.ts";
 
 /** `[hh:mm] ` at the start of event lines. */

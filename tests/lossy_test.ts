@@ -8,19 +8,8 @@ import { ChatSession, type SessionEvent, type SessionTimings } from "../client/s
 import { openUdpTransport } from "../client/transport.ts";
 import type { ChatServer } from "../server/server.ts";
 import { startTestServer } from "./helpers/test_server.ts";
+import { sleep, waitUntil } from "./helpers/wait.ts";
 import { type Direction, type LossyRelay, startLossyRelay } from "./helpers/lossy_relay.ts";
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs: number) {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A session and the events it has handed out so far. */
 class Member {

@@ -18,12 +18,12 @@ import {
   rawHeader,
   requestFrame,
   responseOf,
-  sleep,
   tcrpRequest,
   u32,
   UdpMember,
 } from "./helpers/raw_client.ts";
 import { errorLines, startTestServer } from "./helpers/test_server.ts";
+import { sleep } from "./helpers/wait.ts";
 
 Deno.test("a token used from another IP address gets ERROR 401 and disturbs nothing", async () => {
   const server = startTestServer();

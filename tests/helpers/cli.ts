@@ -5,6 +5,7 @@
  * every child, so the test sanitizers find nothing left open.
  */
 import { fileURLToPath } from "node:url";
+import { sleep } from "./wait.ts";
 
 /** The repository root (the children's working directory). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -14,11 +15,6 @@ export const MAIN_TS: string = fileURLToPath(new URL("../../main.ts", import.met
 /** The argv (after the executable) that runs `chat ARGS...`. */
 export function chatArgs(args: string[]): string[] {
   return ["run", "--allow-net", "--allow-env", MAIN_TS, ...args];
-}
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Removes ANSI escape sequences (CSI, OSC, two-byte ESC) and carriage returns. */

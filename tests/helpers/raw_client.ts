@@ -332,11 +332,6 @@ export async function closeAll(server: ChatServer, members: (UdpMember | null)[]
   await server.shutdown();
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A 32-byte TCRP header built by hand, for malformed input. */
 export function rawHeader(fields: {
   roomNameSize?: number;
