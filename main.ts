@@ -71,6 +71,12 @@ program.command("serve")
   )
   .addOption(
     new Option(
+      "--advertise-udp-port <n>",
+      "UDP port clients are told to use, if not --udp-port (a port forward or proxy); 0: the bound one",
+    ).env("CHAT_ADVERTISE_UDP_PORT").default(d.advertisedUdpPort).argParser(port),
+  )
+  .addOption(
+    new Option(
       "--idle-timeout <seconds>",
       "remove members who send no message for this long; 0 turns it off",
     ).env("CHAT_IDLE_TIMEOUT").default(d.idleTimeoutSeconds).argParser(count),
@@ -113,6 +119,7 @@ program.command("serve")
       host: flags.host,
       port: flags.port,
       udpPort: flags.udpPort,
+      advertisedUdpPort: flags.advertiseUdpPort,
       idleTimeoutSeconds: flags.idleTimeout,
       heartbeatSeconds: flags.heartbeat,
       rateLimit: flags.rateLimit,

@@ -14,6 +14,11 @@ export interface ServerConfig {
   host: string;
   port: number;
   udpPort: number;
+  /**
+   * The UDP port clients are told to use, when it is not the bound one (a
+   * port forward, or a fault proxy in front of the server); 0 means the bound one.
+   */
+  advertisedUdpPort: number;
   idleTimeoutSeconds: number;
   heartbeatSeconds: number;
   rateLimit: number;
@@ -30,6 +35,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   host: "0.0.0.0",
   port: 9001,
   udpPort: 9002,
+  advertisedUdpPort: 0,
   idleTimeoutSeconds: DEFAULT_REGISTRY_LIMITS.idleTimeoutMs / 1000,
   heartbeatSeconds: DEFAULT_REGISTRY_LIMITS.heartbeatMs / 1000,
   rateLimit: DEFAULT_REGISTRY_LIMITS.rateLimit,
@@ -100,7 +106,7 @@ export function startChatServer(
     send: (outgoing) => udp.send(outgoing),
     accepted: {
       status: 200,
-      udpPort: udpAddr.port,
+      udpPort: config.advertisedUdpPort || udpAddr.port,
       maxDatagramBytes: MAX_DATAGRAM_BYTES,
       heartbeatSeconds: config.heartbeatSeconds,
       idleTimeoutSeconds: config.idleTimeoutSeconds,

@@ -196,3 +196,18 @@ Deno.test("shutdown sends CLOSED 4 to every member of every room", async () => {
     await closeAll(server, members);
   }
 });
+
+Deno.test("--advertise-udp-port: JOIN's accepted answer names that port instead of the bound one", async () => {
+  const server = startTestServer({ advertisedUdpPort: 40_123 });
+  try {
+    const { response } = await roomRequest(server.tcpAddr, "create", {
+      room: "proxied",
+      username: "al",
+    });
+    assert.equal(statusOf(response), 200);
+    assert.equal("udpPort" in response ? response.udpPort : undefined, 40_123);
+    assert.notEqual(server.udpAddr.port, 40_123);
+  } finally {
+    await server.shutdown();
+  }
+});
