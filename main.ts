@@ -152,6 +152,12 @@ program.command("join")
     ),
   )
   .option("--json", "print events as JSON lines (without a terminal)")
+  .addOption(
+    new Option(
+      "--rejoin-timeout <seconds>",
+      "when the server restarts, keep trying to get back into the room this long; 0: do not",
+    ).env("CHAT_REJOIN_TIMEOUT").default(60).argParser(wholeNumber(0, 86_400)),
+  )
   .action(async (flags) => {
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
     const { runJoinCommand } = await import("./client/join_command.ts");

@@ -62,10 +62,17 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
   switch (event.type) {
     case "welcome": {
       const members = event.members.map(sanitize).join(", ");
-      return dim(
-        `* You are in "${sanitize(event.room)}" (host ${sanitize(event.host)}; here: ${members})`,
-      );
+      const where = `"${sanitize(event.room)}" (host ${sanitize(event.host)}; here: ${members})`;
+      return dim(event.rejoined ? `* Back in ${where}` : `* You are in ${where}`);
     }
+    case "rejoining":
+      return paint(
+        33,
+        `* ${sanitize(event.reason)}. Rejoining for up to ${
+          Math.round(event.timeoutMs / 1000)
+        } s;` +
+          " what you type meanwhile is sent once back in.",
+      );
     case "message":
       return `[${clock(event.time)}] ${name(event.name)}: ${sanitize(event.text)}`;
     case "joined":

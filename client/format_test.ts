@@ -13,8 +13,15 @@ const ANY_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 /** One event of every type, each carrying hostile text where it has text. */
 const HOSTILE = `evil${ESC}[2J${ESC}]0;pwned\x07\r\nline\x9b31m\x00end\x7f`;
 const EVERY_EVENT: SessionEvent[] = [
-  { type: "welcome", room: `r${ESC}[31m`, host: "h\r", members: ["a", `b${ESC}[1A`] },
+  {
+    type: "welcome",
+    room: `r${ESC}[31m`,
+    host: "h\r",
+    members: ["a", `b${ESC}[1A`],
+    rejoined: false,
+  },
   { type: "message", seq: 1, time: TIME, name: `n${ESC}[0m`, text: HOSTILE, replay: false },
+  { type: "rejoining", reason: `r${ESC}[2J`, timeoutMs: 1000 },
   { type: "joined", seq: 2, time: TIME, name: `j\n`, replay: true },
   { type: "left", seq: 3, time: TIME, name: `l\b`, replay: false },
   { type: "timedOut", seq: 4, time: TIME, name: `t${ESC}c`, replay: false },
@@ -105,7 +112,13 @@ Deno.test("hostile text is shown, neutralised, not dropped", () => {
 Deno.test("notices read well", () => {
   const f = (event: SessionEvent) => formatEvent(event, { color: false });
   assert.equal(
-    f({ type: "welcome", room: "lobby", host: "alice", members: ["alice", "bob"] }),
+    f({
+      type: "welcome",
+      room: "lobby",
+      host: "alice",
+      members: ["alice", "bob"],
+      rejoined: false,
+    }),
     '* You are in "lobby" (host alice; here: alice, bob)',
   );
   assert.equal(
@@ -115,6 +128,15 @@ Deno.test("notices read well", () => {
   assert.equal(
     f({ type: "timedOut", seq: 4, time: TIME, name: "bob", replay: false }),
     "[09:05] * bob timed out",
+  );
+  assert.equal(
+    f({ type: "welcome", room: "lobby", host: "alice", members: ["alice"], rejoined: true }),
+    '* Back in "lobby" (host alice; here: alice)',
+  );
+  assert.equal(
+    f({ type: "rejoining", reason: "the server shut down: bye", timeoutMs: 60_000 }),
+    "* the server shut down: bye. Rejoining for up to 60 s; what you type meanwhile is sent" +
+      " once back in.",
   );
   assert.equal(f({ type: "undelivered", msgId: 3, text: "hello" }), "! not delivered: hello");
   assert.equal(

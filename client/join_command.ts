@@ -24,6 +24,8 @@ export interface JoinFlags {
   passwordStdin?: boolean;
   capacity?: number;
   json?: boolean;
+  /** Seconds to keep trying to get back in after the server forgets us; 0: do not. */
+  rejoinTimeout?: number;
 }
 
 /** The terminal facts `chat join` depends on. */
@@ -64,6 +66,7 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
     username: flags.name,
     password: password ?? null,
     capacity: flags.capacity ?? null,
+    timings: timingsOf(flags),
   }, {
     lines: stdinLines.rest(),
     writeLine: env.writeLine,
@@ -97,6 +100,7 @@ async function openInteractively(
       username,
       password,
       capacity: flags.capacity ?? null,
+      timings: timingsOf(flags),
     };
     try {
       return await ChatSession.open(options);
@@ -119,6 +123,10 @@ async function openInteractively(
       }
     }
   }
+}
+
+function timingsOf(flags: JoinFlags): SessionOptions["timings"] {
+  return flags.rejoinTimeout === undefined ? {} : { rejoinTimeoutMs: flags.rejoinTimeout * 1000 };
 }
 
 /** Reads stdin line by line, so a password line can be taken before the messages. */

@@ -1,7 +1,9 @@
 /**
  * A chat session: the handshake, HELLO until WELCOME, heartbeats, message
  * retransmission, gap repair with RESEND, ordering by seq and duplicate
- * suppression. It hands out clean typed events and does no terminal I/O.
+ * suppression, and getting back into the room when the server forgets the
+ * session (it restarted). It hands out clean typed events and does no
+ * terminal I/O.
  */
 import {
   type ChatEvent,
@@ -15,14 +17,15 @@ import {
 import { ProtocolError } from "../protocol/errors.ts";
 import { Operation } from "../protocol/tcrp.ts";
 import type { ServerAddress } from "./address.ts";
-import { ChatTransportError } from "./errors.ts";
+import { ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { AsyncQueue, raceTimeout } from "./async_queue.ts";
 import { type Membership, requestMembership } from "./tcrp_client.ts";
+import { rejoinRoom } from "./rejoin.ts";
 import { type DatagramTransport, openUdpTransport } from "./transport.ts";
 
 /** What the front end is told, in order. */
 export type SessionEvent =
-  | { type: "welcome"; room: string; host: string; members: string[] }
+  | { type: "welcome"; room: string; host: string; members: string[]; rejoined: boolean }
   | { type: "message"; seq: number; time: Date; name: string; text: string; replay: boolean }
   | {
     type: "joined" | "left" | "timedOut";
@@ -35,12 +38,16 @@ export type SessionEvent =
   | { type: "undelivered"; msgId: number; text: string }
   | { type: "missed"; fromSeq: number; toSeq: number }
   | { type: "error"; code: number; text: string }
+  /** The server forgot this session; messages sent now wait for the rejoin. */
+  | { type: "rejoining"; reason: string; timeoutMs: number }
   | { type: "closed"; reason: CloseReason | "lost"; text: string };
 
 /** Retry timings; tests shorten them. */
 export interface SessionTimings {
-  /** First MESSAGE retransmission after this long, then doubling. */
+  /** First MESSAGE retransmission after this long, then doubling... */
   retryBaseMs: number;
+  /** ...up to this long between tries. */
+  retryMaxMs: number;
   /** MESSAGE sends in all before "not delivered". */
   sendTries: number;
   /** HELLO is repeated this often until WELCOME arrives. */
@@ -51,16 +58,26 @@ export interface SessionTimings {
   resendIntervalMs: number;
   /** RESENDs for one gap before it is reported as missed and skipped. */
   resendTries: number;
+  /** How long to keep trying to get back in after the server forgot us; 0: do not. */
+  rejoinTimeoutMs: number;
+  /** First wait between rejoin attempts (it doubles up to 2 s). */
+  rejoinRetryMs: number;
 }
 
-/** Defaults from the protocol: 300 ms doubling, 5 tries. */
+/**
+ * Defaults: 300 ms doubling up to 2 s, 12 tries (about 20 s, so a message
+ * survives 20% loss each way: a try fails 36% of the time, 12 in a row 5e-6).
+ */
 export const DEFAULT_TIMINGS: SessionTimings = {
   retryBaseMs: 300,
-  sendTries: 5,
+  retryMaxMs: 2_000,
+  sendTries: 12,
   helloIntervalMs: 500,
   helloTimeoutMs: 10_000,
   resendIntervalMs: 500,
   resendTries: 6,
+  rejoinTimeoutMs: 60_000,
+  rejoinRetryMs: 250,
 };
 
 /** How to open a session. */
@@ -85,7 +102,12 @@ interface PendingMessage {
   bytes: Uint8Array;
   tries: number;
   timer: Timer | undefined;
+  /** When the first try went out in the current connection. */
+  firstSentAt: number;
 }
+
+/** welcoming: HELLO sent, no WELCOME yet; live: in the room; rejoining: between servers. */
+type Phase = "welcoming" | "live" | "rejoining";
 
 /** A member's live connection to one room. */
 export class ChatSession {
@@ -93,40 +115,41 @@ export class ChatSession {
   readonly room: string;
   /** Our name in it. */
   readonly username: string;
-  /** The server's settings from the handshake. */
-  readonly membership: Membership;
+  #options: SessionOptions;
+  #membership: Membership;
   #transport: DatagramTransport;
   #timings: SessionTimings;
   #events = new AsyncQueue<SessionEvent>();
+  #phase: Phase = "welcoming";
+  #rejoined = false;
   #host = "";
   #members = new Set<string>();
   #nextSeq = 0; // 0 until WELCOME
   #replayUntil = 0;
-  #welcomed: Promise<void>;
+  #welcomed!: Promise<void>;
   #resolveWelcomed!: () => void;
   #early: ServerBody[] = [];
   #buffered = new Map<number, ChatEvent>();
   #gap: { toSeq: number; tries: number; timer: Timer | undefined } | null = null;
   #pending = new Map<number, PendingMessage>();
   #nextMsgId = 1;
+  #lastHeardAt = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  #stop = new AbortController();
   #closedInfo: Promise<void>;
   #resolveClosed!: () => void;
   #leaveAcked: (() => void) | null = null;
 
-  private constructor(
-    options: SessionOptions,
-    membership: Membership,
-    transport: DatagramTransport,
-  ) {
+  private constructor(options: SessionOptions, membership: Membership) {
     this.room = options.room;
     this.username = options.username;
-    this.membership = membership;
-    this.#transport = transport;
+    this.#options = options;
+    this.#membership = membership;
+    this.#transport = this.#openTransport(membership);
     this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.#closedInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#welcomed = new Promise((resolve) => (this.#resolveWelcomed = resolve));
+    this.#resetConnection();
   }
 
   /**
@@ -141,18 +164,20 @@ export class ChatSession {
       password: options.password ?? null,
       capacity: options.capacity ?? null,
     }, { signal: options.signal });
-    const udpServer = { hostname: options.server.hostname, port: membership.accepted.udpPort };
-    const transport = options.openTransport?.(membership, udpServer) ??
-      openUdpTransport(membership.localHostname, udpServer);
-    const session = new ChatSession(options, membership, transport);
+    const session = new ChatSession(options, membership);
     try {
-      await session.#hello(options.signal);
+      await session.#hello(session.#timings.helloTimeoutMs);
     } catch (error) {
       session.#close("lost", String(error));
       throw error;
     }
     options.signal?.addEventListener("abort", () => session.leave(), { once: true });
     return session;
+  }
+
+  /** The server's settings and our token, from the latest handshake. */
+  get membership(): Membership {
+    return this.#membership;
   }
 
   /** The host's name. */
@@ -175,37 +200,55 @@ export class ChatSession {
     return this.#events[Symbol.asyncIterator]();
   }
 
-  async #hello(signal?: AbortSignal): Promise<void> {
+  #openTransport(membership: Membership): DatagramTransport {
+    const udpServer = {
+      hostname: this.#options.server.hostname,
+      port: membership.accepted.udpPort,
+    };
+    return this.#options.openTransport?.(membership, udpServer) ??
+      openUdpTransport(membership.localHostname, udpServer);
+  }
+
+  /** Forgets everything tied to one server's view of the room (seqs, gaps, early events). */
+  #resetConnection(): void {
+    this.#phase = "welcoming";
+    this.#nextSeq = 0;
+    this.#replayUntil = 0;
+    this.#early = [];
+    this.#buffered.clear();
+    if (this.#gap !== null) clearTimeout(this.#gap.timer);
+    this.#gap = null;
+    this.#welcomed = new Promise((resolve) => (this.#resolveWelcomed = resolve));
+  }
+
+  /** HELLO until WELCOME, on the current transport; throws ChatTransportError on timeout. */
+  async #hello(timeoutMs: number): Promise<void> {
     const started = Date.now();
-    this.#receiveLoop();
+    const transport = this.#transport;
+    this.#receiveLoop(transport);
     const hello = this.#encode({ kind: "hello", lastSeq: 0 });
-    while (this.#nextSeq === 0 && !this.#closed) {
-      if (signal?.aborted || Date.now() - started >= this.#timings.helloTimeoutMs) {
-        this.#close("lost", "no WELCOME from the server");
+    while (this.#phase === "welcoming" && !this.#closed) {
+      if (this.#stop.signal.aborted || Date.now() - started >= timeoutMs) {
         throw new ChatTransportError(
-          `no answer from UDP port ${this.membership.accepted.udpPort} within ` +
-            `${this.#timings.helloTimeoutMs} ms (is UDP blocked?)`,
+          `no answer from UDP port ${this.#membership.accepted.udpPort} within ` +
+            `${timeoutMs} ms (is UDP blocked?)`,
         );
       }
-      this.#transport.send(hello);
+      transport.send(hello);
       await raceTimeout(
         Promise.race([this.#welcomed, this.#closedInfo]),
         this.#timings.helloIntervalMs,
       );
     }
-    if (this.#nextSeq === 0) {
+    if (this.#closed) {
       throw new ChatTransportError("the session closed before the server welcomed it");
     }
-    const periodMs = this.membership.accepted.heartbeatSeconds * 1000;
-    this.#heartbeat = setInterval(() => {
-      this.#transport.send(this.#encode({ kind: "heartbeat", lastSeq: this.#nextSeq - 1 }));
-    }, periodMs);
   }
 
-  async #receiveLoop(): Promise<void> {
-    while (!this.#closed) {
-      const bytes = await this.#transport.receive();
-      if (bytes === null) break;
+  async #receiveLoop(transport: DatagramTransport): Promise<void> {
+    while (!this.#closed && transport === this.#transport) {
+      const bytes = await transport.receive();
+      if (bytes === null || transport !== this.#transport) break;
       let body: ServerBody;
       try {
         body = decodeServerDatagram(bytes);
@@ -213,41 +256,23 @@ export class ChatSession {
         if (error instanceof ProtocolError) continue; // garbage is dropped, as the server does
         throw error;
       }
+      this.#lastHeardAt = performance.now();
       this.#onDatagram(body);
     }
-    if (!this.#closed) this.#close("lost", "the connection to the server closed");
+    if (!this.#closed && transport === this.#transport && this.#phase !== "rejoining") {
+      this.#close("lost", "the connection to the server closed");
+    }
   }
 
   #onDatagram(body: ServerBody): void {
-    if (this.#nextSeq === 0 && body.kind === "event") {
+    if (this.#phase === "welcoming" && body.kind === "event") {
       this.#early.push(body); // overtook the WELCOME
       return;
     }
     switch (body.kind) {
-      case "welcome": {
-        if (this.#nextSeq !== 0) return; // an answer to a repeated HELLO
-        this.#host = body.host;
-        this.#members = new Set(body.members);
-        this.#nextSeq = Math.max(1, body.headSeq - 49);
-        this.#replayUntil = body.headSeq;
-        this.#resolveWelcomed();
-        this.#events.push({
-          type: "welcome",
-          room: body.room,
-          host: body.host,
-          members: body.members,
-        });
-        // Buffer every early event before looking for gaps, so none is asked for again.
-        for (const event of this.#early) {
-          if (event.kind === "event" && event.seq >= this.#nextSeq) {
-            this.#buffered.set(event.seq, event);
-          }
-        }
-        this.#early = [];
-        this.#drain();
-        this.#checkGap(body.headSeq, true);
-        return;
-      }
+      case "welcome":
+        if (this.#phase === "welcoming") this.#onWelcome(body);
+        return; // else an answer to a repeated HELLO
       case "event":
         this.#onEvent(body);
         return;
@@ -260,17 +285,114 @@ export class ChatSession {
         return;
       }
       case "closed":
-        this.#leaveAcked?.();
+        if (this.#leaveAcked !== null) {
+          this.#leaveAcked();
+        } else if (body.reason === CloseReason.SHUTDOWN || body.reason === CloseReason.LOST) {
+          // The server is going away (a restart, usually), or dropped us while
+          // our network was down and can hear us again: try to get back in.
+          if (this.#startRejoin(`${describeReason(body.reason)}: ${body.text}`)) return;
+        }
         this.#close(body.reason, body.text);
         return;
       case "error":
         if (body.code === 401) {
-          this.#close("lost", `the server no longer knows this session: ${body.text}`);
+          const reason = `the server no longer knows this session: ${body.text}`;
+          if (this.#phase === "live" && !this.#startRejoin(reason)) this.#close("lost", reason);
         } else {
           this.#events.push({ type: "error", code: body.code, text: body.text });
         }
         return;
     }
+  }
+
+  #onWelcome(body: ServerBody & { kind: "welcome" }): void {
+    this.#phase = "live";
+    this.#host = body.host;
+    this.#members = new Set(body.members);
+    this.#nextSeq = Math.max(1, body.headSeq - 49);
+    this.#replayUntil = body.headSeq;
+    this.#resolveWelcomed();
+    this.#events.push({
+      type: "welcome",
+      room: body.room,
+      host: body.host,
+      members: body.members,
+      rejoined: this.#rejoined,
+    });
+    // Buffer every early event before looking for gaps, so none is asked for again.
+    for (const event of this.#early) {
+      if (event.kind === "event" && event.seq >= this.#nextSeq) {
+        this.#buffered.set(event.seq, event);
+      }
+    }
+    this.#early = [];
+    this.#drain();
+    this.#checkGap(body.headSeq, true);
+    clearInterval(this.#heartbeat);
+    const transport = this.#transport;
+    this.#heartbeat = setInterval(() => {
+      transport.send(this.#encode({ kind: "heartbeat", lastSeq: this.#nextSeq - 1 }));
+    }, this.#membership.accepted.heartbeatSeconds * 1000);
+    // What was typed while we were away goes out now, with the new token.
+    for (const [msgId, pending] of this.#pending) {
+      pending.bytes = this.#encode({ kind: "message", msgId, text: pending.text });
+      pending.tries = 0;
+      this.#transmit(msgId, pending);
+    }
+  }
+
+  /**
+   * Leaves the current connection and starts getting back into the room in
+   * the background. False when rejoining is off (the caller closes instead).
+   */
+  #startRejoin(reason: string): boolean {
+    const timeoutMs = this.#timings.rejoinTimeoutMs;
+    if (timeoutMs <= 0 || this.#closed) return false;
+    if (this.#phase === "rejoining") return true;
+    const wasHost = this.#host === this.username;
+    this.#phase = "rejoining";
+    clearInterval(this.#heartbeat);
+    if (this.#gap !== null) clearTimeout(this.#gap.timer);
+    this.#gap = null;
+    for (const pending of this.#pending.values()) clearTimeout(pending.timer);
+    this.#transport.close();
+    this.#events.push({ type: "rejoining", reason, timeoutMs });
+    this.#rejoin(wasHost, Date.now() + timeoutMs);
+    return true;
+  }
+
+  async #rejoin(wasHost: boolean, deadline: number): Promise<void> {
+    let lastError: unknown = new ChatTransportError("no attempt was made");
+    while (!this.#closed && Date.now() < deadline) {
+      try {
+        const membership = await rejoinRoom({
+          server: this.#options.server,
+          room: this.room,
+          username: this.username,
+          password: this.#options.password ?? null,
+          capacity: this.#options.capacity ?? null,
+          wasHost,
+          timeoutMs: deadline - Date.now(),
+          retryBaseMs: this.#timings.rejoinRetryMs,
+          signal: this.#stop.signal,
+          request: requestMembership,
+        });
+        if (this.#closed) return;
+        this.#membership = membership;
+        this.#transport = this.#openTransport(membership);
+        this.#resetConnection();
+        this.#rejoined = true;
+        await this.#hello(Math.min(this.#timings.helloTimeoutMs, deadline - Date.now()));
+        return;
+      } catch (error) {
+        lastError = error;
+        if (this.#closed || error instanceof ChatRefusedError) break;
+        this.#transport.close();
+        this.#phase = "rejoining";
+      }
+    }
+    const why = lastError instanceof Error ? lastError.message : String(lastError);
+    this.#close("lost", `could not get back into "${this.room}": ${why}`);
   }
 
   #onEvent(event: ChatEvent): void {
@@ -362,7 +484,8 @@ export class ChatSession {
 
   /**
    * Sends a message; returns its msgId. Delivery is reported later as a
-   * "delivered" or "undelivered" event. Throws RangeError when the text is
+   * "delivered" or "undelivered" event. While rejoining, the message waits
+   * and goes out once back in the room. Throws RangeError when the text is
    * empty or too long for one datagram.
    */
   send(text: string): number {
@@ -370,21 +493,29 @@ export class ChatSession {
     if (text.length === 0) throw new RangeError("a message needs at least one character");
     const msgId = this.#nextMsgId++;
     const bytes = this.#encode({ kind: "message", msgId, text });
-    const pending: PendingMessage = { text, bytes, tries: 0, timer: undefined };
+    const pending: PendingMessage = { text, bytes, tries: 0, timer: undefined, firstSentAt: 0 };
     this.#pending.set(msgId, pending);
-    this.#transmit(msgId, pending);
+    if (this.#phase === "live") this.#transmit(msgId, pending);
     return msgId;
   }
 
   #transmit(msgId: number, pending: PendingMessage): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#phase !== "live") return;
     if (pending.tries >= this.#timings.sendTries) {
+      // Nothing at all heard since the first try: the server is gone, not just
+      // this message. Keep it, and rejoin (which waits for the server to return).
+      if (
+        this.#lastHeardAt < pending.firstSentAt && this.#startRejoin("no answer from the server")
+      ) {
+        return;
+      }
       this.#pending.delete(msgId);
       this.#events.push({ type: "undelivered", msgId, text: pending.text });
       return;
     }
+    if (pending.tries === 0) pending.firstSentAt = performance.now();
     this.#transport.send(pending.bytes);
-    const wait = this.#timings.retryBaseMs * 2 ** pending.tries;
+    const wait = Math.min(this.#timings.retryBaseMs * 2 ** pending.tries, this.#timings.retryMaxMs);
     pending.tries++;
     pending.timer = setTimeout(() => this.#transmit(msgId, pending), wait);
   }
@@ -400,6 +531,10 @@ export class ChatSession {
    */
   async leave(): Promise<void> {
     if (this.#closed) return;
+    if (this.#phase !== "live") {
+      this.#close(CloseReason.LEFT, "you left the room"); // not in a room to leave
+      return;
+    }
     const acked = new Promise<void>((resolve) => (this.#leaveAcked = resolve));
     const leave = this.#encode({ kind: "leave" });
     for (let i = 0; i < 3 && !this.#closed; i++) {
@@ -412,6 +547,7 @@ export class ChatSession {
   #close(reason: CloseReason | "lost", text: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stop.abort();
     clearInterval(this.#heartbeat);
     if (this.#gap !== null) clearTimeout(this.#gap.timer);
     for (const [msgId, pending] of this.#pending) {
@@ -426,13 +562,18 @@ export class ChatSession {
   }
 
   #encode(body: ClientBody): Uint8Array {
-    const bytes = encodeClientDatagram({ roomName: this.room, token: this.membership.token, body });
-    if (bytes.length > this.membership.accepted.maxDatagramBytes) {
+    const { token, accepted } = this.#membership;
+    const bytes = encodeClientDatagram({ roomName: this.room, token, body });
+    if (bytes.length > accepted.maxDatagramBytes) {
       throw new RangeError(
         `message is ${bytes.length} bytes with headers; the server takes ` +
-          `${this.membership.accepted.maxDatagramBytes}`,
+          `${accepted.maxDatagramBytes}`,
       );
     }
     return bytes;
   }
+}
+
+function describeReason(reason: CloseReason): string {
+  return reason === CloseReason.SHUTDOWN ? "the server shut down" : "the server dropped us";
 }

@@ -200,6 +200,7 @@ Deno.test("HELLO is repeated until WELCOME arrives, then stops", async () => {
       room: ROOM,
       host: USER,
       members: [USER, "bob"],
+      rejoined: false,
     });
     const count = fake.of("hello").length;
     await sleep(80);
@@ -456,7 +457,7 @@ Deno.test("a MESSAGE is retransmitted with the same msgId until ACK", async () =
   );
 });
 
-Deno.test("with no ACK at all a MESSAGE is undelivered after sendTries sends", async () => {
+Deno.test("a MESSAGE never ACKed while the server is heard from is undelivered after sendTries sends", async () => {
   const base = 20;
   const tries = 4;
   await withSession(
@@ -464,6 +465,7 @@ Deno.test("with no ACK at all a MESSAGE is undelivered after sendTries sends", a
     async ({ fake, events, session }) => {
       const started = performance.now();
       const msgId = session.send("anyone?");
+      fake.inject(message(1)); // the server is there; only this message is not getting through
       await waitUntil(() => events.of("undelivered").length === 1, "undelivered", 5_000);
       const elapsed = performance.now() - started;
       assert.deepEqual(events.of("undelivered")[0], {
@@ -487,22 +489,29 @@ Deno.test("with no ACK at all a MESSAGE is undelivered after sendTries sends", a
   );
 });
 
-Deno.test("ERROR 401 closes the session as lost; unacknowledged sends become undelivered", async () => {
-  await withSession({ timings: { retryBaseMs: 1_000 } }, async ({ fake, events, session }) => {
-    const msgId = session.send("in flight");
-    fake.inject({ kind: "error", code: 401, text: "unknown token for this room" });
-    await events.done;
-    await session.closed;
-    const last = events.events.at(-1)!;
-    assert.equal(last.type, "closed");
-    assert.equal(last.type === "closed" && last.reason, "lost");
-    assert.match(last.type === "closed" ? last.text : "", /unknown token/);
-    assert.deepEqual(events.of("undelivered"), [{ type: "undelivered", msgId, text: "in flight" }]);
-    assert.ok(fake.closed, "the transport is closed");
-    assert.throws(() => session.send("too late"), ChatTransportError);
-    await session.leave(); // a no-op once closed
-    assert.equal(fake.of("leave").length, 0);
-  });
+Deno.test("with rejoining off, ERROR 401 closes the session as lost; unacknowledged sends become undelivered", async () => {
+  await withSession(
+    { timings: { retryBaseMs: 1_000, rejoinTimeoutMs: 0 } },
+    async ({ fake, events, session }) => {
+      const msgId = session.send("in flight");
+      fake.inject({ kind: "error", code: 401, text: "unknown token for this room" });
+      await events.done;
+      await session.closed;
+      const last = events.events.at(-1)!;
+      assert.equal(last.type, "closed");
+      assert.equal(last.type === "closed" && last.reason, "lost");
+      assert.match(last.type === "closed" ? last.text : "", /unknown token/);
+      assert.deepEqual(events.of("undelivered"), [{
+        type: "undelivered",
+        msgId,
+        text: "in flight",
+      }]);
+      assert.ok(fake.closed, "the transport is closed");
+      assert.throws(() => session.send("too late"), ChatTransportError);
+      await session.leave(); // a no-op once closed
+      assert.equal(fake.of("leave").length, 0);
+    },
+  );
 });
 
 Deno.test("other ERROR codes are reported and the session stays open", async () => {
@@ -623,4 +632,106 @@ Deno.test("leave with no answer sends LEAVE a few times, then closes anyway", as
     assert.equal(last.type === "closed" && last.reason, CloseReason.LEFT);
     assert.ok(fake.closed);
   });
+});
+
+/** A session whose every transport is a new FakeTransport, for tests that rejoin. */
+async function openWithFakes(
+  port: number,
+  timings: Partial<SessionTimings>,
+): Promise<{ session: ChatSession; fakes: FakeTransport[]; events: EventCollector }> {
+  const fakes: FakeTransport[] = [];
+  const opening = ChatSession.open({
+    server: { hostname: "127.0.0.1", port },
+    create: true,
+    room: ROOM,
+    username: USER,
+    timings: { helloIntervalMs: 20, rejoinRetryMs: 20, ...timings },
+    openTransport: () => {
+      fakes.push(new FakeTransport());
+      return fakes.at(-1)!;
+    },
+  });
+  opening.catch(() => {});
+  await waitUntil(() => fakes[0]?.of("hello").length === 1, "the first HELLO");
+  fakes[0]!.inject(welcome(0));
+  const session = await opening;
+  return { session, fakes, events: new EventCollector(session) };
+}
+
+Deno.test("after ERROR 401 from a restarted server the host creates the room again; what was typed meanwhile is sent", async () => {
+  const first = startTestServer();
+  const port = first.tcpAddr.port;
+  const { session, fakes, events } = await openWithFakes(port, { retryBaseMs: 5_000 });
+  await first.shutdown();
+  const second = startTestServer({ port }); // the same address, no memory of the room
+  try {
+    const before = session.send("typed before");
+    fakes[0]!.inject({ kind: "error", code: 401, text: "unknown token for this room" });
+    await waitUntil(() => events.of("rejoining").length === 1, "the rejoining event");
+    assert.match(events.of("rejoining")[0]!.reason, /no longer knows this session/);
+    assert.ok(fakes[0]!.closed, "the old transport is closed");
+    const during = session.send("typed during");
+    await waitUntil(() => fakes[1]?.of("hello").length === 1, "HELLO on the new transport");
+    assert.equal(second.registry.roomCount, 1, "the room exists again");
+    assert.deepEqual(second.registry.listRooms().map((r) => r.name), [ROOM]);
+    assert.equal(fakes[1]!.of("message").length, 0, "nothing is sent before WELCOME");
+    fakes[1]!.inject(welcome(1));
+    await waitUntil(() => fakes[1]!.of("message").length === 2, "both messages resent");
+    assert.deepEqual(fakes[1]!.of("message").map((m) => [m.msgId, m.text]), [
+      [before, "typed before"],
+      [during, "typed during"],
+    ]);
+    const welcomes = events.of("welcome");
+    assert.deepEqual(welcomes.map((w) => w.rejoined), [false, true]);
+    assert.equal(events.of("undelivered").length, 0);
+  } finally {
+    await session.leave();
+    await events.done;
+    await second.shutdown();
+  }
+});
+
+Deno.test("a MESSAGE with no answer at all (the server is gone) starts a rejoin and is kept", async () => {
+  const server = startTestServer();
+  const { session, events } = await openWithFakes(server.tcpAddr.port, {
+    retryBaseMs: 10,
+    sendTries: 3,
+    rejoinTimeoutMs: 300,
+  });
+  try {
+    const port = server.tcpAddr.port;
+    await server.shutdown(); // nothing listens on the TCRP port now
+    session.send("anyone?");
+    await waitUntil(() => events.of("rejoining").length === 1, "the rejoining event");
+    assert.equal(events.of("rejoining")[0]!.reason, "no answer from the server");
+    assert.equal(events.of("undelivered").length, 0, "kept while rejoining");
+    await events.done; // the server never returns: the rejoin gives up
+    const closed = events.events.at(-1)!;
+    assert.equal(closed.type, "closed");
+    assert.match(
+      closed.type === "closed" ? closed.text : "",
+      new RegExp(`could not get back.*${port}`),
+    );
+    assert.deepEqual(events.of("undelivered").map((u) => u.text), ["anyone?"]);
+  } finally {
+    await session.leave();
+    await events.done;
+  }
+});
+
+Deno.test("CLOSED 4 (the server shutting down) starts a rejoin; CLOSED 1 does not", async () => {
+  const server = startTestServer();
+  const { session, fakes, events } = await openWithFakes(server.tcpAddr.port, {});
+  try {
+    fakes[0]!.inject({ kind: "closed", reason: CloseReason.SHUTDOWN, text: "bye" });
+    await waitUntil(() => events.of("rejoining").length === 1, "the rejoining event");
+    assert.equal(events.of("rejoining")[0]!.reason, "the server shut down: bye");
+    // The room still exists on this (same) server with our old name in it, so
+    // the rejoin waits; a LEAVE while rejoining just closes.
+  } finally {
+    await session.leave();
+    await events.done;
+    await server.shutdown();
+  }
+  assert.equal(events.events.at(-1)?.type, "closed");
 });

@@ -130,12 +130,14 @@ Deno.test("pipe mode --json: every output line is a JSON event with the expected
       room: "data",
       host: "ann",
       members: ["ann"],
+      rejoined: false,
     });
     assert.deepEqual(bobEvents[0], {
       type: "welcome",
       room: "data",
       host: "ann",
       members: ["ann", "bob"],
+      rejoined: false,
     });
     for (const events of [annEvents, bobEvents]) {
       const joined = events.filter((e) => e.type === "joined");
@@ -286,10 +288,20 @@ Deno.test("exit codes: 2 for usage mistakes, 1 for refusals and unreachable serv
   });
 });
 
-Deno.test("serve: SIGTERM with a member connected tells the member and exits 0", async () => {
+Deno.test("serve: SIGTERM tells every member; one that may rejoin tries, then gives up", async () => {
   await withServer(async (kids, server) => {
-    const ann = kids.chat(joinArgs(server.address, "ann", "--create", "doomed"));
+    const ann = kids.chat([
+      ...joinArgs(server.address, "ann", "--create", "doomed"),
+      "--rejoin-timeout",
+      "0",
+    ]);
     await ann.stdout.waitFor(`* You are in "doomed"`);
+    const bob = kids.chat([
+      ...joinArgs(server.address, "bob", "--join", "doomed"),
+      "--rejoin-timeout",
+      "1",
+    ]);
+    await bob.stdout.waitFor(`* You are in "doomed"`);
 
     server.process.kill("SIGTERM");
     assert.equal(await server.process.exited(5_000), 0, server.process.describe());
@@ -298,6 +310,14 @@ Deno.test("serve: SIGTERM with a member connected tells the member and exits 0",
     assert.equal(await ann.exited(5_000), 0, ann.describe());
     assert.match(server.process.stderr.plain, /chat server stopped/);
     assert.equal(ann.stderr.plain, "");
+    // bob tries to get back in for 1 s; nothing listens any more.
+    await bob.stdout.waitFor(
+      /^\* the server shut down: the server is shutting down\. Rejoining for up to 1 s;/m,
+    );
+    await bob.stdout.waitFor(
+      /^\* Connection lost: could not get back into "doomed": cannot reach/m,
+    );
+    assert.equal(await bob.exited(5_000), 1, bob.describe());
   });
 });
 
