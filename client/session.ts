@@ -12,6 +12,7 @@ import {
   decodeServerDatagram,
   encodeClientDatagram,
   EventType,
+  REPLAY_ON_WELCOME,
   type ServerBody,
 } from "../protocol/datagram.ts";
 import { ProtocolError } from "../protocol/errors.ts";
@@ -106,6 +107,9 @@ interface PendingMessage {
   firstSentAt: number;
 }
 
+/** RESENDs sent at once for separate runs of missing seqs; the rest wait a round. */
+const MAX_RESEND_RUNS = 32;
+
 /** welcoming: HELLO sent, no WELCOME yet; live: in the room; rejoining: between servers. */
 type Phase = "welcoming" | "live" | "rejoining";
 
@@ -130,10 +134,18 @@ export class ChatSession {
   #resolveWelcomed!: () => void;
   #early: ServerBody[] = [];
   #buffered = new Map<number, ChatEvent>();
-  #gap: { toSeq: number; tries: number; timer: Timer | undefined } | null = null;
+  /**
+   * While anything is missing: the highest seq asked for so far, where the
+   * oldest gap began when last counted, and how many rounds it has waited.
+   */
+  #gap: { askedUpTo: number; progressAt: number; tries: number; timer: Timer | undefined } | null =
+    null;
   #pending = new Map<number, PendingMessage>();
   #nextMsgId = 1;
   #lastHeardAt = 0;
+  /** seq -> identity of the last events shown, to recognise them if replayed after a rejoin. */
+  #recentlyShown = new Map<number, string>();
+  #shownBeforeRejoin = new Map<number, string>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #stop = new AbortController();
@@ -309,7 +321,7 @@ export class ChatSession {
     this.#phase = "live";
     this.#host = body.host;
     this.#members = new Set(body.members);
-    this.#nextSeq = Math.max(1, body.headSeq - 49);
+    this.#nextSeq = Math.max(1, body.headSeq - REPLAY_ON_WELCOME + 1);
     this.#replayUntil = body.headSeq;
     this.#resolveWelcomed();
     this.#events.push({
@@ -331,7 +343,12 @@ export class ChatSession {
     clearInterval(this.#heartbeat);
     const transport = this.#transport;
     this.#heartbeat = setInterval(() => {
-      transport.send(this.#encode({ kind: "heartbeat", lastSeq: this.#nextSeq - 1 }));
+      // The highest seq received, not the highest in order: gaps below it are
+      // RESEND's job, and counting from the first gap would have the server
+      // replay everything already buffered after it.
+      let lastSeq = this.#nextSeq - 1;
+      for (const seq of this.#buffered.keys()) lastSeq = Math.max(lastSeq, seq);
+      transport.send(this.#encode({ kind: "heartbeat", lastSeq }));
     }, this.#membership.accepted.heartbeatSeconds * 1000);
     // What was typed while we were away goes out now, with the new token.
     for (const [msgId, pending] of this.#pending) {
@@ -356,6 +373,8 @@ export class ChatSession {
     this.#gap = null;
     for (const pending of this.#pending.values()) clearTimeout(pending.timer);
     this.#transport.close();
+    this.#shownBeforeRejoin = this.#recentlyShown;
+    this.#recentlyShown = new Map();
     this.#events.push({ type: "rejoining", reason, timeoutMs });
     this.#rejoin(wasHost, Date.now() + timeoutMs);
     return true;
@@ -413,6 +432,17 @@ export class ChatSession {
   }
 
   #deliver(event: ChatEvent): void {
+    const identity = `${event.timeMs}|${event.type}|${event.name}|${event.text}`;
+    if (this.#shownBeforeRejoin.get(event.seq) === identity) {
+      // Back in the same room on the same server (we were dropped, it did not
+      // restart): WELCOME's replay repeats what was already shown.
+      this.#shownBeforeRejoin.delete(event.seq);
+      return;
+    }
+    this.#recentlyShown.set(event.seq, identity);
+    if (this.#recentlyShown.size > REPLAY_ON_WELCOME) {
+      this.#recentlyShown.delete(this.#recentlyShown.keys().next().value!);
+    }
     const time = new Date(event.timeMs);
     const replay = event.seq <= this.#replayUntil;
     const base = { seq: event.seq, time, name: event.name, replay };
@@ -436,50 +466,82 @@ export class ChatSession {
   }
 
   /**
-   * Asks for missing seqs below the lowest buffered one (or below `headSeq`).
-   * With `replayComing` (after WELCOME, which the replay follows) the first
-   * RESEND waits one interval instead of asking for what is on its way.
+   * Asks at once for every missing range not yet asked for, below the highest
+   * seq buffered (or `headSeq`); the retry timer asks again for whatever is
+   * still missing. With `replayComing` (after WELCOME, which the replay
+   * follows) the first RESEND waits one interval instead of asking for what
+   * is on its way.
    */
   #checkGap(headSeq: number, replayComing = false): void {
-    const waiting = this.#buffered.size > 0 ? Math.min(...this.#buffered.keys()) : headSeq + 1;
-    if (waiting <= this.#nextSeq) {
+    const top = Math.max(headSeq, ...this.#buffered.keys());
+    if (top < this.#nextSeq) {
       if (this.#gap !== null) clearTimeout(this.#gap.timer);
       this.#gap = null;
       return;
     }
-    if (this.#gap !== null && this.#nextSeq <= this.#gap.toSeq) {
-      // Still inside a range already asked for (its answer is arriving): the
-      // retry timer asks again for whatever is left, so do not ask at once.
-      this.#gap.toSeq = Math.max(this.#gap.toSeq, waiting - 1);
-      return;
+    if (this.#gap === null) {
+      this.#gap = {
+        askedUpTo: this.#nextSeq - 1,
+        progressAt: this.#nextSeq,
+        tries: 0,
+        timer: undefined,
+      };
+      this.#gap.timer = setTimeout(() => this.#retryGaps(), this.#timings.resendIntervalMs);
+      if (replayComing) {
+        this.#gap.askedUpTo = top;
+        return;
+      }
+      this.#gap.tries = 1; // the ask below is the oldest gap's first
     }
-    if (this.#gap !== null) clearTimeout(this.#gap.timer);
-    this.#gap = { toSeq: waiting - 1, tries: 0, timer: undefined };
-    if (replayComing) {
-      this.#gap.timer = setTimeout(() => this.#askForGap(), this.#timings.resendIntervalMs);
-    } else {
-      this.#askForGap();
+    if (top > this.#gap.askedUpTo) {
+      this.#askFor(Math.max(this.#nextSeq, this.#gap.askedUpTo + 1), top);
+      this.#gap.askedUpTo = top;
     }
   }
 
-  #askForGap(): void {
+  /** Every interval while anything is missing: ask again, or give up on the oldest gap. */
+  #retryGaps(): void {
     const gap = this.#gap;
     if (gap === null || this.#closed) return;
+    if (this.#nextSeq > gap.progressAt) {
+      gap.progressAt = this.#nextSeq;
+      gap.tries = 0; // the oldest gap moved: count afresh
+    }
     if (gap.tries >= this.#timings.resendTries) {
       // The server no longer has them (or we cannot reach it): skip ahead, say so.
-      const resumeAt = this.#buffered.size > 0 ? Math.min(...this.#buffered.keys()) : gap.toSeq + 1;
+      const resumeAt = this.#buffered.size > 0
+        ? Math.min(...this.#buffered.keys())
+        : gap.askedUpTo + 1;
       this.#events.push({ type: "missed", fromSeq: this.#nextSeq, toSeq: resumeAt - 1 });
-      this.#gap = null;
       this.#nextSeq = resumeAt;
+      gap.progressAt = resumeAt;
+      gap.tries = 0;
       this.#drain();
-      this.#checkGap(0);
+    }
+    const top = Math.max(gap.askedUpTo, ...this.#buffered.keys());
+    if (top < this.#nextSeq) {
+      this.#gap = null;
       return;
     }
     gap.tries++;
-    this.#transport.send(
-      this.#encode({ kind: "resend", fromSeq: this.#nextSeq, toSeq: gap.toSeq }),
-    );
-    gap.timer = setTimeout(() => this.#askForGap(), this.#timings.resendIntervalMs);
+    this.#askFor(this.#nextSeq, top);
+    gap.askedUpTo = top;
+    gap.timer = setTimeout(() => this.#retryGaps(), this.#timings.resendIntervalMs);
+  }
+
+  /** One RESEND per run of missing seqs in fromSeq..toSeq (at most 32 of them). */
+  #askFor(fromSeq: number, toSeq: number): void {
+    let runs = 0;
+    let start = -1;
+    for (let seq = fromSeq; seq <= toSeq + 1 && runs < MAX_RESEND_RUNS; seq++) {
+      const missing = seq <= toSeq && !this.#buffered.has(seq);
+      if (missing && start < 0) start = seq;
+      if (!missing && start >= 0) {
+        this.#transport.send(this.#encode({ kind: "resend", fromSeq: start, toSeq: seq - 1 }));
+        runs++;
+        start = -1;
+      }
+    }
   }
 
   /**

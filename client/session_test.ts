@@ -550,7 +550,7 @@ Deno.test("CLOSED 1 closes the session with that reason and ends the iteration",
   });
 });
 
-Deno.test("heartbeats carry the last in-order seq", async () => {
+Deno.test("heartbeats carry the highest seq received, even past a gap", async () => {
   await withSession(
     { server: { heartbeatSeconds: 0.1 }, timings: { resendIntervalMs: 5_000 } },
     async ({ fake, events }) => {
@@ -566,12 +566,14 @@ Deno.test("heartbeats carry the last in-order seq", async () => {
       await waitUntil(() => heartbeatsSince(mark).length >= 1, "a heartbeat after seq 2");
       assert.deepEqual(heartbeatsSince(mark), [2]);
 
-      // Seq 4 waits behind a gap: the heartbeat still says 2.
+      // Seq 4 waits behind a gap: RESEND asks for 3; the heartbeat says 4, so
+      // the server does not replay 4 again.
       fake.inject(message(4));
       await waitUntil(() => fake.of("resend").length === 1, "the RESEND");
+      assert.deepEqual(fake.of("resend")[0], { kind: "resend", fromSeq: 3, toSeq: 3 });
       mark = fake.sent.length;
       await waitUntil(() => heartbeatsSince(mark).length >= 2, "two heartbeats with a gap");
-      assert.deepEqual(heartbeatsSince(mark), [2, 2]);
+      assert.deepEqual(heartbeatsSince(mark), [4, 4]);
 
       fake.inject(message(3));
       await waitUntil(() => events.of("message").length === 4, "seqs 3 and 4");
@@ -734,4 +736,42 @@ Deno.test("CLOSED 4 (the server shutting down) starts a rejoin; CLOSED 1 does no
     await server.shutdown();
   }
   assert.equal(events.events.at(-1)?.type, "closed");
+});
+
+Deno.test("after a rejoin, WELCOME's replay of events already shown is not shown again", async () => {
+  const first = startTestServer();
+  const port = first.tcpAddr.port;
+  const { session, fakes, events } = await openWithFakes(port, {});
+  await first.shutdown();
+  const second = startTestServer({ port });
+  try {
+    fakes[0]!.inject(message(1));
+    fakes[0]!.inject(message(2));
+    await waitUntil(() => events.of("message").length === 2, "seqs 1 and 2");
+    fakes[0]!.inject({ kind: "closed", reason: CloseReason.LOST, text: "nothing heard" });
+    await waitUntil(() => fakes[1]?.of("hello").length === 1, "HELLO after rejoining");
+    fakes[1]!.inject(welcome(3));
+    fakes[1]!.inject(message(1)); // the same event as before: the same room on the same server
+    // The same seq, another event: a new room on a restarted server.
+    fakes[1]!.inject({
+      kind: "event",
+      seq: 2,
+      timeMs: 5,
+      type: EventType.MESSAGE,
+      name: "x",
+      text: "y",
+    });
+    fakes[1]!.inject(message(3));
+    await waitUntil(() => events.of("message").length === 4, "the new events");
+    assert.deepEqual(events.of("message").map((m) => [m.seq, m.time.getTime()]), [
+      [1, 1_700_000_000_001],
+      [2, 1_700_000_000_002],
+      [2, 5],
+      [3, 1_700_000_000_003],
+    ]);
+  } finally {
+    await session.leave();
+    await events.done;
+    await second.shutdown();
+  }
 });

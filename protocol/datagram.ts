@@ -8,6 +8,9 @@ import { ByteReader, ByteWriter, decodeUtf8, encodeUtf8 } from "./bytes.ts";
 /** Largest datagram either side sends or accepts. */
 export const MAX_DATAGRAM_BYTES = 4096;
 
+/** Events the server replays after HELLO with lastSeq 0. */
+export const REPLAY_ON_WELCOME = 50;
+
 /** Client-to-server kinds. */
 export const ClientKind = {
   HELLO: 0x01,

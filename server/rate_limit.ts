@@ -18,12 +18,17 @@ export class TokenBucket {
 
   /** Takes one token if there is one; false means "over the limit". */
   take(nowMs: number): boolean {
+    return this.takeUpTo(nowMs, 1) === 1;
+  }
+
+  /** Takes up to `count` whole tokens; returns how many it took (0 means "over the limit"). */
+  takeUpTo(nowMs: number, count: number): number {
     const elapsed = Math.max(0, nowMs - this.#updatedAt);
     this.#tokens = Math.min(this.#burst, this.#tokens + (elapsed / 1000) * this.#rate);
     this.#updatedAt = nowMs;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
+    const taken = Math.min(count, Math.floor(this.#tokens));
+    this.#tokens -= taken;
+    return taken;
   }
 
   /** True when the bucket has refilled completely (so it can be forgotten). */

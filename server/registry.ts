@@ -10,6 +10,7 @@ import {
   EVENT_HEADER_BYTES,
   EventType,
   MAX_DATAGRAM_BYTES,
+  REPLAY_ON_WELCOME,
   type ServerBody,
 } from "../protocol/datagram.ts";
 import { encodeUtf8 } from "../protocol/bytes.ts";
@@ -64,12 +65,16 @@ export const DEFAULT_REGISTRY_LIMITS = {
   historyLimit: 1_024,
 } as const;
 
-/** Events replayed after HELLO with lastSeq 0. */
-export const REPLAY_ON_WELCOME = 50;
 /** MESSAGE ids remembered per member for duplicate suppression. */
 const REMEMBERED_MSG_IDS = 1_024;
-/** HELLO and RESEND requests a second per member (burst 4x), when rate limiting is on. */
-const REPLAY_REQUESTS_PER_SECOND = 5;
+/**
+ * Replay budget per member, when rate limiting is on, counted in datagrams
+ * (each HELLO, HEARTBEAT or RESEND that replays costs 1 plus 1 per event), so
+ * repair keeps up with a lossy link but a member cannot make the server send
+ * more than this. The chaos suite (20% loss, 75 events/s) uses about 15 a second.
+ */
+const REPLAY_DATAGRAMS_PER_SECOND = 200;
+const REPLAY_BURST = 1_024;
 /** WELCOME's member list is cut to keep the datagram well under 4096 bytes. */
 const WELCOME_NAMES_BUDGET_BYTES = 3_000;
 
@@ -237,7 +242,7 @@ export class RoomRegistry {
       seenMsgIds: new Map(),
       messageBucket: rate > 0 ? new TokenBucket(rate, rate * 2, now) : null,
       replayBucket: rate > 0
-        ? new TokenBucket(REPLAY_REQUESTS_PER_SECOND, REPLAY_REQUESTS_PER_SECOND * 4, now)
+        ? new TokenBucket(REPLAY_DATAGRAMS_PER_SECOND, REPLAY_BURST, now)
         : null,
     };
     room.members.set(usernameKey(username), member);
@@ -263,20 +268,13 @@ export class RoomRegistry {
     const room = member.room;
     switch (body.kind) {
       case "hello": {
-        if (member.replayBucket !== null && !member.replayBucket.take(now)) {
-          return [error(from, 429, "too many HELLO or RESEND requests")];
-        }
         const head = room.log.headSeq;
         const firstSeq = body.lastSeq === 0
           ? Math.max(1, head - REPLAY_ON_WELCOME + 1)
           : body.lastSeq + 1;
-        return [
-          { to: [from], body: this.#welcome(room) },
-          ...room.log.range(firstSeq, head).map((event) => ({
-            to: [from],
-            body: eventBody(event),
-          })),
-        ];
+        const replay = this.#replay(member, from, firstSeq, head);
+        if (replay[0]?.body.kind === "error") return replay;
+        return [{ to: [from], body: this.#welcome(room) }, ...replay];
       }
       case "message": {
         const seen = member.seenMsgIds.get(body.msgId);
@@ -315,14 +313,19 @@ export class RoomRegistry {
     }
   }
 
+  /**
+   * The events fromSeq..toSeq the room still holds, oldest first, as far as
+   * the member's replay budget goes (the client asks again for the rest), or
+   * ERROR 429 when the budget is spent.
+   */
   #replay(member: Member, to: Endpoint, fromSeq: number, toSeq: number): Outgoing[] {
-    if (member.replayBucket !== null && !member.replayBucket.take(this.#options.clock())) {
-      return [error(to, 429, "too many HELLO or RESEND requests")];
+    let events = member.room.log.range(fromSeq, toSeq);
+    if (member.replayBucket !== null) {
+      const granted = member.replayBucket.takeUpTo(this.#options.clock(), events.length + 1);
+      if (granted === 0) return [error(to, 429, "too many HELLO, HEARTBEAT or RESEND replays")];
+      events = events.slice(0, granted - 1);
     }
-    return member.room.log.range(fromSeq, toSeq).map((event) => ({
-      to: [to],
-      body: eventBody(event),
-    }));
+    return events.map((event) => ({ to: [to], body: eventBody(event) }));
   }
 
   /** Applies every timeout that has come due; call it about once a second. */

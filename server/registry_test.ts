@@ -424,3 +424,19 @@ Deno.test("WELCOME fits in a datagram for 200 members with long multi-byte names
     for (const o of out) assert.ok(encodeServerDatagram(o.body).length <= MAX_DATAGRAM_BYTES);
   }
 });
+
+Deno.test("replay budget: 1 per request plus 1 per event, 1024 at once, 200 a second; cut, then 429", () => {
+  const { reg, ann, bob } = pair({ rateLimit: 20, historyLimit: 1_024 });
+  now += 10_000; // both buckets full
+  for (let i = 1; i <= 1_000; i++) {
+    send(reg, ann, msg(i));
+    if (i % 40 === 0) now += 2_000; // keep ann under her message rate limit
+  }
+  // The bucket is full (1024): the whole window (1002 events) costs 1003.
+  assert.deepEqual(seqs(send(reg, bob, resend(1, 1_002))), span(1, 1_002));
+  assert.deepEqual(seqs(send(reg, bob, resend(1, 1_002))), span(1, 20), "cut: the oldest first");
+  assert.equal(show(send(reg, bob, resend(1, 1))), "bob error429");
+  now += 100; // 20 datagrams' worth
+  assert.deepEqual(seqs(send(reg, bob, resend(500, 600))), span(500, 518), "19 plus the request");
+  assert.equal(show(send(reg, bob, hello(1_001))), "bob error429", "HELLO shares the budget");
+});
