@@ -9,6 +9,8 @@ export interface DatagramTransport {
   receive(): Promise<Uint8Array | null>;
   /** Closes the socket; a pending receive resolves null. */
   close(): void;
+  /** Our end of the socket, when there is one (a fault proxy can single it out). */
+  readonly local?: { hostname: string; port: number };
 }
 
 // Larger than any legal datagram, so an oversized one is seen (and rejected) whole.
@@ -27,7 +29,9 @@ export function openUdpTransport(
   const target = { transport: "udp" as const, hostname: server.hostname, port: server.port };
   const buffer = new Uint8Array(RECEIVE_BUFFER_BYTES);
   let closed = false;
+  const local = conn.addr as Deno.NetAddr;
   return {
+    local: { hostname: local.hostname, port: local.port },
     send(bytes) {
       if (closed) return;
       conn.send(bytes, target).catch(() => {/* loss is handled by retransmission */});

@@ -9,7 +9,7 @@ import { openUdpTransport } from "../client/transport.ts";
 import type { ChatServer } from "../server/server.ts";
 import { startTestServer } from "./helpers/test_server.ts";
 import { sleep, waitUntil } from "./helpers/wait.ts";
-import { type Direction, type LossyRelay, startLossyRelay } from "./helpers/lossy_relay.ts";
+import { type Direction, type FaultProxy, startFaultProxy } from "../tools/fault_proxy.ts";
 
 /** A session and the events it has handed out so far. */
 class Member {
@@ -39,7 +39,7 @@ interface JoinOptions {
   create: boolean;
   timings: Partial<SessionTimings>;
   /** Relay to send datagrams through; direct to the server without one. */
-  relay?: LossyRelay;
+  relay?: FaultProxy;
 }
 
 async function join(options: JoinOptions): Promise<Member> {
@@ -63,7 +63,7 @@ Deno.test("with ~20% loss both ways every message arrives once, in order, and is
   // Heartbeats every 0.5 s repair a lost tail quickly; the server drops a
   // member after 3 silent heartbeats, which the relay's drop streak of 1 rules out.
   const server = startTestServer({ heartbeatSeconds: 0.5 });
-  const relay = startLossyRelay({
+  const relay = startFaultProxy({
     target: { hostname: "127.0.0.1", port: server.udpAddr.port },
     seed: 20240611,
     // A drop streak of at most 1 turns 25% into 0.25 / 1.25 = 20% dropped.
@@ -174,7 +174,7 @@ Deno.test("RESEND repairs events lost in a blackout of server-to-client EVENTs",
   let blackout = false;
   let dropNextResend = true;
   const resends: ClientBody[] = [];
-  const relay = startLossyRelay({
+  const relay = startFaultProxy({
     target: { hostname: "127.0.0.1", port: server.udpAddr.port },
     shouldDrop: (direction, bytes) => {
       if (direction === "toClient") return blackout && bytes[0] === ServerKind.EVENT;

@@ -1,19 +1,32 @@
 /**
- * A lossy UDP relay for tests: clients send to it instead of the server, and
- * it forwards both ways through one upstream socket per client (so the
- * server still sees one endpoint per member), dropping a seeded-random share
- * of datagrams each way and optionally duplicating and reordering some by
- * delaying them. Everything it holds is bounded, and close() stops every
- * loop and clears every timer.
+ * A UDP fault proxy: clients send to it instead of the server, and it
+ * forwards both ways through one upstream socket per client (bound to the
+ * client's own IP, so the server still sees one endpoint per member at the
+ * address its token is bound to), dropping, duplicating, reordering and
+ * delaying datagrams at seeded-random rates. A client can also be silenced
+ * for a while, as if its network went away. Everything it holds is bounded,
+ * and close() stops every loop and clears every timer.
+ *
+ * As a program (`deno task fault-proxy --help`) it sits in front of a real
+ * server started with `--advertise-udp-port` set to the proxy's port.
  */
+import { Command, InvalidArgumentError } from "commander";
 
 /** Which way a datagram is going. */
 export type Direction = "toServer" | "toClient";
 
-/** How a relay mistreats datagrams. Shares are 0..1. */
-export interface LossyRelayOptions {
+/** A UDP address. */
+export interface UdpAddress {
+  hostname: string;
+  port: number;
+}
+
+/** How the proxy mistreats datagrams. Shares are 0..1. */
+export interface FaultProxyOptions {
   /** The real server's UDP endpoint. */
-  target: { hostname: string; port: number };
+  target: UdpAddress;
+  /** Where clients send (default 127.0.0.1, an ephemeral port). */
+  listen?: UdpAddress;
   /** Seed of the random choices (same seed, same sequence of choices). */
   seed?: number;
   /** Share of client-to-server datagrams dropped. */
@@ -31,32 +44,39 @@ export interface LossyRelayOptions {
   reorder?: number;
   /** Longest hold for a reordered datagram (default 30 ms). */
   maxDelayMs?: number;
-  /** Most datagrams held at once; past it they go straight through (default 256). */
+  /** Most datagrams held at once; past it they go straight through (default 4096). */
   maxHeld?: number;
-  /** Most clients relayed; datagrams from more are dropped (default 16). */
+  /** Most clients relayed; datagrams from more are dropped (default 1024). */
   maxClients?: number;
   /** Sees every datagram before the dice; returning true drops it. */
   shouldDrop?: (direction: Direction, bytes: Uint8Array) => boolean;
 }
 
-/** What a relay did in one direction. */
+/** What the proxy did in one direction. */
 export interface DirectionStats {
   received: number;
   dropped: number;
   duplicated: number;
   delayed: number;
+  /** Datagrams dropped because their client was silenced. */
+  silenced: number;
 }
 
-/** A running relay. */
-export interface LossyRelay {
+/** A running proxy. */
+export interface FaultProxy {
   /** Where clients send. */
   addr: Deno.NetAddr;
   stats: Record<Direction, DirectionStats>;
+  /**
+   * Drops everything to and from the client at `client` for `ms`
+   * milliseconds, as if its network went away.
+   */
+  silence(client: UdpAddress, ms: number): void;
   /** Stops relaying, clears every timer, closes every socket. */
   close(): Promise<void>;
 }
 
-/** mulberry32: a small, seeded, good-enough PRNG for tests. */
+/** mulberry32: a small, seeded, good-enough PRNG. */
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -69,16 +89,17 @@ function seededRandom(seed: number): () => number {
 }
 
 interface Client {
-  endpoint: { hostname: string; port: number };
+  endpoint: UdpAddress;
   upstream: Deno.DatagramConn;
   streak: Record<Direction, number>;
+  silentUntil: number;
   loop: Promise<void>;
 }
 
 const BUFFER_BYTES = 65_536;
 
-/** Binds 127.0.0.1 on an ephemeral port and starts relaying to `options.target`. */
-export function startLossyRelay(options: LossyRelayOptions): LossyRelay {
+/** Binds the listening socket and starts relaying to `options.target`. */
+export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
   const random = seededRandom(options.seed ?? 1);
   const loss: Record<Direction, number> = {
     toServer: options.lossToServer ?? 0,
@@ -86,19 +107,22 @@ export function startLossyRelay(options: LossyRelayOptions): LossyRelay {
   };
   const maxDropStreak = options.maxDropStreak ?? Infinity;
   const maxDelayMs = options.maxDelayMs ?? 30;
-  const maxHeld = options.maxHeld ?? 256;
-  const maxClients = options.maxClients ?? 16;
-  const front = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const maxHeld = options.maxHeld ?? 4096;
+  const maxClients = options.maxClients ?? 1024;
+  const listen = options.listen ?? { hostname: "127.0.0.1", port: 0 };
+  const front = Deno.listenDatagram({ ...listen, transport: "udp" });
   const clients = new Map<string, Client>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const sending = new Set<Promise<unknown>>();
+  const emptyStats = () => ({ received: 0, dropped: 0, duplicated: 0, delayed: 0, silenced: 0 });
   const stats: Record<Direction, DirectionStats> = {
-    toServer: { received: 0, dropped: 0, duplicated: 0, delayed: 0 },
-    toClient: { received: 0, dropped: 0, duplicated: 0, delayed: 0 },
+    toServer: emptyStats(),
+    toClient: emptyStats(),
   };
+  const silences = new Map<string, number>(); // for clients not seen yet
   let closed = false;
 
-  const send = (conn: Deno.DatagramConn, bytes: Uint8Array, to: Client["endpoint"]) => {
+  const send = (conn: Deno.DatagramConn, bytes: Uint8Array, to: UdpAddress) => {
     if (closed) return;
     const sent: Promise<unknown> = conn.send(bytes, { transport: "udp", ...to })
       .catch(() => {/* a closed socket or an ICMP error: it is lost, as on a network */})
@@ -112,10 +136,14 @@ export function startLossyRelay(options: LossyRelayOptions): LossyRelay {
     client: Client,
     bytes: Uint8Array,
     conn: Deno.DatagramConn,
-    to: Client["endpoint"],
+    to: UdpAddress,
   ) => {
     const s = stats[direction];
     s.received++;
+    if (Date.now() < client.silentUntil) {
+      s.silenced++;
+      return;
+    }
     if (options.shouldDrop?.(direction, bytes)) {
       s.dropped++;
       return;
@@ -175,13 +203,21 @@ export function startLossyRelay(options: LossyRelayOptions): LossyRelay {
       let client = clients.get(key);
       if (client === undefined) {
         if (clients.size >= maxClients) continue;
-        const upstream = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+        // Bound to the client's IP: the server checks a token against the IP
+        // that performed the handshake.
+        const upstream = Deno.listenDatagram({
+          hostname: from.hostname,
+          port: 0,
+          transport: "udp",
+        });
         client = {
           endpoint: { hostname: from.hostname, port: from.port },
           upstream,
           streak: { toServer: 0, toClient: 0 },
+          silentUntil: silences.get(key) ?? 0,
           loop: Promise.resolve(),
         };
+        silences.delete(key);
         client.loop = upstreamLoop(client);
         clients.set(key, client);
       }
@@ -193,6 +229,13 @@ export function startLossyRelay(options: LossyRelayOptions): LossyRelay {
   return {
     addr: front.addr as Deno.NetAddr,
     stats,
+    silence(address, ms) {
+      const key = `${address.hostname}:${address.port}`;
+      const until = Date.now() + ms;
+      const client = clients.get(key);
+      if (client !== undefined) client.silentUntil = until;
+      else if (silences.size < maxClients) silences.set(key, until);
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -207,3 +250,81 @@ export function startLossyRelay(options: LossyRelayOptions): LossyRelay {
     },
   };
 }
+
+function share(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidArgumentError("expected a share from 0 to 1, e.g. 0.2");
+  }
+  return value;
+}
+
+function address(text: string): UdpAddress {
+  const match = /^(.+):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65_535) throw new InvalidArgumentError("expected host:port");
+  return { hostname: match[1]!, port };
+}
+
+function wholeNumber(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a whole number");
+  return Number(text);
+}
+
+/** `deno task fault-proxy`: runs a proxy until Ctrl+C, printing what it did every few seconds. */
+async function main(args: string[]): Promise<void> {
+  const flags = new Command("fault-proxy")
+    .description(
+      "UDP fault proxy between chat clients and a server. Start the server with " +
+        "--advertise-udp-port <the proxy's port> so clients send here.",
+    )
+    .requiredOption("--target <host:port>", "the server's UDP address", address)
+    .option("--listen <host:port>", "where clients send", address, {
+      hostname: "127.0.0.1",
+      port: 9102,
+    })
+    .option("--loss <share>", "share dropped each way", share, 0)
+    .option("--loss-to-server <share>", "share of client datagrams dropped", share)
+    .option("--loss-to-client <share>", "share of server datagrams dropped", share)
+    .option("--duplicate <share>", "share sent twice", share, 0)
+    .option("--reorder <share>", "share held back so later ones overtake them", share, 0)
+    .option("--max-delay <ms>", "longest hold of a reordered datagram", wholeNumber, 30)
+    .option("--seed <n>", "seed of the random choices", wholeNumber, 1)
+    .option("--report <seconds>", "print counts this often; 0: only at the end", wholeNumber, 5)
+    .parse(args, { from: "user" })
+    .opts();
+  const proxy = startFaultProxy({
+    target: flags.target,
+    listen: flags.listen,
+    seed: flags.seed,
+    lossToServer: flags.lossToServer ?? flags.loss,
+    lossToClient: flags.lossToClient ?? flags.loss,
+    duplicate: flags.duplicate,
+    reorder: flags.reorder,
+    maxDelayMs: flags.maxDelay,
+  });
+  const print = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+  const report = () => {
+    for (const [direction, s] of Object.entries(proxy.stats)) {
+      print(
+        `${direction}: received ${s.received}, dropped ${s.dropped}, duplicated ` +
+          `${s.duplicated}, reordered ${s.delayed}`,
+      );
+    }
+  };
+  print(
+    `fault proxy on udp ${proxy.addr.hostname}:${proxy.addr.port} -> ` +
+      `${flags.target.hostname}:${flags.target.port}`,
+  );
+  const timer = flags.report > 0 ? setInterval(report, flags.report * 1000) : undefined;
+  await new Promise<void>((resolve) => {
+    Deno.addSignalListener("SIGINT", resolve);
+    Deno.addSignalListener("SIGTERM", resolve);
+  });
+  clearInterval(timer);
+  await proxy.close();
+  report();
+  Deno.exit(0);
+}
+
+if (import.meta.main) await main(Deno.args);

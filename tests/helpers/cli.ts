@@ -307,10 +307,11 @@ export class ChildHandle {
   }
 }
 
-/** A running `chat serve` child, its TCRP port and "127.0.0.1:PORT". */
+/** A running `chat serve` child, its TCRP and UDP ports and "127.0.0.1:PORT". */
 export interface ServerProcess {
   process: ChildHandle;
   port: number;
+  udpPort: number;
   address: string;
 }
 
@@ -372,11 +373,11 @@ export class Children {
       ...extraArgs,
     ]);
     const match = await process.stderr.waitFor(
-      /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:\d+/,
+      /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:(\d+)/,
       timeoutMs,
     );
     const port = Number(match[2]);
-    return { process, port, address: `127.0.0.1:${port}` };
+    return { process, port, udpPort: Number(match[3]), address: `127.0.0.1:${port}` };
   }
 
   /** Ends and awaits every child (in parallel). Never throws. */

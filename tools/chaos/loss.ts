@@ -1,0 +1,156 @@
+/**
+ * The loss suite: members talk through the fault proxy (loss, duplication
+ * and reordering both ways) to a real `chat serve` process; every member must
+ * be shown every message exactly once and in seq order, and every sender's
+ * messages must be acknowledged.
+ */
+import { decodeClientDatagram, decodeServerDatagram } from "../../protocol/datagram.ts";
+import { Children } from "../../tests/helpers/cli.ts";
+import { type Direction, type FaultProxy, startFaultProxy } from "../fault_proxy.ts";
+import { readPeakRssMiB } from "../peak_rss.ts";
+import type { SuiteFigures } from "../reliability_report.ts";
+import { ChaosMember, waitFor } from "./member.ts";
+
+/** Sizes and rates of one run. */
+export interface LossSuiteOptions {
+  members: number;
+  /** Messages each member sends. */
+  messages: number;
+  /** Share dropped each way. */
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  seed: number;
+  /** Pause between one member's sends (the server's default limit is 20 a second). */
+  sendIntervalMs: number;
+  /** Longest wait for everything to arrive after the last send. */
+  settleTimeoutMs: number;
+}
+
+/** A suite's figures and the checks that failed (none on a pass). */
+export interface SuiteOutcome {
+  figures: SuiteFigures;
+  failures: string[];
+}
+
+/** Runs the loss suite once. */
+export async function runLossSuite(options: LossSuiteOptions): Promise<SuiteOutcome> {
+  const started = performance.now();
+  const kids = new Children();
+  const members: ChaosMember[] = [];
+  let proxy: FaultProxy | undefined;
+  const kinds: Record<Direction, Map<string, number>> = {
+    toServer: new Map(),
+    toClient: new Map(),
+  };
+  try {
+    const server = await kids.server(["--heartbeat", "1"]);
+    proxy = startFaultProxy({
+      target: { hostname: "127.0.0.1", port: server.udpPort },
+      seed: options.seed,
+      lossToServer: options.loss,
+      lossToClient: options.loss,
+      duplicate: options.duplicate,
+      reorder: options.reorder,
+      maxDelayMs: 20,
+      shouldDrop: (direction, bytes) => {
+        const kind = direction === "toServer"
+          ? decodeClientDatagram(bytes).body.kind
+          : decodeServerDatagram(bytes).kind;
+        kinds[direction].set(kind, (kinds[direction].get(kind) ?? 0) + 1);
+        return false; // only counting what each side sent
+      },
+    });
+    for (let i = 0; i < options.members; i++) {
+      members.push(
+        await ChaosMember.open({
+          tcpPort: server.port,
+          room: "chaos",
+          name: `member${i + 1}`,
+          create: i === 0,
+          proxy,
+        }),
+      );
+    }
+    const expected: string[] = [];
+    await Promise.all(members.map(async (member) => {
+      for (let k = 1; k <= options.messages; k++) {
+        const text = `${member.name} #${k}`;
+        expected.push(text);
+        member.session.send(text);
+        await new Promise((resolve) => setTimeout(resolve, options.sendIntervalMs));
+      }
+    }));
+    await waitFor(
+      () => members.every((m) => m.session.unacknowledged === 0 && m.check(expected).missing === 0),
+      options.settleTimeoutMs,
+    );
+    const peakServerMiB = await readPeakRssMiB(server.process.child.pid);
+    const seconds = (performance.now() - started) / 1000;
+
+    const total = expected.length;
+    const failures: string[] = [];
+    let deliveries = 0;
+    let duplicates = 0;
+    let acknowledged = 0;
+    for (const member of members) {
+      const check = member.check(expected);
+      deliveries += check.received;
+      duplicates += check.duplicates;
+      acknowledged += member.of("delivered").length;
+      const problems = [
+        check.missing > 0 && `${check.missing} messages never shown`,
+        check.duplicates > 0 && `${check.duplicates} shown twice`,
+        check.outOfOrder > 0 && `${check.outOfOrder} out of seq order`,
+        member.of("undelivered").length > 0 &&
+        `${member.of("undelivered").length} of its own reported not delivered`,
+        member.of("missed").length > 0 && `gaps given up on: ${member.of("missed").length}`,
+        member.of("rejoining").length > 0 &&
+        `had to rejoin (${member.of("rejoining").map((r) => r.reason).join("; ")})`,
+      ].filter((p): p is string => typeof p === "string");
+      if (problems.length > 0) failures.push(`${member.name}: ${problems.join(", ")}`);
+    }
+    if (acknowledged !== total) failures.push(`${acknowledged}/${total} messages acknowledged`);
+
+    const sent = (direction: Direction, kind: string) => kinds[direction].get(kind) ?? 0;
+    const allDatagrams = [...kinds.toServer.values(), ...kinds.toClient.values()]
+      .reduce((a, b) => a + b, 0);
+    const minimum = 2 + options.members; // MESSAGE, ACK, one EVENT per member
+    const notes = [
+      `MESSAGE sends per message ${(sent("toServer", "message") / total).toFixed(2)}`,
+      `RESEND requests ${sent("toServer", "resend")}`,
+      `EVENT datagrams per delivery ${
+        (sent("toClient", "event") / (total * options.members)).toFixed(2)
+      }`,
+      `datagrams per message ${(allDatagrams / total).toFixed(1)} (${minimum} without loss)`,
+      `proxy dropped ${proxy.stats.toServer.dropped + proxy.stats.toClient.dropped} of ${
+        proxy.stats.toServer.received + proxy.stats.toClient.received
+      }`,
+    ];
+    return {
+      figures: {
+        suite: `${pct(options.loss)} loss, ${pct(options.duplicate)} duplication, ` +
+          `${pct(options.reorder)} reordering, both ways (seed ${options.seed})`,
+        sends: `${options.members} members × ${options.messages} messages, one every ` +
+          `${options.sendIntervalMs} ms each`,
+        delivered: `${deliveries}/${
+          total * options.members
+        } shown; ${acknowledged}/${total} acknowledged`,
+        duplicates: String(duplicates),
+        seconds,
+        peakServerMiB,
+        passed: failures.length === 0,
+        notes: notes.join("; "),
+      },
+      failures,
+    };
+  } finally {
+    await Promise.all(members.map((m) => m.close()));
+    await proxy?.close();
+    await kids.dispose();
+  }
+}
+
+function pct(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}

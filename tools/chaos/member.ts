@@ -1,0 +1,124 @@
+/**
+ * A chat member for the chaos suites: a real ChatSession (optionally sending
+ * its datagrams through a fault proxy) that records every event it hands
+ * out, and the checks every suite makes on what a member was shown.
+ */
+import { ChatSession, type SessionEvent, type SessionTimings } from "../../client/session.ts";
+import { openUdpTransport } from "../../client/transport.ts";
+import type { FaultProxy, UdpAddress } from "../fault_proxy.ts";
+
+/** How a member gets in. */
+export interface ChaosMemberOptions {
+  tcpPort: number;
+  room: string;
+  name: string;
+  create: boolean;
+  /** Datagrams go through this proxy when given. */
+  proxy?: FaultProxy;
+  timings?: Partial<SessionTimings>;
+}
+
+/** What one member was shown, judged against what was sent. */
+export interface DeliveryCheck {
+  /** Distinct expected messages shown. */
+  received: number;
+  /** Expected messages never shown. */
+  missing: number;
+  /** Messages shown more than once (extra showings). */
+  duplicates: number;
+  /** Events shown out of seq order within one connection to a server. */
+  outOfOrder: number;
+}
+
+/** A session plus the record of what it handed out. */
+export class ChaosMember {
+  readonly name: string;
+  readonly session: ChatSession;
+  readonly events: SessionEvent[] = [];
+  readonly done: Promise<void>;
+  #local: () => UdpAddress | undefined;
+
+  private constructor(name: string, session: ChatSession, local: () => UdpAddress | undefined) {
+    this.name = name;
+    this.session = session;
+    this.#local = local;
+    this.done = (async () => {
+      for await (const event of session) this.events.push(event);
+    })();
+  }
+
+  /** Creates or joins the room. */
+  static async open(options: ChaosMemberOptions): Promise<ChaosMember> {
+    let local: UdpAddress | undefined;
+    const proxy = options.proxy;
+    const session = await ChatSession.open({
+      server: { hostname: "127.0.0.1", port: options.tcpPort },
+      create: options.create,
+      room: options.room,
+      username: options.name,
+      timings: options.timings,
+      openTransport: (membership, server) => {
+        const transport = openUdpTransport(membership.localHostname, proxy?.addr ?? server);
+        local = transport.local;
+        return transport;
+      },
+    });
+    return new ChaosMember(options.name, session, () => local);
+  }
+
+  /** Our current UDP endpoint (it changes when the session rejoins). */
+  get local(): UdpAddress {
+    const local = this.#local();
+    if (local === undefined) throw new Error(`${this.name} has no UDP socket`);
+    return local;
+  }
+
+  /** Events of one type. */
+  of<T extends SessionEvent["type"]>(type: T): (SessionEvent & { type: T })[] {
+    return this.events.filter((e): e is SessionEvent & { type: T } => e.type === type);
+  }
+
+  /** Texts of the messages shown, in order. */
+  texts(): string[] {
+    return this.of("message").map((m) => m.text);
+  }
+
+  /** Compares what this member was shown with the texts everyone sent. */
+  check(expected: Iterable<string>): DeliveryCheck {
+    const shown = new Map<string, number>();
+    for (const text of this.texts()) shown.set(text, (shown.get(text) ?? 0) + 1);
+    let received = 0;
+    let missing = 0;
+    for (const text of expected) {
+      if (shown.has(text)) received++;
+      else missing++;
+    }
+    let duplicates = 0;
+    for (const count of shown.values()) duplicates += count - 1;
+    let outOfOrder = 0;
+    let lastSeq = 0;
+    for (const event of this.events) {
+      if (event.type === "welcome") lastSeq = 0; // a new server's seqs start again
+      if (!("seq" in event) || event.type === "delivered") continue;
+      if (event.seq <= lastSeq) outOfOrder++;
+      lastSeq = event.seq;
+    }
+    return { received, missing, duplicates, outOfOrder };
+  }
+
+  /** Leaves (if still in) and waits for the event stream to end. */
+  async close(): Promise<void> {
+    await this.session.leave();
+    await this.done;
+  }
+}
+
+/** Waits until `condition` holds, polling; false if `timeoutMs` passed first. */
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
