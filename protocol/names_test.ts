@@ -87,6 +87,15 @@ Deno.test("usernames with control characters or outer white space are 400", () =
   }
 });
 
+Deno.test("names with a lone surrogate are 400, since they have no UTF-8 form", () => {
+  // JSON.parse('"\\ud800"') makes such a string; encoded, it would become U+FFFD.
+  for (const lone of ["\ud800", "\udfff", "a\udc00b", "\ude00😀"]) {
+    throws400(() => validateRoomName(lone));
+    throws400(() => validateUsername(lone));
+  }
+  assert.equal(validateUsername("\ud83d\ude00"), "😀"); // a surrogate pair is one character
+});
+
 Deno.test("usernameKey ignores case and Unicode normalization form", () => {
   const same = [
     ["Ann", "ann", "ANN", "aNn"],
