@@ -122,7 +122,12 @@ export class TcrpFrameParser {
     return this.#buffer.length;
   }
 
-  /** Adds a chunk; returns every frame it completes (often none). */
+  /**
+   * Adds a chunk; returns every frame it completes (often none). A bad header
+   * throws, unless this chunk completed frames before it: then those frames
+   * are returned and the next call throws, so what comes out does not depend
+   * on how the stream was split.
+   */
   push(chunk: Uint8Array): TcrpFrame[] {
     const joined = new Uint8Array(this.#buffer.length + chunk.length);
     joined.set(this.#buffer);
@@ -132,14 +137,12 @@ export class TcrpFrameParser {
     while (true) {
       if (this.#header === null) {
         if (this.#buffer.length < TCRP_HEADER_BYTES) break;
-        const header = decodeTcrpHeader(this.#buffer);
-        if (header.payloadSize > this.#max) {
-          throw new ProtocolError(
-            `payload of ${header.payloadSize} bytes is over the limit of ${this.#max}`,
-            413,
-          );
+        try {
+          this.#header = this.#readHeader();
+        } catch (error) {
+          if (frames.length > 0) break;
+          throw error;
         }
-        this.#header = header;
       }
       const header = this.#header;
       const total = TCRP_HEADER_BYTES + header.roomNameSize + header.payloadSize;
@@ -155,6 +158,17 @@ export class TcrpFrameParser {
       this.#header = null;
     }
     return frames;
+  }
+
+  #readHeader(): TcrpHeader {
+    const header = decodeTcrpHeader(this.#buffer);
+    if (header.payloadSize > this.#max) {
+      throw new ProtocolError(
+        `payload of ${header.payloadSize} bytes is over the limit of ${this.#max}`,
+        413,
+      );
+    }
+    return header;
   }
 }
 

@@ -153,6 +153,20 @@ Deno.test("the parser refuses an oversized payload (413) from the header alone",
   throwsStatus(() => new TcrpFrameParser({ maxPayloadBytes: MAX }).push(header(23, 1)), 413);
 });
 
+Deno.test("a bad header after a whole frame in the same chunk: the frame first, the error next", () => {
+  // A server reads one request and ignores what follows, however the bytes were split.
+  const request = encodeTcrpFrame(frame(Operation.LIST_ROOMS, State.REQUEST, "", ""));
+  for (const [bad, status] of [[header(1, 9), 400], [header(3, 1), 413]] as const) {
+    const parser = new TcrpFrameParser({ maxPayloadBytes: MAX });
+    assert.deepEqual(parser.push(concat(request, bad)), [frame(3, 0, "", "")]);
+    throwsStatus(() => parser.push(new Uint8Array(0)), status);
+  }
+  const small = new TcrpFrameParser({ maxPayloadBytes: 1 });
+  const big = encodeTcrpFrame(frame(Operation.JOIN_ROOM, State.REQUEST, "r", "xx"));
+  assert.deepEqual(small.push(concat(request, big)), [frame(3, 0, "", "")]);
+  throwsStatus(() => small.push(new Uint8Array(0)), 413);
+});
+
 const requestCases: TcrpRequest[] = [
   { operation: 1, roomName: "général", username: "Zoë", password: "p@ß 🔑", capacity: 12 },
   { operation: 1, roomName: ROOM_255, username: "😀".repeat(32), password: null, capacity: 65535 },
