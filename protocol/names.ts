@@ -58,5 +58,8 @@ export function validateUsername(name: string): string {
  * comparison is case-insensitive and ignores Unicode normalization form.
  */
 export function usernameKey(name: string): string {
-  return name.normalize("NFC").toLowerCase();
+  // Lower-casing can make a pair that composes ("J" + U+030C becomes "j" +
+  // U+030C, which is U+01F0) or put marks out of canonical order ("İ" is
+  // "i" + U+0307), so the key is decomposed before it and composed after.
+  return name.normalize("NFD").toLowerCase().normalize("NFC");
 }
