@@ -8,11 +8,21 @@ export const MAX_USERNAME_CHARS = 32;
 
 const CONTROL = /\p{Cc}/u;
 
+// A JSON escape such as "\ud800" yields a lone surrogate, which has no UTF-8
+// form: it would go out as U+FFFD and pass for another name.
+function refuseLoneSurrogates(name: string, what: string): void {
+  if (!name.isWellFormed()) {
+    throw new ProtocolError(`${what} must not contain a lone surrogate (U+D800-U+DFFF)`);
+  }
+}
+
 /**
- * Checks a room name: 1-255 bytes of UTF-8 with no control characters.
+ * Checks a room name: 1-255 bytes of UTF-8 with no control characters (and
+ * no lone surrogate, which UTF-8 cannot carry).
  * Returns it unchanged; throws a {@linkcode ProtocolError} (400) otherwise.
  */
 export function validateRoomName(name: string): string {
+  refuseLoneSurrogates(name, "room name");
   const size = encodeUtf8(name).length;
   if (size < 1 || size > MAX_ROOM_NAME_BYTES) {
     throw new ProtocolError(`room name must be 1-${MAX_ROOM_NAME_BYTES} bytes, got ${size}`);
@@ -24,11 +34,12 @@ export function validateRoomName(name: string): string {
 }
 
 /**
- * Checks a username: 1-32 characters, no control characters, no leading or
- * trailing white space. Returns it unchanged; throws a
+ * Checks a username: 1-32 characters, no control characters or lone
+ * surrogates, no leading or trailing white space. Returns it unchanged; throws a
  * {@linkcode ProtocolError} (400) otherwise.
  */
 export function validateUsername(name: string): string {
+  refuseLoneSurrogates(name, "username");
   const length = [...name].length;
   if (length < 1 || length > MAX_USERNAME_CHARS) {
     throw new ProtocolError(`username must be 1-${MAX_USERNAME_CHARS} characters, got ${length}`);
@@ -47,5 +58,8 @@ export function validateUsername(name: string): string {
  * comparison is case-insensitive and ignores Unicode normalization form.
  */
 export function usernameKey(name: string): string {
-  return name.normalize("NFC").toLowerCase();
+  // Lower-casing can make a pair that composes ("J" + U+030C becomes "j" +
+  // U+030C, which is U+01F0) or put marks out of canonical order ("İ" is
+  // "i" + U+0307), so the key is decomposed before it and composed after.
+  return name.normalize("NFD").toLowerCase().normalize("NFC");
 }

@@ -87,12 +87,25 @@ Deno.test("usernames with control characters or outer white space are 400", () =
   }
 });
 
+Deno.test("names with a lone surrogate are 400, since they have no UTF-8 form", () => {
+  // JSON.parse('"\\ud800"') makes such a string; encoded, it would become U+FFFD.
+  for (const lone of ["\ud800", "\udfff", "a\udc00b", "\ude00😀"]) {
+    throws400(() => validateRoomName(lone));
+    throws400(() => validateUsername(lone));
+  }
+  assert.equal(validateUsername("\ud83d\ude00"), "😀"); // a surrogate pair is one character
+});
+
 Deno.test("usernameKey ignores case and Unicode normalization form", () => {
   const same = [
     ["Ann", "ann", "ANN", "aNn"],
     ["Émile", "émile", "ÉMILE", "E\u0301MILE", "e\u0301mile"], // NFC and NFD
     ["Zoë 😀", "ZOË 😀", "zoe\u0308 😀"],
     ["Ångström", "A\u030angstro\u0308m", "\u212bNGSTRÖM"], // U+212B ANGSTROM SIGN
+    // Lower-cased, these compose into characters with no upper-case form of their own.
+    ["J\u030c", "j\u030c", "\u01f0"], // U+01F0 LATIN SMALL LETTER J WITH CARON
+    ["T\u0308\u0301", "\u1e97\u0301"], // U+1E97 LATIN SMALL LETTER T WITH DIAERESIS
+    ["\u0130\u0316", "i\u0307\u0316", "I\u0316\u0307"], // U+0130, marks in either order
   ];
   for (const group of same) {
     for (const name of group) assert.equal(usernameKey(name), usernameKey(group[0]!), name);

@@ -7,6 +7,7 @@
  */
 import { ProtocolError } from "./errors.ts";
 import { decodeUtf8, encodeUtf8 } from "./bytes.ts";
+import { validateRoomName } from "./names.ts";
 
 /** Size of every TCRP header. */
 export const TCRP_HEADER_BYTES = 32;
@@ -122,7 +123,12 @@ export class TcrpFrameParser {
     return this.#buffer.length;
   }
 
-  /** Adds a chunk; returns every frame it completes (often none). */
+  /**
+   * Adds a chunk; returns every frame it completes (often none). A bad header
+   * throws, unless this chunk completed frames before it: then those frames
+   * are returned and the next call throws, so what comes out does not depend
+   * on how the stream was split.
+   */
   push(chunk: Uint8Array): TcrpFrame[] {
     const joined = new Uint8Array(this.#buffer.length + chunk.length);
     joined.set(this.#buffer);
@@ -132,14 +138,12 @@ export class TcrpFrameParser {
     while (true) {
       if (this.#header === null) {
         if (this.#buffer.length < TCRP_HEADER_BYTES) break;
-        const header = decodeTcrpHeader(this.#buffer);
-        if (header.payloadSize > this.#max) {
-          throw new ProtocolError(
-            `payload of ${header.payloadSize} bytes is over the limit of ${this.#max}`,
-            413,
-          );
+        try {
+          this.#header = this.#readHeader();
+        } catch (error) {
+          if (frames.length > 0) break;
+          throw error;
         }
-        this.#header = header;
       }
       const header = this.#header;
       const total = TCRP_HEADER_BYTES + header.roomNameSize + header.payloadSize;
@@ -155,6 +159,17 @@ export class TcrpFrameParser {
       this.#header = null;
     }
     return frames;
+  }
+
+  #readHeader(): TcrpHeader {
+    const header = decodeTcrpHeader(this.#buffer);
+    if (header.payloadSize > this.#max) {
+      throw new ProtocolError(
+        `payload of ${header.payloadSize} bytes is over the limit of ${this.#max}`,
+        413,
+      );
+    }
+    return header;
   }
 }
 
@@ -297,7 +312,13 @@ export function encodeTcrpToken(
   return encodeTcrpFrame({ operation, state: State.COMPLETE, roomName, payload: token });
 }
 
-/** Decodes a state-1 payload on the client side. */
+const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 409, 413, 429, 503]);
+
+/**
+ * Decodes a state-1 payload on the client side. Every field must have its
+ * documented type and range (a room list entry's name must follow the name
+ * rules), else it is a 400; unknown fields are left out of the result.
+ */
 export function decodeTcrpResponse(frame: TcrpFrame): TcrpResponse {
   if (frame.state !== State.RESPONSE) {
     throw new ProtocolError(`expected state 1 from the server, got ${frame.state}`);
@@ -305,17 +326,61 @@ export function decodeTcrpResponse(frame: TcrpFrame): TcrpResponse {
   const body = decodeJsonObject(frame.payload);
   if (typeof body.status !== "number") throw new ProtocolError('response has no numeric "status"');
   if (body.status !== 200) {
+    if (!REFUSAL_STATUSES.has(body.status)) {
+      throw new ProtocolError(`unknown response status ${body.status}`);
+    }
     if (typeof body.error !== "string") throw new ProtocolError('refusal has no "error" text');
-    return body as unknown as Refusal;
+    return { status: body.status as Refusal["status"], error: body.error };
   }
   if (frame.operation === Operation.LIST_ROOMS) {
     if (!Array.isArray(body.rooms)) throw new ProtocolError('room list has no "rooms" array');
-    return body as unknown as RoomList;
+    return { status: 200, rooms: body.rooms.map(decodeRoomSummary) };
   }
-  for (const key of ["udpPort", "maxDatagramBytes", "heartbeatSeconds", "idleTimeoutSeconds"]) {
-    if (typeof body[key] !== "number") throw new ProtocolError(`response has no numeric "${key}"`);
+  return {
+    status: 200,
+    udpPort: numberField(body, "udpPort", 1, 65_535, true),
+    maxDatagramBytes: numberField(body, "maxDatagramBytes", 1, Number.MAX_SAFE_INTEGER, true),
+    heartbeatSeconds: numberField(body, "heartbeatSeconds", Number.MIN_VALUE, Number.MAX_VALUE),
+    idleTimeoutSeconds: numberField(body, "idleTimeoutSeconds", 0, Number.MAX_VALUE),
+  };
+}
+
+function decodeRoomSummary(entry: unknown): RoomSummary {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    throw new ProtocolError("room list entry is not an object");
   }
-  return body as unknown as JoinAccepted;
+  const room = entry as Record<string, unknown>;
+  if (typeof room.name !== "string") throw new ProtocolError('room list entry has no "name"');
+  if (typeof room.passwordProtected !== "boolean") {
+    throw new ProtocolError('room list entry has no boolean "passwordProtected"');
+  }
+  return {
+    // A client joins by this name, so it must be one the server could have accepted.
+    name: validateRoomName(room.name),
+    members: numberField(room, "members", 0, Number.MAX_SAFE_INTEGER, true),
+    capacity: room.capacity === null || room.capacity === undefined
+      ? null
+      : numberField(room, "capacity", 1, MAX_CAPACITY, true),
+    passwordProtected: room.passwordProtected,
+  };
+}
+
+/** A number field in `min..max` (a whole one if `whole`); anything else is a 400. */
+function numberField(
+  body: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  whole = false,
+): number {
+  const value = body[key];
+  if (
+    typeof value !== "number" || !(value >= min && value <= max) ||
+    (whole && !Number.isInteger(value))
+  ) {
+    throw new ProtocolError(`response has no valid "${key}"`);
+  }
+  return value === 0 ? 0 : value; // JSON's -0 is plain 0
 }
 
 /** Decodes a JSON object payload; anything else is a 400. */

@@ -153,6 +153,20 @@ Deno.test("the parser refuses an oversized payload (413) from the header alone",
   throwsStatus(() => new TcrpFrameParser({ maxPayloadBytes: MAX }).push(header(23, 1)), 413);
 });
 
+Deno.test("a bad header after a whole frame in the same chunk: the frame first, the error next", () => {
+  // A server reads one request and ignores what follows, however the bytes were split.
+  const request = encodeTcrpFrame(frame(Operation.LIST_ROOMS, State.REQUEST, "", ""));
+  for (const [bad, status] of [[header(1, 9), 400], [header(3, 1), 413]] as const) {
+    const parser = new TcrpFrameParser({ maxPayloadBytes: MAX });
+    assert.deepEqual(parser.push(concat(request, bad)), [frame(3, 0, "", "")]);
+    throwsStatus(() => parser.push(new Uint8Array(0)), status);
+  }
+  const small = new TcrpFrameParser({ maxPayloadBytes: 1 });
+  const big = encodeTcrpFrame(frame(Operation.JOIN_ROOM, State.REQUEST, "r", "xx"));
+  assert.deepEqual(small.push(concat(request, big)), [frame(3, 0, "", "")]);
+  throwsStatus(() => small.push(new Uint8Array(0)), 413);
+});
+
 const requestCases: TcrpRequest[] = [
   { operation: 1, roomName: "général", username: "Zoë", password: "p@ß 🔑", capacity: 12 },
   { operation: 1, roomName: ROOM_255, username: "😀".repeat(32), password: null, capacity: 65535 },
@@ -266,6 +280,50 @@ Deno.test("malformed responses are 400", () => {
     throwsStatus(() => decodeTcrpResponse(frame(operation, state, "", json)), 400);
   }
   throwsStatus(() => decodeTcrpResponse(frame(2, 1, "", Uint8Array.of(0xff))), 400);
+});
+
+Deno.test("responses with a field out of its type or range are 400, not passed on", () => {
+  const ok = accepted(9002, 10, 300);
+  const room = { name: "r", members: 1, capacity: null, passwordProtected: false };
+  const bad: [Operation, unknown][] = [
+    ...[201, 500, 999, 0, 400.5].map((status): [Operation, unknown] => [2, { status, error: "x" }]),
+    ...[{ udpPort: 0 }, { udpPort: 65536 }, { udpPort: 1.5 }, { maxDatagramBytes: 0 }].map(
+      (patch): [Operation, unknown] => [1, { ...ok, ...patch }],
+    ),
+    ...[{ heartbeatSeconds: 0 }, { heartbeatSeconds: -1 }, { idleTimeoutSeconds: -1 }].map(
+      (patch): [Operation, unknown] => [2, { ...ok, ...patch }],
+    ),
+    ...[5, null, [room], {}, { ...room, name: 7 }, { ...room, name: "" }, { ...room, name: "a\n" }]
+      .map((entry): [Operation, unknown] => [3, { status: 200, rooms: [entry] }]),
+    [3, { status: 200, rooms: [{ ...room, name: "x".repeat(256) }] }],
+    [3, { status: 200, rooms: [{ ...room, members: -1 }] }],
+    [3, { status: 200, rooms: [{ ...room, members: 1.5 }] }],
+    [3, { status: 200, rooms: [{ ...room, capacity: 0 }] }],
+    [3, { status: 200, rooms: [{ ...room, capacity: "5" }] }],
+    [3, { status: 200, rooms: [{ ...room, passwordProtected: "no" }] }],
+  ];
+  for (const [operation, body] of bad) {
+    const f = frame(operation, State.RESPONSE, "", JSON.stringify(body));
+    throwsStatus(() => decodeTcrpResponse(f), 400);
+  }
+  // Unknown fields are left out; JSON's -0 is 0; a missing capacity is none.
+  const decode = (operation: Operation, json: string) =>
+    decodeTcrpResponse(frame(operation, State.RESPONSE, "", json));
+  assert.deepStrictEqual(decode(2, '{"status":404,"error":"no","retry":1}'), {
+    status: 404,
+    error: "no",
+  });
+  assert.deepStrictEqual(
+    decode(1, JSON.stringify({ ...ok, idleTimeoutSeconds: 0, v: 2 }).replace(":0,", ":-0,")),
+    { ...ok, idleTimeoutSeconds: 0 },
+  );
+  assert.deepStrictEqual(
+    decode(3, '{"status":200,"rooms":[{"name":"r","members":0,"passwordProtected":true}]}'),
+    {
+      status: 200,
+      rooms: [{ name: "r", members: 0, capacity: null, passwordProtected: true }],
+    },
+  );
 });
 
 Deno.test("encoders throw RangeError for a room name over 255 bytes", () => {
