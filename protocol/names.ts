@@ -9,7 +9,8 @@ export const MAX_USERNAME_CHARS = 32;
 const CONTROL = /\p{Cc}/u;
 
 /**
- * Checks a room name: 1-255 bytes of UTF-8 with no control characters.
+ * Checks a room name: 1-255 bytes of UTF-8 with no control characters, and
+ * not only white space (such a room could not be told apart in a list).
  * Returns it unchanged; throws a {@linkcode ProtocolError} (400) otherwise.
  */
 export function validateRoomName(name: string): string {
@@ -19,6 +20,9 @@ export function validateRoomName(name: string): string {
   }
   if (CONTROL.test(name)) {
     throw new ProtocolError("room name must not contain control characters");
+  }
+  if (name.trim() === "") {
+    throw new ProtocolError("room name must not be only white space");
   }
   return name;
 }
