@@ -312,6 +312,8 @@ export interface ServerProcess {
   process: ChildHandle;
   port: number;
   address: string;
+  /** The chat datagram port it bound. */
+  udpPort: number;
 }
 
 /**
@@ -372,11 +374,11 @@ export class Children {
       ...extraArgs,
     ]);
     const match = await process.stderr.waitFor(
-      /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:\d+/,
+      /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:(\d+)/,
       timeoutMs,
     );
     const port = Number(match[2]);
-    return { process, port, address: `127.0.0.1:${port}` };
+    return { process, port, address: `127.0.0.1:${port}`, udpPort: Number(match[3]) };
   }
 
   /** Ends and awaits every child (in parallel). Never throws. */
