@@ -16,7 +16,7 @@ export const ABUSE_KINDS = {
   "oversized-request": "TCRP requests with an oversized size field",
   "bad-request": "malformed TCRP requests (header, JSON or names)",
   "request-rate": "TCRP requests over the per-IP rate",
-  "handshake-timeout": "TCRP connections with no whole request in time",
+  "handshake-timeout": "TCRP connections not done within the handshake timeout",
   "handshake-limit": "TCRP connections over the per-IP limit",
   "connection-limit": "TCRP connections over the server-wide limit",
   "room-limit": "room creations over the per-IP limit",

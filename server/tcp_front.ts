@@ -104,18 +104,18 @@ export class TcrpFrontEnd {
     this.#connections.add(conn);
     const { requestTimeoutMs, report, gate } = this.#options;
     const received = { operation: 0, bytes: 0 };
-    // One deadline for the whole request, so a slow trickle cannot hold the socket.
+    // One deadline for the whole exchange, so neither a slow trickle in nor a
+    // peer that never reads a long answer (LIST_ROOMS) can hold the slot.
     const timer = setTimeout(() => {
       report(
         "handshake-timeout",
         ip,
-        `no whole request within ${requestTimeoutMs / 1000} s (${received.bytes} bytes came)`,
+        `exchange not done within ${requestTimeoutMs / 1000} s (${received.bytes} bytes came)`,
       );
       closeQuietly(conn);
     }, requestTimeoutMs);
     try {
       const frame = await this.#readRequest(conn, received);
-      clearTimeout(timer);
       if (frame === null) return;
       for (const reply of await this.#answer(frame, ip)) await writeAll(conn, reply);
     } catch (error) {

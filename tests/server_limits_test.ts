@@ -341,3 +341,37 @@ Deno.test("--unauthenticated-rate 5: junk past a burst of 10 is dropped unanswer
     await closeAll(server, members);
   }
 });
+
+Deno.test("--handshake-timeout also ends a client that never reads a long answer, freeing its slot", async () => {
+  const server = startTestServer({
+    maxRooms: 40_000,
+    maxMembers: 40_000,
+    maxHandshakesPerIp: 1,
+    handshakeTimeoutSeconds: 0.5,
+  });
+  // About 13 MB of LIST_ROOMS answer: more than loopback buffers hold for a peer that never reads.
+  for (let i = 0; i < 40_000; i++) {
+    const roomName = `${i}`.padStart(255, "x");
+    server.registry.create({ roomName, username: "u", password: null, capacity: null, ip: `${i}` });
+  }
+  const reader = await Deno.connect({
+    hostname: server.tcpAddr.hostname,
+    port: server.tcpAddr.port,
+  });
+  try {
+    await reader.write(LIST);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const meanwhile = await tcrpRequest(server.tcpAddr, new Uint8Array(0), { timeoutMs: 500 });
+    assert.equal(
+      statusOf(responseOf(meanwhile)),
+      429,
+      "the slot is held while the answer is written",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const after = await roomRequest(server.tcpAddr, "join", { room: "none", username: "u" });
+    assert.equal(statusOf(after.response), 404, "the deadline closed it and freed the slot");
+  } finally {
+    reader.close();
+    await server.shutdown();
+  }
+});
