@@ -58,8 +58,13 @@ export interface ScenarioReport {
 export const BOUNDS = {
   /** Peak resident memory of the server process (it starts at about 50 MiB). */
   peakRssMiB: 150,
-  /** Every bystander message must be shown within this long of being sent. */
-  bystanderMaxMs: 3_000,
+  /**
+   * Every bystander message must be shown within this long of being sent. A
+   * flood faster than the server drains its UDP socket makes the kernel drop
+   * datagrams of every room alike, so the bystander relies on retransmission,
+   * whose 5th and last try goes out 4.5 s after the first.
+   */
+  bystanderMaxMs: 5_000,
   /** Log lines per kind of abuse per scenario: the first one, and the count on shutdown. */
   linesPerKind: 3,
 } as const;
