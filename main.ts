@@ -106,6 +106,50 @@ program.command("serve")
       .default(d.maxMembers).argParser(wholeNumber(1, 10_000_000)),
   )
   .addOption(
+    new Option(
+      "--max-handshakes-per-ip <n>",
+      "TCRP connections open at once from one IP address (429 past it)",
+    ).env("CHAT_MAX_HANDSHAKES_PER_IP").default(d.maxHandshakesPerIp)
+      .argParser(wholeNumber(1, 100_000)),
+  )
+  .addOption(
+    new Option("--max-handshakes <n>", "TCRP connections open at once in all (503 past it)")
+      .env("CHAT_MAX_HANDSHAKES").default(d.maxHandshakes).argParser(wholeNumber(1, 100_000)),
+  )
+  .addOption(
+    new Option(
+      "--handshake-timeout <seconds>",
+      "a TCRP connection must deliver its whole request within this long",
+    ).env("CHAT_HANDSHAKE_TIMEOUT").default(d.handshakeTimeoutSeconds)
+      .argParser(positiveSeconds),
+  )
+  .addOption(
+    new Option(
+      "--max-rooms-per-ip <n>",
+      "rooms open at once whose host came from one IP address (429 past it)",
+    ).env("CHAT_MAX_ROOMS_PER_IP").default(d.maxRoomsPerIp).argParser(wholeNumber(1, 1_000_000)),
+  )
+  .addOption(
+    new Option(
+      "--max-members-per-room <n>",
+      "members in a room without a capacity (403 past it), and the largest capacity (400 above)",
+    ).env("CHAT_MAX_MEMBERS_PER_ROOM").default(d.maxMembersPerRoom)
+      .argParser(wholeNumber(1, 65_535)),
+  )
+  .addOption(
+    new Option(
+      "--unauthenticated-rate <n>",
+      "datagrams a second per IP address that fail to authenticate before they are dropped " +
+        "unanswered (bursts of 2x); 0 turns it off",
+    ).env("CHAT_UNAUTHENTICATED_RATE").default(d.unauthenticatedRate).argParser(count),
+  )
+  .addOption(
+    new Option(
+      "--abuse-log-interval <seconds>",
+      "at most one summary line per this long for each kind of abuse from one address",
+    ).env("CHAT_ABUSE_LOG_INTERVAL").default(d.abuseLogIntervalSeconds).argParser(positiveSeconds),
+  )
+  .addOption(
     new Option("--max-payload <bytes>", "largest TCRP request payload").env("CHAT_MAX_PAYLOAD")
       .default(d.maxPayloadBytes).argParser(wholeNumber(64, 16 * 1024 * 1024)),
   )
@@ -127,6 +171,13 @@ program.command("serve")
       maxRooms: flags.maxRooms,
       maxMembers: flags.maxMembers,
       maxPayloadBytes: flags.maxPayload,
+      maxHandshakesPerIp: flags.maxHandshakesPerIp,
+      maxHandshakes: flags.maxHandshakes,
+      handshakeTimeoutSeconds: flags.handshakeTimeout,
+      maxRoomsPerIp: flags.maxRoomsPerIp,
+      maxMembersPerRoom: flags.maxMembersPerRoom,
+      unauthenticatedRate: flags.unauthenticatedRate,
+      abuseLogIntervalSeconds: flags.abuseLogInterval,
       logLevel: flags.logLevel as LogLevel,
     });
     await new Promise<void>((resolve) => {

@@ -100,11 +100,11 @@ export function cutToBytes(name: string, max: number): string {
   return out;
 }
 
-/** Valid room names (1-255 bytes, no control characters), often near 255 bytes. */
+/** Valid room names (1-255 bytes, no control characters, not only white space), often near 255 bytes. */
 export const roomName: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: printable, minLength: 1, maxLength: 20 }),
   fc.string({ unit: printable, minLength: 1, maxLength: 255, size: "max" }),
-).map((name) => cutToBytes(name, 255)).filter((name) => name.length > 0);
+).map((name) => cutToBytes(name, 255)).filter((name) => name.trim() !== "");
 
 /** Valid usernames (1-32 code points, no control characters, no white space at the ends). */
 export const username: fc.Arbitrary<string> = fc.oneof(

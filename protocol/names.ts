@@ -17,8 +17,9 @@ function refuseLoneSurrogates(name: string, what: string): void {
 }
 
 /**
- * Checks a room name: 1-255 bytes of UTF-8 with no control characters (and
- * no lone surrogate, which UTF-8 cannot carry).
+ * Checks a room name: 1-255 bytes of UTF-8 with no control characters, no
+ * lone surrogate (which UTF-8 cannot carry), and not only white space (such
+ * a room could not be told apart in a list).
  * Returns it unchanged; throws a {@linkcode ProtocolError} (400) otherwise.
  */
 export function validateRoomName(name: string): string {
@@ -29,6 +30,9 @@ export function validateRoomName(name: string): string {
   }
   if (CONTROL.test(name)) {
     throw new ProtocolError("room name must not contain control characters");
+  }
+  if (name.trim() === "") {
+    throw new ProtocolError("room name must not be only white space");
   }
   return name;
 }

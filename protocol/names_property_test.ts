@@ -41,7 +41,7 @@ function isRoomName(name: string): boolean {
   const points = codePoints(name);
   if (points === null || points.some(isControl)) return false;
   const size = points.reduce((sum, cp) => sum + utf8Size(cp), 0);
-  return size >= 1 && size <= 255;
+  return size >= 1 && size <= 255 && /\S/u.test(name);
 }
 
 function isUsername(name: string): boolean {

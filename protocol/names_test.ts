@@ -35,6 +35,13 @@ Deno.test("room names of 1 to 255 bytes are accepted unchanged", () => {
   }
 });
 
+Deno.test("room names of only white space are 400; spaces around other characters are fine", () => {
+  for (const name of [" ", "   ", "\u00a0", " \u3000 ", "\u2003"]) {
+    throws400(() => validateRoomName(name));
+  }
+  assert.equal(validateRoomName(" x "), " x ");
+});
+
 Deno.test("room names of 0 or 256+ bytes are 400, whatever the character widths", () => {
   for (
     const name of [

@@ -17,6 +17,7 @@ import { encodeUtf8 } from "../protocol/bytes.ts";
 import { usernameKey } from "../protocol/names.ts";
 import type { RoomSummary } from "../protocol/tcrp.ts";
 import type { PasswordRecord } from "./password.ts";
+import type { AbuseReporter } from "./abuse_log.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { EventLog } from "./event_log.ts";
 
@@ -42,6 +43,13 @@ export interface RegistryOptions {
   maxRooms: number;
   /** Most members across all rooms at once (503 past it). */
   maxMembers: number;
+  /** Most rooms open at once whose host came from one IP address (429 past it). */
+  maxRoomsPerIp: number;
+  /**
+   * Most members in one room: a room without a capacity is full at it (403),
+   * and a requested capacity above it is refused (400).
+   */
+  maxMembersPerRoom: number;
   /** A member with no MESSAGE for this long is removed; 0 turns it off. */
   idleTimeoutMs: number;
   /** How often clients send HEARTBEAT; 3 missed means lost. */
@@ -52,12 +60,16 @@ export interface RegistryOptions {
   rateLimit: number;
   /** Events each room keeps for replay and RESEND. */
   historyLimit: number;
+  /** Told about refusals that look like abuse (a member flooding, too many rooms). */
+  onAbuse?: AbuseReporter;
 }
 
 /** Default limits, as documented in the README. */
 export const DEFAULT_REGISTRY_LIMITS = {
   maxRooms: 1_000,
   maxMembers: 10_000,
+  maxRoomsPerIp: 10,
+  maxMembersPerRoom: 256,
   idleTimeoutMs: 300_000,
   heartbeatMs: 10_000,
   helloTimeoutMs: 30_000,
@@ -81,7 +93,10 @@ const WELCOME_NAMES_BUDGET_BYTES = 3_000;
 /** Outcome of create or join. */
 export type JoinResult =
   | { ok: true; token: Uint8Array; outgoing: Outgoing[] }
-  | { ok: false; status: 401 | 403 | 404 | 409 | 503; error: string };
+  | { ok: false; status: 400 | 401 | 403 | 404 | 409 | 429 | 503; error: string };
+
+/** Whether a datagram's token lets it in, before anything else is looked at. */
+export type Authentication = "member" | "unknown-token" | "foreign-token";
 
 /** What create needs; names are already validated. */
 export interface CreateRequest {
@@ -136,6 +151,7 @@ export class RoomRegistry {
   #options: RegistryOptions;
   #rooms = new Map<string, Room>();
   #members = new Map<string, Member>(); // by token key
+  #roomsByIp = new Map<string, number>(); // open rooms per host IP
   #log: (message: string) => void;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
@@ -177,8 +193,25 @@ export class RoomRegistry {
 
   /** Creates a room with the requester as its host. */
   create(request: CreateRequest): JoinResult {
+    const { maxMembersPerRoom, maxRoomsPerIp } = this.#options;
+    if (request.capacity !== null && request.capacity > maxMembersPerRoom) {
+      return {
+        ok: false,
+        status: 400,
+        error: `capacity ${request.capacity} is over this server's limit of ${maxMembersPerRoom}`,
+      };
+    }
     if (this.#rooms.has(request.roomName)) {
       return { ok: false, status: 409, error: `room "${request.roomName}" already exists` };
+    }
+    const hosted = this.#roomsByIp.get(request.ip) ?? 0;
+    if (hosted >= maxRoomsPerIp) {
+      this.#options.onAbuse?.("room-limit", request.ip, `already hosts ${hosted} rooms`);
+      return {
+        ok: false,
+        status: 429,
+        error: `your address already hosts ${hosted} rooms, this server's limit`,
+      };
     }
     if (this.#rooms.size >= this.#options.maxRooms) {
       return { ok: false, status: 503, error: "the server has reached its room limit" };
@@ -195,6 +228,7 @@ export class RoomRegistry {
       log: new EventLog(this.#options.historyLimit),
     };
     this.#rooms.set(room.name, room);
+    this.#roomsByIp.set(request.ip, hosted + 1);
     const result = this.#admit(room, request.username, request.ip);
     room.host = this.#members.get(tokenKey(result.token))!;
     this.#log(`room created: "${room.name}" by ${request.username} (${request.ip})`);
@@ -210,8 +244,9 @@ export class RoomRegistry {
     if (room.password !== null && room.password !== request.passwordProof) {
       return { ok: false, status: 401, error: "wrong or missing password" };
     }
-    if (room.capacity !== null && room.members.size >= room.capacity) {
-      return { ok: false, status: 403, error: `room is full (${room.capacity} members)` };
+    const capacity = room.capacity ?? this.#options.maxMembersPerRoom;
+    if (room.members.size >= capacity) {
+      return { ok: false, status: 403, error: `room is full (${capacity} members)` };
     }
     if (room.members.has(usernameKey(request.username))) {
       return { ok: false, status: 409, error: `the name "${request.username}" is taken here` };
@@ -251,6 +286,17 @@ export class RoomRegistry {
     return { ok: true, token, outgoing };
   }
 
+  /**
+   * Whether `datagram`'s token belongs to a member of the room it names and
+   * comes from that member's IP address. The UDP front end asks first, so
+   * that refusals of strangers can be rate limited per IP address.
+   */
+  authenticate(from: Endpoint, datagram: ClientDatagram): Authentication {
+    const member = this.#members.get(tokenKey(datagram.token));
+    if (member === undefined || member.room.name !== datagram.roomName) return "unknown-token";
+    return member.ip === from.hostname ? "member" : "foreign-token";
+  }
+
   /** Handles one decoded datagram from `from`; returns what to send. */
   handleDatagram(from: Endpoint, datagram: ClientDatagram): Outgoing[] {
     const member = this.#members.get(tokenKey(datagram.token));
@@ -288,6 +334,7 @@ export class RoomRegistry {
           return [error(from, 413, `message too long: its EVENT would be ${eventBytes} bytes`)];
         }
         if (member.messageBucket !== null && !member.messageBucket.take(now)) {
+          this.#reportFlood(member, "MESSAGE");
           return [error(from, 429, "rate limited: message not relayed")];
         }
         member.lastMessageAt = now;
@@ -322,10 +369,21 @@ export class RoomRegistry {
     let events = member.room.log.range(fromSeq, toSeq);
     if (member.replayBucket !== null) {
       const granted = member.replayBucket.takeUpTo(this.#options.clock(), events.length + 1);
-      if (granted === 0) return [error(to, 429, "too many HELLO, HEARTBEAT or RESEND replays")];
+      if (granted === 0) {
+        this.#reportFlood(member, "HELLO, HEARTBEAT or RESEND replay");
+        return [error(to, 429, "too many HELLO, HEARTBEAT or RESEND replays")];
+      }
       events = events.slice(0, granted - 1);
     }
     return events.map((event) => ({ to: [to], body: eventBody(event) }));
+  }
+
+  #reportFlood(member: Member, what: string): void {
+    this.#options.onAbuse?.(
+      "member-flood",
+      member.ip,
+      `${what} over the limit from ${member.name} in "${member.room.name}"`,
+    );
   }
 
   /** Applies every timeout that has come due; call it about once a second. */
@@ -357,6 +415,7 @@ export class RoomRegistry {
     const to = [...this.#members.values()].flatMap((m) => (m.endpoint ? [m.endpoint] : []));
     this.#members.clear();
     this.#rooms.clear();
+    this.#roomsByIp.clear();
     return to.length === 0 ? [] : [{
       to,
       body: { kind: "closed", reason: CloseReason.SHUTDOWN, text: "the server is shutting down" },
@@ -385,6 +444,12 @@ export class RoomRegistry {
 
   #closeRoom(room: Room, text: string): Outgoing[] {
     this.#rooms.delete(room.name);
+    const hostIp = room.host?.ip;
+    if (hostIp !== undefined) {
+      const hosted = (this.#roomsByIp.get(hostIp) ?? 1) - 1;
+      if (hosted <= 0) this.#roomsByIp.delete(hostIp);
+      else this.#roomsByIp.set(hostIp, hosted);
+    }
     const to: Endpoint[] = [];
     for (const member of room.members.values()) {
       this.#members.delete(member.tokenKey);

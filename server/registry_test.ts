@@ -440,3 +440,70 @@ Deno.test("replay budget: 1 per request plus 1 per event, 1024 at once, 200 a se
   assert.deepEqual(seqs(send(reg, bob, resend(500, 600))), span(500, 518), "19 plus the request");
   assert.equal(show(send(reg, bob, hello(1_001))), "bob error429", "HELLO shares the budget");
 });
+
+Deno.test("maxRoomsPerIp: a host's address past it gets 429; a closed room frees a slot", () => {
+  const reported: string[] = [];
+  const reg = registry({
+    maxRoomsPerIp: 2,
+    onAbuse: (kind, ip, detail) => reported.push(`${kind} ${ip} ${detail}`),
+  });
+  assert.equal(tryCreate(reg, "one", "a"), "ok");
+  const two = reg.create({
+    roomName: "two",
+    username: "a",
+    password: null,
+    capacity: null,
+    ip: "1",
+  });
+  assert(two.ok);
+  assert.equal(tryCreate(reg, "three", "a"), 429);
+  assert.equal(tryCreate(reg, "one", "a"), 409, "an existing name is still a 409");
+  assert.equal(tryCreate(reg, "three", "a", { ip: "2" }), "ok", "another address has its own");
+  assert.deepEqual(reported, ["room-limit 1 already hosts 2 rooms"]);
+  assert.equal(tryJoin(reg, "one", "b"), "ok", "joining is not hosting");
+  // The host of "two" leaves: the room closes and its address may host another.
+  const host = { name: "a", room: "two", token: two.token, ep: endpoint("a", "1") };
+  send(reg, host, { kind: "leave" });
+  assert.equal(tryCreate(reg, "four", "a"), "ok");
+  assert.equal(tryCreate(reg, "five", "a"), 429);
+});
+
+Deno.test("maxMembersPerRoom: capacity above it is 400; a room without capacity is full at it", () => {
+  const reg = registry({ maxMembersPerRoom: 3 });
+  assert.equal(tryCreate(reg, "big", "a", { capacity: 4 }), 400);
+  assert.equal(reg.roomCount, 0, "nothing created");
+  assert.equal(tryCreate(reg, "exact", "a", { capacity: 3 }), "ok");
+  assert.equal(tryCreate(reg, "open", "a"), "ok");
+  assert.equal(tryJoin(reg, "open", "b"), "ok");
+  assert.equal(tryJoin(reg, "open", "c"), "ok");
+  assert.equal(tryJoin(reg, "open", "d"), 403);
+  assert.deepEqual(reg.listRooms().map((r) => r.members), [1, 3]);
+});
+
+Deno.test("authenticate: member, unknown token, token for another room or from another IP", () => {
+  const { reg, bob } = pair();
+  const check = (c: Client, from = c.ep) =>
+    reg.authenticate(from, { roomName: c.room, token: c.token, body: beat() });
+  assert.equal(check(bob), "member");
+  assert.equal(check(bob, { hostname: bob.ep.hostname, port: 1 }), "member", "any port");
+  assert.equal(check(bob, endpoint("thief", "192.0.2.1")), "foreign-token");
+  assert.equal(check({ ...bob, room: "elsewhere" }), "unknown-token");
+  assert.equal(check({ ...bob, token: new Uint8Array(32) }), "unknown-token");
+});
+
+Deno.test("a member over its rate limits is reported as flooding, with no message text", () => {
+  const reported: string[] = [];
+  const { reg, bob } = pair({
+    rateLimit: 1,
+    onAbuse: (kind, ip, detail) => reported.push(`${kind} ${ip} ${detail}`),
+  });
+  for (let i = 1; i <= 3; i++) send(reg, bob, msg(i, "secret text"));
+  for (let i = 0; i < 400; i++) send(reg, bob, resend(1, 2)); // 3 each: past the 1024 burst
+  assert.deepEqual(
+    new Set(reported),
+    new Set([
+      `member-flood ${bob.ep.hostname} MESSAGE over the limit from bob in "r"`,
+      `member-flood ${bob.ep.hostname} HELLO, HEARTBEAT or RESEND replay over the limit from bob in "r"`,
+    ]),
+  );
+});

@@ -3,6 +3,8 @@
  * them, and a sweep that applies timeouts. Both sockets share one event loop.
  */
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
+import { AbuseLog } from "./abuse_log.ts";
+import { ConnectionGate } from "./connection_gate.ts";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
@@ -27,6 +29,24 @@ export interface ServerConfig {
   maxPayloadBytes: number;
   /** TCRP requests a second per source IP (burst 3x); 0 turns it off. */
   requestRateLimit: number;
+  /** TCRP connections open at once from one IP address (429 past it). */
+  maxHandshakesPerIp: number;
+  /** TCRP connections open at once in all (503 past it), so descriptors last. */
+  maxHandshakes: number;
+  /** A TCRP connection must deliver its whole request within this long. */
+  handshakeTimeoutSeconds: number;
+  /** Rooms open at once whose host came from one IP address (429 past it). */
+  maxRoomsPerIp: number;
+  /** Members in one room: the limit for rooms without a capacity, and the largest capacity. */
+  maxMembersPerRoom: number;
+  /**
+   * Datagrams a second per IP address that do not authenticate (undecodable,
+   * unknown token, token from another address), bursts of 2x; past it they
+   * are dropped unanswered. 0 turns it off.
+   */
+  unauthenticatedRate: number;
+  /** Shortest time between two log lines about one kind of abuse from one address. */
+  abuseLogIntervalSeconds: number;
   logLevel: LogLevel;
 }
 
@@ -43,6 +63,13 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   maxMembers: DEFAULT_REGISTRY_LIMITS.maxMembers,
   maxPayloadBytes: 64 * 1024,
   requestRateLimit: 10,
+  maxHandshakesPerIp: 8,
+  maxHandshakes: 256,
+  handshakeTimeoutSeconds: 10,
+  maxRoomsPerIp: DEFAULT_REGISTRY_LIMITS.maxRoomsPerIp,
+  maxMembersPerRoom: DEFAULT_REGISTRY_LIMITS.maxMembersPerRoom,
+  unauthenticatedRate: 20,
+  abuseLogIntervalSeconds: 60,
   logLevel: "info",
 };
 
@@ -51,7 +78,6 @@ export interface ServerHooks {
   clock?: () => number;
   log?: Logger;
   helloTimeoutMs?: number;
-  requestTimeoutMs?: number;
 }
 
 /** A running server. */
@@ -70,10 +96,19 @@ export function startChatServer(
 ): ChatServer {
   const clock = hooks.clock ?? Date.now;
   const log = hooks.log ?? createLogger(config.logLevel);
+  const abuse = new AbuseLog({
+    clock,
+    write: log.warn,
+    intervalMs: config.abuseLogIntervalSeconds * 1000,
+  });
+  const report = abuse.report.bind(abuse);
   const registry = new RoomRegistry({
     clock,
     maxRooms: config.maxRooms,
     maxMembers: config.maxMembers,
+    maxRoomsPerIp: config.maxRoomsPerIp,
+    maxMembersPerRoom: config.maxMembersPerRoom,
+    onAbuse: report,
     idleTimeoutMs: config.idleTimeoutSeconds * 1000,
     heartbeatMs: config.heartbeatSeconds * 1000,
     helloTimeoutMs: hooks.helloTimeoutMs ?? DEFAULT_REGISTRY_LIMITS.helloTimeoutMs,
@@ -94,7 +129,15 @@ export function startChatServer(
   }
   const tcpAddr = listener.addr as Deno.NetAddr;
   const udpAddr = datagrams.addr as Deno.NetAddr;
-  const udp = new UdpFrontEnd(datagrams, registry, log);
+  const strangers = new KeyedRateLimiter({
+    ratePerSecond: config.unauthenticatedRate,
+    burst: config.unauthenticatedRate * 2,
+    clock,
+    // A spoofed-source flood must not grow this map without bound; past it, new
+    // addresses are treated as over the limit (dropped), which only costs strangers.
+    maxKeys: 10_000,
+  });
+  const udp = new UdpFrontEnd(datagrams, { registry, log, strangers, report });
   const requestLimiter = new KeyedRateLimiter({
     ratePerSecond: config.requestRateLimit,
     burst: config.requestRateLimit * 3,
@@ -112,8 +155,13 @@ export function startChatServer(
       idleTimeoutSeconds: config.idleTimeoutSeconds,
     },
     maxPayloadBytes: config.maxPayloadBytes,
-    requestTimeoutMs: hooks.requestTimeoutMs ?? 10_000,
+    requestTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     requestLimiter,
+    gate: new ConnectionGate({
+      maxPerIp: config.maxHandshakesPerIp,
+      maxTotal: config.maxHandshakes,
+    }),
+    report,
   });
   const serving = Promise.all([tcp.serve(), udp.serve()]).catch((error) => {
     log.error(`server stopped: ${error?.stack ?? error}`);
@@ -123,6 +171,8 @@ export function startChatServer(
   const sweep = setInterval(() => {
     udp.send(registry.tick());
     requestLimiter.sweep();
+    strangers.sweep();
+    abuse.sweep();
   }, sweepMs);
   log.info(
     `chat server listening: TCRP on tcp ${tcpAddr.hostname}:${tcpAddr.port}, ` +
@@ -137,6 +187,7 @@ export function startChatServer(
       await tcp.close();
       await udp.close();
       await serving;
+      abuse.flush();
       log.info("chat server stopped");
     })();
     return stopping;

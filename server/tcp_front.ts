@@ -1,6 +1,7 @@
 /**
  * The TCRP front end: reads one request per connection, asks the registry,
- * writes the answer and closes. It holds no room state of its own.
+ * writes the answer and closes. It holds no room state of its own; a
+ * connection gate bounds how many connections are open per IP and in all.
  */
 import { ProtocolError } from "../protocol/errors.ts";
 import { validateRoomName, validateUsername } from "../protocol/names.ts";
@@ -14,6 +15,8 @@ import {
   type TcrpFrame,
   TcrpFrameParser,
 } from "../protocol/tcrp.ts";
+import type { AbuseReporter } from "./abuse_log.ts";
+import type { ConnectionGate } from "./connection_gate.ts";
 import type { Logger } from "./log.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
@@ -31,6 +34,10 @@ export interface TcrpFrontEndOptions {
   requestTimeoutMs: number;
   /** Requests per source IP. */
   requestLimiter: KeyedRateLimiter;
+  /** Connections open at once, per IP and in all. */
+  gate: ConnectionGate;
+  /** Where bad requests, timeouts and refused connections are counted. */
+  report: AbuseReporter;
 }
 
 /** Serves TCRP on a listener until {@linkcode TcrpFrontEnd.close}. */
@@ -50,7 +57,11 @@ export class TcrpFrontEnd {
   async serve(): Promise<void> {
     try {
       for await (const conn of this.#listener) {
-        const handler = this.#handle(conn).finally(() => this.#handlers.delete(handler));
+        const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+        const refused = this.#options.gate.open(ip);
+        const handler =
+          (refused === null ? this.#handle(conn, ip) : this.#turnAway(conn, ip, refused))
+            .finally(() => this.#handlers.delete(handler));
         this.#handlers.add(handler);
       }
     } catch (error) {
@@ -67,19 +78,44 @@ export class TcrpFrontEnd {
     await Promise.allSettled([...this.#handlers]);
   }
 
-  async #handle(conn: Deno.Conn): Promise<void> {
+  /**
+   * Answers a connection over the gate's limits with a refusal frame and closes
+   * it at once, without reading: it never holds a handshake slot.
+   */
+  async #turnAway(conn: Deno.Conn, ip: string, why: "per-ip" | "total"): Promise<void> {
     this.#connections.add(conn);
-    const { log, requestTimeoutMs } = this.#options;
-    const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-    // One deadline for the whole request, so a slow trickle cannot hold the socket.
+    const { report } = this.#options;
+    const answer = why === "per-ip"
+      ? refusal(429, "too many connections open from your address; finish one first")
+      : refusal(503, "the server has too many connections open; try again soon");
+    report(why === "per-ip" ? "handshake-limit" : "connection-limit", ip, answer.error);
+    try {
+      // 100-odd bytes into a fresh socket's empty send buffer: this does not wait on the peer.
+      await writeAll(conn, encodeTcrpResponse(Operation.LIST_ROOMS, new Uint8Array(0), answer));
+    } catch {
+      /* it went away first */
+    } finally {
+      this.#connections.delete(conn);
+      closeQuietly(conn);
+    }
+  }
+
+  async #handle(conn: Deno.Conn, ip: string): Promise<void> {
+    this.#connections.add(conn);
+    const { requestTimeoutMs, report, gate } = this.#options;
+    const received = { operation: 0, bytes: 0 };
+    // One deadline for the whole exchange, so neither a slow trickle in nor a
+    // peer that never reads a long answer (LIST_ROOMS) can hold the slot.
     const timer = setTimeout(() => {
-      log.debug(`tcp ${ip}: no whole request within ${requestTimeoutMs} ms, dropped`);
+      report(
+        "handshake-timeout",
+        ip,
+        `exchange not done within ${requestTimeoutMs / 1000} s (${received.bytes} bytes came)`,
+      );
       closeQuietly(conn);
     }, requestTimeoutMs);
-    const received = { operation: 0 };
     try {
       const frame = await this.#readRequest(conn, received);
-      clearTimeout(timer);
       if (frame === null) return;
       for (const reply of await this.#answer(frame, ip)) await writeAll(conn, reply);
     } catch (error) {
@@ -87,7 +123,7 @@ export class TcrpFrontEnd {
         // The header itself was bad: echo its operation byte when it is a known
         // one, else say LIST_ROOMS (the one without side effects), so that every
         // answer is a valid frame a client can parse.
-        log.debug(`tcp ${ip}: ${error.message}`);
+        report(error.status === 413 ? "oversized-request" : "bad-request", ip, error.message);
         const known = received.operation >= Operation.CREATE_ROOM &&
           received.operation <= Operation.LIST_ROOMS;
         const reply = encodeTcrpResponse(
@@ -97,10 +133,13 @@ export class TcrpFrontEnd {
         );
         await writeAll(conn, reply).catch(() => {});
       } else if (!isDisconnect(error)) {
-        log.error(`tcp ${ip}: ${error instanceof Error ? error.stack : String(error)}`);
+        this.#options.log.error(
+          `tcp ${ip}: ${error instanceof Error ? error.stack : String(error)}`,
+        );
       }
     } finally {
       clearTimeout(timer);
+      gate.close(ip);
       this.#connections.delete(conn);
       closeQuietly(conn);
     }
@@ -108,7 +147,7 @@ export class TcrpFrontEnd {
 
   async #readRequest(
     conn: Deno.Conn,
-    received: { operation: number },
+    received: { operation: number; bytes: number },
   ): Promise<TcrpFrame | null> {
     const parser = new TcrpFrameParser({ maxPayloadBytes: this.#options.maxPayloadBytes });
     const buffer = new Uint8Array(16 * 1024);
@@ -118,24 +157,25 @@ export class TcrpFrontEnd {
       if (n === null) return null;
       if (total < 2 && total + n >= 2) received.operation = buffer[1 - total]!;
       total += n;
+      received.bytes = total;
       const [frame] = parser.push(buffer.subarray(0, n));
       if (frame !== undefined) return frame;
     }
   }
 
   async #answer(frame: TcrpFrame, ip: string): Promise<Uint8Array[]> {
-    const { log, requestLimiter } = this.#options;
+    const { report, requestLimiter } = this.#options;
     const reply = (body: Parameters<typeof encodeTcrpResponse>[2]) =>
       encodeTcrpResponse(frame.operation, frame.roomName, body);
     if (!requestLimiter.take(ip)) {
-      log.debug(`tcp ${ip}: rate limited`);
+      report("request-rate", ip, "TCRP request refused with 429");
       return [reply(refusal(429, "too many requests from your address; wait a moment"))];
     }
     try {
       return await this.#decide(frame, ip);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      log.debug(`tcp ${ip}: ${error.message}`);
+      report("bad-request", ip, error.message);
       return [reply(refusal(error.status, error.message))];
     }
   }

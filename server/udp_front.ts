@@ -1,6 +1,8 @@
 /**
  * The UDP front end: decodes datagrams, asks the registry, encodes each
- * answer once and sends it to every endpoint it names.
+ * answer once and sends it to every endpoint it names. Datagrams that do not
+ * authenticate are answered only within a per-IP rate, so junk cannot make
+ * the server an amplifier or keep it busy answering.
  */
 import { ProtocolError } from "../protocol/errors.ts";
 import {
@@ -8,26 +10,42 @@ import {
   encodeServerDatagram,
   MAX_DATAGRAM_BYTES,
 } from "../protocol/datagram.ts";
+import type { AbuseKind, AbuseReporter } from "./abuse_log.ts";
 import type { Logger } from "./log.ts";
+import type { KeyedRateLimiter } from "./rate_limit.ts";
 import type { Endpoint, Outgoing, RoomRegistry } from "./registry.ts";
 
 // Larger than any datagram we accept, so an oversized one is seen whole
 // (and refused) instead of being cut silently to the buffer size.
 const RECEIVE_BUFFER_BYTES = 65_536;
 
+/** What the UDP front end needs besides its socket. */
+export interface UdpFrontEndOptions {
+  registry: RoomRegistry;
+  log: Logger;
+  /** Datagrams that do not authenticate, per source IP; past it they are dropped unanswered. */
+  strangers: KeyedRateLimiter;
+  /** Where refusals are counted. */
+  report: AbuseReporter;
+}
+
 /** Serves chat datagrams on a bound UDP socket until {@linkcode UdpFrontEnd.close}. */
 export class UdpFrontEnd {
   #conn: Deno.DatagramConn;
   #registry: RoomRegistry;
   #log: Logger;
+  #strangers: KeyedRateLimiter;
+  #report: AbuseReporter;
   #pending = new Set<Promise<unknown>>();
   #closed = false;
 
   /** Wraps a bound socket. */
-  constructor(conn: Deno.DatagramConn, registry: RoomRegistry, log: Logger) {
+  constructor(conn: Deno.DatagramConn, options: UdpFrontEndOptions) {
     this.#conn = conn;
-    this.#registry = registry;
-    this.#log = log;
+    this.#registry = options.registry;
+    this.#log = options.log;
+    this.#strangers = options.strangers;
+    this.#report = options.report;
   }
 
   /** Receives until the socket closes. */
@@ -54,15 +72,32 @@ export class UdpFrontEnd {
       if (bytes.length > MAX_DATAGRAM_BYTES) {
         throw new ProtocolError(`datagram over ${MAX_DATAGRAM_BYTES} bytes`, 413);
       }
-      return this.#registry.handleDatagram(from, decodeClientDatagram(bytes));
+      const datagram = decodeClientDatagram(bytes);
+      const authentication = this.#registry.authenticate(from, datagram);
+      if (authentication === "unknown-token") {
+        return this.#refuse(from, authentication, 401, "unknown token for this room");
+      }
+      if (authentication === "foreign-token") {
+        return this.#refuse(from, authentication, 401, "token used from another IP address");
+      }
+      return this.#registry.handleDatagram(from, datagram);
     } catch (error) {
       if (!(error instanceof ProtocolError)) {
         this.#log.error(`udp ${from.hostname}:${from.port}: ${(error as Error).stack ?? error}`);
         return [];
       }
-      this.#log.debug(`udp ${from.hostname}:${from.port}: ${error.message}`);
-      return [{ to: [from], body: { kind: "error", code: error.status, text: error.message } }];
+      return this.#refuse(from, "malformed-datagram", error.status, error.message);
     }
+  }
+
+  /** An ERROR for a datagram that did not authenticate, if its source is within the rate. */
+  #refuse(from: Endpoint, kind: AbuseKind, code: 400 | 401 | 413, text: string): Outgoing[] {
+    this.#report(kind, from.hostname, text);
+    if (!this.#strangers.take(from.hostname)) {
+      this.#report("unauthenticated-rate", from.hostname, `${kind}, dropped without an answer`);
+      return [];
+    }
+    return [{ to: [from], body: { kind: "error", code, text } }];
   }
 
   /** Encodes each body once and sends it to each of its endpoints, without waiting in turn. */

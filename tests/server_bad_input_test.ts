@@ -276,8 +276,8 @@ Deno.test("a payload size over the limit is 413 from the header alone, body neve
   }
 });
 
-Deno.test("half a request then silence: the server drops the connection after requestTimeoutMs", async () => {
-  const server = startTestServer({}, { requestTimeoutMs: 300 });
+Deno.test("half a request then silence: the server drops the connection after --handshake-timeout", async () => {
+  const server = startTestServer({ handshakeTimeoutSeconds: 0.3 });
   try {
     const partials = [
       rawHeader({ operation: Operation.CREATE_ROOM }).subarray(0, 16),

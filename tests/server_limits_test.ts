@@ -15,6 +15,7 @@ import {
   tcrpRequest,
   UdpMember,
 } from "./helpers/raw_client.ts";
+import { tcrpRequestFrom } from "./helpers/tcp_from.ts";
 import { startTestServer } from "./helpers/test_server.ts";
 
 Deno.test("rate limit: 60 messages at once get some ERROR 429; only the ACKed ones are relayed", async () => {
@@ -208,6 +209,169 @@ Deno.test("--advertise-udp-port: JOIN's accepted answer names that port instead 
     assert.equal("udpPort" in response ? response.udpPort : undefined, 40_123);
     assert.notEqual(server.udpAddr.port, 40_123);
   } finally {
+    await server.shutdown();
+  }
+});
+
+const LIST = encodeTcrpRequest({ operation: Operation.LIST_ROOMS });
+
+/** Opens `count` TCP connections that send nothing; closing them is the caller's job. */
+async function idleConnections(addr: Deno.NetAddr, count: number): Promise<Deno.Conn[]> {
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < count; i++) {
+    conns.push(await Deno.connect({ hostname: addr.hostname, port: addr.port }));
+  }
+  return conns;
+}
+
+Deno.test("--max-handshakes-per-ip: past it a connection gets 429 at once; another address is served", async () => {
+  const server = startTestServer({ maxHandshakesPerIp: 2, handshakeTimeoutSeconds: 5 });
+  const idle = await idleConnections(server.tcpAddr, 2);
+  try {
+    const started = Date.now();
+    const refused = await tcrpRequest(server.tcpAddr, LIST);
+    assert.ok(refused.closedByServer);
+    assert.equal(statusOf(responseOf(refused)), 429);
+    assert.ok(Date.now() - started < 1000, "answered at once, not at the deadline");
+    const other = await tcrpRequestFrom(server.tcpAddr, LIST, "127.0.0.2");
+    assert.equal(statusOf(responseOf(other)), 200, "127.0.0.2 has its own slots");
+    idle.pop()!.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(statusOf(responseOf(await tcrpRequest(server.tcpAddr, LIST))), 200, "slot freed");
+    assert.equal(
+      server.logs.filter((line) => line.includes("over the per-IP limit")).length,
+      1,
+      "one log line",
+    );
+  } finally {
+    for (const conn of idle) conn.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("--max-handshakes: past the server-wide total a connection gets 503", async () => {
+  const server = startTestServer({ maxHandshakes: 2, handshakeTimeoutSeconds: 5 });
+  const idle = await idleConnections(server.tcpAddr, 2);
+  try {
+    const refused = await tcrpRequestFrom(server.tcpAddr, LIST, "127.0.0.2");
+    assert.equal(statusOf(responseOf(refused)), 503);
+  } finally {
+    for (const conn of idle) conn.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("--max-rooms-per-ip 2: a third room from one address is 429, another address may create", async () => {
+  const server = startTestServer({ maxRoomsPerIp: 2 });
+  try {
+    for (const room of ["a", "b"]) {
+      await roomRequest(server.tcpAddr, "create", { room, username: "u" });
+    }
+    const third = await roomRequest(server.tcpAddr, "create", { room: "c", username: "u" });
+    assert.equal(statusOf(third.response), 429);
+    const request = encodeTcrpRequest({
+      operation: Operation.CREATE_ROOM,
+      roomName: "c",
+      username: "u",
+      password: null,
+      capacity: null,
+    });
+    const other = await tcrpRequestFrom(server.tcpAddr, request, "127.0.0.2");
+    assert.equal(statusOf(responseOf(other)), 200);
+    assert.deepEqual((await listRooms(server.tcpAddr)).map((r) => r.name), ["a", "b", "c"]);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("--max-members-per-room 2: capacity 3 is 400 naming the limit; an open room is full at 2", async () => {
+  const server = startTestServer({ maxMembersPerRoom: 2 });
+  try {
+    const big = await roomRequest(server.tcpAddr, "create", {
+      room: "big",
+      username: "u",
+      capacity: 3,
+    });
+    assert.equal(statusOf(big.response), 400);
+    assert.match("error" in big.response ? big.response.error : "", /limit of 2/);
+    assert.deepEqual(await listRooms(server.tcpAddr), [], "nothing created");
+    await roomRequest(server.tcpAddr, "create", { room: "open", username: "a" });
+    assert.equal(
+      statusOf(
+        (await roomRequest(server.tcpAddr, "join", { room: "open", username: "b" })).response,
+      ),
+      200,
+    );
+    assert.equal(
+      statusOf(
+        (await roomRequest(server.tcpAddr, "join", { room: "open", username: "c" })).response,
+      ),
+      403,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("--unauthenticated-rate 5: junk past a burst of 10 is dropped unanswered; members are unaffected", async () => {
+  const server = startTestServer({ unauthenticatedRate: 5 });
+  const members: UdpMember[] = [];
+  try {
+    const alice = await enterRoom(server, "create", { room: "r", username: "alice" });
+    members.push(alice.member);
+    const stranger = new UdpMember(server.udpAddr, "r", new Uint8Array(32).fill(7));
+    members.push(stranger);
+    for (let i = 0; i < 50; i++) await stranger.send({ kind: "hello", lastSeq: 0 });
+    const answers = await stranger.drain(300);
+    assert.ok(answers.length >= 10 && answers.length <= 12, `${answers.length} answers`);
+    // alice shares the address but authenticates: her messages are not counted against it.
+    for (let i = 0; i < 20; i++) {
+      await alice.member.say(`m${i}`);
+      await alice.member.next("ack");
+    }
+    const abuse = server.logs.filter((line) => line.includes("abuse:"));
+    assert.equal(abuse.length, 2, abuse.join("\n"));
+    await server.shutdown();
+    const flushed = server.logs.filter((line) => line.includes("abuse:")).slice(2);
+    assert.ok(
+      flushed.some((line) => line.includes("49 more datagrams with an unknown")),
+      flushed.join("\n"),
+    );
+  } finally {
+    await closeAll(server, members);
+  }
+});
+
+Deno.test("--handshake-timeout also ends a client that never reads a long answer, freeing its slot", async () => {
+  const server = startTestServer({
+    maxRooms: 40_000,
+    maxMembers: 40_000,
+    maxHandshakesPerIp: 1,
+    handshakeTimeoutSeconds: 0.5,
+  });
+  // About 13 MB of LIST_ROOMS answer: more than loopback buffers hold for a peer that never reads.
+  for (let i = 0; i < 40_000; i++) {
+    const roomName = `${i}`.padStart(255, "x");
+    server.registry.create({ roomName, username: "u", password: null, capacity: null, ip: `${i}` });
+  }
+  const reader = await Deno.connect({
+    hostname: server.tcpAddr.hostname,
+    port: server.tcpAddr.port,
+  });
+  try {
+    await reader.write(LIST);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const meanwhile = await tcrpRequest(server.tcpAddr, new Uint8Array(0), { timeoutMs: 500 });
+    assert.equal(
+      statusOf(responseOf(meanwhile)),
+      429,
+      "the slot is held while the answer is written",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const after = await roomRequest(server.tcpAddr, "join", { room: "none", username: "u" });
+    assert.equal(statusOf(after.response), 404, "the deadline closed it and freed the slot");
+  } finally {
+    reader.close();
     await server.shutdown();
   }
 });

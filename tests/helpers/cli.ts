@@ -311,6 +311,7 @@ export class ChildHandle {
 export interface ServerProcess {
   process: ChildHandle;
   port: number;
+  /** The chat datagram port it bound. */
   udpPort: number;
   address: string;
 }
@@ -355,12 +356,13 @@ export class Children {
   }
 
   /**
-   * Starts `chat serve` on 127.0.0.1 with free ports and waits for its
-   * listening line; returns the process, its TCRP port and "127.0.0.1:PORT".
+   * Starts `chat serve` on 127.0.0.1 with free ports (and `options.env`, say)
+   * and waits for its listening line; returns the process, its TCRP port and "127.0.0.1:PORT".
    */
   async server(
     extraArgs: string[] = [],
     timeoutMs = 8_000,
+    options: SpawnOptions = {},
   ): Promise<ServerProcess> {
     const process = this.chat([
       "serve",
@@ -371,7 +373,7 @@ export class Children {
       "--udp-port",
       "0",
       ...extraArgs,
-    ]);
+    ], options);
     const match = await process.stderr.waitFor(
       /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:(\d+)/,
       timeoutMs,

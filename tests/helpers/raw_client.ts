@@ -304,7 +304,7 @@ export interface JoinedMember {
  * the socket if any step fails.
  */
 export async function enterRoom(
-  server: ChatServer,
+  server: Pick<ChatServer, "tcpAddr" | "udpAddr">,
   op: "create" | "join",
   ask: RoomAsk,
   localHostname = "127.0.0.1",

@@ -1,6 +1,7 @@
 /**
  * A real chat server for one test: 127.0.0.1, ephemeral ports, no request
- * rate limit, and its log lines kept in memory for assertions.
+ * rate limit and no limit on unauthenticated datagrams (tests send many bad
+ * ones on purpose), and its log lines kept in memory for assertions.
  */
 import { createLogger } from "../../server/log.ts";
 import {
@@ -30,6 +31,7 @@ export function startTestServer(
       port: 0,
       udpPort: 0,
       requestRateLimit: 0,
+      unauthenticatedRate: 0,
       ...overrides,
     },
     { log: createLogger("debug", (line) => logs.push(line)), ...hooks },

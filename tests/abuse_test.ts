@@ -1,0 +1,95 @@
+/**
+ * The abuse suite at test size: each scenario against a real `chat serve`
+ * process, with a bystander room talking throughout. tools/abuse/harness.ts
+ * judges each run (server still serving, every bystander message on time,
+ * peak RSS, log lines per kind); `deno task abuse` runs the same at full size.
+ */
+import assert from "node:assert/strict";
+import { encodeTcrpRequest, Operation } from "../protocol/tcrp.ts";
+import { BOUNDS, runScenario } from "../tools/abuse/harness.ts";
+import { SCENARIOS } from "../tools/abuse/scenarios.ts";
+import { Children } from "./helpers/cli.ts";
+import { responseOf, roomRequest, statusOf, tcrpRequest, UdpMember } from "./helpers/raw_client.ts";
+import { tcrpRequestFrom } from "./helpers/tcp_from.ts";
+import { sleep } from "./helpers/wait.ts";
+
+for (const scenario of SCENARIOS) {
+  Deno.test(`abuse: ${scenario.name}`, async () => {
+    const report = await runScenario(scenario, "test");
+    const { bystander } = report;
+    assert.deepEqual(report.failures, [], JSON.stringify(report, null, 2));
+    assert.equal(bystander.delivered, bystander.sent);
+    assert.ok(bystander.maxMs <= BOUNDS.bystanderMaxMs);
+    assert.ok(report.peakRssMiB <= BOUNDS.peakRssMiB);
+    for (const kind of scenario.expectedKinds) {
+      const lines = report.abuseLines[kind] ?? 0;
+      assert.ok(lines >= 1 && lines <= BOUNDS.linesPerKind, `${lines} lines about ${kind}`);
+    }
+  });
+}
+
+Deno.test("serve: every abuse limit is read from its flag or its CHAT_* variable", async () => {
+  const kids = new Children();
+  try {
+    const server = await kids.server(
+      [
+        "--max-members-per-room",
+        "2",
+        "--max-handshakes-per-ip",
+        "1",
+        "--unauthenticated-rate",
+        "1",
+      ],
+      8_000,
+      {
+        env: {
+          CHAT_MAX_ROOMS_PER_IP: "1",
+          CHAT_MAX_HANDSHAKES: "1",
+          CHAT_HANDSHAKE_TIMEOUT: "0.5",
+          CHAT_ABUSE_LOG_INTERVAL: "0.5",
+        },
+      },
+    );
+    const tcpAddr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: server.port };
+    const create = (room: string, capacity?: number) =>
+      roomRequest(tcpAddr, "create", { room, username: "u", capacity });
+    assert.equal(statusOf((await create("big", 3)).response), 400, "--max-members-per-room");
+    assert.equal(statusOf((await create("one")).response), 200);
+    assert.equal(statusOf((await create("two")).response), 429, "CHAT_MAX_ROOMS_PER_IP");
+
+    const list = encodeTcrpRequest({ operation: Operation.LIST_ROOMS });
+    const started = performance.now();
+    const idle = tcrpRequest(tcpAddr, new Uint8Array(0), { timeoutMs: 3_000 });
+    await sleep(100);
+    assert.equal(statusOf(responseOf(await tcrpRequest(tcpAddr, list))), 429, "per IP: 1");
+    assert.equal(
+      statusOf(responseOf(await tcrpRequestFrom(tcpAddr, list, "127.0.0.2"))),
+      503,
+      "CHAT_MAX_HANDSHAKES",
+    );
+    assert.ok((await idle).closedByServer);
+    const held = performance.now() - started;
+    assert.ok(held > 400 && held < 1_500, `CHAT_HANDSHAKE_TIMEOUT: closed after ${held} ms`);
+
+    // --unauthenticated-rate 1 (bursts of 2): ten bad datagrams get at most three answers.
+    const udp = new UdpMember(
+      { transport: "udp", hostname: "127.0.0.1", port: server.udpPort },
+      "r",
+      new Uint8Array(32),
+    );
+    try {
+      for (let i = 0; i < 10; i++) await udp.sendRaw(new Uint8Array([0]));
+      const answers = await udp.drain(200);
+      assert.ok(answers.length >= 2 && answers.length <= 3, `${answers.length} answers`);
+    } finally {
+      await udp.close();
+    }
+    // CHAT_ABUSE_LOG_INTERVAL 0.5: the count of the other nine comes within a second.
+    await server.process.stderr.waitFor(
+      /abuse: 9 more malformed datagrams from 127\.0\.0\.1/,
+      2_000,
+    );
+  } finally {
+    await kids.dispose();
+  }
+});

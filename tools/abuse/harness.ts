@@ -1,0 +1,208 @@
+/**
+ * Runs one abuse scenario against a real `chat serve` process and measures
+ * what the issue asks for: the server still serves, a bystander room gets
+ * every message on time, the server's peak memory, and how many log lines
+ * each kind of abuse cost. The checks live here, so `deno task abuse` and
+ * tests/abuse_test.ts judge a run the same way.
+ */
+import { readPeakRssMiB } from "../peak_rss.ts";
+import { ABUSE_KINDS, type AbuseKind } from "../../server/abuse_log.ts";
+import { Children, type ServerProcess } from "../../tests/helpers/cli.ts";
+import { enterRoom, type UdpMember } from "../../tests/helpers/raw_client.ts";
+import { Bystander, type BystanderFigures } from "./bystander.ts";
+
+/** How hard a scenario pushes: "test" fits the test suite's time, "full" is the issue's size. */
+export type Scale = "test" | "full";
+
+/** The server under abuse, as a scenario sees it. */
+export interface Target {
+  tcpAddr: Deno.NetAddr;
+  udpAddr: Deno.NetAddr;
+  server: ServerProcess;
+  scale: Scale;
+  /** The server's --handshake-timeout. */
+  handshakeTimeoutSeconds: number;
+  /** The server's --max-handshakes-per-ip. */
+  maxHandshakesPerIp: number;
+}
+
+/** What a scenario did, and anything it found wrong. */
+export interface AbuseOutcome {
+  /** What it sent, e.g. "100,000 junk datagrams from 127.0.0.1". */
+  sends: string;
+  failures: string[];
+  notes: string[];
+}
+
+/** One kind of abuse. */
+export interface Scenario {
+  name: string;
+  /** Kinds the server must have logged (at least once) for this abuse. */
+  expectedKinds: AbuseKind[];
+  run(target: Target): Promise<AbuseOutcome>;
+}
+
+/** Everything measured about one scenario's run. */
+export interface ScenarioReport {
+  name: string;
+  sends: string;
+  seconds: number;
+  bystander: BystanderFigures;
+  peakRssMiB: number;
+  /** Server log lines about abuse, per kind. */
+  abuseLines: Partial<Record<AbuseKind, number>>;
+  failures: string[];
+  notes: string[];
+}
+
+/** The bounds a run is judged by. */
+export const BOUNDS = {
+  /** Peak resident memory of the server process (it starts at about 50 MiB). */
+  peakRssMiB: 150,
+  /**
+   * Every bystander message must be shown within this long of being sent. A
+   * flood faster than the server drains its UDP socket makes the kernel drop
+   * datagrams of every room alike, so the bystander relies on retransmission,
+   * whose 5th and last try goes out 4.5 s after the first.
+   */
+  bystanderMaxMs: 5_000,
+  /** Log lines per kind of abuse per scenario: the first one, and the count on shutdown. */
+  linesPerKind: 3,
+} as const;
+
+const HANDSHAKE_TIMEOUT_SECONDS = 1;
+const MAX_HANDSHAKES_PER_IP = 8;
+const BYSTANDER_INTERVAL_MS = 50;
+
+/** Starts a server, the bystander, runs the scenario, checks and measures, stops everything. */
+export async function runScenario(scenario: Scenario, scale: Scale): Promise<ScenarioReport> {
+  const kids = new Children();
+  const started = performance.now();
+  const failures: string[] = [];
+  try {
+    const server = await kids.server([
+      "--handshake-timeout",
+      String(HANDSHAKE_TIMEOUT_SECONDS),
+      "--max-handshakes-per-ip",
+      String(MAX_HANDSHAKES_PER_IP),
+    ]);
+    const target: Target = {
+      tcpAddr: { transport: "tcp", hostname: "127.0.0.1", port: server.port },
+      udpAddr: { transport: "udp", hostname: "127.0.0.1", port: server.udpPort },
+      server,
+      scale,
+      handshakeTimeoutSeconds: HANDSHAKE_TIMEOUT_SECONDS,
+      maxHandshakesPerIp: MAX_HANDSHAKES_PER_IP,
+    };
+    const bystander = await Bystander.start(
+      { hostname: "127.0.0.1", port: server.port },
+      BYSTANDER_INTERVAL_MS,
+    );
+    let outcome: AbuseOutcome;
+    try {
+      outcome = await scenario.run(target);
+    } catch (error) {
+      outcome = { sends: "(failed)", failures: [`scenario threw: ${error}`], notes: [] };
+    } finally {
+      // Keep the bystander talking a little past the abuse: late effects show too.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const figures = await bystander.finish(5_000);
+    failures.push(...outcome.failures, ...judgeBystander(figures));
+    const serving = await checkServing(target).then(() => null, (error) => String(error));
+    if (serving !== null) failures.push(`the server no longer serves a new room: ${serving}`);
+    const peakRssMiB = await readPeakRssMiB(server.process.child.pid) ?? NaN;
+    if (!(peakRssMiB <= BOUNDS.peakRssMiB)) {
+      failures.push(`server peak RSS ${peakRssMiB.toFixed(0)} MiB > ${BOUNDS.peakRssMiB} MiB`);
+    }
+    await kids.dispose(); // SIGTERM: the server writes its pending abuse counts
+    const lines = server.process.stderr.lines;
+    const abuseLines = countAbuseLines(lines);
+    failures.push(...judgeLog(lines, abuseLines, scenario.expectedKinds));
+    return {
+      name: scenario.name,
+      sends: outcome.sends,
+      seconds: (performance.now() - started) / 1000,
+      bystander: figures,
+      peakRssMiB,
+      abuseLines,
+      failures,
+      notes: [...outcome.notes, ...summaryCounts(lines)],
+    };
+  } finally {
+    await kids.dispose();
+  }
+}
+
+function judgeBystander(f: BystanderFigures): string[] {
+  const failures: string[] = [];
+  if (f.sent < 5) failures.push(`the bystander sent only ${f.sent} messages`);
+  if (f.delivered !== f.sent) failures.push(`bystander delivered ${f.delivered}/${f.sent}`);
+  if (f.duplicates > 0) failures.push(`bystander was shown ${f.duplicates} duplicates`);
+  if (!(f.maxMs <= BOUNDS.bystanderMaxMs)) {
+    failures.push(`a bystander message took ${f.maxMs.toFixed(0)} ms`);
+  }
+  return failures;
+}
+
+/** A new room: create, join, one message from one member to the other. */
+async function checkServing(target: Target): Promise<void> {
+  const room = `check-${crypto.randomUUID().slice(0, 8)}`;
+  const members: UdpMember[] = [];
+  try {
+    const host = await enterRoom(target, "create", { room, username: "checker" });
+    members.push(host.member);
+    const guest = await enterRoom(target, "join", { room, username: "guest" });
+    members.push(guest.member);
+    await host.member.say("still serving?");
+    await guest.member.next("event", 2_000, (e) => e.text === "still serving?");
+  } finally {
+    await Promise.allSettled(members.map((member) => member.close()));
+  }
+}
+
+function kindOf(line: string): AbuseKind | null {
+  for (const [kind, text] of Object.entries(ABUSE_KINDS)) {
+    if (line.includes(` ${text} from `)) return kind as AbuseKind;
+  }
+  return null;
+}
+
+function countAbuseLines(lines: string[]): Partial<Record<AbuseKind, number>> {
+  const counts: Partial<Record<AbuseKind, number>> = {};
+  for (const line of lines) {
+    if (!line.includes(" abuse: ")) continue;
+    const kind = kindOf(line);
+    if (kind !== null) counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function judgeLog(
+  lines: string[],
+  counts: Partial<Record<AbuseKind, number>>,
+  expected: AbuseKind[],
+): string[] {
+  const failures: string[] = [];
+  for (const line of lines) {
+    if (/^\S+ error /.test(line)) failures.push(`server logged an error: ${line}`);
+    if (line.includes(" abuse: ") && kindOf(line) === null) {
+      failures.push(`an abuse line of no known kind: ${line}`);
+    }
+  }
+  for (const kind of expected) {
+    if (!counts[kind]) failures.push(`no log line about ${ABUSE_KINDS[kind]}`);
+  }
+  for (const [kind, count] of Object.entries(counts)) {
+    if (count > BOUNDS.linesPerKind) failures.push(`${count} log lines about ${kind}`);
+  }
+  return failures;
+}
+
+/** The server's own counts ("99,999 more malformed datagrams ..."), shortened for notes. */
+function summaryCounts(lines: string[]): string[] {
+  return lines.flatMap((line) => {
+    const match = / abuse: ([\d,]+) more (.*?) from (\S+)/.exec(line);
+    return match ? [`server log: first + ${match[1]} more ${match[2]} from ${match[3]}`] : [];
+  });
+}
