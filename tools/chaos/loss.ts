@@ -98,16 +98,10 @@ export async function runLossSuite(options: LossSuiteOptions): Promise<SuiteOutc
       deliveries += check.received;
       duplicates += check.duplicates;
       acknowledged += member.of("delivered").length;
-      const problems = [
-        check.missing > 0 && `${check.missing} messages never shown`,
-        check.duplicates > 0 && `${check.duplicates} shown twice`,
-        check.outOfOrder > 0 && `${check.outOfOrder} out of seq order`,
-        member.of("undelivered").length > 0 &&
-        `${member.of("undelivered").length} of its own reported not delivered`,
-        member.of("missed").length > 0 && `gaps given up on: ${member.of("missed").length}`,
-        member.of("rejoining").length > 0 &&
-        `had to rejoin (${member.of("rejoining").map((r) => r.reason).join("; ")})`,
-      ].filter((p): p is string => typeof p === "string");
+      const problems = [...check.problems];
+      if (member.of("rejoining").length > 0) {
+        problems.push(`had to rejoin (${member.of("rejoining").map((r) => r.reason).join("; ")})`);
+      }
       if (problems.length > 0) failures.push(`${member.name}: ${problems.join(", ")}`);
     }
     if (acknowledged !== total) failures.push(`${acknowledged}/${total} messages acknowledged`);

@@ -28,6 +28,8 @@ export interface DeliveryCheck {
   duplicates: number;
   /** Events shown out of seq order within one connection to a server. */
   outOfOrder: number;
+  /** Each of the above that is not zero, and own messages not delivered and gaps given up on, in words. */
+  problems: string[];
 }
 
 /** A session plus the record of what it handed out. */
@@ -103,7 +105,16 @@ export class ChaosMember {
       if (event.seq <= lastSeq) outOfOrder++;
       lastSeq = event.seq;
     }
-    return { received, missing, duplicates, outOfOrder };
+    const undelivered = this.of("undelivered").length;
+    const missed = this.of("missed").length;
+    const problems = [
+      missing > 0 && `${missing} messages never shown`,
+      duplicates > 0 && `${duplicates} shown twice`,
+      outOfOrder > 0 && `${outOfOrder} out of seq order`,
+      undelivered > 0 && `${undelivered} of its own reported not delivered`,
+      missed > 0 && `gaps given up on: ${missed}`,
+    ].filter((p): p is string => typeof p === "string");
+    return { received, missing, duplicates, outOfOrder, problems };
   }
 
   /** Leaves (if still in) and waits for the event stream to end. */
