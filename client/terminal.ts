@@ -76,7 +76,9 @@ export async function runTerminal(session: ChatSession, options: TerminalOptions
     }
     const line = formatEvent(event, { color: options.color });
     if (line !== null) print(line);
-    if (event.type === "welcome") print(options.color ? `\x1b[2m${HINT}\x1b[0m` : HINT);
+    if (event.type === "welcome" && !event.rejoined) {
+      print(options.color ? `\x1b[2m${HINT}\x1b[0m` : HINT);
+    }
     if (
       event.type === "closed" && event.reason === CloseReason.LEFT &&
       session.host === session.username
