@@ -1,0 +1,212 @@
+/**
+ * The load generator's members in one process: joins them, keeps them alive
+ * with heartbeats, paces the senders and counts what the receivers get.
+ * tools/bench/loadgen.ts drives it from its stdin.
+ */
+import { nowMicros } from "./clock.ts";
+import { LatencyHistogram } from "./histogram.ts";
+import { type LoadgenSpec, type OwnedMember, ownedMembers, type StepReport } from "./layout.ts";
+import { type BenchSocket, openBenchSocket } from "./socket.ts";
+import { readEventStamp, type Stamp, stampText } from "./stamp.ts";
+import type { MemberWire, Target } from "./target.ts";
+
+interface Member {
+  owned: OwnedMember;
+  socket: BenchSocket;
+  wire: MemberWire;
+  welcomed: () => void;
+  msgId: number;
+  /** Per sender slot of its room: bit `seq` set once that message was received. */
+  seen: Uint8Array[];
+  nextHeartbeatMs: number;
+  receiving: Promise<void>;
+}
+
+const HELLO_RETRY_MS = 500;
+const WELCOME_TIMEOUT_MS = 10_000;
+const NO_REPLAY = 0xffff_ffff;
+
+/** All members of one generator process. */
+export class Generator {
+  #spec: LoadgenSpec;
+  #target: Target;
+  #owned: OwnedMember[];
+  #members: Member[] = [];
+  #heartbeats: ReturnType<typeof setInterval>;
+  // The step being counted, and its counters.
+  #step = -1;
+  #received = 0;
+  #duplicates = 0;
+  #late = 0;
+  #histogram = new LatencyHistogram();
+  #stamp: Stamp = { eventSeq: 0, step: 0, sender: 0, seq: 0, sentMicros: 0 };
+
+  /** Members are joined by {@linkcode join}. */
+  constructor(spec: LoadgenSpec, target: Target) {
+    this.#spec = spec;
+    this.#target = target;
+    this.#owned = ownedMembers(spec, spec.proc);
+    this.#heartbeats = setInterval(() => this.#heartbeat(), 100);
+  }
+
+  /** Joins the owned room hosts (`hosts`) or the other owned members; returns how many. */
+  async join(hosts: boolean): Promise<number> {
+    const todo = this.#owned.filter((o) => (o.member === 0) === hosts);
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) await this.#joinOne(todo[next++]!);
+    };
+    const workers = Math.max(1, Math.min(this.#spec.handshakeConcurrency, todo.length));
+    await Promise.all(Array.from({ length: workers }, worker));
+    return todo.length;
+  }
+
+  async #joinOne(owned: OwnedMember): Promise<void> {
+    const wire = await this.#target.join(owned);
+    const socket = openBenchSocket(wire.to.hostname);
+    let welcomed = () => {};
+    const welcome = new Promise<void>((resolve) => (welcomed = resolve));
+    const member: Member = {
+      owned,
+      socket,
+      wire,
+      welcomed,
+      msgId: 0,
+      seen: [],
+      nextHeartbeatMs: performance.now() + Math.random() * (wire.heartbeatMs / 2),
+      receiving: Promise.resolve(),
+    };
+    member.receiving = socket.receiveLoop((bytes) => this.#onDatagram(member, bytes));
+    this.#members.push(member);
+    const deadline = performance.now() + WELCOME_TIMEOUT_MS;
+    let done = false;
+    welcome.then(() => (done = true));
+    while (!done) {
+      if (performance.now() > deadline) throw new Error(`no WELCOME for m${owned.member}`);
+      socket.send(wire.hello, wire.to);
+      await Promise.race([welcome, new Promise((r) => setTimeout(r, HELLO_RETRY_MS))]);
+    }
+  }
+
+  #onDatagram(member: Member, bytes: Uint8Array): void {
+    const stamp = this.#stamp;
+    const kind = readEventStamp(bytes, stamp);
+    if (kind === null) {
+      if (member.wire.isWelcome(bytes)) member.welcomed();
+      return;
+    }
+    if (kind !== "stamp") return;
+    const room = member.owned.room;
+    if (stamp.step !== this.#step) {
+      this.#late++;
+      return;
+    }
+    const slot = stamp.sender - room * this.#spec.members;
+    const seen = member.seen[slot];
+    if (seen === undefined) return; // not a sender of this room: nothing the bench sent
+    const byte = stamp.seq >>> 3;
+    const bit = 1 << (stamp.seq & 7);
+    if (byte >= seen.length) return;
+    if ((seen[byte]! & bit) !== 0) {
+      this.#duplicates++;
+      return;
+    }
+    seen[byte] = seen[byte]! | bit;
+    this.#received++;
+    this.#histogram.record(nowMicros() - stamp.sentMicros);
+  }
+
+  /**
+   * Heartbeats every half period, as the reference client. lastSeq is the
+   * largest u32, so the server never replays a tail: no retransmission in the
+   * bench (a real lastSeq under a flood is always behind the events in flight,
+   * and the replay would count as duplicates). The server's cost of a
+   * heartbeat is the same: a real client's lastSeq is usually the head.
+   */
+  #heartbeat(): void {
+    const now = performance.now();
+    for (const member of this.#members) {
+      const period = member.wire.heartbeatMs;
+      if (period <= 0 || now < member.nextHeartbeatMs) continue;
+      member.nextHeartbeatMs = now + period / 2;
+      const bytes = member.wire.heartbeat(NO_REPLAY);
+      if (bytes !== null) member.socket.send(bytes, member.wire.to);
+    }
+  }
+
+  /**
+   * One measured step: every owned sender sends `ratePerSender` messages a
+   * second for `durationMs`, paced in batches on a 1 ms tick; then waits
+   * `settleMs` for late deliveries and reports.
+   */
+  async run(
+    step: number,
+    ratePerSender: number,
+    durationMs: number,
+    settleMs: number,
+  ): Promise<StepReport> {
+    const perSender = Math.round((ratePerSender * durationMs) / 1000);
+    this.#step = step;
+    this.#received = 0;
+    this.#duplicates = 0;
+    this.#late = 0;
+    this.#histogram.reset();
+    for (const member of this.#members) {
+      member.seen = Array.from(
+        { length: this.#spec.senders },
+        () => new Uint8Array((perSender >> 3) + 1),
+      );
+    }
+    const senders = this.#members.filter((m) => m.owned.member < this.#spec.senders);
+    // Each sender starts at its own phase of the message period, so that
+    // many slow senders do not all fire on the same tick.
+    const phases = senders.map((s) => ((s.owned.global * 0.618034) % 1));
+    const sent = senders.map(() => 0);
+    let done = perSender === 0 ? senders.length : 0;
+    let maxTickGapMs = 0;
+    const start = performance.now();
+    let lastTick = start;
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        maxTickGapMs = Math.max(maxTickGapMs, now - lastTick);
+        lastTick = now;
+        const owed = (ratePerSender * (now - start)) / 1000;
+        const sentMicros = nowMicros();
+        for (let i = 0; i < senders.length; i++) {
+          const sender = senders[i]!;
+          const due = Math.min(perSender, Math.floor(owed + phases[i]!));
+          for (let seq = sent[i]!; seq < due; seq++) {
+            const text = stampText(step, sender.owned.global, seq, sentMicros);
+            sender.socket.send(sender.wire.message(++sender.msgId, text), sender.wire.to);
+            if (seq + 1 === perSender) done++;
+          }
+          sent[i] = Math.max(sent[i]!, due);
+        }
+        if (done >= senders.length) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(tick, 1);
+      tick();
+    });
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    return {
+      sent: sent.reduce((a, n) => a + n, 0),
+      received: this.#received,
+      duplicates: this.#duplicates,
+      late: this.#late,
+      latency: this.#histogram.toSparse(),
+      maxTickGapMs,
+      sendErrors: this.#members.reduce((sum, m) => sum + m.socket.sendErrors, 0),
+    };
+  }
+
+  /** Stops heartbeats and closes every socket. */
+  async close(): Promise<void> {
+    clearInterval(this.#heartbeats);
+    for (const member of this.#members) member.socket.close();
+    await Promise.all(this.#members.map((m) => m.receiving));
+  }
+}

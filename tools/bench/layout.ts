@@ -1,0 +1,82 @@
+/**
+ * Who is where in a bench run, and what the bench processes say to each
+ * other (one JSON object a line: commands on the generator's stdin, answers
+ * on its stdout).
+ *
+ * Room r is `bench-r`; its members are `m0`..`m(M-1)`, `m0` creates it (and
+ * is its host), `m0`..`m(S-1)` send. A member's global index is r·M + j, and
+ * generator process p owns the members whose global index is p mod procs.
+ */
+import type { SparseHistogram } from "./histogram.ts";
+
+/** Rooms, members and senders of a run, and how many generator processes share them. */
+export interface Layout {
+  rooms: number;
+  members: number;
+  senders: number;
+  procs: number;
+}
+
+/** What a generator process is started with (`--spec <json>`). */
+export interface LoadgenSpec extends Layout {
+  /** "chat": the real server (TCRP on `port`); "relay": the trivial relay (UDP on `port`). */
+  target: "chat" | "relay";
+  hostname: string;
+  port: number;
+  /** This process's number, 0..procs-1. */
+  proc: number;
+  /** Handshakes in flight at once from this process. */
+  handshakeConcurrency: number;
+}
+
+/** One member this process owns. */
+export interface OwnedMember {
+  room: number;
+  member: number;
+  global: number;
+}
+
+/** The members process `proc` owns, in join order. */
+export function ownedMembers(layout: Layout, proc: number): OwnedMember[] {
+  const owned: OwnedMember[] = [];
+  for (let room = 0; room < layout.rooms; room++) {
+    for (let member = 0; member < layout.members; member++) {
+      const global = room * layout.members + member;
+      if (global % layout.procs === proc) owned.push({ room, member, global });
+    }
+  }
+  return owned;
+}
+
+/** The room's name on the server. */
+export function roomName(room: number): string {
+  return `bench-${room}`;
+}
+
+/** Commands the bench sends a generator. */
+export type LoadgenCommand =
+  | { cmd: "join"; hosts: boolean }
+  | { cmd: "run"; step: number; ratePerSender: number; durationMs: number; settleMs: number }
+  | { cmd: "quit" };
+
+/** What a generator answers to "run". */
+export interface StepReport {
+  /** MESSAGEs this process's senders sent in the step. */
+  sent: number;
+  /** Distinct stamped EVENTs of this step its members received. */
+  received: number;
+  /** Stamped EVENTs received again by the same member. */
+  duplicates: number;
+  /** Stamped EVENTs of an earlier step (late arrivals). */
+  late: number;
+  latency: SparseHistogram;
+  /** Longest gap between two pacing ticks: a generator that stalls shows here. */
+  maxTickGapMs: number;
+  sendErrors: number;
+}
+
+/** Lines a generator writes on stdout. */
+export type LoadgenAnswer =
+  | { joined: number; ms: number }
+  | { report: StepReport }
+  | { error: string };

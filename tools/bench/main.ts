@@ -1,0 +1,171 @@
+/**
+ * `deno task bench`: how fast `chat serve` fans messages out, measured from
+ * separate load generator processes over loopback. First the generator's own
+ * ceiling against the trivial relay, then the chat scenarios, each swept from
+ * a start rate (doubling, then bisecting) to the last rate where loss stays
+ * within 0.1% and p99 latency within 50 ms. Prints tables; writes
+ * docs/results/bench/<time>.json, latest.json, docs/performance.md and
+ * docs/performance.svg.
+ */
+import os from "node:os";
+import { Command, InvalidArgumentError } from "commander";
+import denoJson from "../../deno.json" with { type: "json" };
+import { writeAllSync } from "./lines.ts";
+import type { Layout } from "./layout.ts";
+import { layoutOf, stepsTable, summaryTable, writeBenchResults } from "./report.ts";
+import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
+import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
+import { renderLatencyPlot } from "./svg.ts";
+
+function whole(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a whole number");
+  return Number(text);
+}
+
+function positive(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError("expected a number > 0");
+  }
+  return value;
+}
+
+const flags = new Command("bench")
+  .description("fan-out speed of chat serve, swept to its saturation point")
+  .option("--rooms <n>", "rooms of a custom scenario (replaces the default ones)", whole)
+  .option("--members <n>", "members a room in the custom scenario", whole)
+  .option("--senders <n>", "senders a room in the custom scenario", whole)
+  .option(
+    "--rate <msgs>",
+    "one fixed offered rate, MESSAGEs a second over all rooms (no sweep)",
+    positive,
+  )
+  .option("--start-rate <msgs>", "first rate of each chat sweep (default: per scenario)", positive)
+  .option("--duration <seconds>", "sending time of each step", positive, 2)
+  .option("--settle <ms>", "wait after each step for late deliveries", whole, 500)
+  .option("--max-steps <n>", "most steps in a sweep", whole, 7)
+  .option("--procs <n>", "load generator processes", whole, 1)
+  .option("--idle-members <n>", "also measure this many heartbeat-only members (0: no)", whole, 0)
+  .option("--idle-window <seconds>", "how long the idle measurement lasts", positive, 10)
+  .option("--heartbeat <seconds>", "server heartbeat period in the idle measurement", whole, 10)
+  .option("--no-ceiling", "skip the generator's ceiling check against the trivial relay")
+  .option("--note <text>", "a remark stored with the run", "")
+  .option("--no-write", "do not write docs/results/bench/ and docs/performance.*")
+  .parse(Deno.args, { from: "user" })
+  .opts();
+
+const print = (line = "") => writeAllSync(Deno.stdout, line + "\n");
+const thresholds: Thresholds = { maxLoss: 0.001, maxP99Ms: 50 };
+
+interface Planned {
+  target: "chat" | "relay";
+  layout: Layout;
+  start: number;
+}
+
+const procs = Math.max(1, flags.procs);
+const planned: Planned[] = [];
+const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
+if (flags.ceiling) planned.push({ target: "relay", layout: oneRoom, start: 2000 });
+if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
+  const layout = {
+    rooms: flags.rooms ?? 1,
+    members: flags.members ?? 50,
+    senders: flags.senders ?? 1,
+    procs,
+  };
+  planned.push({ target: "chat", layout, start: flags.startRate ?? 40 * layout.rooms });
+} else {
+  planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000 });
+  planned.push({
+    target: "chat",
+    layout: { rooms: 100, members: 10, senders: 1, procs },
+    start: flags.startRate ?? 4000,
+  });
+}
+
+const started = performance.now();
+const scenarios: ScenarioResult[] = [];
+for (const plan of planned) {
+  const name = `${plan.target === "relay" ? "trivial relay" : "chat serve"}, ${
+    layoutOf({ ...plan.layout } as ScenarioResult)
+  }`;
+  print(`${name}…`);
+  const result = await runScenario({
+    name,
+    target: plan.target,
+    layout: plan.layout,
+    durationMs: flags.duration * 1000,
+    settleMs: flags.settle,
+    rates: flags.rate !== undefined && plan.target === "chat" ? { fixed: flags.rate } : {
+      start: plan.start,
+      maxSteps: flags.maxSteps,
+      precision: 0.1,
+      minRate: 1,
+      maxRate: 10_000_000,
+    },
+    thresholds,
+    onStep: (step) =>
+      print(
+        `  ${Math.round(step.offeredRate)} msg/s: ${Math.round(step.deliveriesPerSecond)} ` +
+          `deliveries/s, loss ${(step.loss * 100).toFixed(3)}%, p99 ` +
+          `${step.latencyMs.p99?.toFixed(1) ?? "—"} ms${step.held ? "" : ` (${step.why})`}`,
+      ),
+  });
+  scenarios.push(result);
+  print();
+  print(stepsTable(result).join("\n"));
+  print();
+}
+
+const idle: IdleResult[] = [];
+if (flags.idleMembers > 0) {
+  print(`${flags.idleMembers} heartbeat-only members…`);
+  idle.push(
+    await runIdle({
+      members: flags.idleMembers,
+      membersPerRoom: 10,
+      procs,
+      windowSeconds: flags.idleWindow,
+      heartbeatSeconds: flags.heartbeat,
+    }),
+  );
+}
+
+const cpus = os.cpus();
+const run: BenchRun = {
+  command: ["deno task bench", ...Deno.args].join(" "),
+  finishedAt: new Date().toISOString(),
+  serverVersion: `${denoJson.version} (${await gitCommit()})`,
+  deno: Deno.version.deno,
+  machine: { cores: cpus.length, cpuModel: cpus[0]?.model.trim() ?? "unknown CPU" },
+  note: flags.note,
+  thresholds,
+  scenarios,
+  idle,
+};
+print(summaryTable(run).join("\n"));
+for (const i of idle) {
+  print(
+    `${i.name}: server ${((i.serverCpuShare ?? NaN) * 100).toFixed(1)}% of one core, ` +
+      `RSS ${i.serverRssMiB?.toFixed(0)} MiB (peak ${i.serverPeakRssMiB?.toFixed(0)} MiB)`,
+  );
+}
+print(`\n${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+if (flags.write) {
+  const file = await writeBenchResults(run, renderLatencyPlot(run));
+  print(`wrote ${decodeURIComponent(file.pathname)}, latest.json, docs/performance.md and .svg`);
+}
+
+async function gitCommit(): Promise<string> {
+  try {
+    const { stdout, success } = await new Deno.Command("git", {
+      args: ["rev-parse", "--short", "HEAD"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return success ? new TextDecoder().decode(stdout).trim() : "unknown commit";
+  } catch {
+    return "unknown commit";
+  }
+}

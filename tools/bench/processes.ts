@@ -1,0 +1,167 @@
+/**
+ * The bench's child processes: the chat server (`chat serve` with the
+ * bench's limits), the trivial relay, and load generators spoken to by JSON
+ * lines.
+ */
+import { fileURLToPath } from "node:url";
+import { listRooms } from "../../tests/helpers/raw_client.ts";
+import { type ChildHandle, Children, REPO_ROOT } from "../../tests/helpers/cli.ts";
+import type { LoadgenAnswer, LoadgenCommand, LoadgenSpec } from "./layout.ts";
+import { readLines } from "./lines.ts";
+
+const LOADGEN_TS = fileURLToPath(new URL("./loadgen.ts", import.meta.url));
+const RELAY_TS = fileURLToPath(new URL("./trivial_relay.ts", import.meta.url));
+
+/** Something the generators load: where, and which process to measure. */
+export interface LoadTarget {
+  kind: "chat" | "relay";
+  hostname: string;
+  /** TCRP port of the server, or UDP port of the relay. */
+  port: number;
+  pid: number;
+  handle: ChildHandle;
+}
+
+function freePorts(): { tcp: number; udp: number } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const datagram = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const ports = {
+    tcp: (listener.addr as Deno.NetAddr).port,
+    udp: (datagram.addr as Deno.NetAddr).port,
+  };
+  listener.close();
+  datagram.close();
+  return ports;
+}
+
+/** The server flags of every bench run: no rate limits, room for large layouts. */
+export const BENCH_SERVER_FLAGS: string[] = [
+  "--rate-limit",
+  "0",
+  "--request-rate",
+  "0",
+  "--max-rooms",
+  "100000",
+  "--max-members",
+  "100000",
+  "--max-rooms-per-ip",
+  "100000",
+  "--max-members-per-room",
+  "65535",
+  "--max-handshakes-per-ip",
+  "64",
+  "--idle-timeout",
+  "0",
+  "--log-level",
+  "warn",
+];
+
+/**
+ * Starts `chat serve` on 127.0.0.1 with free ports and the bench flags
+ * (then `extra`), and waits until it answers LIST_ROOMS.
+ */
+export async function startChatServer(kids: Children, extra: string[] = []): Promise<LoadTarget> {
+  const ports = freePorts();
+  const handle = kids.chat([
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(ports.tcp),
+    "--udp-port",
+    String(ports.udp),
+    ...BENCH_SERVER_FLAGS,
+    ...extra,
+  ]);
+  const addr = { transport: "tcp" as const, hostname: "127.0.0.1", port: ports.tcp };
+  const deadline = Date.now() + 15_000;
+  while (true) {
+    try {
+      await listRooms(addr);
+      break;
+    } catch (error) {
+      if (Date.now() > deadline || handle.exitCode !== null) {
+        throw new Error(`chat serve did not start: ${error}\n${handle.stderr.plain}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { kind: "chat", hostname: "127.0.0.1", port: ports.tcp, pid: handle.child.pid, handle };
+}
+
+/** Starts the trivial relay and reads its port. */
+export async function startRelay(kids: Children): Promise<LoadTarget> {
+  const handle = kids.spawn(Deno.execPath(), ["run", "--allow-net=127.0.0.1", RELAY_TS], {
+    label: "trivial relay",
+  });
+  const match = await handle.stdout.waitFor(/relay on udp (\d+)/, 15_000);
+  return {
+    kind: "relay",
+    hostname: "127.0.0.1",
+    port: Number(match[1]),
+    pid: handle.child.pid,
+    handle,
+  };
+}
+
+/** A load generator process: one command in, one JSON line out. */
+export class LoadgenProcess {
+  readonly child: Deno.ChildProcess;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #lines: AsyncGenerator<string>;
+  #stderr = "";
+  #stderrDone: Promise<void>;
+
+  /** Spawns `loadgen.ts --spec <spec>`. */
+  constructor(spec: LoadgenSpec) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net=127.0.0.1", LOADGEN_TS, "--spec", JSON.stringify(spec)],
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#stdin = this.child.stdin.getWriter();
+    this.#lines = readLines(this.child.stdout);
+    const stderr = this.child.stderr;
+    this.#stderrDone = (async () => {
+      for await (const line of readLines(stderr)) {
+        this.#stderr = (this.#stderr + line + "\n").slice(-4000);
+      }
+    })();
+  }
+
+  /** The process id (for CPU time). */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Sends a command and returns the answer line; throws on an error answer or exit. */
+  async request(command: LoadgenCommand): Promise<LoadgenAnswer> {
+    await this.#stdin.write(new TextEncoder().encode(JSON.stringify(command) + "\n"));
+    const { value, done } = await this.#lines.next();
+    if (done) throw new Error(`load generator exited\n${this.#stderr}`);
+    const answer = JSON.parse(value) as LoadgenAnswer;
+    if ("error" in answer) throw new Error(`load generator: ${answer.error}`);
+    return answer;
+  }
+
+  /** Asks it to quit, kills it if it does not within 3 s, and waits for it. */
+  async close(): Promise<void> {
+    try {
+      await this.#stdin.write(new TextEncoder().encode(JSON.stringify({ cmd: "quit" }) + "\n"));
+      await this.#stdin.close();
+    } catch { /* already gone */ }
+    const timer = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, 3_000);
+    await this.child.status;
+    clearTimeout(timer);
+    // Drain stdout so its resource closes.
+    for await (const _ of this.#lines) { /* nothing more expected */ }
+    await this.#stderrDone;
+  }
+}

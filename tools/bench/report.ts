@@ -1,0 +1,168 @@
+/**
+ * The bench's outputs: a table for people (stdout and docs/performance.md),
+ * and the run as JSON (docs/results/bench/<time>.json and latest.json).
+ */
+import type { BenchRun, IdleResult, ScenarioResult, StepResult } from "./results.ts";
+
+/** Where the JSON files go. */
+export const BENCH_RESULTS_DIR: URL = new URL("../../docs/results/bench/", import.meta.url);
+/** The generated page. */
+export const PERFORMANCE_PAGE: URL = new URL("../../docs/performance.md", import.meta.url);
+/** The generated plot. */
+export const PERFORMANCE_SVG: URL = new URL("../../docs/performance.svg", import.meta.url);
+
+const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
+const millis = (ms: number | null) => ms === null ? "—" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1);
+const percent = (share: number | null, digits = 0) =>
+  share === null ? "—" : `${(share * 100).toFixed(digits)}%`;
+const mib = (value: number | null) => value === null ? "—" : `${value.toFixed(0)} MiB`;
+
+/** The layout of a scenario, e.g. "1 × 50, 1 sender". */
+export function layoutOf(s: ScenarioResult): string {
+  return `${thousands(s.rooms)} × ${thousands(s.members)}, ${s.senders} sender${
+    s.senders === 1 ? "" : "s"
+  }${s.rooms > 1 ? " each" : ""}`;
+}
+
+const STEP_HEADER = [
+  "offered msg/s",
+  "offered deliveries/s",
+  "delivered msg/s",
+  "deliveries/s",
+  "loss",
+  "dup",
+  "p50 ms",
+  "p90 ms",
+  "p99 ms",
+  "max ms",
+  "server CPU",
+  "generator CPU",
+  "server peak RSS",
+  "held",
+];
+
+function stepRow(step: StepResult): string[] {
+  return [
+    thousands(step.offeredRate),
+    thousands(step.offeredDeliveries),
+    thousands(step.deliveredRate),
+    thousands(step.deliveriesPerSecond),
+    percent(step.loss, 3),
+    String(step.duplicates),
+    millis(step.latencyMs.p50),
+    millis(step.latencyMs.p90),
+    millis(step.latencyMs.p99),
+    millis(step.latencyMs.max),
+    percent(step.serverCpuShare),
+    percent(step.generatorCpuShare),
+    mib(step.serverPeakRssMiB),
+    step.held ? "yes" : `no: ${step.why}`,
+  ];
+}
+
+function markdownTable(header: string[], rows: string[][]): string[] {
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((row) => `| ${row.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`),
+  ];
+}
+
+/** The headline table: one row per scenario at its saturation point, one per idle run. */
+export function summaryTable(run: BenchRun): string[] {
+  const rows = run.scenarios.map((s) => {
+    const at = s.saturation;
+    return [
+      s.target === "relay" ? `generator ceiling (trivial relay), ${layoutOf(s)}` : layoutOf(s),
+      s.saturationRate === null ? "none held" : thousands(s.saturationRate),
+      at === null ? "—" : thousands(at.deliveriesPerSecond),
+      at === null ? "—" : percent(at.loss, 3),
+      at === null ? "—" : millis(at.latencyMs.p50),
+      at === null ? "—" : millis(at.latencyMs.p99),
+      at === null ? "—" : percent(at.serverCpuShare),
+      at === null ? "—" : mib(at.serverPeakRssMiB),
+    ];
+  });
+  return markdownTable(
+    [
+      "scenario",
+      "last rate that held, msg/s",
+      "deliveries/s there",
+      "loss",
+      "p50 ms",
+      "p99 ms",
+      "server CPU",
+      "server peak RSS",
+    ],
+    rows,
+  );
+}
+
+function idleTable(idle: IdleResult[]): string[] {
+  return markdownTable(
+    ["scenario", "rooms", "heartbeat", "window", "server CPU", "server RSS", "server peak RSS"],
+    idle.map((i) => [
+      i.name,
+      thousands(i.rooms),
+      `${i.heartbeatSeconds} s (sent every ${i.heartbeatSeconds / 2} s)`,
+      `${i.windowSeconds} s`,
+      `${percent(i.serverCpuShare, 1)} of one core`,
+      mib(i.serverRssMiB),
+      mib(i.serverPeakRssMiB),
+    ]),
+  );
+}
+
+/** Every step of a scenario. */
+export function stepsTable(s: ScenarioResult): string[] {
+  return markdownTable(STEP_HEADER, s.steps.map(stepRow));
+}
+
+/** docs/performance.md. */
+export function renderPerformancePage(run: BenchRun): string {
+  const lines = [
+    "# Performance figures",
+    "",
+    `Written by \`${run.command}\` (tools/bench/) at the end of its run, from`,
+    "`docs/results/bench/latest.json`; do not edit by hand.",
+    "",
+    `Last run ${run.finishedAt.slice(0, 16).replace("T", " ")} UTC, server ${run.serverVersion}, ` +
+    `Deno ${run.deno}, ${run.machine.cores} cores, ${run.machine.cpuModel}. ${run.note}`,
+    "",
+    `A rate holds when loss stays at most ${percent(run.thresholds.maxLoss, 1)} and p99 latency ` +
+    `at most ${run.thresholds.maxP99Ms} ms. Loss is counted without retransmission. The load ` +
+    "generator runs in separate processes on the same machine; the trivial relay row is its " +
+    "own ceiling.",
+    "",
+    ...summaryTable(run),
+    "",
+  ];
+  if (run.idle.length > 0) lines.push(...idleTable(run.idle), "");
+  lines.push("![latency against offered load](performance.svg)", "");
+  for (const s of run.scenarios) {
+    lines.push(
+      `## ${s.target === "relay" ? "Trivial relay" : "chat serve"}: ${layoutOf(s)}`,
+      "",
+      `${s.procs} generator process${s.procs === 1 ? "" : "es"}, ${
+        s.durationMs / 1000
+      } s a step, ` +
+        `joins took ${thousands(s.joinMs)} ms.`,
+      "",
+      ...stepsTable(s),
+      "",
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Writes the run's JSON files and the page. Returns the timestamped file's URL. */
+export async function writeBenchResults(run: BenchRun, svg: string): Promise<URL> {
+  await Deno.mkdir(BENCH_RESULTS_DIR, { recursive: true });
+  const json = JSON.stringify(run, null, 2) + "\n";
+  const file = new URL(`${run.finishedAt.replace(/[:.]/g, "-")}.json`, BENCH_RESULTS_DIR);
+  await Deno.writeTextFile(file, json);
+  await Deno.writeTextFile(new URL("latest.json", BENCH_RESULTS_DIR), json);
+  await Deno.writeTextFile(PERFORMANCE_PAGE, renderPerformancePage(run));
+  await Deno.writeTextFile(PERFORMANCE_SVG, svg);
+  return file;
+}

@@ -1,0 +1,95 @@
+/** What a bench run measured, as written to docs/results/bench/*.json. */
+
+/** Latency figures in milliseconds (null when nothing was received). */
+export interface LatencyMs {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** One offered rate, measured. */
+export interface StepResult {
+  /** MESSAGEs a second offered, over all rooms. */
+  offeredRate: number;
+  /** Deliveries a second offered: offeredRate × members. */
+  offeredDeliveries: number;
+  /** MESSAGEs sent (the generators send exactly the offered count, paced). */
+  sent: number;
+  /** Deliveries expected: sent × members (every member gets every message, the sender too). */
+  expected: number;
+  /** Distinct deliveries received. */
+  received: number;
+  /** expected − received: lost, no retransmission in the bench. */
+  missing: number;
+  /** missing / expected. */
+  loss: number;
+  duplicates: number;
+  /** Deliveries of an earlier step that arrived in this one (not counted as received). */
+  late: number;
+  /** MESSAGEs a second delivered to every member: received / members / seconds. */
+  deliveredRate: number;
+  /** received / seconds of the sending window. */
+  deliveriesPerSecond: number;
+  latencyMs: LatencyMs;
+  /** Server (or relay) CPU seconds over the step (sending window and settle time). */
+  serverCpuSeconds: number | null;
+  /** The same over the step's wall time: 1 = one core busy. */
+  serverCpuShare: number | null;
+  /** Load generator CPU over the step's wall time, all its processes: 1 = one core. */
+  generatorCpuShare: number | null;
+  /** Peak RSS of the server so far, MiB. */
+  serverPeakRssMiB: number | null;
+  /** Longest pause between two pacing ticks in any generator. */
+  maxTickGapMs: number;
+  held: boolean;
+  /** Why it did not hold ("" when it held). */
+  why: string;
+}
+
+/** A scenario: a layout against a target, swept or at one rate. */
+export interface ScenarioResult {
+  name: string;
+  target: "chat" | "relay";
+  rooms: number;
+  members: number;
+  senders: number;
+  procs: number;
+  durationMs: number;
+  joinMs: number;
+  steps: StepResult[];
+  /** The highest offered rate (MESSAGEs a second) that held, or null. */
+  saturationRate: number | null;
+  /** The step at that rate. */
+  saturation: StepResult | null;
+}
+
+/** Heartbeat-only members: what they cost the server. */
+export interface IdleResult {
+  name: string;
+  members: number;
+  rooms: number;
+  joinMs: number;
+  windowSeconds: number;
+  heartbeatSeconds: number;
+  serverCpuSeconds: number | null;
+  /** CPU over the window's wall time: 1 = one core. */
+  serverCpuShare: number | null;
+  serverRssMiB: number | null;
+  serverPeakRssMiB: number | null;
+}
+
+/** A whole run. */
+export interface BenchRun {
+  command: string;
+  finishedAt: string;
+  /** deno.json version and git commit. */
+  serverVersion: string;
+  deno: string;
+  machine: { cores: number; cpuModel: string };
+  /** Another helper ran tests on the same machine, say. */
+  note: string;
+  thresholds: { maxLoss: number; maxP99Ms: number };
+  scenarios: ScenarioResult[];
+  idle: IdleResult[];
+}

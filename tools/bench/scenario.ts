@@ -1,0 +1,255 @@
+/**
+ * One scenario: start the target, start the generators, join every member,
+ * warm up, then measure steps at the rates the sweep picks (or one fixed
+ * rate), and stop everything.
+ */
+import { Children } from "../../tests/helpers/cli.ts";
+import { LatencyHistogram } from "./histogram.ts";
+import type { Layout, StepReport } from "./layout.ts";
+import { readCpuSeconds, readCpuSecondsOf, readMemoryMiB } from "./proc_stat.ts";
+import { LoadgenProcess, type LoadTarget, startChatServer, startRelay } from "./processes.ts";
+import type { IdleResult, ScenarioResult, StepResult } from "./results.ts";
+import { nextRate, saturation, type SweepOptions } from "./sweep.ts";
+
+/** What a step must stay within to hold. */
+export interface Thresholds {
+  maxLoss: number;
+  maxP99Ms: number;
+}
+
+/** A scenario to run. */
+export interface ScenarioOptions {
+  name: string;
+  target: "chat" | "relay";
+  layout: Layout;
+  durationMs: number;
+  settleMs: number;
+  /** A fixed rate, or a sweep (MESSAGEs a second over all rooms). */
+  rates: { fixed: number } | SweepOptions;
+  thresholds: Thresholds;
+  /** Extra `chat serve` flags. */
+  serverFlags?: string[];
+  /** Told each step's result as it comes. */
+  onStep?: (step: StepResult) => void;
+}
+
+/** A target and its generators, joined. */
+interface Rig {
+  kids: Children;
+  target: LoadTarget;
+  generators: LoadgenProcess[];
+  joinMs: number;
+}
+
+async function rigUp(
+  kind: "chat" | "relay",
+  layout: Layout,
+  serverFlags: string[],
+): Promise<Rig> {
+  const kids = new Children();
+  const generators: LoadgenProcess[] = [];
+  try {
+    const target = kind === "chat"
+      ? await startChatServer(kids, serverFlags)
+      : await startRelay(kids);
+    for (let proc = 0; proc < layout.procs; proc++) {
+      generators.push(
+        new LoadgenProcess({
+          ...layout,
+          target: kind,
+          hostname: target.hostname,
+          port: target.port,
+          proc,
+          handshakeConcurrency: Math.max(1, Math.floor(32 / layout.procs)),
+        }),
+      );
+    }
+    const started = performance.now();
+    for (const hosts of [true, false]) {
+      await Promise.all(generators.map((g) => g.request({ cmd: "join", hosts })));
+    }
+    return { kids, target, generators, joinMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    await Promise.allSettled(generators.map((g) => g.close()));
+    await kids.dispose();
+    throw error;
+  }
+}
+
+async function rigDown(rig: Rig): Promise<void> {
+  await Promise.allSettled(rig.generators.map((g) => g.close()));
+  await rig.kids.dispose();
+}
+
+async function measureStep(
+  rig: Rig,
+  options: ScenarioOptions,
+  step: number,
+  rate: number,
+): Promise<StepResult> {
+  const { layout, durationMs, settleMs, thresholds } = options;
+  const ratePerSender = rate / (layout.rooms * layout.senders);
+  const generatorPids = rig.generators.map((g) => g.pid);
+  const [serverBefore, generatorsBefore] = await Promise.all([
+    readCpuSeconds(rig.target.pid),
+    readCpuSecondsOf(generatorPids),
+  ]);
+  const started = performance.now();
+  const reports = await Promise.all(rig.generators.map(async (g) => {
+    const answer = await g.request({ cmd: "run", step, ratePerSender, durationMs, settleMs });
+    if (!("report" in answer)) throw new Error(`expected a report, got ${JSON.stringify(answer)}`);
+    return answer.report;
+  }));
+  const wallSeconds = (performance.now() - started) / 1000;
+  const [serverAfter, generatorsAfter, memory] = await Promise.all([
+    readCpuSeconds(rig.target.pid),
+    readCpuSecondsOf(generatorPids),
+    readMemoryMiB(rig.target.pid),
+  ]);
+  const serverCpuSeconds = serverBefore === null || serverAfter === null
+    ? null
+    : serverAfter - serverBefore;
+  const generatorCpuSeconds = generatorsBefore === null || generatorsAfter === null
+    ? null
+    : generatorsAfter - generatorsBefore;
+  return summarize(rate, layout, durationMs, reports, thresholds, {
+    serverCpuSeconds,
+    serverCpuShare: serverCpuSeconds === null ? null : serverCpuSeconds / wallSeconds,
+    generatorCpuShare: generatorCpuSeconds === null ? null : generatorCpuSeconds / wallSeconds,
+    serverPeakRssMiB: memory?.peakMiB ?? null,
+  });
+}
+
+/** Adds up the generators' reports of one step and decides whether it held. */
+export function summarize(
+  rate: number,
+  layout: Layout,
+  durationMs: number,
+  reports: StepReport[],
+  thresholds: Thresholds,
+  measured: Pick<
+    StepResult,
+    "serverCpuSeconds" | "serverCpuShare" | "generatorCpuShare" | "serverPeakRssMiB"
+  >,
+): StepResult {
+  const histogram = new LatencyHistogram();
+  for (const report of reports) histogram.merge(report.latency);
+  const sum = (pick: (r: StepReport) => number) => reports.reduce((a, r) => a + pick(r), 0);
+  const sent = sum((r) => r.sent);
+  const received = sum((r) => r.received);
+  const expected = sent * layout.members;
+  const missing = expected - received;
+  const loss = expected === 0 ? 0 : missing / expected;
+  const seconds = durationMs / 1000;
+  const ms = (micros: number | null) => micros === null ? null : micros / 1000;
+  const latencyMs = {
+    p50: ms(histogram.percentile(0.5)),
+    p90: ms(histogram.percentile(0.9)),
+    p99: ms(histogram.percentile(0.99)),
+    max: ms(histogram.total === 0 ? null : histogram.maxMicros),
+  };
+  const why: string[] = [];
+  if (loss > thresholds.maxLoss) why.push(`loss ${(loss * 100).toFixed(2)}%`);
+  if (latencyMs.p99 === null || latencyMs.p99 > thresholds.maxP99Ms) {
+    why.push(`p99 ${latencyMs.p99?.toFixed(1) ?? "—"} ms`);
+  }
+  return {
+    offeredRate: rate,
+    offeredDeliveries: rate * layout.members,
+    sent,
+    expected,
+    received,
+    missing,
+    loss,
+    duplicates: sum((r) => r.duplicates),
+    late: sum((r) => r.late),
+    deliveredRate: received / layout.members / seconds,
+    deliveriesPerSecond: received / seconds,
+    latencyMs,
+    ...measured,
+    maxTickGapMs: Math.max(...reports.map((r) => r.maxTickGapMs)),
+    held: why.length === 0,
+    why: why.join(", "),
+  };
+}
+
+/** Runs one scenario to its end; always stops its processes. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const rig = await rigUp(options.target, options.layout, options.serverFlags ?? []);
+  const steps: StepResult[] = [];
+  try {
+    const first = "fixed" in options.rates ? options.rates.fixed : options.rates.start;
+    // Warm-up (not recorded): the JIT and the sockets' first use.
+    await measureStep(rig, { ...options, durationMs: 500, settleMs: 200 }, 0, first / 2);
+    let step = 1;
+    if ("fixed" in options.rates) {
+      steps.push(await measureStep(rig, options, step, options.rates.fixed));
+      options.onStep?.(steps[0]!);
+    } else {
+      const sweep = options.rates;
+      const tried = () => steps.map((s) => ({ rate: s.offeredRate, held: s.held }));
+      for (let rate = nextRate([], sweep); rate !== null; rate = nextRate(tried(), sweep)) {
+        const result = await measureStep(rig, options, ++step, rate);
+        steps.push(result);
+        options.onStep?.(result);
+      }
+    }
+  } finally {
+    await rigDown(rig);
+  }
+  const best = saturation(steps.map((s) => ({ rate: s.offeredRate, held: s.held })));
+  return {
+    name: options.name,
+    target: options.target,
+    ...options.layout,
+    durationMs: options.durationMs,
+    joinMs: rig.joinMs,
+    steps,
+    saturationRate: best,
+    saturation: steps.find((s) => s.offeredRate === best) ?? null,
+  };
+}
+
+/** Options of the heartbeat-only measurement. */
+export interface IdleOptions {
+  members: number;
+  membersPerRoom: number;
+  procs: number;
+  windowSeconds: number;
+  heartbeatSeconds: number;
+}
+
+/**
+ * Joins `members` silent members (rooms of `membersPerRoom`) that only send
+ * heartbeats, lets them settle for one heartbeat period, then measures the
+ * server's CPU over `windowSeconds` and its memory.
+ */
+export async function runIdle(options: IdleOptions): Promise<IdleResult> {
+  const rooms = Math.ceil(options.members / options.membersPerRoom);
+  const layout = { rooms, members: options.membersPerRoom, senders: 0, procs: options.procs };
+  const rig = await rigUp("chat", layout, ["--heartbeat", String(options.heartbeatSeconds)]);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, options.heartbeatSeconds * 1000));
+    const before = await readCpuSeconds(rig.target.pid);
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, options.windowSeconds * 1000));
+    const after = await readCpuSeconds(rig.target.pid);
+    const wall = (performance.now() - started) / 1000;
+    const memory = await readMemoryMiB(rig.target.pid);
+    const cpu = before === null || after === null ? null : after - before;
+    return {
+      name: `${rooms * options.membersPerRoom} heartbeat-only members`,
+      members: rooms * options.membersPerRoom,
+      rooms,
+      joinMs: rig.joinMs,
+      windowSeconds: options.windowSeconds,
+      heartbeatSeconds: options.heartbeatSeconds,
+      serverCpuSeconds: cpu,
+      serverCpuShare: cpu === null ? null : cpu / wall,
+      serverRssMiB: memory?.rssMiB ?? null,
+      serverPeakRssMiB: memory?.peakMiB ?? null,
+    };
+  } finally {
+    await rigDown(rig);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The load generator's UDP socket, behind a small interface so that the
+ * implementation can change (a batched FFI socket, say) without touching the
+ * generator. Today: Deno.listenDatagram, one receive op per datagram.
+ */
+
+/** Where a datagram goes. */
+export interface UdpTarget {
+  hostname: string;
+  port: number;
+}
+
+/** One bound UDP socket. */
+export interface BenchSocket {
+  /** The bound local port. */
+  readonly port: number;
+  /** Sends one datagram; does not wait for it to leave (errors are counted, not thrown). */
+  send(bytes: Uint8Array, to: UdpTarget): void;
+  /**
+   * Calls `onDatagram` with each received datagram until the socket is closed.
+   * The bytes are only valid during the call (the buffer is reused).
+   */
+  receiveLoop(onDatagram: (bytes: Uint8Array) => void): Promise<void>;
+  /** Closes the socket; the receive loop then ends. */
+  close(): void;
+  /** Sends that failed so far. */
+  readonly sendErrors: number;
+}
+
+/** Opens a socket on `hostname`, port 0. */
+export function openBenchSocket(hostname = "127.0.0.1"): BenchSocket {
+  return new DenoBenchSocket(hostname);
+}
+
+class DenoBenchSocket implements BenchSocket {
+  readonly port: number;
+  #conn: Deno.DatagramConn;
+  #closed = false;
+  #sendErrors = 0;
+
+  constructor(hostname: string) {
+    this.#conn = Deno.listenDatagram({ hostname, port: 0, transport: "udp" });
+    this.port = (this.#conn.addr as Deno.NetAddr).port;
+  }
+
+  get sendErrors(): number {
+    return this.#sendErrors;
+  }
+
+  send(bytes: Uint8Array, to: UdpTarget): void {
+    if (this.#closed) return;
+    this.#conn.send(bytes, { transport: "udp", hostname: to.hostname, port: to.port })
+      .catch(() => {
+        if (!this.#closed) this.#sendErrors++;
+      });
+  }
+
+  async receiveLoop(onDatagram: (bytes: Uint8Array) => void): Promise<void> {
+    const buffer = new Uint8Array(4096);
+    while (!this.#closed) {
+      let bytes: Uint8Array;
+      try {
+        [bytes] = await this.#conn.receive(buffer);
+      } catch {
+        if (this.#closed) return;
+        continue; // an ICMP error surfacing on a UDP socket is not fatal
+      }
+      onDatagram(bytes);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+}
