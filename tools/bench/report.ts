@@ -10,6 +10,10 @@ export const BENCH_RESULTS_DIR: URL = new URL("../../docs/results/bench/", impor
 export const PERFORMANCE_PAGE: URL = new URL("../../docs/performance.md", import.meta.url);
 /** The generated plot. */
 export const PERFORMANCE_SVG: URL = new URL("../../docs/performance.svg", import.meta.url);
+/** The README, whose Performance section carries the summary between two markers. */
+export const README: URL = new URL("../../README.md", import.meta.url);
+const SUMMARY_START = "<!-- bench summary: written by deno task bench -->";
+const SUMMARY_END = "<!-- end of bench summary -->";
 
 const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
 const millis = (ms: number | null) => ms === null ? "—" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1);
@@ -164,5 +168,33 @@ export async function writeBenchResults(run: BenchRun, svg: string): Promise<URL
   await Deno.writeTextFile(new URL("latest.json", BENCH_RESULTS_DIR), json);
   await Deno.writeTextFile(PERFORMANCE_PAGE, renderPerformancePage(run));
   await Deno.writeTextFile(PERFORMANCE_SVG, svg);
+  await Deno.writeTextFile(README, withSummary(await Deno.readTextFile(README), run));
+  // The README is checked by deno fmt, which aligns tables; let it do so now.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "-q", decodeURIComponent(README.pathname)],
+  })
+    .output();
   return file;
+}
+
+/** `readme` with the text between the summary markers replaced by this run's summary. */
+export function withSummary(readme: string, run: BenchRun): string {
+  const start = readme.indexOf(SUMMARY_START);
+  const end = readme.indexOf(SUMMARY_END);
+  if (start < 0 || end < start) {
+    throw new Error(`README.md has no "${SUMMARY_START}" ... "${SUMMARY_END}" section`);
+  }
+  const summary = [
+    SUMMARY_START,
+    "",
+    `Last run ${run.finishedAt.slice(0, 16).replace("T", " ")} UTC, ${run.machine.cores} cores, ` +
+    `${run.machine.cpuModel}, Deno ${run.deno}.${run.note ? ` ${run.note}` : ""}`,
+    "",
+    ...summaryTable(run),
+    "",
+    ...(run.idle.length > 0 ? [...idleTable(run.idle), ""] : []),
+    "![latency against offered load](docs/performance.svg)",
+    "",
+  ];
+  return readme.slice(0, start) + summary.join("\n") + readme.slice(end);
 }
