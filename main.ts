@@ -8,6 +8,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { parseServerAddress, type ServerAddress } from "./client/address.ts";
 import { ChatRefusedError, ChatTransportError } from "./client/errors.ts";
 import { UsageError } from "./client/usage_error.ts";
+import { UDP_IO_CHOICES, type UdpIoChoice } from "./server/datagram_socket.ts";
 import { LOG_LEVELS, type LogLevel } from "./server/log.ts";
 import { DEFAULT_SERVER_CONFIG, startChatServer } from "./server/server.ts";
 
@@ -158,6 +159,12 @@ program.command("serve")
       d.logLevel,
     ).choices(LOG_LEVELS),
   )
+  .addOption(
+    new Option(
+      "--udp-io <io>",
+      "UDP i/o: mmsg (recvmmsg/sendmmsg via FFI; Linux, IPv4, --allow-ffi), deno, or auto",
+    ).env("CHAT_UDP_IO").default(d.udpIo).choices(UDP_IO_CHOICES),
+  )
   .action(async (flags) => {
     const server = startChatServer({
       host: flags.host,
@@ -179,6 +186,7 @@ program.command("serve")
       unauthenticatedRate: flags.unauthenticatedRate,
       abuseLogIntervalSeconds: flags.abuseLogInterval,
       logLevel: flags.logLevel as LogLevel,
+      udpIo: flags.udpIo as UdpIoChoice,
     });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
