@@ -5,7 +5,12 @@
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { ConnectionGate } from "./connection_gate.ts";
-import { type DatagramSocket, openDatagramSocket, type UdpIoChoice } from "./datagram_socket.ts";
+import {
+  type DatagramSocket,
+  openDatagramSocket,
+  type UdpIo,
+  type UdpIoChoice,
+} from "./datagram_socket.ts";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
@@ -96,6 +101,8 @@ export interface ServerHooks {
 export interface ChatServer {
   tcpAddr: Deno.NetAddr;
   udpAddr: Deno.NetAddr;
+  /** The UDP implementation "auto" settled on, or the one asked for. */
+  udpIo: UdpIo;
   registry: RoomRegistry;
   /** CLOSED 4 to every member, then closes both sockets. Safe to call twice. */
   shutdown(): Promise<void>;
@@ -207,5 +214,5 @@ export function startChatServer(
     })();
     return stopping;
   };
-  return { tcpAddr, udpAddr, registry, shutdown };
+  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, shutdown };
 }
