@@ -8,6 +8,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { parseServerAddress, type ServerAddress } from "./client/address.ts";
 import { ChatRefusedError, ChatTransportError } from "./client/errors.ts";
 import { UsageError } from "./client/usage_error.ts";
+import { mmsgSuits, UDP_IO_CHOICES, type UdpIoChoice } from "./server/datagram_socket.ts";
 import { LOG_LEVELS, type LogLevel } from "./server/log.ts";
 import { DEFAULT_SERVER_CONFIG, startChatServer } from "./server/server.ts";
 
@@ -158,7 +159,18 @@ program.command("serve")
       d.logLevel,
     ).choices(LOG_LEVELS),
   )
+  .addOption(
+    new Option(
+      "--udp-io <io>",
+      "UDP i/o: mmsg (recvmmsg/sendmmsg via FFI; Linux, IPv4, --allow-ffi), deno, or auto",
+    ).env("CHAT_UDP_IO").default(d.udpIo).choices(UDP_IO_CHOICES),
+  )
   .action(async (flags) => {
+    if (flags.udpIo === "mmsg" && !mmsgSuits(flags.host)) {
+      throw new UsageError(
+        "--udp-io mmsg needs Linux with glibc, --allow-ffi, and an IPv4 --host (or use auto)",
+      );
+    }
     const server = startChatServer({
       host: flags.host,
       port: flags.port,
@@ -179,6 +191,7 @@ program.command("serve")
       unauthenticatedRate: flags.unauthenticatedRate,
       abuseLogIntervalSeconds: flags.abuseLogInterval,
       logLevel: flags.logLevel as LogLevel,
+      udpIo: flags.udpIo as UdpIoChoice,
     });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -5,6 +5,12 @@
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { ConnectionGate } from "./connection_gate.ts";
+import {
+  type DatagramSocket,
+  openDatagramSocket,
+  type UdpIo,
+  type UdpIoChoice,
+} from "./datagram_socket.ts";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
@@ -48,6 +54,12 @@ export interface ServerConfig {
   /** Shortest time between two log lines about one kind of abuse from one address. */
   abuseLogIntervalSeconds: number;
   logLevel: LogLevel;
+  /**
+   * How the UDP socket talks to the kernel: "mmsg" (recvmmsg/sendmmsg through
+   * FFI, Linux, IPv4, needs --allow-ffi), "deno" (Deno.listenDatagram), or
+   * "auto" (mmsg where it can work, else deno).
+   */
+  udpIo: UdpIoChoice;
 }
 
 /** The defaults the README documents. */
@@ -71,7 +83,12 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   unauthenticatedRate: 20,
   abuseLogIntervalSeconds: 60,
   logLevel: "info",
+  udpIo: "auto",
 };
+
+// Large kernel buffers ride out bursts at high rates (the kernel caps them at
+// net.core.rmem_max / wmem_max).
+const SOCKET_BUFFER_BYTES = 4 << 20;
 
 /** Test seams: time, and where log lines go. */
 export interface ServerHooks {
@@ -84,6 +101,8 @@ export interface ServerHooks {
 export interface ChatServer {
   tcpAddr: Deno.NetAddr;
   udpAddr: Deno.NetAddr;
+  /** The UDP implementation "auto" settled on, or the one asked for. */
+  udpIo: UdpIo;
   registry: RoomRegistry;
   /** CLOSED 4 to every member, then closes both sockets. Safe to call twice. */
   shutdown(): Promise<void>;
@@ -116,19 +135,22 @@ export function startChatServer(
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
   }, log.info);
   const listener = Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
-  let datagrams: Deno.DatagramConn;
+  let datagrams: DatagramSocket;
   try {
-    datagrams = Deno.listenDatagram({
+    datagrams = openDatagramSocket(config.udpIo, {
       hostname: config.host,
       port: config.udpPort,
-      transport: "udp",
+      // The real length of a longer datagram still shows, so it is refused (413).
+      slotBytes: MAX_DATAGRAM_BYTES,
+      receiveBufferBytes: SOCKET_BUFFER_BYTES,
+      sendBufferBytes: SOCKET_BUFFER_BYTES,
     });
   } catch (error) {
     listener.close();
     throw error;
   }
   const tcpAddr = listener.addr as Deno.NetAddr;
-  const udpAddr = datagrams.addr as Deno.NetAddr;
+  const udpAddr = datagrams.addr;
   const strangers = new KeyedRateLimiter({
     ratePerSecond: config.unauthenticatedRate,
     burst: config.unauthenticatedRate * 2,
@@ -176,7 +198,7 @@ export function startChatServer(
   }, sweepMs);
   log.info(
     `chat server listening: TCRP on tcp ${tcpAddr.hostname}:${tcpAddr.port}, ` +
-      `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port}`,
+      `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port} (${datagrams.kind} i/o)`,
   );
 
   let stopping: Promise<void> | null = null;
@@ -192,5 +214,5 @@ export function startChatServer(
     })();
     return stopping;
   };
-  return { tcpAddr, udpAddr, registry, shutdown };
+  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, shutdown };
 }

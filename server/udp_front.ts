@@ -1,6 +1,8 @@
 /**
  * The UDP front end: decodes datagrams, asks the registry, encodes each
- * answer once and sends it to every endpoint it names. Datagrams that do not
+ * answer once and sends it to every endpoint it names. It works a batch at a
+ * time: every datagram the socket has waiting is handled, then everything
+ * they caused leaves in one flush (one sendmmsg on the mmsg socket). Datagrams that do not
  * authenticate are answered only within a per-IP rate, so junk cannot make
  * the server an amplifier or keep it busy answering.
  */
@@ -11,13 +13,10 @@ import {
   MAX_DATAGRAM_BYTES,
 } from "../protocol/datagram.ts";
 import type { AbuseKind, AbuseReporter } from "./abuse_log.ts";
+import type { DatagramSocket } from "./datagram_socket.ts";
 import type { Logger } from "./log.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
 import type { Endpoint, Outgoing, RoomRegistry } from "./registry.ts";
-
-// Larger than any datagram we accept, so an oversized one is seen whole
-// (and refused) instead of being cut silently to the buffer size.
-const RECEIVE_BUFFER_BYTES = 65_536;
 
 /** What the UDP front end needs besides its socket. */
 export interface UdpFrontEndOptions {
@@ -31,17 +30,16 @@ export interface UdpFrontEndOptions {
 
 /** Serves chat datagrams on a bound UDP socket until {@linkcode UdpFrontEnd.close}. */
 export class UdpFrontEnd {
-  #conn: Deno.DatagramConn;
+  #socket: DatagramSocket;
   #registry: RoomRegistry;
   #log: Logger;
   #strangers: KeyedRateLimiter;
   #report: AbuseReporter;
-  #pending = new Set<Promise<unknown>>();
   #closed = false;
 
   /** Wraps a bound socket. */
-  constructor(conn: Deno.DatagramConn, options: UdpFrontEndOptions) {
-    this.#conn = conn;
+  constructor(socket: DatagramSocket, options: UdpFrontEndOptions) {
+    this.#socket = socket;
     this.#registry = options.registry;
     this.#log = options.log;
     this.#strangers = options.strangers;
@@ -50,26 +48,22 @@ export class UdpFrontEnd {
 
   /** Receives until the socket closes. */
   async serve(): Promise<void> {
-    const buffer = new Uint8Array(RECEIVE_BUFFER_BYTES);
     while (!this.#closed) {
-      let received: [Uint8Array, Deno.Addr];
-      try {
-        received = await this.#conn.receive(buffer);
-      } catch (error) {
-        if (this.#closed || error instanceof Deno.errors.BadResource) return;
-        // A receive error (an ICMP port-unreachable surfacing, say) is not fatal.
-        this.#log.debug(`udp receive: ${error}`);
-        continue;
+      const batch = await this.#socket.receive();
+      // An empty batch means the socket is closing.
+      if (batch.count === 0) return;
+      for (let i = 0; i < batch.count; i++) {
+        // size() is the length on the wire, so an oversized datagram is
+        // refused even where the socket kept only part of it.
+        this.#queue(this.#handle(batch.bytes(i), batch.size(i), batch.from(i)));
       }
-      const [bytes, addr] = received;
-      const from = { hostname: (addr as Deno.NetAddr).hostname, port: (addr as Deno.NetAddr).port };
-      this.send(this.#handle(bytes, from));
+      this.#socket.flush();
     }
   }
 
-  #handle(bytes: Uint8Array, from: Endpoint): Outgoing[] {
+  #handle(bytes: Uint8Array, size: number, from: Endpoint): Outgoing[] {
     try {
-      if (bytes.length > MAX_DATAGRAM_BYTES) {
+      if (size > MAX_DATAGRAM_BYTES) {
         throw new ProtocolError(`datagram over ${MAX_DATAGRAM_BYTES} bytes`, 413);
       }
       const datagram = decodeClientDatagram(bytes);
@@ -100,9 +94,14 @@ export class UdpFrontEnd {
     return [{ to: [from], body: { kind: "error", code, text } }];
   }
 
-  /** Encodes each body once and sends it to each of its endpoints, without waiting in turn. */
+  /** Encodes each body once and sends it to each of its endpoints, without waiting. */
   send(outgoing: Outgoing[]): void {
-    if (this.#closed) return;
+    if (this.#queue(outgoing)) this.#socket.flush();
+  }
+
+  /** Encodes each body once and queues it for each of its endpoints; whether any was queued. */
+  #queue(outgoing: Outgoing[]): boolean {
+    if (this.#closed || outgoing.length === 0) return false;
     for (const { to, body } of outgoing) {
       let bytes: Uint8Array;
       try {
@@ -112,21 +111,15 @@ export class UdpFrontEnd {
         this.#log.error(`udp encode ${body.kind}: ${(error as Error).stack ?? error}`);
         continue;
       }
-      for (const endpoint of to) {
-        const sent = this.#conn.send(bytes, { transport: "udp", ...endpoint })
-          .catch((error) => this.#log.debug(`udp send to ${endpoint.hostname}: ${error}`))
-          .finally(() => this.#pending.delete(sent));
-        this.#pending.add(sent);
-      }
+      this.#socket.send(bytes, to);
     }
+    return true;
   }
 
-  /** Waits for sends in flight, then closes the socket. */
+  /** Sends what is queued, then closes the socket; a pending receive ends. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#pending]);
+    if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
+    await this.#socket.close();
   }
 }

@@ -2,6 +2,10 @@
  * A real chat server for one test: 127.0.0.1, ephemeral ports, no request
  * rate limit and no limit on unauthenticated datagrams (tests send many bad
  * ones on purpose), and its log lines kept in memory for assertions.
+ *
+ * The UDP i/o is the server default ("auto": mmsg when the test run has
+ * --allow-ffi) unless CHAT_UDP_IO says otherwise, so the whole suite can run
+ * on either implementation: `CHAT_UDP_IO=deno deno task test`.
  */
 import { createLogger } from "../../server/log.ts";
 import {
@@ -11,6 +15,12 @@ import {
   type ServerHooks,
   startChatServer,
 } from "../../server/server.ts";
+import { UDP_IO_CHOICES, type UdpIoChoice } from "../../server/datagram_socket.ts";
+
+function udpIoFromEnv(): UdpIoChoice {
+  const io = Deno.env.get("CHAT_UDP_IO") as UdpIoChoice | undefined;
+  return io && UDP_IO_CHOICES.includes(io) ? io : DEFAULT_SERVER_CONFIG.udpIo;
+}
 
 /** A server started for one test, with the log lines it wrote. */
 export interface TestServer extends ChatServer {
@@ -32,6 +42,7 @@ export function startTestServer(
       udpPort: 0,
       requestRateLimit: 0,
       unauthenticatedRate: 0,
+      udpIo: udpIoFromEnv(),
       ...overrides,
     },
     { log: createLogger("debug", (line) => logs.push(line)), ...hooks },
