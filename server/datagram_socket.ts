@@ -51,9 +51,10 @@ export interface DatagramSocket {
    */
   receive(): Promise<ReceivedBatch>;
   /**
-   * Queues `bytes` for each endpoint. The bytes are copied (or held) until
-   * the next {@linkcode DatagramSocket.flush}; the caller may reuse its
-   * buffer after flush. A full queue flushes by itself.
+   * Queues `bytes` for each endpoint. The mmsg socket copies them; the Deno
+   * socket holds them until its send ops have run, after flush: pass bytes
+   * that nobody changes afterwards (not a view into a receive buffer). A
+   * full queue flushes by itself.
    */
   send(bytes: Uint8Array, to: readonly DatagramEndpoint[]): void;
   /**

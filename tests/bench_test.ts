@@ -6,26 +6,30 @@
 import assert from "node:assert/strict";
 import { runScenario } from "../tools/bench/scenario.ts";
 
-Deno.test("bench: 1 room × 5 members, 200 msg/s for 1 s, every delivery accounted for", async () => {
-  const result = await runScenario({
-    name: "smoke",
-    target: "chat",
-    layout: { rooms: 1, members: 5, senders: 1, procs: 2 },
-    durationMs: 1_000,
-    settleMs: 300,
-    rates: { fixed: 200 },
-    thresholds: { maxLoss: 0.001, maxP99Ms: 50 },
+for (const io of ["deno", "mmsg"] as const) {
+  Deno.test(`bench (server on ${io} sockets): 1 room × 5 members, 200 msg/s for 1 s, every delivery accounted for`, async () => {
+    const result = await runScenario({
+      io,
+      name: "smoke",
+      target: "chat",
+      layout: { rooms: 1, members: 5, senders: 1, procs: 2 },
+      durationMs: 1_000,
+      settleMs: 300,
+      rates: { fixed: 200 },
+      thresholds: { maxLoss: 0.001, maxP99Ms: 50 },
+    });
+    assert.equal(result.steps.length, 1);
+    const step = result.steps[0]!;
+    assert.equal(step.sent, 200);
+    assert.equal(step.expected, 200 * 5);
+    assert.equal(step.received + step.missing, step.expected);
+    assert.ok(step.received > 0, "something was delivered");
+    assert.equal(step.duplicates, 0);
+    const { p50, p90, p99, max } = step.latencyMs;
+    assert.ok(p50 !== null && p90 !== null && p99 !== null && max !== null, "latency percentiles");
+    assert.ok(p50 >= 0 && p50 <= p90 && p90 <= p99 && p99 <= max, JSON.stringify(step.latencyMs));
+    assert.ok(step.serverCpuSeconds === null || step.serverCpuSeconds >= 0);
+    assert.equal(result.saturationRate === null, !step.held);
+    assert.equal(result.udpIo, io);
   });
-  assert.equal(result.steps.length, 1);
-  const step = result.steps[0]!;
-  assert.equal(step.sent, 200);
-  assert.equal(step.expected, 200 * 5);
-  assert.equal(step.received + step.missing, step.expected);
-  assert.ok(step.received > 0, "something was delivered");
-  assert.equal(step.duplicates, 0);
-  const { p50, p90, p99, max } = step.latencyMs;
-  assert.ok(p50 !== null && p90 !== null && p99 !== null && max !== null, "latency percentiles");
-  assert.ok(p50 >= 0 && p50 <= p90 && p90 <= p99 && p99 <= max, JSON.stringify(step.latencyMs));
-  assert.ok(step.serverCpuSeconds === null || step.serverCpuSeconds >= 0);
-  assert.equal(result.saturationRate === null, !step.held);
-});
+}

@@ -14,7 +14,7 @@ import { writeAllSync } from "./lines.ts";
 import type { Layout } from "./layout.ts";
 import { layoutOf, stepsTable, summaryTable, writeBenchResults } from "./report.ts";
 import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
-import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
+import { runIdle, runScenario, type Thresholds, type UdpIo } from "./scenario.ts";
 import { renderLatencyPlot } from "./svg.ts";
 
 function whole(text: string): number {
@@ -48,6 +48,15 @@ const flags = new Command("bench")
   .option("--idle-members <n>", "also measure this many heartbeat-only members (0: no)", whole, 0)
   .option("--idle-window <seconds>", "how long the idle measurement lasts", positive, 10)
   .option("--heartbeat <seconds>", "server heartbeat period in the idle measurement", whole, 10)
+  .option(
+    "--udp-io <io>",
+    "UDP sockets of the server, relay and generators: mmsg (recvmmsg/sendmmsg, Linux) or deno",
+    (text: string) => {
+      if (text !== "mmsg" && text !== "deno") throw new InvalidArgumentError("mmsg or deno");
+      return text;
+    },
+    Deno.build.os === "linux" ? "mmsg" : "deno",
+  )
   .option("--no-ceiling", "skip the generator's ceiling check against the trivial relay")
   .option("--note <text>", "a remark stored with the run", "")
   .option("--no-write", "do not write docs/results/bench/ and docs/performance.*")
@@ -61,12 +70,14 @@ interface Planned {
   target: "chat" | "relay";
   layout: Layout;
   start: number;
+  io: UdpIo;
 }
 
 const procs = Math.max(1, flags.procs);
 const planned: Planned[] = [];
 const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
-if (flags.ceiling) planned.push({ target: "relay", layout: oneRoom, start: 2000 });
+const io = flags.udpIo as UdpIo;
+if (flags.ceiling) planned.push({ target: "relay", layout: oneRoom, start: 2000, io });
 if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
   const layout = {
     rooms: flags.rooms ?? 1,
@@ -74,20 +85,25 @@ if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !=
     senders: flags.senders ?? 1,
     procs,
   };
-  planned.push({ target: "chat", layout, start: flags.startRate ?? 40 * layout.rooms });
+  planned.push({ target: "chat", layout, start: flags.startRate ?? 40 * layout.rooms, io });
 } else {
-  planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000 });
+  planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000, io });
+  // The portable path beside it, so the two are compared within one run.
+  if (io === "mmsg") {
+    planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000, io: "deno" });
+  }
   planned.push({
     target: "chat",
     layout: { rooms: 100, members: 10, senders: 1, procs },
     start: flags.startRate ?? 4000,
+    io,
   });
 }
 
 const started = performance.now();
 const scenarios: ScenarioResult[] = [];
 for (const plan of planned) {
-  const name = `${plan.target === "relay" ? "trivial relay" : "chat serve"}, ${
+  const name = `${plan.target === "relay" ? "trivial relay" : "chat serve"} (${plan.io}), ${
     layoutOf({ ...plan.layout } as ScenarioResult)
   }`;
   print(`${name}…`);
@@ -105,6 +121,7 @@ for (const plan of planned) {
       maxRate: 10_000_000,
     },
     thresholds,
+    io: plan.io,
     onStep: (step) =>
       print(
         `  ${Math.round(step.offeredRate)} msg/s: ${Math.round(step.deliveriesPerSecond)} ` +
@@ -128,6 +145,7 @@ if (flags.idleMembers > 0) {
       procs,
       windowSeconds: flags.idleWindow,
       heartbeatSeconds: flags.heartbeat,
+      io,
     }),
   );
 }

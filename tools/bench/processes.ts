@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { listRooms } from "../../tests/helpers/raw_client.ts";
-import { type ChildHandle, Children, REPO_ROOT } from "../../tests/helpers/cli.ts";
+import { type ChildHandle, Children, MAIN_TS, REPO_ROOT } from "../../tests/helpers/cli.ts";
 import type { LoadgenAnswer, LoadgenCommand, LoadgenSpec } from "./layout.ts";
 import { readLines } from "./lines.ts";
 
@@ -62,7 +62,11 @@ export const BENCH_SERVER_FLAGS: string[] = [
  */
 export async function startChatServer(kids: Children, extra: string[] = []): Promise<LoadTarget> {
   const ports = freePorts();
-  const handle = kids.chat([
+  // As `deno task serve` runs it: --allow-ffi lets --udp-io auto pick recvmmsg/sendmmsg.
+  const permissions = ["run", "--allow-net", "--allow-env", "--allow-ffi"];
+  const handle = kids.spawn(Deno.execPath(), [
+    ...permissions,
+    MAIN_TS,
     "serve",
     "--host",
     "127.0.0.1",
@@ -72,7 +76,7 @@ export async function startChatServer(kids: Children, extra: string[] = []): Pro
     String(ports.udp),
     ...BENCH_SERVER_FLAGS,
     ...extra,
-  ]);
+  ], { label: "chat serve (bench)" });
   const addr = { transport: "tcp" as const, hostname: "127.0.0.1", port: ports.tcp };
   const deadline = Date.now() + 15_000;
   while (true) {
@@ -89,11 +93,10 @@ export async function startChatServer(kids: Children, extra: string[] = []): Pro
   return { kind: "chat", hostname: "127.0.0.1", port: ports.tcp, pid: handle.child.pid, handle };
 }
 
-/** Starts the trivial relay and reads its port. */
-export async function startRelay(kids: Children): Promise<LoadTarget> {
-  const handle = kids.spawn(Deno.execPath(), ["run", "--allow-net=127.0.0.1", RELAY_TS], {
-    label: "trivial relay",
-  });
+/** Starts the trivial relay on a `deno` or `mmsg` socket and reads its port. */
+export async function startRelay(kids: Children, io: "deno" | "mmsg"): Promise<LoadTarget> {
+  const args = ["run", "--allow-net=127.0.0.1", "--allow-ffi", RELAY_TS, io];
+  const handle = kids.spawn(Deno.execPath(), args, { label: `trivial relay (${io})` });
   const match = await handle.stdout.waitFor(/relay on udp (\d+)/, 15_000);
   return {
     kind: "relay",
@@ -115,7 +118,14 @@ export class LoadgenProcess {
   /** Spawns `loadgen.ts --spec <spec>`. */
   constructor(spec: LoadgenSpec) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net=127.0.0.1", LOADGEN_TS, "--spec", JSON.stringify(spec)],
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        "--allow-ffi",
+        LOADGEN_TS,
+        "--spec",
+        JSON.stringify(spec),
+      ],
       cwd: REPO_ROOT,
       env: { NO_COLOR: "1" },
       stdin: "piped",

@@ -55,6 +55,8 @@ export interface ScenarioResult {
   members: number;
   senders: number;
   procs: number;
+  /** The server's (or relay's) UDP sockets: `deno` or `mmsg` (recvmmsg/sendmmsg). */
+  udpIo: "deno" | "mmsg";
   durationMs: number;
   joinMs: number;
   steps: StepResult[];
@@ -69,6 +71,7 @@ export interface IdleResult {
   name: string;
   members: number;
   rooms: number;
+  udpIo: "deno" | "mmsg";
   joinMs: number;
   windowSeconds: number;
   heartbeatSeconds: number;

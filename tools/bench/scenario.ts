@@ -29,6 +29,8 @@ export interface ScenarioOptions {
   thresholds: Thresholds;
   /** Extra `chat serve` flags. */
   serverFlags?: string[];
+  /** UDP sockets of the server (or relay); the generators use Deno's (tools/bench/socket.ts). */
+  io: UdpIo;
   /** Told each step's result as it comes. */
   onStep?: (step: StepResult) => void;
 }
@@ -41,17 +43,21 @@ interface Rig {
   joinMs: number;
 }
 
+/** Which UDP sockets a rig uses. */
+export type UdpIo = "deno" | "mmsg";
+
 async function rigUp(
   kind: "chat" | "relay",
   layout: Layout,
   serverFlags: string[],
+  io: UdpIo,
 ): Promise<Rig> {
   const kids = new Children();
   const generators: LoadgenProcess[] = [];
   try {
     const target = kind === "chat"
-      ? await startChatServer(kids, serverFlags)
-      : await startRelay(kids);
+      ? await startChatServer(kids, ["--udp-io", io, ...serverFlags])
+      : await startRelay(kids, io);
     for (let proc = 0; proc < layout.procs; proc++) {
       generators.push(
         new LoadgenProcess({
@@ -175,7 +181,7 @@ export function summarize(
 
 /** Runs one scenario to its end; always stops its processes. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
-  const rig = await rigUp(options.target, options.layout, options.serverFlags ?? []);
+  const rig = await rigUp(options.target, options.layout, options.serverFlags ?? [], options.io);
   const steps: StepResult[] = [];
   try {
     const first = "fixed" in options.rates ? options.rates.fixed : options.rates.start;
@@ -202,6 +208,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     name: options.name,
     target: options.target,
     ...options.layout,
+    udpIo: options.io,
     durationMs: options.durationMs,
     joinMs: rig.joinMs,
     steps,
@@ -217,6 +224,7 @@ export interface IdleOptions {
   procs: number;
   windowSeconds: number;
   heartbeatSeconds: number;
+  io: UdpIo;
 }
 
 /**
@@ -227,7 +235,12 @@ export interface IdleOptions {
 export async function runIdle(options: IdleOptions): Promise<IdleResult> {
   const rooms = Math.ceil(options.members / options.membersPerRoom);
   const layout = { rooms, members: options.membersPerRoom, senders: 0, procs: options.procs };
-  const rig = await rigUp("chat", layout, ["--heartbeat", String(options.heartbeatSeconds)]);
+  const rig = await rigUp(
+    "chat",
+    layout,
+    ["--heartbeat", String(options.heartbeatSeconds)],
+    options.io,
+  );
   try {
     await new Promise((resolve) => setTimeout(resolve, options.heartbeatSeconds * 1000));
     const before = await readCpuSeconds(rig.target.pid);
@@ -241,6 +254,7 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult> {
       name: `${rooms * options.membersPerRoom} heartbeat-only members`,
       members: rooms * options.membersPerRoom,
       rooms,
+      udpIo: options.io,
       joinMs: rig.joinMs,
       windowSeconds: options.windowSeconds,
       heartbeatSeconds: options.heartbeatSeconds,

@@ -1,7 +1,10 @@
 /**
  * The load generator's UDP socket, behind a small interface so that the
- * implementation can change (a batched FFI socket, say) without touching the
- * generator. Today: Deno.listenDatagram, one receive op per datagram.
+ * implementation can change without touching the generator. It is
+ * Deno.listenDatagram: the server's recvmmsg socket keeps one blocked
+ * thread per socket, and a generator holds one socket per member; with 50
+ * of them the trivial relay's measured ceiling fell from 200,000 to 100,000
+ * deliveries/s (21 s of system CPU in a 69 s run, threads waking per datagram).
  */
 
 /** Where a datagram goes. */
