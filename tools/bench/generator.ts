@@ -191,7 +191,12 @@ export class Generator {
       const timer = setInterval(tick, 1);
       tick();
     });
-    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    // A process with no senders (or done early) still counts for the whole
+    // window: with 2 processes and even room sizes every sender is in one of
+    // them, and the other one stopped counting after the settle time alone
+    // (37.6% of 1,000 × 10 reported lost).
+    const left = durationMs - (performance.now() - start);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, left) + settleMs));
     return {
       sent: sent.reduce((a, n) => a + n, 0),
       received: this.#received,

@@ -45,7 +45,12 @@ const flags = new Command("bench")
   .option("--settle <ms>", "wait after each step for late deliveries", whole, 500)
   .option("--max-steps <n>", "most steps in a sweep", whole, 7)
   .option("--procs <n>", "load generator processes", whole, 1)
-  .option("--idle-members <n>", "also measure this many heartbeat-only members (0: no)", whole, 0)
+  .option(
+    "--idle-members <n>",
+    "also measure this many heartbeat-only members (0: no)",
+    whole,
+    10_000,
+  )
   .option("--idle-window <seconds>", "how long the idle measurement lasts", positive, 10)
   .option("--heartbeat <seconds>", "server heartbeat period in the idle measurement", whole, 10)
   .option(

@@ -77,7 +77,9 @@ export function summaryTable(run: BenchRun): string[] {
   const rows = run.scenarios.map((s) => {
     const at = s.saturation;
     return [
-      s.target === "relay" ? `generator ceiling (trivial relay), ${layoutOf(s)}` : layoutOf(s),
+      s.target === "relay"
+        ? `generator ceiling (trivial relay, ${s.udpIo} socket), ${layoutOf(s)}`
+        : `chat serve (${s.udpIo} socket), ${layoutOf(s)}`,
       s.saturationRate === null ? "none held" : thousands(s.saturationRate),
       at === null ? "—" : thousands(at.deliveriesPerSecond),
       at === null ? "—" : percent(at.loss, 3),
@@ -145,7 +147,9 @@ export function renderPerformancePage(run: BenchRun): string {
   lines.push("![latency against offered load](performance.svg)", "");
   for (const s of run.scenarios) {
     lines.push(
-      `## ${s.target === "relay" ? "Trivial relay" : "chat serve"}: ${layoutOf(s)}`,
+      `## ${s.target === "relay" ? "Trivial relay" : "chat serve"} (${s.udpIo} socket): ${
+        layoutOf(s)
+      }`,
       "",
       `${s.procs} generator process${s.procs === 1 ? "" : "es"}, ${
         s.durationMs / 1000
