@@ -63,6 +63,10 @@ const flags = new Command("bench")
     Deno.build.os === "linux" ? "mmsg" : "deno",
   )
   .option("--no-ceiling", "skip the generator's ceiling check against the trivial relay")
+  .option(
+    "--server-cpu-prof <dir>",
+    "run each chat server with deno's --cpu-prof, writing its profile into <dir> on exit",
+  )
   .option("--note <text>", "a remark stored with the run", "")
   .option("--no-write", "do not write docs/results/bench/ and docs/performance.*")
   .parse(Deno.args, { from: "user" })
@@ -127,6 +131,9 @@ for (const plan of planned) {
     },
     thresholds,
     io: plan.io,
+    serverDenoFlags: flags.serverCpuProf === undefined
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${flags.serverCpuProf}`],
     onStep: (step) =>
       print(
         `  ${Math.round(step.offeredRate)} msg/s: ${Math.round(step.deliveriesPerSecond)} ` +

@@ -58,14 +58,20 @@ export const BENCH_SERVER_FLAGS: string[] = [
 
 /**
  * Starts `chat serve` on 127.0.0.1 with free ports and the bench flags
- * (then `extra`), and waits until it answers LIST_ROOMS.
+ * (then `extra`; `denoFlags` go to `deno run`, e.g. --cpu-prof), and waits
+ * until it answers LIST_ROOMS.
  */
-export async function startChatServer(kids: Children, extra: string[] = []): Promise<LoadTarget> {
+export async function startChatServer(
+  kids: Children,
+  extra: string[] = [],
+  denoFlags: string[] = [],
+): Promise<LoadTarget> {
   const ports = freePorts();
   // As `deno task serve` runs it: --allow-ffi lets --udp-io auto pick recvmmsg/sendmmsg.
   const permissions = ["run", "--allow-net", "--allow-env", "--allow-ffi"];
   const handle = kids.spawn(Deno.execPath(), [
     ...permissions,
+    ...denoFlags,
     MAIN_TS,
     "serve",
     "--host",

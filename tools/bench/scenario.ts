@@ -29,6 +29,8 @@ export interface ScenarioOptions {
   thresholds: Thresholds;
   /** Extra `chat serve` flags. */
   serverFlags?: string[];
+  /** Extra `deno run` flags for the server (--cpu-prof, say). */
+  serverDenoFlags?: string[];
   /** UDP sockets of the server (or relay); the generators use Deno's (tools/bench/socket.ts). */
   io: UdpIo;
   /** Told each step's result as it comes. */
@@ -51,12 +53,13 @@ async function rigUp(
   layout: Layout,
   serverFlags: string[],
   io: UdpIo,
+  serverDenoFlags: string[] = [],
 ): Promise<Rig> {
   const kids = new Children();
   const generators: LoadgenProcess[] = [];
   try {
     const target = kind === "chat"
-      ? await startChatServer(kids, ["--udp-io", io, ...serverFlags])
+      ? await startChatServer(kids, ["--udp-io", io, ...serverFlags], serverDenoFlags)
       : await startRelay(kids, io);
     for (let proc = 0; proc < layout.procs; proc++) {
       generators.push(
@@ -181,7 +184,13 @@ export function summarize(
 
 /** Runs one scenario to its end; always stops its processes. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
-  const rig = await rigUp(options.target, options.layout, options.serverFlags ?? [], options.io);
+  const rig = await rigUp(
+    options.target,
+    options.layout,
+    options.serverFlags ?? [],
+    options.io,
+    options.serverDenoFlags,
+  );
   const steps: StepResult[] = [];
   try {
     const first = "fixed" in options.rates ? options.rates.fixed : options.rates.start;
