@@ -98,6 +98,12 @@ export type JoinResult =
 /** Whether a datagram's token lets it in, before anything else is looked at. */
 export type Authentication = "member" | "unknown-token" | "foreign-token";
 
+/** The answer to a datagram that did not authenticate, given why and the ERROR text. */
+export type Refuse = (
+  kind: Exclude<Authentication, "member">,
+  text: string,
+) => Outgoing[];
+
 /** What create needs; names are already validated. */
 export interface CreateRequest {
   roomName: string;
@@ -288,24 +294,33 @@ export class RoomRegistry {
 
   /**
    * Whether `datagram`'s token belongs to a member of the room it names and
-   * comes from that member's IP address. The UDP front end asks first, so
-   * that refusals of strangers can be rate limited per IP address.
+   * comes from that member's IP address.
    */
   authenticate(from: Endpoint, datagram: ClientDatagram): Authentication {
-    const member = this.#members.get(tokenKey(datagram.token));
-    if (member === undefined || member.room.name !== datagram.roomName) return "unknown-token";
-    return member.ip === from.hostname ? "member" : "foreign-token";
+    const found = this.#find(from, datagram);
+    return typeof found === "string" ? found : "member";
   }
 
-  /** Handles one decoded datagram from `from`; returns what to send. */
-  handleDatagram(from: Endpoint, datagram: ClientDatagram): Outgoing[] {
+  #find(from: Endpoint, datagram: ClientDatagram): Member | "unknown-token" | "foreign-token" {
     const member = this.#members.get(tokenKey(datagram.token));
-    if (member === undefined || member.room.name !== datagram.roomName) {
-      return [error(from, 401, "unknown token for this room")];
-    }
-    if (member.ip !== from.hostname) {
-      return [error(from, 401, "token used from another IP address")];
-    }
+    if (member === undefined || member.room.name !== datagram.roomName) return "unknown-token";
+    return member.ip === from.hostname ? member : "foreign-token";
+  }
+
+  /**
+   * Handles one decoded datagram from `from`; returns what to send. A datagram
+   * that does not authenticate gets what `refuse` returns: by default ERROR
+   * 401; the UDP front end passes its own, so that refusals of strangers are
+   * counted and rate limited per IP address (one token lookup either way).
+   */
+  handleDatagram(
+    from: Endpoint,
+    datagram: ClientDatagram,
+    refuse: Refuse = (_kind, text) => [error(from, 401, text)],
+  ): Outgoing[] {
+    const member = this.#find(from, datagram);
+    if (member === "unknown-token") return refuse(member, "unknown token for this room");
+    if (member === "foreign-token") return refuse(member, "token used from another IP address");
     const now = this.#options.clock();
     member.lastDatagramAt = now;
     // Any authenticated datagram moves the endpoint, so a NAT rebinding heals itself.

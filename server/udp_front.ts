@@ -66,15 +66,11 @@ export class UdpFrontEnd {
       if (size > MAX_DATAGRAM_BYTES) {
         throw new ProtocolError(`datagram over ${MAX_DATAGRAM_BYTES} bytes`, 413);
       }
-      const datagram = decodeClientDatagram(bytes);
-      const authentication = this.#registry.authenticate(from, datagram);
-      if (authentication === "unknown-token") {
-        return this.#refuse(from, authentication, 401, "unknown token for this room");
-      }
-      if (authentication === "foreign-token") {
-        return this.#refuse(from, authentication, 401, "token used from another IP address");
-      }
-      return this.#registry.handleDatagram(from, datagram);
+      return this.#registry.handleDatagram(
+        from,
+        decodeClientDatagram(bytes),
+        (kind, text) => this.#refuse(from, kind, 401, text),
+      );
     } catch (error) {
       if (!(error instanceof ProtocolError)) {
         this.#log.error(`udp ${from.hostname}:${from.port}: ${(error as Error).stack ?? error}`);
