@@ -63,7 +63,7 @@ export const BOUNDS = {
    * Every bystander message must be shown within this long of being sent. A
    * flood faster than the server drains its UDP socket makes the kernel drop
    * datagrams of every room alike, so the bystander relies on retransmission,
-   * whose 5th and last try goes out 4.5 s after the first.
+   * whose 5th try goes out 4.1 s after the first (300 ms doubling up to 2 s).
    */
   bystanderMaxMs: 5_000,
   /** Log lines per kind of abuse per scenario: the first one, and the count on shutdown. */
