@@ -14,7 +14,8 @@ import { writeAllSync } from "./lines.ts";
 import type { Layout } from "./layout.ts";
 import { layoutOf, stepsTable, summaryTable, writeBenchResults } from "./report.ts";
 import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
-import { runIdle, runScenario, type Thresholds, type UdpIo } from "./scenario.ts";
+import type { UdpIo } from "../../server/datagram_socket.ts";
+import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
 import { renderLatencyPlot } from "./svg.ts";
 
 function whole(text: string): number {

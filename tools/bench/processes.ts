@@ -4,6 +4,7 @@
  * lines.
  */
 import { fileURLToPath } from "node:url";
+import type { UdpIo } from "../../server/datagram_socket.ts";
 import { listRooms } from "../../tests/helpers/raw_client.ts";
 import { type ChildHandle, Children, MAIN_TS, REPO_ROOT } from "../../tests/helpers/cli.ts";
 import type { LoadgenAnswer, LoadgenCommand, LoadgenSpec } from "./layout.ts";
@@ -100,7 +101,7 @@ export async function startChatServer(
 }
 
 /** Starts the trivial relay on a `deno` or `mmsg` socket and reads its port. */
-export async function startRelay(kids: Children, io: "deno" | "mmsg"): Promise<LoadTarget> {
+export async function startRelay(kids: Children, io: UdpIo): Promise<LoadTarget> {
   const args = ["run", "--allow-net=127.0.0.1", "--allow-ffi", RELAY_TS, io];
   const handle = kids.spawn(Deno.execPath(), args, { label: `trivial relay (${io})` });
   const match = await handle.stdout.waitFor(/relay on udp (\d+)/, 15_000);

@@ -1,4 +1,5 @@
 /** What a bench run measured, as written to docs/results/bench/*.json. */
+import type { UdpIo } from "../../server/datagram_socket.ts";
 
 /** Latency figures in milliseconds (null when nothing was received). */
 export interface LatencyMs {
@@ -56,7 +57,7 @@ export interface ScenarioResult {
   senders: number;
   procs: number;
   /** The server's (or relay's) UDP sockets: `deno` or `mmsg` (recvmmsg/sendmmsg). */
-  udpIo: "deno" | "mmsg";
+  udpIo: UdpIo;
   durationMs: number;
   joinMs: number;
   steps: StepResult[];
@@ -71,7 +72,7 @@ export interface IdleResult {
   name: string;
   members: number;
   rooms: number;
-  udpIo: "deno" | "mmsg";
+  udpIo: UdpIo;
   joinMs: number;
   windowSeconds: number;
   heartbeatSeconds: number;

@@ -3,6 +3,7 @@
  * warm up, then measure steps at the rates the sweep picks (or one fixed
  * rate), and stop everything.
  */
+import type { UdpIo } from "../../server/datagram_socket.ts";
 import { Children } from "../../tests/helpers/cli.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import type { Layout, StepReport } from "./layout.ts";
@@ -44,9 +45,6 @@ interface Rig {
   generators: LoadgenProcess[];
   joinMs: number;
 }
-
-/** Which UDP sockets a rig uses. */
-export type UdpIo = "deno" | "mmsg";
 
 async function rigUp(
   kind: "chat" | "relay",
