@@ -342,11 +342,15 @@ export class RoomRegistry {
         if (seen !== undefined) {
           return [{ to: [from], body: { kind: "ack", msgId: body.msgId, seq: seen } }];
         }
-        // A full MESSAGE datagram plus a long name can make an EVENT too large to encode.
-        const eventBytes = EVENT_HEADER_BYTES + encodeUtf8(member.name).length +
-          encodeUtf8(body.text).length;
-        if (eventBytes > MAX_DATAGRAM_BYTES) {
-          return [error(from, 413, `message too long: its EVENT would be ${eventBytes} bytes`)];
+        // A full MESSAGE datagram plus a long name can make an EVENT too large to
+        // encode. UTF-8 takes at most 3 bytes a UTF-16 unit, so the texts are
+        // encoded to measure them only when that bound says they might not fit.
+        if (EVENT_HEADER_BYTES + 3 * (member.name.length + body.text.length) > MAX_DATAGRAM_BYTES) {
+          const eventBytes = EVENT_HEADER_BYTES + encodeUtf8(member.name).length +
+            encodeUtf8(body.text).length;
+          if (eventBytes > MAX_DATAGRAM_BYTES) {
+            return [error(from, 413, `message too long: its EVENT would be ${eventBytes} bytes`)];
+          }
         }
         if (member.messageBucket !== null && !member.messageBucket.take(now)) {
           this.#reportFlood(member, "MESSAGE");
