@@ -26,9 +26,16 @@ import type {
   DatagramSocketStats,
   ReceivedBatch,
 } from "./datagram_socket.ts";
+import {
+  addressOf,
+  AF_INET,
+  parseIpv4,
+  SOCKADDR_IN_BYTES,
+  sockaddrIn,
+  writePointer,
+} from "./ffi_sockaddr.ts";
 
 // Linux constants (identical on x86-64 and arm64).
-const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
@@ -55,7 +62,6 @@ const MSG_IOV = 16;
 const MSG_IOVLEN = 24;
 const MSG_LEN = 56;
 const IOVEC_BYTES = 16;
-const SOCKADDR_IN_BYTES = 16;
 
 /** How long a blocked recvmmsg waits before it looks again; close() does not wait for it. */
 const RECEIVE_TIMEOUT_US = 200_000;
@@ -86,45 +92,6 @@ const EMPTY: ReceivedBatch = {
   size: () => 0,
   from: () => ({ hostname: "", port: 0 }),
 };
-
-/** The address of a buffer's first byte, as a number (user-space addresses fit in 53 bits). */
-function addressOf(buffer: Uint8Array): number {
-  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer as Uint8Array<ArrayBuffer>)));
-}
-
-/** Writes a 64-bit pointer into two 32-bit words, avoiding a BigInt per write. */
-function writePointer(words: Uint32Array, byteOffset: number, address: number): void {
-  words[byteOffset >> 2] = address % 0x1_0000_0000;
-  words[(byteOffset >> 2) + 1] = Math.floor(address / 0x1_0000_0000);
-}
-
-/** "a.b.c.d" as the 32-bit word that holds those bytes in memory order, or null. */
-function parseIpv4(hostname: string): number | null {
-  const parts = hostname.split(".");
-  if (parts.length !== 4) return null;
-  let word = 0;
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i]!;
-    if (!/^\d{1,3}$/.test(part)) return null;
-    const byte = Number(part);
-    if (byte > 255) return null;
-    word |= byte << (8 * i);
-  }
-  return word >>> 0;
-}
-
-function sockaddrIn(hostname: string, port: number): Uint8Array<ArrayBuffer> {
-  const address = parseIpv4(hostname);
-  if (address === null) {
-    throw new TypeError(`mmsg sockets take IPv4 addresses only, not ${hostname}`);
-  }
-  const sockaddr = new Uint8Array(SOCKADDR_IN_BYTES);
-  const view = new DataView(sockaddr.buffer);
-  view.setUint16(0, AF_INET, true);
-  view.setUint16(2, port, false);
-  view.setUint32(4, address, true);
-  return sockaddr;
-}
 
 /** Whether this process may use the mmsg socket: Linux, FFI allowed, libc loads. */
 export function mmsgAvailable(): boolean {
