@@ -6,10 +6,17 @@
 import assert from "node:assert/strict";
 import { runScenario } from "../tools/bench/scenario.ts";
 
-for (const io of ["deno", "mmsg"] as const) {
-  Deno.test(`bench (server on ${io} sockets): 1 room × 5 members, 200 msg/s for 1 s, every delivery accounted for`, async () => {
+// Each socket kind of the server with one of the generators', so all four run.
+const pairs = [
+  { io: "deno", generatorIo: "deno" },
+  { io: "mmsg", generatorIo: "epoll" },
+] as const;
+
+for (const { io, generatorIo } of pairs) {
+  Deno.test(`bench (server on ${io} sockets, generators on ${generatorIo}): 1 room × 5 members, 200 msg/s for 1 s, every delivery accounted for`, async () => {
     const result = await runScenario({
       io,
+      generatorIo,
       name: "smoke",
       target: "chat",
       layout: { rooms: 1, members: 5, senders: 1, procs: 2 },
@@ -34,5 +41,6 @@ for (const io of ["deno", "mmsg"] as const) {
     assert.ok(step.serverCpuSeconds === null || step.serverCpuSeconds >= 0);
     assert.equal(result.saturationRate === null, !step.held);
     assert.equal(result.udpIo, io);
+    assert.equal(result.generatorIo, generatorIo);
   });
 }

@@ -6,7 +6,7 @@
 import { nowMicros } from "./clock.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import { type LoadgenSpec, type OwnedMember, ownedMembers, type StepReport } from "./layout.ts";
-import { type BenchSocket, openBenchSocket } from "./socket.ts";
+import { type BenchSocket, type BenchSockets, openBenchSockets } from "./socket.ts";
 import { readEventStamp, type Stamp, stampText } from "./stamp.ts";
 import type { MemberWire, Target } from "./target.ts";
 
@@ -32,6 +32,7 @@ export class Generator {
   #target: Target;
   #owned: OwnedMember[];
   #members: Member[] = [];
+  #sockets: BenchSockets;
   #heartbeats: ReturnType<typeof setInterval>;
   // The step being counted, and its counters.
   #step = -1;
@@ -46,6 +47,7 @@ export class Generator {
     this.#spec = spec;
     this.#target = target;
     this.#owned = ownedMembers(spec, spec.proc);
+    this.#sockets = openBenchSockets(spec.io);
     this.#heartbeats = setInterval(() => this.#heartbeat(), 100);
   }
 
@@ -63,7 +65,7 @@ export class Generator {
 
   async #joinOne(owned: OwnedMember): Promise<void> {
     const wire = await this.#target.join(owned);
-    const socket = openBenchSocket(wire.to.hostname);
+    const socket = this.#sockets.open(wire.to.hostname);
     let welcomed = () => {};
     const welcome = new Promise<void>((resolve) => (welcomed = resolve));
     const member: Member = {
@@ -211,7 +213,7 @@ export class Generator {
   /** Stops heartbeats and closes every socket. */
   async close(): Promise<void> {
     clearInterval(this.#heartbeats);
-    for (const member of this.#members) member.socket.close();
+    await this.#sockets.close();
     await Promise.all(this.#members.map((m) => m.receiving));
   }
 }

@@ -8,6 +8,7 @@
  * generator process p owns the members whose global index is p mod procs.
  */
 import type { SparseHistogram } from "./histogram.ts";
+import type { GeneratorIo } from "./socket.ts";
 
 /** Rooms, members and senders of a run, and how many generator processes share them. */
 export interface Layout {
@@ -27,6 +28,8 @@ export interface LoadgenSpec extends Layout {
   proc: number;
   /** Handshakes in flight at once from this process. */
   handshakeConcurrency: number;
+  /** The generator's sockets. */
+  io: GeneratorIo;
 }
 
 /** One member this process owns. */

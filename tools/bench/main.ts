@@ -15,6 +15,7 @@ import type { Layout } from "./layout.ts";
 import { layoutOf, stepsTable, summaryTable, writeBenchResults } from "./report.ts";
 import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
+import type { GeneratorIo } from "./socket.ts";
 import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
 import { renderLatencyPlot } from "./svg.ts";
 
@@ -55,8 +56,17 @@ const flags = new Command("bench")
   .option("--idle-window <seconds>", "how long the idle measurement lasts", positive, 10)
   .option("--heartbeat <seconds>", "server heartbeat period in the idle measurement", whole, 10)
   .option(
+    "--gen-io <io>",
+    "UDP sockets of the load generators: epoll (one epoll set and recvmmsg, Linux) or deno",
+    (text: string) => {
+      if (text !== "epoll" && text !== "deno") throw new InvalidArgumentError("epoll or deno");
+      return text;
+    },
+    Deno.build.os === "linux" ? "epoll" : "deno",
+  )
+  .option(
     "--udp-io <io>",
-    "UDP sockets of the server, relay and generators: mmsg (recvmmsg/sendmmsg, Linux) or deno",
+    "UDP sockets of the server and the relay: mmsg (recvmmsg/sendmmsg, Linux) or deno",
     (text: string) => {
       if (text !== "mmsg" && text !== "deno") throw new InvalidArgumentError("mmsg or deno");
       return text;
@@ -87,6 +97,7 @@ const procs = Math.max(1, flags.procs);
 const planned: Planned[] = [];
 const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
 const io = flags.udpIo as UdpIo;
+const generatorIo = flags.genIo as GeneratorIo;
 if (flags.ceiling) planned.push({ target: "relay", layout: oneRoom, start: 2000, io });
 if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
   const layout = {
@@ -132,6 +143,7 @@ for (const plan of planned) {
     },
     thresholds,
     io: plan.io,
+    generatorIo,
     serverDenoFlags: flags.serverCpuProf === undefined
       ? []
       : ["--cpu-prof", `--cpu-prof-dir=${flags.serverCpuProf}`],
@@ -159,6 +171,7 @@ if (flags.idleMembers > 0) {
       windowSeconds: flags.idleWindow,
       heartbeatSeconds: flags.heartbeat,
       io,
+      generatorIo,
     }),
   );
 }

@@ -151,9 +151,9 @@ export function renderPerformancePage(run: BenchRun): string {
         layoutOf(s)
       }`,
       "",
-      `${s.procs} generator process${s.procs === 1 ? "" : "es"}, ${
-        s.durationMs / 1000
-      } s a step, ` +
+      `${s.procs} generator process${s.procs === 1 ? "" : "es"} on ${
+        s.generatorIo ?? "deno"
+      } sockets, ${s.durationMs / 1000} s a step, ` +
         `joins took ${thousands(s.joinMs)} ms.`,
       "",
       ...stepsTable(s),

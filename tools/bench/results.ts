@@ -1,5 +1,6 @@
 /** What a bench run measured, as written to docs/results/bench/*.json. */
 import type { UdpIo } from "../../server/datagram_socket.ts";
+import type { GeneratorIo } from "./socket.ts";
 
 /** Latency figures in milliseconds (null when nothing was received). */
 export interface LatencyMs {
@@ -58,6 +59,8 @@ export interface ScenarioResult {
   procs: number;
   /** The server's (or relay's) UDP sockets: `deno` or `mmsg` (recvmmsg/sendmmsg). */
   udpIo: UdpIo;
+  /** The load generators' sockets (runs before it was recorded used `deno`). */
+  generatorIo?: GeneratorIo;
   durationMs: number;
   joinMs: number;
   steps: StepResult[];
@@ -73,6 +76,7 @@ export interface IdleResult {
   members: number;
   rooms: number;
   udpIo: UdpIo;
+  generatorIo?: GeneratorIo;
   joinMs: number;
   windowSeconds: number;
   heartbeatSeconds: number;

@@ -7,6 +7,7 @@ import type { UdpIo } from "../../server/datagram_socket.ts";
 import { Children } from "../../tests/helpers/cli.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import type { Layout, StepReport } from "./layout.ts";
+import type { GeneratorIo } from "./socket.ts";
 import { readCpuSeconds, readCpuSecondsOf, readMemoryMiB } from "./proc_stat.ts";
 import { LoadgenProcess, type LoadTarget, startChatServer, startRelay } from "./processes.ts";
 import type { IdleResult, ScenarioResult, StepResult } from "./results.ts";
@@ -32,8 +33,10 @@ export interface ScenarioOptions {
   serverFlags?: string[];
   /** Extra `deno run` flags for the server (--cpu-prof, say). */
   serverDenoFlags?: string[];
-  /** UDP sockets of the server (or relay); the generators use Deno's (tools/bench/socket.ts). */
+  /** UDP sockets of the server (or relay). */
   io: UdpIo;
+  /** UDP sockets of the load generators. */
+  generatorIo: GeneratorIo;
   /** Told each step's result as it comes. */
   onStep?: (step: StepResult) => void;
 }
@@ -50,15 +53,15 @@ async function rigUp(
   kind: "chat" | "relay",
   layout: Layout,
   serverFlags: string[],
-  io: UdpIo,
+  io: { server: UdpIo; generators: GeneratorIo },
   serverDenoFlags: string[] = [],
 ): Promise<Rig> {
   const kids = new Children();
   const generators: LoadgenProcess[] = [];
   try {
     const target = kind === "chat"
-      ? await startChatServer(kids, ["--udp-io", io, ...serverFlags], serverDenoFlags)
-      : await startRelay(kids, io);
+      ? await startChatServer(kids, ["--udp-io", io.server, ...serverFlags], serverDenoFlags)
+      : await startRelay(kids, io.server);
     for (let proc = 0; proc < layout.procs; proc++) {
       generators.push(
         new LoadgenProcess({
@@ -68,6 +71,7 @@ async function rigUp(
           port: target.port,
           proc,
           handshakeConcurrency: Math.max(1, Math.floor(32 / layout.procs)),
+          io: io.generators,
         }),
       );
     }
@@ -186,7 +190,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     options.target,
     options.layout,
     options.serverFlags ?? [],
-    options.io,
+    { server: options.io, generators: options.generatorIo },
     options.serverDenoFlags,
   );
   const steps: StepResult[] = [];
@@ -216,6 +220,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     target: options.target,
     ...options.layout,
     udpIo: options.io,
+    generatorIo: options.generatorIo,
     durationMs: options.durationMs,
     joinMs: rig.joinMs,
     steps,
@@ -232,6 +237,7 @@ export interface IdleOptions {
   windowSeconds: number;
   heartbeatSeconds: number;
   io: UdpIo;
+  generatorIo: GeneratorIo;
 }
 
 /**
@@ -246,7 +252,7 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult> {
     "chat",
     layout,
     ["--heartbeat", String(options.heartbeatSeconds)],
-    options.io,
+    { server: options.io, generators: options.generatorIo },
   );
   try {
     await new Promise((resolve) => setTimeout(resolve, options.heartbeatSeconds * 1000));
@@ -262,6 +268,7 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult> {
       members: rooms * options.membersPerRoom,
       rooms,
       udpIo: options.io,
+      generatorIo: options.generatorIo,
       joinMs: rig.joinMs,
       windowSeconds: options.windowSeconds,
       heartbeatSeconds: options.heartbeatSeconds,

@@ -1,11 +1,14 @@
 /**
- * The load generator's UDP socket, behind a small interface so that the
- * implementation can change without touching the generator. It is
- * Deno.listenDatagram: the server's recvmmsg socket keeps one blocked
- * thread per socket, and a generator holds one socket per member; with 50
- * of them the trivial relay's measured ceiling fell from 200,000 to 100,000
- * deliveries/s (21 s of system CPU in a 69 s run, threads waking per datagram).
+ * The load generator's UDP sockets, behind a small interface so that the
+ * implementation can change without touching the generator: "deno"
+ * (Deno.listenDatagram, portable) or "epoll" (Linux: every socket in one
+ * epoll set, drained with recvmmsg; see epoll_socket.ts). The server's own
+ * recvmmsg socket is not used here: it keeps one blocked thread per socket,
+ * and a generator holds one socket per member; with 50 of them the trivial
+ * relay's measured ceiling fell from 200,000 to 100,000 deliveries/s (21 s of
+ * system CPU in a 69 s run, threads waking per datagram).
  */
+import { EpollSockets } from "./epoll_socket.ts";
 
 /** Where a datagram goes. */
 export interface UdpTarget {
@@ -30,9 +33,32 @@ export interface BenchSocket {
   readonly sendErrors: number;
 }
 
-/** Opens a socket on `hostname`, port 0. */
-export function openBenchSocket(hostname = "127.0.0.1"): BenchSocket {
-  return new DenoBenchSocket(hostname);
+/** Which sockets a generator uses. */
+export type GeneratorIo = "deno" | "epoll";
+
+/** Where a generator's sockets come from. */
+export interface BenchSockets {
+  /** Opens a socket on `hostname`, port 0. */
+  open(hostname: string): BenchSocket;
+  /** Closes every socket it opened (and whatever receives for them). */
+  close(): Promise<void>;
+}
+
+/** The sockets of one generator process. */
+export function openBenchSockets(io: GeneratorIo): BenchSockets {
+  if (io === "epoll") return new EpollSockets();
+  const sockets: DenoBenchSocket[] = [];
+  return {
+    open(hostname: string): BenchSocket {
+      const socket = new DenoBenchSocket(hostname);
+      sockets.push(socket);
+      return socket;
+    },
+    close(): Promise<void> {
+      for (const socket of sockets) socket.close();
+      return Promise.resolve();
+    },
+  };
 }
 
 class DenoBenchSocket implements BenchSocket {
