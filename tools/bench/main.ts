@@ -17,7 +17,6 @@ import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
 import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
-import { renderLatencyPlot } from "./svg.ts";
 
 function whole(text: string): number {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a whole number");
@@ -201,8 +200,9 @@ for (const i of idle) {
 }
 print(`\n${((performance.now() - started) / 1000).toFixed(0)} s in all`);
 if (flags.write) {
-  const file = await writeBenchResults(run, renderLatencyPlot(run));
+  const file = await writeBenchResults(run);
   print(`wrote ${decodeURIComponent(file.pathname)}, latest.json, docs/performance.md and .svg`);
+  print("(the page, plot and README summary show the newest result of each scenario stored)");
 }
 
 async function gitCommit(): Promise<string> {

@@ -2,7 +2,9 @@
  * The bench's outputs: a table for people (stdout and docs/performance.md),
  * and the run as JSON (docs/results/bench/<time>.json and latest.json).
  */
+import { mergeRuns, sourcesOf } from "./merge.ts";
 import type { BenchRun, IdleResult, ScenarioResult, StepResult } from "./results.ts";
+import { renderLatencyPlot } from "./svg.ts";
 
 /** Where the JSON files go. */
 export const BENCH_RESULTS_DIR: URL = new URL("../../docs/results/bench/", import.meta.url);
@@ -74,6 +76,7 @@ function markdownTable(header: string[], rows: string[][]): string[] {
 
 /** The headline table: one row per scenario at its saturation point, one per idle run. */
 export function summaryTable(run: BenchRun): string[] {
+  const merged = run.scenarios.some((s) => s.measuredAt !== undefined);
   const rows = run.scenarios.map((s) => {
     const at = s.saturation;
     return [
@@ -87,6 +90,7 @@ export function summaryTable(run: BenchRun): string[] {
       at === null ? "—" : millis(at.latencyMs.p99),
       at === null ? "—" : percent(at.serverCpuShare),
       at === null ? "—" : mib(at.serverPeakRssMiB),
+      ...(merged ? [shortTime(s.measuredAt)] : []),
     ];
   });
   return markdownTable(
@@ -99,14 +103,41 @@ export function summaryTable(run: BenchRun): string[] {
       "p99 ms",
       "server CPU",
       "server peak RSS",
+      ...(merged ? ["measured"] : []),
     ],
     rows,
   );
 }
 
+/** "2026-11-26 14:12" from an ISO time; "—" without one. */
+function shortTime(iso: string | undefined): string {
+  return iso === undefined ? "—" : iso.slice(0, 16).replace("T", " ");
+}
+
+/** The runs behind a merged summary, one line each. */
+function sourceLines(sources: readonly BenchRun[]): string[] {
+  return sources.map((r) =>
+    `- ${
+      shortTime(r.finishedAt)
+    } UTC: \`${r.command}\` (server ${r.serverVersion}, Deno ${r.deno})${
+      r.note ? `: ${r.note}` : ""
+    }`
+  );
+}
+
 function idleTable(idle: IdleResult[]): string[] {
+  const merged = idle.some((i) => i.measuredAt !== undefined);
   return markdownTable(
-    ["scenario", "rooms", "heartbeat", "window", "server CPU", "server RSS", "server peak RSS"],
+    [
+      "scenario",
+      "rooms",
+      "heartbeat",
+      "window",
+      "server CPU",
+      "server RSS",
+      "server peak RSS",
+      ...(merged ? ["measured"] : []),
+    ],
     idle.map((i) => [
       i.name,
       thousands(i.rooms),
@@ -115,6 +146,7 @@ function idleTable(idle: IdleResult[]): string[] {
       `${percent(i.serverCpuShare, 1)} of one core`,
       mib(i.serverRssMiB),
       mib(i.serverPeakRssMiB),
+      ...(merged ? [shortTime(i.measuredAt)] : []),
     ]),
   );
 }
@@ -124,21 +156,25 @@ export function stepsTable(s: ScenarioResult): string[] {
   return markdownTable(STEP_HEADER, s.steps.map(stepRow));
 }
 
-/** docs/performance.md. */
-export function renderPerformancePage(run: BenchRun): string {
+/**
+ * docs/performance.md: `run` is usually merged (merge.ts) from `sources`,
+ * the stored runs its rows came from.
+ */
+export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[] = [run]): string {
   const lines = [
     "# Performance figures",
     "",
-    `Written by \`${run.command}\` (tools/bench/) at the end of its run, from`,
-    "`docs/results/bench/latest.json`; do not edit by hand.",
+    "Written by `deno task bench` (tools/bench/) at the end of each run, from the newest result",
+    "of each scenario in `docs/results/bench/`; do not edit by hand. The runs they came from:",
     "",
-    `Last run ${run.finishedAt.slice(0, 16).replace("T", " ")} UTC, server ${run.serverVersion}, ` +
-    `Deno ${run.deno}, ${run.machine.cores} cores, ${run.machine.cpuModel}. ${run.note}`,
+    ...sourceLines(sources),
+    "",
+    `Machine: ${run.machine.cores} cores, ${run.machine.cpuModel}.`,
     "",
     `A rate holds when loss stays at most ${percent(run.thresholds.maxLoss, 1)} and p99 latency ` +
     `at most ${run.thresholds.maxP99Ms} ms. Loss is counted without retransmission. The load ` +
-    "generator runs in separate processes on the same machine; the trivial relay row is its " +
-    "own ceiling.",
+    "generator runs in separate processes on the same machine; a trivial relay row is its " +
+    "ceiling in that layout.",
     "",
     ...summaryTable(run),
     "",
@@ -154,7 +190,8 @@ export function renderPerformancePage(run: BenchRun): string {
       `${s.procs} generator process${s.procs === 1 ? "" : "es"} on ${
         s.generatorIo ?? "deno"
       } sockets, ${s.durationMs / 1000} s a step, ` +
-        `joins took ${thousands(s.joinMs)} ms.`,
+        `joins took ${thousands(s.joinMs)} ms.` +
+        (s.measuredAt === undefined ? "" : ` Measured ${shortTime(s.measuredAt)} UTC.`),
       "",
       ...stepsTable(s),
       "",
@@ -163,16 +200,36 @@ export function renderPerformancePage(run: BenchRun): string {
   return lines.join("\n");
 }
 
-/** Writes the run's JSON files and the page. Returns the timestamped file's URL. */
-export async function writeBenchResults(run: BenchRun, svg: string): Promise<URL> {
+/** Every stored run (docs/results/bench/*.json but latest.json), oldest first. */
+export async function readStoredRuns(dir: URL = BENCH_RESULTS_DIR): Promise<BenchRun[]> {
+  const runs: BenchRun[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".json") || entry.name === "latest.json") continue;
+    runs.push(JSON.parse(await Deno.readTextFile(new URL(entry.name, dir))) as BenchRun);
+  }
+  return runs.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+}
+
+/**
+ * Writes the run's JSON files, then the page, the plot and the README
+ * summary from the newest result of each scenario stored. Returns the
+ * timestamped file's URL.
+ */
+export async function writeBenchResults(run: BenchRun): Promise<URL> {
   await Deno.mkdir(BENCH_RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(run, null, 2) + "\n";
   const file = new URL(`${run.finishedAt.replace(/[:.]/g, "-")}.json`, BENCH_RESULTS_DIR);
   await Deno.writeTextFile(file, json);
   await Deno.writeTextFile(new URL("latest.json", BENCH_RESULTS_DIR), json);
-  await Deno.writeTextFile(PERFORMANCE_PAGE, renderPerformancePage(run));
-  await Deno.writeTextFile(PERFORMANCE_SVG, svg);
-  await Deno.writeTextFile(README, withSummary(await Deno.readTextFile(README), run));
+  const runs = await readStoredRuns();
+  const merged = mergeRuns(runs);
+  const sources = sourcesOf(merged, runs);
+  await Deno.writeTextFile(PERFORMANCE_PAGE, renderPerformancePage(merged, sources));
+  await Deno.writeTextFile(PERFORMANCE_SVG, renderLatencyPlot(merged));
+  await Deno.writeTextFile(
+    README,
+    withSummary(await Deno.readTextFile(README), merged, sources),
+  );
   // The README is checked by deno fmt, which aligns tables; let it do so now.
   await new Deno.Command(Deno.execPath(), {
     args: ["fmt", "-q", decodeURIComponent(README.pathname)],
@@ -182,7 +239,11 @@ export async function writeBenchResults(run: BenchRun, svg: string): Promise<URL
 }
 
 /** `readme` with the text between the summary markers replaced by this run's summary. */
-export function withSummary(readme: string, run: BenchRun): string {
+export function withSummary(
+  readme: string,
+  run: BenchRun,
+  sources: readonly BenchRun[] = [run],
+): string {
   const start = readme.indexOf(SUMMARY_START);
   const end = readme.indexOf(SUMMARY_END);
   if (start < 0 || end < start) {
@@ -191,8 +252,10 @@ export function withSummary(readme: string, run: BenchRun): string {
   const summary = [
     SUMMARY_START,
     "",
-    `Last run ${run.finishedAt.slice(0, 16).replace("T", " ")} UTC, ${run.machine.cores} cores, ` +
-    `${run.machine.cpuModel}, Deno ${run.deno}.${run.note ? ` ${run.note}` : ""}`,
+    `${run.machine.cores} cores, ${run.machine.cpuModel}: the newest result of each scenario, ` +
+    "from these runs:",
+    "",
+    ...sourceLines(sources),
     "",
     ...summaryTable(run),
     "",

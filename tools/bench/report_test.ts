@@ -26,7 +26,11 @@ Deno.test("withSummary: replaces only what is between the markers; refuses a REA
   assert.ok(updated.startsWith("# chat\n<!-- bench summary: written by deno task bench -->\n"));
   assert.ok(updated.endsWith("<!-- end of bench summary -->\nafter"));
   assert.ok(!updated.includes("old table"));
-  assert.match(updated, /Last run 2026-11-26 14:12 UTC, 2 cores, Test CPU, Deno 2\.9\.6\./);
+  assert.match(updated, /2 cores, Test CPU: the newest result of each scenario/);
+  assert.match(
+    updated,
+    /- 2026-11-26 14:12 UTC: `deno task bench` \(server 0\.1\.0, Deno 2\.9\.6\)/,
+  );
   assert.match(updated, /!\[latency against offered load\]\(docs\/performance\.svg\)/);
   assert.equal(withSummary(updated, RUN), updated, "the same run gives the same text");
   assert.throws(() => withSummary("# chat\n", RUN), /no "<!-- bench summary/);

@@ -68,6 +68,8 @@ export interface ScenarioResult {
   saturationRate: number | null;
   /** The step at that rate. */
   saturation: StepResult | null;
+  /** Set when runs are merged (merge.ts): the finishedAt of the run it came from. */
+  measuredAt?: string;
 }
 
 /** Heartbeat-only members: what they cost the server. */
@@ -85,6 +87,8 @@ export interface IdleResult {
   serverCpuShare: number | null;
   serverRssMiB: number | null;
   serverPeakRssMiB: number | null;
+  /** Set when runs are merged (merge.ts): the finishedAt of the run it came from. */
+  measuredAt?: string;
 }
 
 /** A whole run. */

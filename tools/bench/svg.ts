@@ -19,7 +19,7 @@ const escape = (text: string) =>
 /** The SVG document. */
 export function renderLatencyPlot(run: BenchRun): string {
   const series = run.scenarios.map((s, i) => ({
-    label: `${s.target === "relay" ? "trivial relay" : "chat"}, ${layoutOf(s)}`,
+    label: `${s.target === "relay" ? "trivial relay" : "chat"} (${s.udpIo}), ${layoutOf(s)}`,
     colour: COLOURS[i % COLOURS.length]!,
     points: [...s.steps].sort((a, b) => a.offeredDeliveries - b.offeredDeliveries),
   }));
