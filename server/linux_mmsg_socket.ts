@@ -66,6 +66,8 @@ const IOVEC_BYTES = 16;
 /** How long a blocked recvmmsg waits before it looks again; close() does not wait for it. */
 const RECEIVE_TIMEOUT_US = 200_000;
 const SEND_CAPACITY = 1024;
+/** Batches taken on the main thread (MSG_DONTWAIT) before one blocking receive yields. */
+const BATCHES_WITHOUT_WAITING = 8;
 const SEND_ARENA_BYTES = 1 << 20;
 
 const SYMBOLS = {
@@ -77,6 +79,12 @@ const SYMBOLS = {
     parameters: ["i32", "pointer", "u32", "i32", "pointer"],
     result: "i32",
     nonblocking: true,
+  },
+  // The same call on the main thread, with MSG_DONTWAIT: what is already waiting.
+  recvmmsgNow: {
+    name: "recvmmsg",
+    parameters: ["i32", "pointer", "u32", "i32", "pointer"],
+    result: "i32",
   },
   sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
@@ -133,6 +141,7 @@ export class LinuxMmsgSocket implements DatagramSocket {
   #errno: Deno.UnsafePointerView;
   #closed = false;
   #receiving: Promise<number> | null = null;
+  #batchesWithoutWaiting = 0;
 
   // Receive side: batchSize headers, iovecs, sockaddrs and slots, set up once.
   #batchSize: number;
@@ -272,6 +281,26 @@ export class LinuxMmsgSocket implements DatagramSocket {
       for (let i = 0; i < this.#batch.count; i++) {
         this.#recvHeaderWords[(i * MMSGHDR_BYTES + MSG_NAMELEN) >> 2] = SOCKADDR_IN_BYTES;
       }
+      // Under load datagrams are already waiting: take them on this thread,
+      // without the hop to a pool thread and back. Every few batches the
+      // blocking call runs anyway, because it is the one that lets the event
+      // loop run timers and TCP in between.
+      if (this.#batchesWithoutWaiting < BATCHES_WITHOUT_WAITING) {
+        this.#batchesWithoutWaiting++;
+        const count = libc.recvmmsgNow(
+          this.#fd,
+          this.#recvHeadersPointer,
+          this.#batchSize,
+          flags | MSG_DONTWAIT,
+          null,
+        );
+        if (count > 0) {
+          this.stats.received += count;
+          this.#batch.count = count;
+          return this.#batch;
+        }
+      }
+      this.#batchesWithoutWaiting = 0;
       this.#receiving = libc.recvmmsg(
         this.#fd,
         this.#recvHeadersPointer,
