@@ -20,6 +20,7 @@ import type { PasswordRecord } from "./password.ts";
 import type { AbuseReporter } from "./abuse_log.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { EventLog } from "./event_log.ts";
+import { RecentMsgIds } from "./recent_msg_ids.ts";
 
 /** A UDP address. */
 export interface Endpoint {
@@ -130,8 +131,8 @@ interface Member {
   joinedAt: number;
   lastDatagramAt: number;
   lastMessageAt: number;
-  /** msgId -> seq of the relayed event, oldest first. */
-  seenMsgIds: Map<number, number>;
+  /** msgId -> seq of the relayed event, the newest REMEMBERED_MSG_IDS. */
+  seenMsgIds: RecentMsgIds;
   messageBucket: TokenBucket | null;
   replayBucket: TokenBucket | null;
 }
@@ -280,7 +281,7 @@ export class RoomRegistry {
       joinedAt: now,
       lastDatagramAt: now,
       lastMessageAt: now,
-      seenMsgIds: new Map(),
+      seenMsgIds: new RecentMsgIds(REMEMBERED_MSG_IDS),
       messageBucket: rate > 0 ? new TokenBucket(rate, rate * 2, now) : null,
       replayBucket: rate > 0
         ? new TokenBucket(REPLAY_DATAGRAMS_PER_SECOND, REPLAY_BURST, now)
@@ -358,10 +359,7 @@ export class RoomRegistry {
         }
         member.lastMessageAt = now;
         const event = this.#record(room, EventType.MESSAGE, member.name, body.text);
-        member.seenMsgIds.set(body.msgId, event.seq);
-        if (member.seenMsgIds.size > REMEMBERED_MSG_IDS) {
-          member.seenMsgIds.delete(member.seenMsgIds.keys().next().value!);
-        }
+        member.seenMsgIds.add(body.msgId, event.seq);
         return [
           { to: [from], body: { kind: "ack", msgId: body.msgId, seq: event.seq } },
           ...this.#broadcast(room, event),

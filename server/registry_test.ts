@@ -239,6 +239,15 @@ Deno.test("MESSAGE: ACK to the sender, EVENT to every member with an endpoint", 
   assert.equal(show(send(reg, ann, msg(7))), relayed("ann", 7, 6), "msgIds are per member");
 });
 
+Deno.test("MESSAGE: a member's last 1024 msgIds are remembered, older ones relayed anew", () => {
+  const { reg, bob } = pair({ rateLimit: 0 });
+  for (let msgId = 1; msgId <= 1_025; msgId++) send(reg, bob, msg(msgId)); // seqs 3-1027
+  assert.equal(show(send(reg, bob, msg(2))), "bob ack 2 #4", "the oldest remembered");
+  assert.equal(show(send(reg, bob, msg(1_025))), "bob ack 1025 #1027", "the newest");
+  assert.equal(show(send(reg, bob, msg(1))), relayed("bob", 1, 1_028), "forgotten");
+  assert.equal(show(send(reg, bob, msg(2))), relayed("bob", 2, 1_029), "forgotten in turn");
+});
+
 Deno.test("MESSAGE: one whose EVENT would not fit in a datagram gets 413 and is not relayed", () => {
   const { reg } = pair();
   const big = member(reg, "r", validateUsername("日".repeat(32))); // 96 bytes of name
