@@ -139,6 +139,12 @@ program.command("serve")
   )
   .addOption(
     new Option(
+      "--history-bytes <n>",
+      "event text a room keeps for replay, at 2 bytes a character (the oldest go first)",
+    ).env("CHAT_HISTORY_BYTES").default(d.historyBytes).argParser(wholeNumber(0, 1 << 30)),
+  )
+  .addOption(
+    new Option(
       "--unauthenticated-rate <n>",
       "datagrams a second per IP address that fail to authenticate before they are dropped " +
         "unanswered (bursts of 2x); 0 turns it off",
@@ -188,6 +194,7 @@ program.command("serve")
       handshakeTimeoutSeconds: flags.handshakeTimeout,
       maxRoomsPerIp: flags.maxRoomsPerIp,
       maxMembersPerRoom: flags.maxMembersPerRoom,
+      historyBytes: flags.historyBytes,
       unauthenticatedRate: flags.unauthenticatedRate,
       abuseLogIntervalSeconds: flags.abuseLogInterval,
       logLevel: flags.logLevel as LogLevel,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EventType } from "../protocol/datagram.ts";
-import { EventLog } from "./event_log.ts";
+import { EventLog, eventTextBytes } from "./event_log.ts";
 
 /** A log with `count` MESSAGE events appended, texts "m1", "m2", ... */
 function filled(limit: number, count: number): EventLog {
@@ -76,4 +76,33 @@ Deno.test("EventLog: a limit below 1 or not an integer is refused", () => {
   assert.throws(() => new EventLog(0), RangeError);
   assert.throws(() => new EventLog(-1), RangeError);
   assert.throws(() => new EventLog(1.5), RangeError);
+});
+
+Deno.test("EventLog: past maxBytes of text the oldest events go, the newest always stays", () => {
+  // Each event costs 2 × (name "ann" + text of 7) = 20.
+  const log = new EventLog(100, 60);
+  for (let i = 1; i <= 5; i++) {
+    log.append({ timeMs: i, type: EventType.MESSAGE, name: "ann", text: `message` });
+  }
+  assert.equal(log.headSeq, 5);
+  assert.equal(log.firstSeq, 3);
+  assert.equal(log.textBytes, 60);
+  assert.deepEqual(seqs(log, 0, 10), [3, 4, 5]);
+  const big = log.append({ timeMs: 6, type: EventType.MESSAGE, name: "ann", text: "x".repeat(97) });
+  assert.equal(eventTextBytes(big), 200);
+  assert.deepEqual(seqs(log, 0, 10), [6], "an event over the budget on its own is still kept");
+  assert.equal(log.textBytes, 200);
+  log.append({ timeMs: 7, type: EventType.MESSAGE, name: "ann", text: "message" });
+  assert.deepEqual(seqs(log, 0, 10), [7]);
+  assert.equal(log.textBytes, 20);
+});
+
+Deno.test("EventLog: the count limit and the byte budget together", () => {
+  const log = new EventLog(3, 1_000);
+  for (let i = 1; i <= 5; i++) {
+    log.append({ timeMs: i, type: EventType.MESSAGE, name: "ann", text: `m${i}` });
+  }
+  assert.deepEqual(seqs(log, 0, 10), [3, 4, 5]);
+  assert.equal(log.textBytes, 3 * 2 * 5);
+  assert.throws(() => new EventLog(3, -1), RangeError);
 });

@@ -61,6 +61,11 @@ export interface RegistryOptions {
   rateLimit: number;
   /** Events each room keeps for replay and RESEND. */
   historyLimit: number;
+  /**
+   * The most text those events may hold, counted at 2 bytes a UTF-16 unit
+   * (V8's worst case; see event_log.ts): past it the oldest are forgotten.
+   */
+  historyBytes: number;
   /** Told about refusals that look like abuse (a member flooding, too many rooms). */
   onAbuse?: AbuseReporter;
 }
@@ -76,6 +81,9 @@ export const DEFAULT_REGISTRY_LIMITS = {
   helloTimeoutMs: 30_000,
   rateLimit: 20,
   historyLimit: 1_024,
+  // 1000 rooms × 256 KiB = 250 MiB of event text at most, under V8's heap
+  // limit with every other limit at its worst (deno task bench:memory).
+  historyBytes: 256 * 1024,
 } as const;
 
 /** MESSAGE ids remembered per member for duplicate suppression. */
@@ -232,7 +240,7 @@ export class RoomRegistry {
       password: request.password,
       capacity: request.capacity,
       members: new Map(),
-      log: new EventLog(this.#options.historyLimit),
+      log: new EventLog(this.#options.historyLimit, this.#options.historyBytes),
     };
     this.#rooms.set(room.name, room);
     this.#roomsByIp.set(request.ip, hosted + 1);

@@ -226,6 +226,14 @@ Deno.test("HELLO: lastSeq 0 replays the last 50 events, lastSeq N those after N"
   assert.equal(show(send(reg, bob, hello(72))), "bob welcome #72");
 });
 
+Deno.test("historyBytes: past a room's text budget the oldest events are not replayed", () => {
+  // "ann" + a 10-character text cost 2 × 13 = 26; 100 bytes keep the newest 3.
+  const { reg, ann, bob } = pair({ rateLimit: 0, historyBytes: 100 });
+  for (let i = 1; i <= 10; i++) send(reg, ann, msg(i, "0123456789")); // head 12
+  assert.deepEqual(seqs(send(reg, bob, hello(0))), span(10, 12));
+  assert.deepEqual(seqs(send(reg, bob, hello(5))), span(10, 12), "lastSeq 5: only what is kept");
+});
+
 Deno.test("MESSAGE: ACK to the sender, EVENT to every member with an endpoint", () => {
   const { reg, ann, bob } = pair();
   enter(reg, "r", "cid"); // no HELLO, so no endpoint

@@ -45,6 +45,8 @@ export interface ServerConfig {
   maxRoomsPerIp: number;
   /** Members in one room: the limit for rooms without a capacity, and the largest capacity. */
   maxMembersPerRoom: number;
+  /** Event text each room keeps for replay, at 2 bytes a UTF-16 unit. */
+  historyBytes: number;
   /**
    * Datagrams a second per IP address that do not authenticate (undecodable,
    * unknown token, token from another address), bursts of 2x; past it they
@@ -80,6 +82,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   handshakeTimeoutSeconds: 10,
   maxRoomsPerIp: DEFAULT_REGISTRY_LIMITS.maxRoomsPerIp,
   maxMembersPerRoom: DEFAULT_REGISTRY_LIMITS.maxMembersPerRoom,
+  historyBytes: DEFAULT_REGISTRY_LIMITS.historyBytes,
   unauthenticatedRate: 20,
   abuseLogIntervalSeconds: 60,
   logLevel: "info",
@@ -133,6 +136,7 @@ export function startChatServer(
     helloTimeoutMs: hooks.helloTimeoutMs ?? DEFAULT_REGISTRY_LIMITS.helloTimeoutMs,
     rateLimit: config.rateLimit,
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
+    historyBytes: config.historyBytes,
   }, log.info);
   const listener = Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
   let datagrams: DatagramSocket;

@@ -21,6 +21,7 @@ import {
 import { encodeUtf8 } from "../../protocol/bytes.ts";
 import { DEFAULT_REGISTRY_LIMITS, type Endpoint, RoomRegistry } from "../../server/registry.ts";
 import { writeAllSync } from "./lines.ts";
+import { eventTextBytes } from "../../server/event_log.ts";
 
 /** Bytes of the tokens RoomRegistry hands out. */
 const TOKEN_BYTES = 32;
@@ -73,6 +74,10 @@ export interface StateSize {
   };
   /** The longest MESSAGE text, in bytes of UTF-8. */
   maxTextBytes: number;
+  /** The event text budget of a room (DEFAULT_REGISTRY_LIMITS.historyBytes). */
+  historyBytes: number;
+  /** Events of maximum-size text a window keeps under that budget. */
+  maxWindowEvents: number;
   /** A member after HELLO that has sent nothing, in a room of 10; counts its JOINED event. */
   memberBytes: number;
   /** A room with its host, minus one member. */
@@ -81,7 +86,7 @@ export interface StateSize {
   msgIdMemoryBytes: number;
   /** A room's event window going from its host's JOINED event to 1024 events of 20 ASCII bytes. */
   shortWindowBytes: number;
-  /** The same with texts of MAX_TEXT_BYTES ASCII characters. */
+  /** The same with texts of MAX_TEXT_BYTES ASCII characters (the budget keeps fewer). */
   maxWindowBytes: number;
   /** The same with texts of MAX_TEXT_BYTES bytes that V8 stores two bytes a character. */
   maxWindowTwoByteBytes: number;
@@ -95,6 +100,13 @@ export interface StateSize {
     busyMembersBytes: number;
     /** Two-byte texts, every member's msgId memory full. */
     twoByteBytes: number;
+    /**
+     * A bound for any text length: every room holds 1024 events at the short
+     * window's cost each, plus its whole text budget at 1 byte a counted byte
+     * (the budget counts 2 a UTF-16 unit and V8 stores at most 2), and every
+     * member's msgId memory is full.
+     */
+    boundBytes: number;
   };
 }
 
@@ -207,7 +219,8 @@ function msgIdMemoryBytes(members: number): number {
 /**
  * Bytes per room for filling the window of rooms that hold their host. A
  * second member sends the events and leaves, so that its msgId memory is
- * freed: the window then holds 1023 MESSAGE events and its LEFT event.
+ * freed: the window then holds 1023 MESSAGE events and its LEFT event, or
+ * as many of the newest as the text budget (historyBytes) keeps.
  */
 function windowBytes(rooms: number, text: string): number {
   const driver = new Driver();
@@ -250,7 +263,13 @@ export function measureStateSize(options: StateSizeOptions): StateSize {
   const maxWindow = windowBytes(maxWindowRooms, "a".repeat(MAX_TEXT_BYTES));
   const maxWindowTwoByte = windowBytes(maxWindowRooms, TWO_BYTE_TEXT);
 
-  const { maxRooms, maxMembers } = DEFAULT_REGISTRY_LIMITS;
+  const { maxRooms, maxMembers, historyBytes, historyLimit } = DEFAULT_REGISTRY_LIMITS;
+  // As EventLog counts (2 bytes a UTF-16 unit of text and name); the same for both max texts.
+  const maxEventCost = eventTextBytes({ name: "m1", text: "a".repeat(MAX_TEXT_BYTES) });
+  const maxWindowEvents = Math.min(
+    historyLimit,
+    Math.max(1, Math.floor(historyBytes / maxEventCost)),
+  );
   const roomsAt = (window: number) => maxRooms * (hostRoom - memberBytes + window);
   return {
     gcForced: gc !== undefined,
@@ -265,6 +284,8 @@ export function measureStateSize(options: StateSizeOptions): StateSize {
       maxWindowRooms,
     },
     maxTextBytes: MAX_TEXT_BYTES,
+    historyBytes,
+    maxWindowEvents,
     memberBytes,
     emptyRoomBytes: hostRoom - memberBytes,
     msgIdMemoryBytes: msgIdMemory,
@@ -277,6 +298,7 @@ export function measureStateSize(options: StateSizeOptions): StateSize {
       idleMembersBytes: roomsAt(maxWindow) + maxMembers * memberBytes,
       busyMembersBytes: roomsAt(maxWindow) + maxMembers * (memberBytes + msgIdMemory),
       twoByteBytes: roomsAt(maxWindowTwoByte) + maxMembers * (memberBytes + msgIdMemory),
+      boundBytes: roomsAt(shortWindow + historyBytes) + maxMembers * (memberBytes + msgIdMemory),
     },
   };
 }
@@ -288,8 +310,8 @@ const mib = (bytes: number) =>
 /** The figures as a plain-text table. */
 export function formatStateSize(size: StateSize): string {
   const { counts, worstCase: worst } = size;
-  const perEvent = (window: number) =>
-    `${whole(window / DEFAULT_REGISTRY_LIMITS.historyLimit)} an event`;
+  const perEvent = (window: number, events: number = DEFAULT_REGISTRY_LIMITS.historyLimit) =>
+    `${whole(window / events)} an event`;
   const rows: [string, string, string][] = [
     [
       "idle member (after HELLO, in a room of 10)",
@@ -308,14 +330,16 @@ export function formatStateSize(size: StateSize): string {
       `${counts.shortWindowRooms} rooms, ${perEvent(size.shortWindowBytes)}`,
     ],
     [
-      `window of 1024 max events (${size.maxTextBytes} B ASCII)`,
+      `window after 1024 max events (${size.maxTextBytes} B ASCII), ${size.maxWindowEvents} kept`,
       whole(size.maxWindowBytes),
-      `${counts.maxWindowRooms} rooms, ${perEvent(size.maxWindowBytes)}`,
+      `${counts.maxWindowRooms} rooms, ${perEvent(size.maxWindowBytes, size.maxWindowEvents)}`,
     ],
     [
       `same, two-byte string (${size.maxTextBytes - 2} ASCII + "ж")`,
       whole(size.maxWindowTwoByteBytes),
-      `${counts.maxWindowRooms} rooms, ${perEvent(size.maxWindowTwoByteBytes)}`,
+      `${counts.maxWindowRooms} rooms, ${
+        perEvent(size.maxWindowTwoByteBytes, size.maxWindowEvents)
+      }`,
     ],
   ];
   const at = `${whole(worst.maxRooms)} rooms of full max windows + ${
@@ -325,6 +349,7 @@ export function formatStateSize(size: StateSize): string {
     [`${at}, idle, ASCII`, mib(worst.idleMembersBytes)],
     [`${at}, msgId memory full, ASCII`, mib(worst.busyMembersBytes)],
     [`${at}, msgId memory full, two-byte`, mib(worst.twoByteBytes)],
+    ["bound for any text: 1024 events a room + the whole text budget", mib(worst.boundBytes)],
     ["V8 heap limit of this process", mib(size.heapLimitBytes)],
   ];
   const width = Math.max(...rows.map(([what]) => what.length), ...worstRows.map(([w]) => w.length));
