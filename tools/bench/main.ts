@@ -45,7 +45,7 @@ const flags = new Command("bench")
   .option("--duration <seconds>", "sending time of each step", positive, 2)
   .option("--settle <ms>", "wait after each step for late deliveries", whole, 500)
   .option("--max-steps <n>", "most steps in a sweep", whole, 7)
-  .option("--procs <n>", "load generator processes", whole, 2)
+  .option("--procs <n>", "load generator processes", whole, 1)
   .option(
     "--idle-members <n>",
     "also measure this many heartbeat-only members (0: no)",
