@@ -12,6 +12,16 @@ import { newSuiteRun, type SuiteFigures, writeReliabilityResults } from "../reli
 const encoder = new TextEncoder();
 const print = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
 
+// It takes no options: say so rather than start a run of several minutes on `--help`.
+if (Deno.args.length > 0) {
+  const help = Deno.args.length === 1 && ["--help", "-h"].includes(Deno.args[0]!);
+  print(
+    "Usage: deno task abuse\n\nRuns every abuse scenario at full size against a chat serve " +
+      "process and writes docs/results/abuse.json and docs/reliability.md; takes no options.",
+  );
+  Deno.exit(help ? 0 : 2);
+}
+
 /** One report as a row of the reliability table. */
 function figures(report: ScenarioReport): SuiteFigures {
   const b = report.bystander;
