@@ -29,11 +29,18 @@ import type {
 import {
   addressOf,
   AF_INET,
+  IOVEC_BYTES,
+  MMSGHDR_BYTES,
+  MSG_IOV,
+  MSG_IOVLEN,
+  MSG_LEN,
+  MSG_NAME,
+  MSG_NAMELEN,
   parseIpv4,
   SOCKADDR_IN_BYTES,
   sockaddrIn,
   writePointer,
-} from "./ffi_sockaddr.ts";
+} from "./ffi_layout.ts";
 
 // Linux constants (identical on x86-64 and arm64).
 const SOCK_DGRAM = 2;
@@ -53,15 +60,6 @@ const ENOBUFS = 105;
 const EACCES = 13;
 const EADDRINUSE = 98;
 const EADDRNOTAVAIL = 99;
-
-// LP64 layouts: struct mmsghdr { struct msghdr (56 bytes); unsigned msg_len; } padded to 64.
-const MMSGHDR_BYTES = 64;
-const MSG_NAME = 0;
-const MSG_NAMELEN = 8;
-const MSG_IOV = 16;
-const MSG_IOVLEN = 24;
-const MSG_LEN = 56;
-const IOVEC_BYTES = 16;
 
 /** How long a blocked recvmmsg waits before it looks again; close() does not wait for it. */
 const RECEIVE_TIMEOUT_US = 200_000;

@@ -18,10 +18,15 @@
 import {
   addressOf,
   AF_INET,
+  IOVEC_BYTES,
+  MMSGHDR_BYTES,
+  MSG_IOV,
+  MSG_IOVLEN,
+  MSG_LEN,
   SOCKADDR_IN_BYTES,
   sockaddrIn,
   writePointer,
-} from "../../server/ffi_sockaddr.ts";
+} from "../../server/ffi_layout.ts";
 import type { BenchSocket, BenchSockets, UdpTarget } from "./socket.ts";
 
 const SOCK_DGRAM = 2;
@@ -43,12 +48,6 @@ const MAX_EVENTS = 256;
 /** How long one epoll_wait may block: close() waits at most this long for it. */
 const WAIT_MS = 100;
 
-// LP64 struct mmsghdr: struct msghdr (56 bytes), unsigned msg_len, padded to 64.
-const MMSGHDR_BYTES = 64;
-const MSG_IOV = 16;
-const MSG_IOVLEN = 24;
-const MSG_LEN = 56;
-const IOVEC_BYTES = 16;
 const BATCH = 64;
 /** Bigger than any datagram the server sends (MSG_TRUNC reports a longer one, which is skipped). */
 const SLOT_BYTES = 8192;

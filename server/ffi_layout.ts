@@ -1,7 +1,8 @@
 /**
  * Memory layouts shared by the FFI sockets (server/linux_mmsg_socket.ts and
- * the bench's tools/bench/epoll_socket.ts): struct sockaddr_in and the 64-bit
- * pointers written into msghdr and iovec structs. Linux, LP64.
+ * the bench's tools/bench/epoll_socket.ts): struct sockaddr_in, struct
+ * mmsghdr and struct iovec, and the 64-bit pointers written into them.
+ * Linux, LP64 (x86-64 and arm64 alike).
  *
  * @module
  */
@@ -10,6 +11,20 @@
 export const AF_INET = 2;
 /** sizeof(struct sockaddr_in). */
 export const SOCKADDR_IN_BYTES = 16;
+/** sizeof(struct mmsghdr): struct msghdr (56 bytes), unsigned msg_len, padded to 64. */
+export const MMSGHDR_BYTES = 64;
+/** Offset of msg_name in struct mmsghdr. */
+export const MSG_NAME = 0;
+/** Offset of msg_namelen. */
+export const MSG_NAMELEN = 8;
+/** Offset of msg_iov. */
+export const MSG_IOV = 16;
+/** Offset of msg_iovlen. */
+export const MSG_IOVLEN = 24;
+/** Offset of msg_len: the bytes received or sent. */
+export const MSG_LEN = 56;
+/** sizeof(struct iovec). */
+export const IOVEC_BYTES = 16;
 
 /** The address of a buffer's first byte, as a number (user-space addresses fit in 53 bits). */
 export function addressOf(buffer: Uint8Array): number {
