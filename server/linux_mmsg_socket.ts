@@ -29,37 +29,36 @@ import type {
 import {
   addressOf,
   AF_INET,
+  bindIpv4,
   IOVEC_BYTES,
+  libcAvailable,
   MMSGHDR_BYTES,
+  MSG_DONTWAIT,
   MSG_IOV,
   MSG_IOVLEN,
   MSG_LEN,
   MSG_NAME,
   MSG_NAMELEN,
+  MSG_NOSIGNAL,
+  MSG_TRUNC,
+  MSG_WAITFORONE,
   parseIpv4,
+  setSocketInt,
+  setSocketOption,
+  SO_RCVBUF,
+  SO_RCVTIMEO,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SOCKADDR_IN_BYTES,
-  sockaddrIn,
+  SOCKET_SYMBOLS,
   writePointer,
-} from "./ffi_layout.ts";
+} from "./linux_libc.ts";
 
-// Linux constants (identical on x86-64 and arm64).
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_REUSEPORT = 15;
-const SO_RCVTIMEO = 20;
 const SHUT_RDWR = 2;
-const MSG_TRUNC = 0x20;
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
-const MSG_WAITFORONE = 0x10000;
 const EAGAIN = 11;
 const ENOBUFS = 105;
-const EACCES = 13;
-const EADDRINUSE = 98;
-const EADDRNOTAVAIL = 99;
 
 /** How long a blocked recvmmsg waits before it looks again; close() does not wait for it. */
 const RECEIVE_TIMEOUT_US = 200_000;
@@ -69,10 +68,7 @@ const BATCHES_WITHOUT_WAITING = 8;
 const SEND_ARENA_BYTES = 1 << 20;
 
 const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  ...SOCKET_SYMBOLS,
   recvmmsg: {
     parameters: ["i32", "pointer", "u32", "i32", "pointer"],
     result: "i32",
@@ -86,8 +82,6 @@ const SYMBOLS = {
   },
   sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -100,16 +94,7 @@ const EMPTY: ReceivedBatch = {
 };
 
 /** Whether this process may use the mmsg socket: Linux, FFI allowed, libc loads. */
-export function mmsgAvailable(): boolean {
-  if (Deno.build.os !== "linux") return false;
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
-  try {
-    Deno.dlopen("libc.so.6", { getpid: { parameters: [], result: "i32" } }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const mmsgAvailable: () => boolean = libcAvailable;
 
 /** A batch of datagrams that point into the socket's receive buffer. */
 class MmsgBatch implements ReceivedBatch {
@@ -172,7 +157,6 @@ export class LinuxMmsgSocket implements DatagramSocket {
 
   /** Opens libc, creates and binds the socket. */
   constructor(options: DatagramSocketOptions) {
-    const bindAddress = sockaddrIn(options.hostname, options.port);
     this.#lib = Deno.dlopen("libc.so.6", SYMBOLS);
     const libc = this.#lib.symbols;
     this.#errno = new Deno.UnsafePointerView(libc.__errno_location()!);
@@ -183,27 +167,23 @@ export class LinuxMmsgSocket implements DatagramSocket {
       throw new Error(`socket: errno ${errno}`);
     }
     try {
+      const fd = this.#fd;
       const timeout = new BigInt64Array([0n, BigInt(RECEIVE_TIMEOUT_US)]);
-      this.#setOption(SO_RCVTIMEO, new Uint8Array(timeout.buffer));
-      if (options.receiveBufferBytes) this.#setInt(SO_RCVBUF, options.receiveBufferBytes);
-      if (options.sendBufferBytes) this.#setInt(SO_SNDBUF, options.sendBufferBytes);
-      if (options.reusePort) this.#setInt(SO_REUSEPORT, 1);
-      if (libc.bind(this.#fd, bindAddress, SOCKADDR_IN_BYTES) !== 0) {
-        const errno = this.#errno.getInt32();
-        const where = `${options.hostname}:${options.port}`;
-        if (errno === EADDRINUSE) throw new Deno.errors.AddrInUse(`udp ${where} in use`);
-        if (errno === EADDRNOTAVAIL) throw new Deno.errors.AddrNotAvailable(`udp ${where}`);
-        if (errno === EACCES) throw new Deno.errors.PermissionDenied(`udp ${where}`);
-        throw new Error(`bind ${where}: errno ${errno}`);
-      }
-      const bound = new Uint8Array(SOCKADDR_IN_BYTES);
-      const length = new Uint32Array([SOCKADDR_IN_BYTES]);
-      libc.getsockname(this.#fd, bound, new Uint8Array(length.buffer));
-      const view = new DataView(bound.buffer);
+      setSocketOption(libc, this.#errno, {
+        fd,
+        option: SO_RCVTIMEO,
+        value: new Uint8Array(timeout.buffer),
+      });
+      const setInt = (option: number, value: number) =>
+        setSocketInt(libc, this.#errno, { fd, option, value });
+      if (options.receiveBufferBytes) setInt(SO_RCVBUF, options.receiveBufferBytes);
+      if (options.sendBufferBytes) setInt(SO_SNDBUF, options.sendBufferBytes);
+      if (options.reusePort) setInt(SO_REUSEPORT, 1);
+      const { hostname, port } = options;
       this.addr = {
         transport: "udp",
-        hostname: options.hostname,
-        port: view.getUint16(2, false),
+        hostname,
+        port: bindIpv4(libc, this.#errno, { fd, hostname, port }),
       };
     } catch (error) {
       libc.close(this.#fd);
@@ -258,16 +238,6 @@ export class LinuxMmsgSocket implements DatagramSocket {
       writePointer(this.#sendHeaderWords, header + MSG_IOVLEN, 1);
     }
     this.#keepAliveSend = sendNames;
-  }
-
-  #setInt(option: number, value: number): void {
-    this.#setOption(option, new Uint8Array(new Int32Array([value]).buffer));
-  }
-
-  #setOption(option: number, value: Uint8Array<ArrayBuffer>): void {
-    if (this.#lib.symbols.setsockopt(this.#fd, SOL_SOCKET, option, value, value.length) !== 0) {
-      throw new Error(`setsockopt ${option}: errno ${this.#errno.getInt32()}`);
-    }
   }
 
   async receive(): Promise<ReceivedBatch> {

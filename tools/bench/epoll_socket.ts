@@ -18,28 +18,31 @@
 import {
   addressOf,
   AF_INET,
+  bindIpv4,
   IOVEC_BYTES,
+  libcAvailable,
   MMSGHDR_BYTES,
+  MSG_DONTWAIT,
   MSG_IOV,
   MSG_IOVLEN,
   MSG_LEN,
+  MSG_NOSIGNAL,
+  MSG_TRUNC,
+  SO_RCVBUF,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
   SOCKADDR_IN_BYTES,
   sockaddrIn,
+  SOCKET_SYMBOLS,
+  SOL_SOCKET,
   writePointer,
-} from "../../server/ffi_layout.ts";
+} from "../../server/linux_libc.ts";
 import type { BenchSocket, BenchSockets, UdpTarget } from "./socket.ts";
 
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 1;
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const MSG_TRUNC = 0x20;
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
 
 // struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere (16).
 const EPOLL_EVENT_BYTES = Deno.build.arch === "x86_64" ? 12 : 16;
@@ -57,10 +60,7 @@ const MAX_BATCHES_PER_WAKE = 16;
 const RECEIVE_BUFFER_BYTES = 4 << 20;
 
 const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  ...SOCKET_SYMBOLS,
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: {
@@ -71,8 +71,6 @@ const SYMBOLS = {
   recvmmsg: { parameters: ["i32", "pointer", "u32", "i32", "pointer"], result: "i32" },
   // ssize_t, read as its low 32 bits: a datagram's length or -1.
   sendto: { parameters: ["i32", "buffer", "u64", "i32", "buffer", "u32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -84,16 +82,7 @@ function sizeT(length: number): bigint {
 }
 
 /** Whether this process can use epoll sockets: Linux, FFI allowed, libc loads. */
-export function epollAvailable(): boolean {
-  if (Deno.build.os !== "linux") return false;
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
-  try {
-    Deno.dlopen("libc.so.6", { getpid: { parameters: [], result: "i32" } }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const epollAvailable: () => boolean = libcAvailable;
 
 /** All of one generator's sockets, and the one loop that receives for them. */
 export class EpollSockets implements BenchSockets {
@@ -144,11 +133,7 @@ export class EpollSockets implements BenchSockets {
     try {
       const size = new Uint8Array(new Int32Array([RECEIVE_BUFFER_BYTES]).buffer);
       libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, size, 4); // best effort
-      if (libc.bind(fd, sockaddrIn(hostname, 0), SOCKADDR_IN_BYTES) !== 0) {
-        throw new Error(`bind ${hostname}: errno ${this.#errno.getInt32()}`);
-      }
-      const bound = new Uint8Array(SOCKADDR_IN_BYTES);
-      libc.getsockname(fd, bound, new Uint8Array(new Uint32Array([SOCKADDR_IN_BYTES]).buffer));
+      const port = bindIpv4(libc, this.#errno, { fd, hostname, port: 0 });
       const index = this.#sockets.length;
       const event = new Uint8Array(EPOLL_EVENT_BYTES);
       const view = new DataView(event.buffer);
@@ -157,7 +142,6 @@ export class EpollSockets implements BenchSockets {
       if (libc.epoll_ctl(this.#epoll, EPOLL_CTL_ADD, fd, event) !== 0) {
         throw new Error(`epoll_ctl: errno ${this.#errno.getInt32()}`);
       }
-      const port = new DataView(bound.buffer).getUint16(2, false);
       const socket = new EpollSocket(this, this.#lib, { fd, port, index });
       this.#sockets.push(socket);
       this.#polling ??= this.#poll();
