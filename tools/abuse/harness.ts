@@ -5,7 +5,7 @@
  * each kind of abuse cost. The checks live here, so `deno task abuse` and
  * tests/abuse_test.ts judge a run the same way.
  */
-import { readPeakRssMiB } from "../peak_rss.ts";
+import { readPeakRssMiB } from "../proc_stat.ts";
 import { ABUSE_KINDS, type AbuseKind } from "../../server/abuse_log.ts";
 import { Children, type ServerProcess } from "../../tests/helpers/cli.ts";
 import { enterRoom, type UdpMember } from "../../tests/helpers/raw_client.ts";

@@ -8,7 +8,7 @@ import { Children } from "../../tests/helpers/cli.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import type { Layout, StepReport } from "./layout.ts";
 import type { GeneratorIo } from "./socket.ts";
-import { readCpuSeconds, readCpuSecondsOf, readMemoryMiB } from "./proc_stat.ts";
+import { readCpuSeconds, readCpuSecondsOf, readMemoryMiB } from "../proc_stat.ts";
 import { LoadgenProcess, type LoadTarget, startChatServer, startRelay } from "./processes.ts";
 import type { IdleResult, ScenarioResult, StepResult } from "./results.ts";
 import { nextRate, saturation, type SweepOptions } from "./sweep.ts";

@@ -7,7 +7,7 @@
 import { decodeClientDatagram, decodeServerDatagram } from "../../protocol/datagram.ts";
 import { Children } from "../../tests/helpers/cli.ts";
 import { type Direction, type FaultProxy, startFaultProxy } from "../fault_proxy.ts";
-import { readPeakRssMiB } from "../peak_rss.ts";
+import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteFigures } from "../reliability_report.ts";
 import { ChaosMember, waitFor } from "./member.ts";
 

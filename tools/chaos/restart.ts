@@ -5,7 +5,7 @@
  * say so, and deliver what was typed while the server was away.
  */
 import { Children, type ServerProcess } from "../../tests/helpers/cli.ts";
-import { readPeakRssMiB } from "../peak_rss.ts";
+import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteOutcome } from "./loss.ts";
 import { ChaosMember, waitFor } from "./member.ts";
 

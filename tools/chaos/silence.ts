@@ -6,7 +6,7 @@
  */
 import { Children } from "../../tests/helpers/cli.ts";
 import { type FaultProxy, startFaultProxy } from "../fault_proxy.ts";
-import { readPeakRssMiB } from "../peak_rss.ts";
+import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteOutcome } from "./loss.ts";
 import { ChaosMember, waitFor } from "./member.ts";
 

@@ -1,6 +1,9 @@
 /**
- * CPU time and memory of another process, from Linux's /proc, read with
- * cat(1) (Deno grants reading /proc/<pid> only with --allow-all).
+ * CPU time and memory of another process (the server under test), from
+ * Linux's /proc, read with cat(1): Deno grants reading /proc/<pid> only with
+ * --allow-all, and --allow-run is needed anyway to start the process
+ * measured. Every figure is null where /proc is not there (not Linux) or the
+ * process is gone.
  */
 
 const CLOCK_TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux x86-64
@@ -39,6 +42,11 @@ export async function readMemoryMiB(
   const peak = status && /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
   if (!rss || !peak) return null;
   return { rssMiB: Number(rss) / 1024, peakMiB: Number(peak) / 1024 };
+}
+
+/** Peak resident memory (VmHWM) of `pid` in MiB, or null. */
+export async function readPeakRssMiB(pid: number): Promise<number | null> {
+  return (await readMemoryMiB(pid))?.peakMiB ?? null;
 }
 
 /** CPU seconds of several processes, summed (null when any is unknown). */
