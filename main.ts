@@ -5,12 +5,13 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import process from "node:process";
 import denoJson from "./deno.json" with { type: "json" };
-import { parseServerAddress, type ServerAddress } from "./client/address.ts";
+import { DEFAULT_TCRP_PORT, type HostPort, parseHostPort } from "./protocol/host_port.ts";
 import { ChatRefusedError, ChatTransportError } from "./client/errors.ts";
 import { UsageError } from "./client/usage_error.ts";
-import { mmsgSuits, UDP_IO_CHOICES, type UdpIoChoice } from "./server/datagram_socket.ts";
+import { mmsgSuits, UDP_IO_CHOICES, type UdpIoChoice } from "./server/open_datagram_socket.ts";
 import { LOG_LEVELS, type LogLevel } from "./server/log.ts";
-import { DEFAULT_SERVER_CONFIG, startChatServer } from "./server/server.ts";
+import { DEFAULT_SERVER_CONFIG } from "./server/config.ts";
+import { startChatServer } from "./server/server.ts";
 
 // The client modules (and the prompt library they load) are imported only by
 // the commands that use them, so `chat serve` needs no terminal variables.
@@ -35,9 +36,9 @@ function positiveSeconds(text: string): number {
   return value;
 }
 
-function serverAddress(text: string): ServerAddress {
+function serverAddress(text: string): HostPort {
   try {
-    return parseServerAddress(text);
+    return parseHostPort(text);
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
@@ -48,7 +49,10 @@ const port = wholeNumber(0, 65_535);
 const count = wholeNumber(0, 1_000_000_000);
 const serverOption = () =>
   new Option("--server <host:port>", "the chat server's TCRP address")
-    .env("CHAT_SERVER").default(parseServerAddress("127.0.0.1:9001"), "127.0.0.1:9001")
+    .env("CHAT_SERVER").default(
+      { hostname: "127.0.0.1", port: DEFAULT_TCRP_PORT },
+      `127.0.0.1:${DEFAULT_TCRP_PORT}`,
+    )
     .argParser(serverAddress);
 
 const program = new Command("chat")

@@ -5,7 +5,7 @@
  */
 import * as readline from "node:readline";
 import process from "node:process";
-import type { ServerAddress } from "./address.ts";
+import type { HostPort } from "../protocol/host_port.ts";
 import { ChatRefusedError } from "./errors.ts";
 import { UsageError } from "./usage_error.ts";
 import { runPipeMode } from "./pipe_mode.ts";
@@ -16,7 +16,7 @@ import { runTerminal } from "./terminal.ts";
 
 /** The flags of `chat join`. */
 export interface JoinFlags {
-  server: ServerAddress;
+  server: HostPort;
   name?: string;
   create?: boolean;
   join?: boolean;

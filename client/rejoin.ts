@@ -5,14 +5,14 @@
  * the room is not there yet.
  */
 import { Operation } from "../protocol/tcrp.ts";
-import type { ServerAddress } from "./address.ts";
+import type { HostPort } from "../protocol/host_port.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
 import type { Membership, TcrpCallOptions } from "./tcrp_client.ts";
 import type { RoomRequest } from "../protocol/tcrp.ts";
 
 /** How to get back in. */
 export interface RejoinOptions {
-  server: ServerAddress;
+  server: HostPort;
   room: string;
   username: string;
   password: string | null;
@@ -26,7 +26,7 @@ export interface RejoinOptions {
   signal?: AbortSignal;
   /** The TCRP call (tests pass a fake). */
   request: (
-    server: ServerAddress,
+    server: HostPort,
     request: RoomRequest,
     options: TcrpCallOptions,
   ) => Promise<Membership>;

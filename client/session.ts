@@ -17,7 +17,7 @@ import {
 } from "../protocol/datagram.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { Operation } from "../protocol/tcrp.ts";
-import type { ServerAddress } from "./address.ts";
+import type { HostPort } from "../protocol/host_port.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { AsyncQueue, raceTimeout } from "./async_queue.ts";
 import { type Membership, requestMembership } from "./tcrp_client.ts";
@@ -85,7 +85,7 @@ export const DEFAULT_TIMINGS: SessionTimings = {
 
 /** How to open a session. */
 export interface SessionOptions {
-  server: ServerAddress;
+  server: HostPort;
   create: boolean;
   room: string;
   username: string;
@@ -95,7 +95,7 @@ export interface SessionOptions {
   /** Aborting leaves the room and closes the session. */
   signal?: AbortSignal;
   /** Replaces the UDP socket (tests). */
-  openTransport?: (membership: Membership, server: ServerAddress) => DatagramTransport;
+  openTransport?: (membership: Membership, server: HostPort) => DatagramTransport;
 }
 
 type Timer = ReturnType<typeof setTimeout>;

@@ -12,9 +12,10 @@ import {
   EventType,
   type ServerBody,
 } from "../protocol/datagram.ts";
-import type { ChatServer, ServerConfig } from "../server/server.ts";
-import { startTestServer } from "../tests/helpers/test_server.ts";
-import { sleep, waitUntil } from "../tests/helpers/wait.ts";
+import type { ChatServer } from "../server/server.ts";
+import type { ServerConfig } from "../server/config.ts";
+import { startTestServer } from "../testing/test_server.ts";
+import { sleep, waitUntil } from "../testing/wait.ts";
 import { ChatTransportError } from "./errors.ts";
 import { ChatSession, type SessionEvent, type SessionTimings } from "./session.ts";
 import type { DatagramTransport } from "./transport.ts";

@@ -16,7 +16,7 @@ import {
   type TcrpResponse,
   TOKEN_BYTES,
 } from "../protocol/tcrp.ts";
-import type { ServerAddress } from "./address.ts";
+import type { HostPort } from "../protocol/host_port.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
 
 /** What a successful CREATE_ROOM or JOIN_ROOM hands back. */
@@ -39,7 +39,7 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Asks for the room list. */
 export async function requestRoomList(
-  server: ServerAddress,
+  server: HostPort,
   options: TcrpCallOptions = {},
 ): Promise<RoomSummary[]> {
   const { response } = await exchange(server, { operation: 3 }, 1, options);
@@ -48,7 +48,7 @@ export async function requestRoomList(
 
 /** Creates or joins a room; resolves with the token and the server's settings. */
 export async function requestMembership(
-  server: ServerAddress,
+  server: HostPort,
   request: RoomRequest,
   options: TcrpCallOptions = {},
 ): Promise<Membership> {
@@ -61,7 +61,7 @@ export async function requestMembership(
 }
 
 async function exchange(
-  server: ServerAddress,
+  server: HostPort,
   request: TcrpRequest,
   framesOnSuccess: number,
   options: TcrpCallOptions,

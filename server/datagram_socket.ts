@@ -4,23 +4,13 @@
  * {@linkcode DatagramSocket.flush}. Batching is what lets an implementation
  * below the runtime (recvmmsg/sendmmsg) pay one call for many datagrams.
  *
- * Two implementations: {@linkcode DenoDatagramSocket} (Deno.listenDatagram,
- * portable) and {@linkcode LinuxMmsgSocket} (libc through Deno.dlopen, Linux,
- * IPv4). {@linkcode openDatagramSocket} picks one.
+ * Two implementations: DenoDatagramSocket (Deno.listenDatagram, portable)
+ * and LinuxMmsgSocket (libc through Deno.dlopen, Linux, IPv4);
+ * open_datagram_socket.ts picks one.
  *
  * @module
  */
-import { DenoDatagramSocket } from "./deno_datagram_socket.ts";
-import { LinuxMmsgSocket, mmsgAvailable } from "./linux_mmsg_socket.ts";
-
-export { DenoDatagramSocket } from "./deno_datagram_socket.ts";
-export { LinuxMmsgSocket, mmsgAvailable } from "./linux_mmsg_socket.ts";
-
-/** Where a datagram came from or goes to. */
-export interface DatagramEndpoint {
-  hostname: string;
-  port: number;
-}
+import type { HostPort } from "../protocol/host_port.ts";
 
 /**
  * Datagrams from one {@linkcode DatagramSocket.receive}. Index from 0 to
@@ -35,7 +25,7 @@ export interface ReceivedBatch {
   /** The datagram's length on the wire: larger than `bytes(index).length` when it was cut. */
   size(index: number): number;
   /** The sender. */
-  from(index: number): DatagramEndpoint;
+  from(index: number): HostPort;
 }
 
 /** A bound UDP socket that receives and sends in batches. */
@@ -56,7 +46,7 @@ export interface DatagramSocket {
    * that nobody changes afterwards (not a view into a receive buffer). A
    * full queue flushes by itself.
    */
-  send(bytes: Uint8Array, to: readonly DatagramEndpoint[]): void;
+  send(bytes: Uint8Array, to: readonly HostPort[]): void;
   /**
    * Sends everything queued, fire-and-forget: a datagram the kernel refuses
    * (no route, no buffer space) is dropped and counted, as UDP may do anyway.
@@ -99,30 +89,4 @@ export interface DatagramSocketOptions {
   sendBufferBytes?: number;
   /** SO_REUSEPORT, so several workers can bind one port. mmsg only. */
   reusePort?: boolean;
-}
-
-/** Which implementation to use: "auto" takes mmsg where it can and deno elsewhere. */
-export type UdpIoChoice = UdpIo | "auto";
-
-/** The implementations `--udp-io` accepts. */
-export const UDP_IO_CHOICES: readonly UdpIoChoice[] = ["auto", "deno", "mmsg"];
-
-/**
- * Whether "auto" would pick mmsg for this address: Linux, FFI permission
- * granted (it is never asked for), libc loads, and an IPv4 literal to bind.
- */
-export function mmsgSuits(hostname: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) && mmsgAvailable();
-}
-
-/**
- * Binds a socket with the chosen implementation. "mmsg" throws where it
- * cannot work (not Linux, no FFI permission, an IPv6 or name address).
- */
-export function openDatagramSocket(
-  choice: UdpIoChoice,
-  options: DatagramSocketOptions,
-): DatagramSocket {
-  const io = choice === "auto" ? (mmsgSuits(options.hostname) ? "mmsg" : "deno") : choice;
-  return io === "mmsg" ? new LinuxMmsgSocket(options) : new DenoDatagramSocket(options);
 }

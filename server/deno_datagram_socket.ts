@@ -6,12 +6,12 @@
  * @module
  */
 import type {
-  DatagramEndpoint,
   DatagramSocket,
   DatagramSocketOptions,
   DatagramSocketStats,
   ReceivedBatch,
 } from "./datagram_socket.ts";
+import type { HostPort } from "../protocol/host_port.ts";
 
 const EMPTY: ReceivedBatch = {
   count: 0,
@@ -24,8 +24,8 @@ const EMPTY: ReceivedBatch = {
 class OneDatagram implements ReceivedBatch {
   readonly count = 1;
   #bytes: Uint8Array;
-  #from: DatagramEndpoint;
-  constructor(bytes: Uint8Array, from: DatagramEndpoint) {
+  #from: HostPort;
+  constructor(bytes: Uint8Array, from: HostPort) {
     this.#bytes = bytes;
     this.#from = from;
   }
@@ -35,7 +35,7 @@ class OneDatagram implements ReceivedBatch {
   size(): number {
     return this.#bytes.length;
   }
-  from(): DatagramEndpoint {
+  from(): HostPort {
     return this.#from;
   }
 }
@@ -47,7 +47,7 @@ export class DenoDatagramSocket implements DatagramSocket {
   readonly stats: DatagramSocketStats = { sent: 0, sendErrors: 0, received: 0 };
   #conn: Deno.DatagramConn;
   #buffer: Uint8Array;
-  #queue: { bytes: Uint8Array; to: readonly DatagramEndpoint[] }[] = [];
+  #queue: { bytes: Uint8Array; to: readonly HostPort[] }[] = [];
   #pending = new Set<Promise<unknown>>();
   #closed = false;
 
@@ -81,7 +81,7 @@ export class DenoDatagramSocket implements DatagramSocket {
     return EMPTY;
   }
 
-  send(bytes: Uint8Array, to: readonly DatagramEndpoint[]): void {
+  send(bytes: Uint8Array, to: readonly HostPort[]): void {
     if (this.#closed || to.length === 0) return;
     this.#queue.push({ bytes, to });
   }

@@ -20,12 +20,12 @@
  * @module
  */
 import type {
-  DatagramEndpoint,
   DatagramSocket,
   DatagramSocketOptions,
   DatagramSocketStats,
   ReceivedBatch,
 } from "./datagram_socket.ts";
+import type { HostPort } from "../protocol/host_port.ts";
 import {
   addressOf,
   AF_INET,
@@ -109,7 +109,7 @@ class MmsgBatch implements ReceivedBatch {
   size(index: number): number {
     return this.#socket.receivedSize(index);
   }
-  from(index: number): DatagramEndpoint {
+  from(index: number): HostPort {
     return this.#socket.receivedFrom(index);
   }
 }
@@ -307,7 +307,7 @@ export class LinuxMmsgSocket implements DatagramSocket {
   }
 
   /** The sender of datagram `index` of the last batch. */
-  receivedFrom(index: number): DatagramEndpoint {
+  receivedFrom(index: number): HostPort {
     const name = index * SOCKADDR_IN_BYTES;
     const names = this.#recvNames;
     const port = (names[name + 2]! << 8) | names[name + 3]!;
@@ -333,7 +333,7 @@ export class LinuxMmsgSocket implements DatagramSocket {
     return address;
   }
 
-  send(bytes: Uint8Array, to: readonly DatagramEndpoint[]): void {
+  send(bytes: Uint8Array, to: readonly HostPort[]): void {
     if (this.#closed || to.length === 0) return;
     if (bytes.length > SEND_ARENA_BYTES) {
       this.stats.sendErrors += to.length;

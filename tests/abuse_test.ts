@@ -8,10 +8,16 @@ import assert from "node:assert/strict";
 import { encodeTcrpRequest, Operation } from "../protocol/tcrp.ts";
 import { BOUNDS, runScenario } from "../tools/abuse/harness.ts";
 import { SCENARIOS } from "../tools/abuse/scenarios.ts";
-import { Children } from "./helpers/cli.ts";
-import { responseOf, roomRequest, statusOf, tcrpRequest, UdpMember } from "./helpers/raw_client.ts";
-import { tcrpRequestFrom } from "./helpers/tcp_from.ts";
-import { sleep } from "./helpers/wait.ts";
+import { Children } from "../testing/cli.ts";
+import {
+  responseOf,
+  roomRequest,
+  statusOf,
+  tcrpRequest,
+  UdpMember,
+} from "../testing/raw_client.ts";
+import { tcrpRequestFrom } from "../testing/tcp_from.ts";
+import { sleep } from "../testing/wait.ts";
 
 for (const scenario of SCENARIOS) {
   Deno.test(`abuse: ${scenario.name}`, async () => {

@@ -7,9 +7,9 @@
  * Every child is killed and awaited in `finally`; every wait has a timeout.
  */
 import assert from "node:assert/strict";
-import { withServer } from "./helpers/cli.ts";
-import { sleep } from "./helpers/wait.ts";
-import { KEY, spawnChatInPty } from "./helpers/pty.ts";
+import { withServer } from "../testing/cli.ts";
+import { sleep } from "../testing/wait.ts";
+import { KEY, spawnChatInPty } from "../testing/pty.ts";
 
 /** `[hh:mm] ` at the start of event lines. */
 const CLOCK = String.raw`\[\d\d:\d\d\] `;

@@ -7,8 +7,8 @@ import { type ClientBody, decodeClientDatagram, ServerKind } from "../protocol/d
 import { ChatSession, type SessionEvent, type SessionTimings } from "../client/session.ts";
 import { openUdpTransport } from "../client/transport.ts";
 import type { ChatServer } from "../server/server.ts";
-import { startTestServer } from "./helpers/test_server.ts";
-import { sleep, waitUntil } from "./helpers/wait.ts";
+import { startTestServer } from "../testing/test_server.ts";
+import { sleep, waitUntil } from "../testing/wait.ts";
 import { type Direction, type FaultProxy, startFaultProxy } from "../tools/fault_proxy.ts";
 
 /** A session and the events it has handed out so far. */

@@ -21,9 +21,9 @@ import {
   tcrpRequest,
   u32,
   UdpMember,
-} from "./helpers/raw_client.ts";
-import { errorLines, startTestServer } from "./helpers/test_server.ts";
-import { sleep } from "./helpers/wait.ts";
+} from "../testing/raw_client.ts";
+import { errorLines, startTestServer } from "../testing/test_server.ts";
+import { sleep } from "../testing/wait.ts";
 
 Deno.test("a token used from another IP address gets ERROR 401 and disturbs nothing", async () => {
   const server = startTestServer();

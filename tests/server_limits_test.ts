@@ -14,9 +14,9 @@ import {
   statusOf,
   tcrpRequest,
   UdpMember,
-} from "./helpers/raw_client.ts";
-import { tcrpRequestFrom } from "./helpers/tcp_from.ts";
-import { startTestServer } from "./helpers/test_server.ts";
+} from "../testing/raw_client.ts";
+import { tcrpRequestFrom } from "../testing/tcp_from.ts";
+import { startTestServer } from "../testing/test_server.ts";
 
 Deno.test("rate limit: 60 messages at once get some ERROR 429; only the ACKed ones are relayed", async () => {
   const server = startTestServer({ rateLimit: 20 });

@@ -15,8 +15,8 @@ import {
   statusOf,
   tcrpRequest,
   UdpMember,
-} from "./helpers/raw_client.ts";
-import { errorLines, startTestServer } from "./helpers/test_server.ts";
+} from "../testing/raw_client.ts";
+import { errorLines, startTestServer } from "../testing/test_server.ts";
 
 Deno.test("CREATE_ROOM answers 200 with the server's settings, a 32-byte token, then closes", async () => {
   const server = startTestServer({ heartbeatSeconds: 7, idleTimeoutSeconds: 120 });

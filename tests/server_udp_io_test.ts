@@ -15,8 +15,8 @@ import {
   rawDatagram,
   u32,
   UdpMember,
-} from "./helpers/raw_client.ts";
-import { errorLines, startTestServer } from "./helpers/test_server.ts";
+} from "../testing/raw_client.ts";
+import { errorLines, startTestServer } from "../testing/test_server.ts";
 
 const IMPLEMENTATIONS: UdpIo[] = ["deno", "mmsg"];
 

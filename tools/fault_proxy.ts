@@ -10,23 +10,18 @@
  * As a program (`deno task fault-proxy --help`) it sits in front of a real
  * server started with `--advertise-udp-port` set to the proxy's port.
  */
+import { type HostPort, parseHostPort } from "../protocol/host_port.ts";
 import { Command, InvalidArgumentError } from "commander";
 
 /** Which way a datagram is going. */
 export type Direction = "toServer" | "toClient";
 
-/** A UDP address. */
-export interface UdpAddress {
-  hostname: string;
-  port: number;
-}
-
 /** How the proxy mistreats datagrams. Shares are 0..1. */
 export interface FaultProxyOptions {
   /** The real server's UDP endpoint. */
-  target: UdpAddress;
+  target: HostPort;
   /** Where clients send (default 127.0.0.1, an ephemeral port). */
-  listen?: UdpAddress;
+  listen?: HostPort;
   /** Seed of the random choices (same seed, same sequence of choices). */
   seed?: number;
   /** Share of client-to-server datagrams dropped. */
@@ -71,7 +66,7 @@ export interface FaultProxy {
    * Drops everything to and from the client at `client` for `ms`
    * milliseconds, as if its network went away.
    */
-  silence(client: UdpAddress, ms: number): void;
+  silence(client: HostPort, ms: number): void;
   /** Stops relaying, clears every timer, closes every socket. */
   close(): Promise<void>;
 }
@@ -89,7 +84,7 @@ function seededRandom(seed: number): () => number {
 }
 
 interface Client {
-  endpoint: UdpAddress;
+  endpoint: HostPort;
   upstream: Deno.DatagramConn;
   streak: Record<Direction, number>;
   silentUntil: number;
@@ -122,7 +117,7 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
   const silences = new Map<string, number>(); // for clients not seen yet
   let closed = false;
 
-  const send = (conn: Deno.DatagramConn, bytes: Uint8Array, to: UdpAddress) => {
+  const send = (conn: Deno.DatagramConn, bytes: Uint8Array, to: HostPort) => {
     if (closed) return;
     const sent: Promise<unknown> = conn.send(bytes, { transport: "udp", ...to })
       .catch(() => {/* a closed socket or an ICMP error: it is lost, as on a network */})
@@ -136,7 +131,7 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
     client: Client,
     bytes: Uint8Array,
     conn: Deno.DatagramConn,
-    to: UdpAddress,
+    to: HostPort,
   ) => {
     const s = stats[direction];
     s.received++;
@@ -259,11 +254,13 @@ function share(text: string): number {
   return value;
 }
 
-function address(text: string): UdpAddress {
-  const match = /^(.+):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[2]);
-  if (match === null || port > 65_535) throw new InvalidArgumentError("expected host:port");
-  return { hostname: match[1]!, port };
+function address(text: string): HostPort {
+  try {
+    if (!/:\d+$/.test(text)) throw new TypeError("expected host:port");
+    return parseHostPort(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function wholeNumber(text: string): number {

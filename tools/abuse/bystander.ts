@@ -4,7 +4,7 @@
  * when each one arrives. It uses the real client session (retransmission,
  * RESEND), so "delivered" means what a person in that room would have seen.
  */
-import type { ServerAddress } from "../../client/address.ts";
+import type { HostPort } from "../../protocol/host_port.ts";
 import { ChatSession } from "../../client/session.ts";
 
 /** What the bystander room saw. */
@@ -43,7 +43,7 @@ export class Bystander {
   }
 
   /** Creates the room, joins it, and starts talking. */
-  static async start(server: ServerAddress, intervalMs: number): Promise<Bystander> {
+  static async start(server: HostPort, intervalMs: number): Promise<Bystander> {
     const sender = await ChatSession.open({
       server,
       create: true,

@@ -7,8 +7,8 @@
  */
 import { readPeakRssMiB } from "../proc_stat.ts";
 import { ABUSE_KINDS, type AbuseKind } from "../../server/abuse_log.ts";
-import { Children, type ServerProcess } from "../../tests/helpers/cli.ts";
-import { enterRoom, type UdpMember } from "../../tests/helpers/raw_client.ts";
+import { Children, type ServerProcess } from "../../testing/cli.ts";
+import { enterRoom, type UdpMember } from "../../testing/raw_client.ts";
 import { Bystander, type BystanderFigures } from "./bystander.ts";
 
 /** How hard a scenario pushes: "test" fits the test suite's time, "full" is the size. */

@@ -11,8 +11,8 @@ import {
   requestFrame,
   type TcrpExchange,
   tcrpRequest,
-} from "../../tests/helpers/raw_client.ts";
-import { tcrpRequestFrom } from "../../tests/helpers/tcp_from.ts";
+} from "../../testing/raw_client.ts";
+import { tcrpRequestFrom } from "../../testing/tcp_from.ts";
 import type { AbuseOutcome, Scenario, Target } from "./harness.ts";
 
 /** The state-1 status of an exchange, or "none" when nothing came. */

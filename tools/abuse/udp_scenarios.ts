@@ -5,13 +5,7 @@
  * quick but its memory bounded.
  */
 import { ClientKind } from "../../protocol/datagram.ts";
-import {
-  concatBytes,
-  enterRoom,
-  rawDatagram,
-  u32,
-  UdpMember,
-} from "../../tests/helpers/raw_client.ts";
+import { concatBytes, enterRoom, rawDatagram, u32, UdpMember } from "../../testing/raw_client.ts";
 import type { AbuseOutcome, Scenario, Target } from "./harness.ts";
 
 const BATCH = 256;

@@ -38,7 +38,8 @@ import {
   SOL_SOCKET,
   writePointer,
 } from "../../server/linux_libc.ts";
-import type { BenchSocket, BenchSockets, UdpTarget } from "./socket.ts";
+import type { HostPort } from "../../protocol/host_port.ts";
+import type { BenchSocket, BenchSockets } from "./socket.ts";
 
 const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
@@ -215,7 +216,7 @@ class EpollSocket implements BenchSocket {
   #onDatagram: ((bytes: Uint8Array) => void) | null = null;
   #stopped: () => void = () => {};
   #stopping: Promise<void>;
-  #lastTarget: UdpTarget | null = null;
+  #lastTarget: HostPort | null = null;
   #lastAddress = new Uint8Array(SOCKADDR_IN_BYTES);
 
   constructor(set: EpollSockets, lib: Libc, where: { fd: number; port: number; index: number }) {
@@ -235,7 +236,7 @@ class EpollSocket implements BenchSocket {
     return this.#sendErrors;
   }
 
-  send(bytes: Uint8Array, to: UdpTarget): void {
+  send(bytes: Uint8Array, to: HostPort): void {
     if (this.#closed) return;
     // A member always sends to the same server address: convert it once.
     if (this.#lastTarget !== to) {

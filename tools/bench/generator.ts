@@ -6,7 +6,8 @@
 import { nowMicros } from "./clock.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import { type LoadgenSpec, type OwnedMember, ownedMembers, type StepReport } from "./layout.ts";
-import { type BenchSocket, type BenchSockets, openBenchSockets } from "./socket.ts";
+import type { BenchSocket, BenchSockets } from "./socket.ts";
+import { openBenchSockets } from "./open_bench_sockets.ts";
 import { readEventStamp, type Stamp, stampText } from "./stamp.ts";
 import type { MemberWire, Target } from "./target.ts";
 

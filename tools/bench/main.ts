@@ -12,8 +12,8 @@ import { Command, InvalidArgumentError } from "commander";
 import denoJson from "../../deno.json" with { type: "json" };
 import { writeAllSync } from "./lines.ts";
 import type { Layout } from "./layout.ts";
-import { layoutOf, stepsTable, summaryTable, writeBenchResults } from "./report.ts";
-import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
+import { stepsTable, summaryTable, writeBenchResults } from "./report.ts";
+import { type BenchRun, type IdleResult, layoutOf, type ScenarioResult } from "./results.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
 import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
@@ -128,7 +128,7 @@ const started = performance.now();
 const scenarios: ScenarioResult[] = [];
 for (const plan of planned) {
   const name = `${plan.target === "relay" ? "trivial relay" : "chat serve"} (${plan.io}), ${
-    layoutOf({ ...plan.layout } as ScenarioResult)
+    layoutOf(plan.layout)
   }`;
   print(`${name}…`);
   const result = await runScenario({

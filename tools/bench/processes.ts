@@ -5,8 +5,8 @@
  */
 import { fileURLToPath } from "node:url";
 import type { UdpIo } from "../../server/datagram_socket.ts";
-import { listRooms } from "../../tests/helpers/raw_client.ts";
-import { type ChildHandle, Children, MAIN_TS, REPO_ROOT } from "../../tests/helpers/cli.ts";
+import { listRooms } from "../../testing/raw_client.ts";
+import { type ChildHandle, Children, MAIN_TS, REPO_ROOT } from "../../testing/cli.ts";
 import type { LoadgenAnswer, LoadgenCommand, LoadgenSpec } from "./layout.ts";
 import { readLines } from "./lines.ts";
 

@@ -13,11 +13,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  type DatagramEndpoint,
-  openDatagramSocket,
-  type UdpIo,
-} from "../../server/datagram_socket.ts";
+import type { HostPort } from "../../protocol/host_port.ts";
+import type { UdpIo } from "../../server/datagram_socket.ts";
+import { openDatagramSocket } from "../../server/open_datagram_socket.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -41,7 +39,7 @@ async function relay(io: UdpIo, sinkPorts: number[]): Promise<void> {
     receiveBufferBytes: BIG_BUFFER,
     sendBufferBytes: BIG_BUFFER,
   });
-  const sinks: DatagramEndpoint[] = sinkPorts.map((port) => ({ hostname: "127.0.0.1", port }));
+  const sinks: HostPort[] = sinkPorts.map((port) => ({ hostname: "127.0.0.1", port }));
   const encoder = new TextEncoder();
   await Deno.stdout.write(encoder.encode(`${socket.addr.port}\n`));
   Deno.addSignalListener("SIGTERM", () => socket.close());

@@ -3,7 +3,13 @@
  * and the run as JSON (docs/results/bench/<time>.json and latest.json).
  */
 import { mergeRuns, sourcesOf } from "./merge.ts";
-import type { BenchRun, IdleResult, ScenarioResult, StepResult } from "./results.ts";
+import {
+  type BenchRun,
+  type IdleResult,
+  layoutOf,
+  type ScenarioResult,
+  type StepResult,
+} from "./results.ts";
 import { renderLatencyPlot } from "./svg.ts";
 
 /** Where the JSON files go. */
@@ -22,13 +28,6 @@ const millis = (ms: number | null) => ms === null ? "—" : ms < 10 ? ms.toFixed
 const percent = (share: number | null, digits = 0) =>
   share === null ? "—" : `${(share * 100).toFixed(digits)}%`;
 const mib = (value: number | null) => value === null ? "—" : `${value.toFixed(0)} MiB`;
-
-/** The layout of a scenario, e.g. "1 × 50, 1 sender". */
-export function layoutOf(s: ScenarioResult): string {
-  return `${thousands(s.rooms)} × ${thousands(s.members)}, ${s.senders} sender${
-    s.senders === 1 ? "" : "s"
-  }${s.rooms > 1 ? " each" : ""}`;
-}
 
 const STEP_HEADER = [
   "offered msg/s",

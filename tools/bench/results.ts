@@ -105,3 +105,11 @@ export interface BenchRun {
   scenarios: ScenarioResult[];
   idle: IdleResult[];
 }
+
+/** The layout of a scenario, e.g. "1 × 50, 1 sender". */
+export function layoutOf(s: Pick<ScenarioResult, "rooms" | "members" | "senders">): string {
+  const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
+  return `${thousands(s.rooms)} × ${thousands(s.members)}, ${s.senders} sender${
+    s.senders === 1 ? "" : "s"
+  }${s.rooms > 1 ? " each" : ""}`;
+}

@@ -4,7 +4,7 @@
  * rate), and stop everything.
  */
 import type { UdpIo } from "../../server/datagram_socket.ts";
-import { Children } from "../../tests/helpers/cli.ts";
+import { Children } from "../../testing/cli.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import type { Layout, StepReport } from "./layout.ts";
 import type { GeneratorIo } from "./socket.ts";

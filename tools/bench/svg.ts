@@ -3,8 +3,7 @@
  * per scenario, p50 dashed and p99 solid, offered deliveries a second on x,
  * milliseconds on a log scale on y, the p99 threshold as a grey line.
  */
-import type { BenchRun } from "./results.ts";
-import { layoutOf } from "./report.ts";
+import { type BenchRun, layoutOf } from "./results.ts";
 
 const WIDTH = 760;
 const PLOT_HEIGHT = 280;

@@ -6,14 +6,14 @@
  */
 import { ClientKind, encodeClientDatagram, ServerKind } from "../../protocol/datagram.ts";
 import { encodeUtf8 } from "../../protocol/bytes.ts";
-import { roomRequest } from "../../tests/helpers/raw_client.ts";
+import { roomRequest } from "../../testing/raw_client.ts";
 import { type OwnedMember, roomName } from "./layout.ts";
-import type { UdpTarget } from "./socket.ts";
+import type { HostPort } from "../../protocol/host_port.ts";
 
 /** One member's datagrams. */
 export interface MemberWire {
   /** Where its datagrams go. */
-  to: UdpTarget;
+  to: HostPort;
   /** The datagram that registers its endpoint (HELLO). */
   hello: Uint8Array;
   /** Whether a received datagram answers the hello (WELCOME). */
@@ -64,7 +64,7 @@ export function chatTarget(hostname: string, port: number): Target {
 function chatWire(
   room: string,
   token: Uint8Array,
-  to: UdpTarget,
+  to: HostPort,
   answer: { heartbeatSeconds: number },
 ): MemberWire {
   const roomBytes = encodeUtf8(room);

@@ -7,7 +7,7 @@
  * to every registered endpoint of the room. Nothing else: no tokens, no
  * sequence numbers, no history.
  */
-import { openDatagramSocket } from "../../server/datagram_socket.ts";
+import { openDatagramSocket } from "../../server/open_datagram_socket.ts";
 import { writeAllSync } from "./lines.ts";
 import { RelayKind } from "./target.ts";
 

@@ -5,7 +5,7 @@
  * messages must be acknowledged.
  */
 import { decodeClientDatagram, decodeServerDatagram } from "../../protocol/datagram.ts";
-import { Children } from "../../tests/helpers/cli.ts";
+import { Children } from "../../testing/cli.ts";
 import { type Direction, type FaultProxy, startFaultProxy } from "../fault_proxy.ts";
 import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteFigures } from "../reliability_report.ts";

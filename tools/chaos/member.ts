@@ -5,7 +5,8 @@
  */
 import { ChatSession, type SessionEvent, type SessionTimings } from "../../client/session.ts";
 import { openUdpTransport } from "../../client/transport.ts";
-import type { FaultProxy, UdpAddress } from "../fault_proxy.ts";
+import type { HostPort } from "../../protocol/host_port.ts";
+import type { FaultProxy } from "../fault_proxy.ts";
 
 /** How a member gets in. */
 export interface ChaosMemberOptions {
@@ -38,9 +39,9 @@ export class ChaosMember {
   readonly session: ChatSession;
   readonly events: SessionEvent[] = [];
   readonly done: Promise<void>;
-  #local: () => UdpAddress | undefined;
+  #local: () => HostPort | undefined;
 
-  private constructor(name: string, session: ChatSession, local: () => UdpAddress | undefined) {
+  private constructor(name: string, session: ChatSession, local: () => HostPort | undefined) {
     this.name = name;
     this.session = session;
     this.#local = local;
@@ -51,7 +52,7 @@ export class ChaosMember {
 
   /** Creates or joins the room. */
   static async open(options: ChaosMemberOptions): Promise<ChaosMember> {
-    let local: UdpAddress | undefined;
+    let local: HostPort | undefined;
     const proxy = options.proxy;
     const session = await ChatSession.open({
       server: { hostname: "127.0.0.1", port: options.tcpPort },
@@ -69,7 +70,7 @@ export class ChaosMember {
   }
 
   /** Our current UDP endpoint (it changes when the session rejoins). */
-  get local(): UdpAddress {
+  get local(): HostPort {
     const local = this.#local();
     if (local === undefined) throw new Error(`${this.name} has no UDP socket`);
     return local;

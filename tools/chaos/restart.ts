@@ -4,7 +4,7 @@
  * get back in (the former host creates the room again, the others join it),
  * say so, and deliver what was typed while the server was away.
  */
-import { Children, type ServerProcess } from "../../tests/helpers/cli.ts";
+import { Children, type ServerProcess } from "../../testing/cli.ts";
 import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteOutcome } from "./loss.ts";
 import { ChaosMember, waitFor } from "./member.ts";

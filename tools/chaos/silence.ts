@@ -4,7 +4,7 @@
  * nothing; one quiet for longer is removed and the room is told, and when
  * its network returns it finds out and gets back in.
  */
-import { Children } from "../../tests/helpers/cli.ts";
+import { Children } from "../../testing/cli.ts";
 import { type FaultProxy, startFaultProxy } from "../fault_proxy.ts";
 import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteOutcome } from "./loss.ts";

@@ -4,13 +4,13 @@
  * Every wait has a deadline, and every socket has a close.
  */
 import assert from "node:assert/strict";
-import { encodeUtf8 } from "../../protocol/bytes.ts";
+import { encodeUtf8 } from "../protocol/bytes.ts";
 import {
   type ClientBody,
   decodeServerDatagram,
   encodeClientDatagram,
   type ServerBody,
-} from "../../protocol/datagram.ts";
+} from "../protocol/datagram.ts";
 import {
   decodeTcrpResponse,
   encodeTcrpFrame,
@@ -22,8 +22,8 @@ import {
   TcrpFrameParser,
   type TcrpResponse,
   TOKEN_BYTES,
-} from "../../protocol/tcrp.ts";
-import type { ChatServer } from "../../server/server.ts";
+} from "../protocol/tcrp.ts";
+import type { ChatServer } from "../server/server.ts";
 import type { TestServer } from "./test_server.ts";
 
 /** What one TCRP connection delivered. */

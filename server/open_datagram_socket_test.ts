@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type DatagramSocket,
-  type DatagramSocketOptions,
-  mmsgSuits,
-  openDatagramSocket,
-  type UdpIo,
-} from "./datagram_socket.ts";
+import type { DatagramSocket, DatagramSocketOptions, UdpIo } from "./datagram_socket.ts";
+import { mmsgSuits, openDatagramSocket } from "./open_datagram_socket.ts";
 
 const IMPLEMENTATIONS: UdpIo[] = ["deno", "mmsg"];
 

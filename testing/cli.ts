@@ -8,9 +8,9 @@ import { fileURLToPath } from "node:url";
 import { sleep } from "./wait.ts";
 
 /** The repository root (the children's working directory). */
-export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
+export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 /** Absolute path of the CLI entry point. */
-export const MAIN_TS: string = fileURLToPath(new URL("../../main.ts", import.meta.url));
+export const MAIN_TS: string = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** The argv (after the executable) that runs `chat ARGS...`. */
 export function chatArgs(args: string[]): string[] {

@@ -7,15 +7,10 @@
  * --allow-ffi) unless CHAT_UDP_IO says otherwise, so the whole suite can run
  * on either implementation: `CHAT_UDP_IO=deno deno task test`.
  */
-import { createLogger } from "../../server/log.ts";
-import {
-  type ChatServer,
-  DEFAULT_SERVER_CONFIG,
-  type ServerConfig,
-  type ServerHooks,
-  startChatServer,
-} from "../../server/server.ts";
-import { UDP_IO_CHOICES, type UdpIoChoice } from "../../server/datagram_socket.ts";
+import { createLogger } from "../server/log.ts";
+import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../server/config.ts";
+import { type ChatServer, type ServerHooks, startChatServer } from "../server/server.ts";
+import { UDP_IO_CHOICES, type UdpIoChoice } from "../server/open_datagram_socket.ts";
 
 function udpIoFromEnv(): UdpIoChoice {
   const io = Deno.env.get("CHAT_UDP_IO") as UdpIoChoice | undefined;

@@ -4,7 +4,7 @@
  * from a second source address on loopback.
  */
 import net from "node:net";
-import { TcrpFrameParser } from "../../protocol/tcrp.ts";
+import { TcrpFrameParser } from "../protocol/tcrp.ts";
 import type { TcrpExchange } from "./raw_client.ts";
 
 /**
