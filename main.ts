@@ -204,13 +204,16 @@ program.command("serve")
       logLevel: flags.logLevel as LogLevel,
       udpIo: flags.udpIo as UdpIoChoice,
     });
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      Deno.addSignalListener("SIGINT", stop);
-      Deno.addSignalListener("SIGTERM", stop);
-    });
+    const failure = await Promise.race([
+      new Promise<null>((resolve) => {
+        const stop = () => resolve(null);
+        Deno.addSignalListener("SIGINT", stop);
+        Deno.addSignalListener("SIGTERM", stop);
+      }),
+      server.failed,
+    ]);
     await server.shutdown();
-    Deno.exit(0);
+    Deno.exit(failure === null ? 0 : 1);
   });
 
 program.command("join")

@@ -34,6 +34,12 @@ export interface ChatServer {
   registry: RoomRegistry;
   /** CLOSED 4 to every member, then closes both sockets. Safe to call twice. */
   shutdown(): Promise<void>;
+  /**
+   * Resolves with the error if a front end (the TCRP accept loop or the UDP
+   * receive loop) stops for good while the server is meant to be serving;
+   * never resolves otherwise. The caller shuts down and exits non-zero.
+   */
+  failed: Promise<Error>;
 }
 
 /** Binds both sockets and starts serving. */
@@ -114,9 +120,23 @@ export function startChatServer(
     }),
     report,
   });
-  const serving = Promise.all([tcp.serve(), udp.serve()]).catch((error) => {
-    log.error(`server stopped: ${error?.stack ?? error}`);
-  });
+  let stopping: Promise<void> | null = null;
+  let fail: (error: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
+  const serveUntilClosed = (name: string, serve: () => Promise<void>) =>
+    serve().then(
+      () => {
+        if (stopping === null) fail(new Error(`the ${name} front end stopped unexpectedly`));
+      },
+      (error) => {
+        log.error(`${name} front end failed: ${error?.stack ?? error}`);
+        fail(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  const serving = Promise.all([
+    serveUntilClosed("TCRP", () => tcp.serve()),
+    serveUntilClosed("UDP", () => udp.serve()),
+  ]);
   // One sweep for every member's timeouts, instead of a timer per member.
   const sweepMs = Math.min(500, (config.heartbeatSeconds * 1000) / 4);
   const sweep = setInterval(() => {
@@ -130,7 +150,6 @@ export function startChatServer(
       `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port} (${datagrams.kind} i/o)`,
   );
 
-  let stopping: Promise<void> | null = null;
   const shutdown = () => {
     stopping ??= (async () => {
       clearInterval(sweep);
@@ -143,5 +162,5 @@ export function startChatServer(
     })();
     return stopping;
   };
-  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, shutdown };
+  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, shutdown, failed };
 }
