@@ -1,0 +1,52 @@
+/**
+ * Size rules of server datagrams that depend on what is in them: whether an
+ * EVENT for a message fits in one datagram, and how much of a member list a
+ * WELCOME can carry. The server applies them before it records or answers,
+ * so the encoder never meets a body it cannot encode.
+ *
+ * @module
+ */
+import { encodeUtf8 } from "./bytes.ts";
+import { EVENT_HEADER_BYTES, MAX_DATAGRAM_BYTES } from "./datagram.ts";
+
+/**
+ * WELCOME's member list is cut after this many bytes of names (worst-case
+ * UTF-8 plus JSON quotes and comma), so that with a 255-byte room name and a
+ * host name the datagram stays well under {@linkcode MAX_DATAGRAM_BYTES}.
+ */
+export const WELCOME_NAMES_BUDGET_BYTES = 3_000;
+
+/**
+ * The size of the EVENT datagram that would carry `name` and `text`, when it
+ * is over {@linkcode MAX_DATAGRAM_BYTES}; null when it fits. UTF-8 takes at
+ * most 3 bytes a UTF-16 unit, so the texts are encoded to measure them only
+ * when that bound says they might not fit (a message relay calls this for
+ * every MESSAGE).
+ *
+ * @example
+ * ```ts
+ * oversizedEventBytes("ann", "hi"); // null
+ * oversizedEventBytes("ann", "x".repeat(4090)); // 4108
+ * ```
+ */
+export function oversizedEventBytes(name: string, text: string): number | null {
+  if (EVENT_HEADER_BYTES + 3 * (name.length + text.length) <= MAX_DATAGRAM_BYTES) return null;
+  const bytes = EVENT_HEADER_BYTES + encodeUtf8(name).length + encodeUtf8(text).length;
+  return bytes > MAX_DATAGRAM_BYTES ? bytes : null;
+}
+
+/**
+ * The first names of `members` that fit in a WELCOME (see
+ * {@linkcode WELCOME_NAMES_BUDGET_BYTES}); the full list is the room's
+ * business, not the datagram's.
+ */
+export function welcomeMembers(members: Iterable<string>): string[] {
+  const names: string[] = [];
+  let budget = WELCOME_NAMES_BUDGET_BYTES;
+  for (const name of members) {
+    budget -= name.length * 3 + 3;
+    if (budget < 0) break;
+    names.push(name);
+  }
+  return names;
+}

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { encodeServerDatagram, EventType, MAX_DATAGRAM_BYTES } from "./datagram.ts";
+import { oversizedEventBytes, welcomeMembers } from "./datagram_size.ts";
+
+const eventOf = (name: string, text: string) =>
+  encodeServerDatagram({ kind: "event", seq: 1, timeMs: 0, type: EventType.MESSAGE, name, text });
+
+Deno.test("oversizedEventBytes: null exactly when the EVENT encodes within 4096 bytes", () => {
+  const name = "ann";
+  const fits = "x".repeat(MAX_DATAGRAM_BYTES - 15 - name.length);
+  assert.equal(oversizedEventBytes(name, fits), null);
+  assert.equal(eventOf(name, fits).length, MAX_DATAGRAM_BYTES);
+  assert.equal(oversizedEventBytes(name, fits + "x"), MAX_DATAGRAM_BYTES + 1);
+  assert.throws(() => eventOf(name, fits + "x"), RangeError);
+  // Three-byte characters: measured, not guessed from the UTF-16 length.
+  const wide = "€".repeat(1_359); // 4077 bytes: an EVENT of 4095
+  assert.equal(oversizedEventBytes(name, wide), null);
+  assert.equal(eventOf(name, wide).length, 4095);
+  assert.equal(oversizedEventBytes(name, wide + "€"), 4098);
+});
+
+Deno.test("welcomeMembers: a WELCOME of the longest names still fits in a datagram", () => {
+  const members = Array.from({ length: 200 }, (_, i) => `${"名".repeat(28)}${i}`.slice(0, 32));
+  const kept = welcomeMembers(members);
+  assert.ok(kept.length > 10 && kept.length < members.length);
+  assert.deepEqual(kept, members.slice(0, kept.length));
+  const bytes = encodeServerDatagram({
+    kind: "welcome",
+    headSeq: 1,
+    room: "\\".repeat(255),
+    host: "名".repeat(32),
+    members: kept,
+  });
+  assert.ok(bytes.length <= MAX_DATAGRAM_BYTES, `${bytes.length}`);
+  assert.deepEqual(welcomeMembers(["ann", "bob"]), ["ann", "bob"]);
+});

@@ -1,0 +1,113 @@
+/**
+ * What a failed accept() or receive means for the loop that called it, and
+ * the back-off it waits when the machine is out of something.
+ *
+ * One failed call must not end a front end: at the open-files limit Deno
+ * throws a plain `Error` with `code` "EMFILE" from accept(), and a single
+ * throw used to end the TCRP loop for good while UDP kept answering. The
+ * rule, as Go's net/http Server applies it:
+ *
+ * - `closed`: the listener or socket was closed (shutdown): stop quietly;
+ * - `exhausted`: EMFILE, ENFILE, ENOBUFS, ENOMEM: wait 5 ms, doubling up to
+ *   1 s while it lasts, then try again;
+ * - `transient`: one peer's trouble (a connection reset before accept, an
+ *   ICMP error surfacing on a UDP socket): try again at once;
+ * - `fatal`: anything else: the loop ends and the server shuts down and exits
+ *   non-zero instead of running with one protocol dead.
+ *
+ * @module
+ */
+
+/** What a failed accept() or receive means; see the module doc. */
+export type IoErrorKind = "closed" | "exhausted" | "transient" | "fatal";
+
+const EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+const TRANSIENT = new Set([
+  "ECONNABORTED",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPROTO",
+  "ETIMEDOUT",
+  "EINTR",
+  "EAGAIN",
+]);
+
+/**
+ * Classifies an error from accept() or a datagram receive.
+ *
+ * @example
+ * ```ts
+ * const emfile = Object.assign(new Error("Too many open files"), { code: "EMFILE" });
+ * classifyIoError(emfile); // "exhausted"
+ * classifyIoError(new Deno.errors.BadResource()); // "closed"
+ * ```
+ */
+export function classifyIoError(error: unknown): IoErrorKind {
+  if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+    return "closed";
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string") {
+    if (EXHAUSTED.has(code)) return "exhausted";
+    if (TRANSIENT.has(code)) return "transient";
+  }
+  if (
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionRefused
+  ) {
+    return "transient";
+  }
+  return "fatal";
+}
+
+/** Waits 5 ms, then twice as long each time, up to 1 s, until {@linkcode Backoff.reset}. */
+export class Backoff {
+  #minMs: number;
+  #maxMs: number;
+  #nextMs: number;
+
+  /** A back-off from `minMs` doubling up to `maxMs`. */
+  constructor(minMs = 5, maxMs = 1_000) {
+    this.#minMs = minMs;
+    this.#maxMs = maxMs;
+    this.#nextMs = minMs;
+  }
+
+  /** Whether the last call succeeded (no wait pending). */
+  get idle(): boolean {
+    return this.#nextMs === this.#minMs;
+  }
+
+  /** The next wait in milliseconds; each call doubles the one after. */
+  next(): number {
+    const wait = this.#nextMs;
+    this.#nextMs = Math.min(this.#maxMs, wait * 2);
+    return wait;
+  }
+
+  /** After a success: the next failure waits the shortest time again. */
+  reset(): void {
+    this.#nextMs = this.#minMs;
+  }
+
+  /**
+   * Resolves after {@linkcode Backoff.next} milliseconds, or at once when
+   * `signal` aborts (so a shutdown never waits for a back-off).
+   */
+  wait(signal?: AbortSignal): Promise<void> {
+    const ms = this.next();
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+}
