@@ -203,6 +203,8 @@ program.command("serve")
       abuseLogIntervalSeconds: flags.abuseLogInterval,
       logLevel: flags.logLevel as LogLevel,
       udpIo: flags.udpIo as UdpIoChoice,
+      ipv6PrefixLength: DEFAULT_SERVER_CONFIG.ipv6PrefixLength,
+      hashConcurrency: DEFAULT_SERVER_CONFIG.hashConcurrency,
     });
     const failure = await Promise.race([
       new Promise<null>((resolve) => {

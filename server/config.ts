@@ -46,6 +46,10 @@ export interface ServerConfig {
   unauthenticatedRate: number;
   /** Shortest time between two log lines about one kind of abuse from one address. */
   abuseLogIntervalSeconds: number;
+  /** Leading bits of an IPv6 address that count as one address for per-address limits. */
+  ipv6PrefixLength: number;
+  /** Password derivations (scrypt) running at once; more wait their turn. */
+  hashConcurrency: number;
   logLevel: LogLevel;
   /**
    * How the UDP socket talks to the kernel: "mmsg" (recvmmsg/sendmmsg through
@@ -76,6 +80,9 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   historyBytes: DEFAULT_REGISTRY_LIMITS.historyBytes,
   unauthenticatedRate: 20,
   abuseLogIntervalSeconds: 60,
+  ipv6PrefixLength: 64,
+  // One core stays free for the event loop (at least one derivation at a time).
+  hashConcurrency: Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1),
   logLevel: "info",
   udpIo: "auto",
 };

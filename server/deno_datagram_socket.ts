@@ -12,6 +12,7 @@ import type {
   ReceivedBatch,
 } from "./datagram_socket.ts";
 import type { HostPort } from "../protocol/host_port.ts";
+import { classifyIoError } from "./io_errors.ts";
 
 const EMPTY: ReceivedBatch = {
   count: 0,
@@ -70,8 +71,10 @@ export class DenoDatagramSocket implements DatagramSocket {
         received = await this.#conn.receive(this.#buffer);
       } catch (error) {
         if (this.#closed || error instanceof Deno.errors.BadResource) return EMPTY;
-        // A receive error (an ICMP port-unreachable surfacing, say) is not fatal.
-        continue;
+        // One peer's ICMP error surfacing here is no reason to stop; anything
+        // else (out of memory or buffers, or unknown) is the front end's call.
+        if (classifyIoError(error) === "transient") continue;
+        throw error;
       }
       const [bytes, addr] = received;
       const { hostname, port } = addr as Deno.NetAddr;

@@ -26,6 +26,7 @@ import type {
   ReceivedBatch,
 } from "./datagram_socket.ts";
 import type { HostPort } from "../protocol/host_port.ts";
+import { Backoff } from "./io_errors.ts";
 import {
   addressOf,
   AF_INET,
@@ -123,6 +124,8 @@ export class LinuxMmsgSocket implements DatagramSocket {
   #fd: number;
   #errno: Deno.UnsafePointerView;
   #closed = false;
+  #closing = new AbortController();
+  #errorBackoff = new Backoff();
   #receiving: Promise<number> | null = null;
   #batchesWithoutWaiting = 0;
 
@@ -269,6 +272,7 @@ export class LinuxMmsgSocket implements DatagramSocket {
         }
       }
       this.#batchesWithoutWaiting = 0;
+      const calledAt = performance.now();
       this.#receiving = libc.recvmmsg(
         this.#fd,
         this.#recvHeadersPointer,
@@ -284,10 +288,19 @@ export class LinuxMmsgSocket implements DatagramSocket {
       }
       // After shutdown(2) recvmmsg reports empty datagrams: nothing real.
       if (this.#closed) break;
-      // -1 is the SO_RCVTIMEO timeout or a signal (errno lives on the pool
-      // thread, out of reach); an unconnected UDP socket has no other
-      // receive errors to report, so look again.
-      if (count <= 0) continue;
+      // -1 is the SO_RCVTIMEO timeout or a signal, or the kernel out of
+      // memory or buffers (errno lives on the pool thread, out of reach). One
+      // that comes back well before the timeout was not the timeout: back off
+      // (5 ms doubling up to 1 s) rather than spin on it.
+      if (count <= 0) {
+        if (performance.now() - calledAt < RECEIVE_TIMEOUT_US / 2_000) {
+          await this.#errorBackoff.wait(this.#closing.signal);
+        } else {
+          this.#errorBackoff.reset();
+        }
+        continue;
+      }
+      this.#errorBackoff.reset();
       this.stats.received += count;
       this.#batch.count = count;
       return this.#batch;
@@ -407,6 +420,7 @@ export class LinuxMmsgSocket implements DatagramSocket {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
+    this.#closing.abort();
     const libc = this.#lib.symbols;
     // Wakes a recvmmsg blocked on another thread (Linux wakes the socket's
     // waiters on shutdown even when a UDP socket is not connected).

@@ -8,19 +8,33 @@ import {
   type ServerBody,
 } from "../protocol/datagram.ts";
 import { validateRoomName, validateUsername } from "../protocol/names.ts";
+import type { Endpoint, EndpointTransport, Outgoing, Peer } from "./endpoint.ts";
 import type { PasswordRecord } from "./password.ts";
 import {
   type CreateRequest,
   DEFAULT_REGISTRY_LIMITS,
-  type Endpoint,
   type JoinResult,
-  type Outgoing,
   type RegistryOptions,
   RoomRegistry,
 } from "./registry.ts";
 
+/** Monotonic time, and how far the wall clock is from it (a clock step changes only that). */
 let now = 1_000_000;
-const clock = () => now;
+let wallStep = 0;
+const clocks = { monotonic: () => now, wall: () => now + wallStep };
+
+/** A transport like plain UDP: a token acts from its IP, any port. */
+const transport: EndpointTransport = {
+  name: "test",
+  authenticates: (boundAddress, candidate) => candidate.address === boundAddress,
+  movesTo: () => true,
+  canSend: () => true,
+  queue: () => {},
+  flush: () => {},
+};
+
+type TestEndpoint = Endpoint & { port: number };
+const peer = (address: string): Peer => ({ address, addressKey: address });
 
 /** Deterministic distinct tokens: "000…001", "000…002", … */
 const counterBytes = (n = 0) => (size: number) =>
@@ -29,19 +43,20 @@ const counterBytes = (n = 0) => (size: number) =>
 /** A fresh registry with the default limits, the fake clock reset to 1_000_000. */
 function registry(overrides: Partial<RegistryOptions> = {}): RoomRegistry {
   now = 1_000_000;
+  wallStep = 0;
   names.clear();
-  const options = { ...DEFAULT_REGISTRY_LIMITS, clock, randomBytes: counterBytes() };
+  const options = { ...DEFAULT_REGISTRY_LIMITS, clocks, randomBytes: counterBytes() };
   return new RoomRegistry({ ...options, ...overrides });
 }
 
-type Client = { name: string; room: string; token: Uint8Array; ep: Endpoint };
+type Client = { name: string; room: string; token: Uint8Array; ep: TestEndpoint };
 
 /** Who is behind each port, for {@linkcode show}. */
 const names = new Map<number, string>();
 let nextPort = 20_000;
 
-function endpoint(name: string, hostname = `10.0.${nextPort % 250}.${nextPort % 7}`): Endpoint {
-  const ep = { hostname, port: nextPort++ };
+function endpoint(name: string, address = `10.0.${nextPort % 250}.${nextPort % 7}`): TestEndpoint {
+  const ep = { transport, address, addressKey: address, port: nextPort++ };
   names.set(ep.port, name);
   return ep;
 }
@@ -49,7 +64,7 @@ function endpoint(name: string, hostname = `10.0.${nextPort % 250}.${nextPort % 
 /** Creates or joins a room (no password, no capacity); no HELLO yet. */
 function enter(reg: RoomRegistry, room: string, name: string, how = "join"): Client {
   const ep = endpoint(name);
-  const request = { roomName: room, username: name, ip: ep.hostname };
+  const request = { roomName: room, username: name, peer: peer(ep.address) };
   const result = how === "create"
     ? reg.create({ ...request, password: null, capacity: null })
     : reg.join({ ...request, passwordProof: null });
@@ -75,7 +90,8 @@ const resend = (fromSeq: number, toSeq: number): ClientBody => ({ kind: "resend"
 
 /** Every delivered datagram in send order, e.g. "bob ack 7 #3, ann event1 #3 bob". */
 function show(out: Outgoing[]): string {
-  return out.flatMap(({ to, body }) => to.map((ep) => `${names.get(ep.port)} ${describe(body)}`))
+  const nameOf = (ep: Endpoint) => names.get((ep as TestEndpoint).port);
+  return out.flatMap(({ to, body }) => to.map((ep) => `${nameOf(ep)} ${describe(body)}`))
     .join(", ");
 }
 
@@ -106,12 +122,14 @@ function pass(reg: RoomRegistry, ms: number, alive: Client[] = [], step = 5_000)
   return out;
 }
 
-/** "ok" or the refusal status of a create or join (ip "1"). */
+/** "ok" or the refusal status of a create or join (from address "1"). */
 const status = (result: JoinResult) => (result.ok ? "ok" : result.status);
 const tryJoin = (reg: RoomRegistry, roomName: string, username: string, proof?: PasswordRecord) =>
-  status(reg.join({ roomName, username, passwordProof: proof ?? null, ip: "1" }));
+  status(reg.join({ roomName, username, passwordProof: proof ?? null, peer: peer("1") }));
 const tryCreate = (reg: RoomRegistry, roomName: string, username: string, more?: Extra) =>
-  status(reg.create({ roomName, username, password: null, capacity: null, ip: "1", ...more }));
+  status(
+    reg.create({ roomName, username, password: null, capacity: null, peer: peer("1"), ...more }),
+  );
 type Extra = Partial<CreateRequest>;
 const secret: PasswordRecord = { salt: new Uint8Array(16), hash: new Uint8Array(32).fill(1) };
 
@@ -123,18 +141,28 @@ function pair(overrides: Partial<RegistryOptions> = {}) {
 
 Deno.test("create: host, 32-byte token, JOINED as seq 1, WELCOME and replay on HELLO", () => {
   const reg = registry();
-  const res = reg.create({ roomName: "r", username: "ann", password: null, capacity: 5, ip: "1" });
+  const res = reg.create({
+    roomName: "r",
+    username: "ann",
+    password: null,
+    capacity: 5,
+    peer: peer("1"),
+  });
   assert(res.ok);
   assert.equal(res.token.length, 32);
   assert.deepEqual(res.outgoing, [], "nobody has an endpoint yet");
   assert.equal(reg.roomCount, 1);
   assert.equal(reg.memberCount, 1);
-  const from = { hostname: "1", port: 9 };
+  const from = endpoint("ann", "1");
   const body: ClientBody = { kind: "hello", lastSeq: 0 };
   const out = reg.handleDatagram(from, { roomName: "r", token: res.token, body });
   assert.deepEqual(out, [
     { to: [from], body: { kind: "welcome", headSeq: 1, room: "r", host: "ann", members: ["ann"] } },
-    { to: [from], body: { kind: "event", seq: 1, timeMs: now, type: 2, name: "ann", text: "" } },
+    {
+      to: [from],
+      body: { kind: "event", seq: 1, timeMs: now, type: 2, name: "ann", text: "" },
+      replay: true,
+    },
   ]);
 });
 
@@ -142,7 +170,12 @@ Deno.test("join: JOINED goes to members with an endpoint; the joiner's WELCOME l
   const reg = registry();
   const ann = member(reg, "r", "ann", "create");
   const ep = endpoint("bob", "10.9.9.9");
-  const result = reg.join({ roomName: "r", username: "bob", passwordProof: null, ip: "10.9.9.9" });
+  const result = reg.join({
+    roomName: "r",
+    username: "bob",
+    passwordProof: null,
+    peer: peer("10.9.9.9"),
+  });
   assert(result.ok);
   assert.equal(result.token.length, 32);
   assert.notDeepEqual(result.token, ann.token);
@@ -341,7 +374,7 @@ Deno.test("401: unknown token, token from another IP, token for another room cha
 
 Deno.test("a datagram from a new port of the same IP moves the endpoint", () => {
   const { reg, ann, bob } = pair();
-  send(reg, bob, beat(), endpoint("bob2", bob.ep.hostname));
+  send(reg, bob, beat(), endpoint("bob2", bob.ep.address));
   assert.equal(show(send(reg, ann, msg(1))), "ann ack 1 #3, ann event1 #3 ann, bob2 event1 #3 ann");
 });
 
@@ -470,12 +503,16 @@ Deno.test("maxRoomsPerIp: a host's address past it gets 429; a closed room frees
     username: "a",
     password: null,
     capacity: null,
-    ip: "1",
+    peer: peer("1"),
   });
   assert(two.ok);
   assert.equal(tryCreate(reg, "three", "a"), 429);
   assert.equal(tryCreate(reg, "one", "a"), 409, "an existing name is still a 409");
-  assert.equal(tryCreate(reg, "three", "a", { ip: "2" }), "ok", "another address has its own");
+  assert.equal(
+    tryCreate(reg, "three", "a", { peer: peer("2") }),
+    "ok",
+    "another address has its own",
+  );
   assert.deepEqual(reported, ["room-limit 1 already hosts 2 rooms"]);
   assert.equal(tryJoin(reg, "one", "b"), "ok", "joining is not hosting");
   // The host of "two" leaves: the room closes and its address may host another.
@@ -502,7 +539,7 @@ Deno.test("authenticate: member, unknown token, token for another room or from a
   const check = (c: Client, from = c.ep) =>
     reg.authenticate(from, { roomName: c.room, token: c.token, body: beat() });
   assert.equal(check(bob), "member");
-  assert.equal(check(bob, { hostname: bob.ep.hostname, port: 1 }), "member", "any port");
+  assert.equal(check(bob, endpoint("bob", bob.ep.address)), "member", "any port");
   assert.equal(check(bob, endpoint("thief", "192.0.2.1")), "foreign-token");
   assert.equal(check({ ...bob, room: "elsewhere" }), "unknown-token");
   assert.equal(check({ ...bob, token: new Uint8Array(32) }), "unknown-token");
@@ -519,8 +556,52 @@ Deno.test("a member over its rate limits is reported as flooding, with no messag
   assert.deepEqual(
     new Set(reported),
     new Set([
-      `member-flood ${bob.ep.hostname} MESSAGE over the limit from bob in "r"`,
-      `member-flood ${bob.ep.hostname} HELLO, HEARTBEAT or RESEND replay over the limit from bob in "r"`,
+      `member-flood ${bob.ep.address} MESSAGE over the limit from bob in "r"`,
+      `member-flood ${bob.ep.address} HELLO, HEARTBEAT or RESEND replay over the limit from bob in "r"`,
     ]),
   );
+});
+
+Deno.test("clock steps: +60 s on the wall clock drops nobody; −1 h keeps no silent ghost", () => {
+  const { reg, ann } = pair({ idleTimeoutMs: 60_000 });
+  wallStep += 60_000; // the system clock jumps a minute ahead; no time has passed
+  assert.deepEqual(reg.tick(), [], "a wall-clock step is not time passing");
+  assert.equal(reg.memberCount, 2);
+  wallStep -= 3_600_000; // now an hour behind
+  // bob goes silent: 3 heartbeat periods later he is gone, however far back the wall clock is.
+  assert.deepEqual(pass(reg, 29_999, [ann], 29_999), []);
+  assert.equal(show(pass(reg, 1, [ann])), "bob closed3, ann event4 #3 bob");
+  // ann heartbeats but says nothing: idle after 60 s of real time.
+  assert.equal(show(pass(reg, 30_000, [ann])), "ann closed2");
+});
+
+Deno.test("event times never go backwards in a room when the wall clock steps back", () => {
+  const { reg, ann, bob } = pair();
+  const timeOf = (out: Outgoing[]) => {
+    const event = out.find((o) => o.body.kind === "event")!.body;
+    assert(event.kind === "event");
+    return event.timeMs;
+  };
+  const before = timeOf(send(reg, ann, msg(1)));
+  wallStep -= 3_600_000;
+  now += 1_000;
+  assert.equal(timeOf(send(reg, bob, msg(1))), before, "held at the newest time");
+  wallStep += 3_600_000;
+  now += 1_000;
+  assert.equal(timeOf(send(reg, ann, msg(2))), before + 2_000, "and moves on with the clock");
+  // Another room has its own times.
+  const zed = member(reg, "s", "zed", "create");
+  assert.equal(timeOf(send(reg, zed, msg(1))), now);
+});
+
+Deno.test("revoke: a token that was never delivered leaves at once; a host's room closes", () => {
+  const { reg, ann } = pair();
+  const cid = enter(reg, "r", "cid");
+  assert.equal(show(reg.revoke(cid.token)), "ann event4 #4 cid, bob event4 #4 cid");
+  assert.equal(reg.memberCount, 2);
+  assert.deepEqual(reg.revoke(cid.token), [], "once");
+  const zed = enter(reg, "s", "zed", "create");
+  assert.deepEqual(reg.revoke(zed.token), []);
+  assert.deepEqual(reg.listRooms().map((r) => r.name), ["r"]);
+  assert.equal(show(send(reg, ann, beat())), "");
 });

@@ -1,28 +1,39 @@
 /**
- * One chat server: the TCRP listener, the UDP socket, the registry between
- * them, and a sweep that applies timeouts. Both sockets share one event loop.
+ * One chat server: the TCRP listener and the UDP socket, the handshake and
+ * the registry behind them, the endpoint router that sends what the
+ * registry decides, and a sweep that applies timeouts. Both sockets share
+ * one event loop.
+ *
+ * @module
  */
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import { AbuseLog } from "./abuse_log.ts";
+import { addressKey } from "./address_key.ts";
+import { type Clocks, systemClocks } from "./clock.ts";
+import type { ServerConfig } from "./config.ts";
 import { ConnectionGate } from "./connection_gate.ts";
 import type { DatagramSocket, UdpIo } from "./datagram_socket.ts";
-import { openDatagramSocket } from "./open_datagram_socket.ts";
-import type { ServerConfig } from "./config.ts";
+import { EndpointRouter } from "./endpoint_router.ts";
+import { Handshake, type PasswordHasher } from "./handshake.ts";
+import { HashQueue } from "./hash_queue.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
+import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
 
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
 const SOCKET_BUFFER_BYTES = 4 << 20;
 
-/** Test seams: time, and where log lines go. */
+/** Test seams: time, where log lines go, and how passwords are hashed. */
 export interface ServerHooks {
-  clock?: () => number;
+  clocks?: Clocks;
   log?: Logger;
   helloTimeoutMs?: number;
+  passwords?: PasswordHasher;
 }
 
 /** A running server. */
@@ -47,16 +58,17 @@ export function startChatServer(
   config: ServerConfig,
   hooks: ServerHooks = {},
 ): ChatServer {
-  const clock = hooks.clock ?? Date.now;
+  const clocks = hooks.clocks ?? systemClocks;
+  const monotonic = clocks.monotonic;
   const log = hooks.log ?? createLogger(config.logLevel);
   const abuse = new AbuseLog({
-    clock,
+    clock: monotonic,
     write: log.warn,
     intervalMs: config.abuseLogIntervalSeconds * 1000,
   });
   const report = abuse.report.bind(abuse);
   const registry = new RoomRegistry({
-    clock,
+    clocks,
     maxRooms: config.maxRooms,
     maxMembers: config.maxMembers,
     maxRoomsPerIp: config.maxRoomsPerIp,
@@ -86,24 +98,36 @@ export function startChatServer(
   }
   const tcpAddr = listener.addr as Deno.NetAddr;
   const udpAddr = datagrams.addr;
+  const keyOf = (ip: string) => addressKey(ip, { ipv6PrefixLength: config.ipv6PrefixLength });
+  const router = new EndpointRouter({
+    // A body the registry should never have produced: drop it, keep serving.
+    onEncodeError: (body, error) =>
+      log.error(`encode ${body.kind}: ${(error as Error).stack ?? error}`),
+  });
   const strangers = new KeyedRateLimiter({
     ratePerSecond: config.unauthenticatedRate,
     burst: config.unauthenticatedRate * 2,
-    clock,
+    clock: monotonic,
     // A spoofed-source flood must not grow this map without bound; past it, new
     // addresses are treated as over the limit (dropped), which only costs strangers.
     maxKeys: 10_000,
   });
-  const udp = new UdpFrontEnd(datagrams, { registry, log, strangers, report });
+  const udp = new UdpFrontEnd(datagrams, {
+    registry,
+    transport: new UdpTransport(datagrams, keyOf),
+    router,
+    log,
+    strangers,
+    report,
+  });
   const requestLimiter = new KeyedRateLimiter({
     ratePerSecond: config.requestRateLimit,
     burst: config.requestRateLimit * 3,
-    clock,
+    clock: monotonic,
   });
-  const tcp = new TcrpFrontEnd(listener, {
+  const handshake = new Handshake({
     registry,
-    log,
-    send: (outgoing) => udp.send(outgoing),
+    send: (outgoing) => router.send(outgoing),
     accepted: {
       status: 200,
       udpPort: config.advertisedUdpPort || udpAddr.port,
@@ -111,13 +135,23 @@ export function startChatServer(
       heartbeatSeconds: config.heartbeatSeconds,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
     },
-    maxPayloadBytes: config.maxPayloadBytes,
-    requestTimeoutMs: config.handshakeTimeoutSeconds * 1000,
-    requestLimiter,
     gate: new ConnectionGate({
       maxPerIp: config.maxHandshakesPerIp,
       maxTotal: config.maxHandshakes,
     }),
+    requestLimiter,
+    hashQueue: new HashQueue({ concurrency: config.hashConcurrency, monotonic }),
+    report,
+    log,
+    ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
+  });
+  const tcp = new TcrpFrontEnd(listener, {
+    handshake,
+    addressKeyOf: keyOf,
+    log,
+    clocks,
+    maxPayloadBytes: config.maxPayloadBytes,
+    requestTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
   });
   let stopping: Promise<void> | null = null;
@@ -140,7 +174,7 @@ export function startChatServer(
   // One sweep for every member's timeouts, instead of a timer per member.
   const sweepMs = Math.min(500, (config.heartbeatSeconds * 1000) / 4);
   const sweep = setInterval(() => {
-    udp.send(registry.tick());
+    router.send(registry.tick());
     requestLimiter.sweep();
     strangers.sweep();
     abuse.sweep();
@@ -153,7 +187,7 @@ export function startChatServer(
   const shutdown = () => {
     stopping ??= (async () => {
       clearInterval(sweep);
-      udp.send(registry.shutdown());
+      router.send(registry.shutdown());
       await tcp.close();
       await udp.close();
       await serving;

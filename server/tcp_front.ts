@@ -1,42 +1,43 @@
 /**
- * The TCRP front end: reads one request per connection, asks the registry,
- * writes the answer and closes. It holds no room state of its own; a
- * connection gate bounds how many connections are open per IP and in all.
+ * TCRP over TCP: accepts connections, reads one request frame per
+ * connection, hands the decoded request to the handshake (handshake.ts),
+ * writes its answer as TCRP frames and closes. It holds no room state and
+ * decides nothing itself.
+ *
+ * The accept loop survives what the machine runs out of: at the open-files
+ * limit accept() throws EMFILE, and the loop backs off (io_errors.ts) instead
+ * of ending, so the server answers again as soon as descriptors free up.
+ *
+ * @module
  */
 import { ProtocolError } from "../protocol/errors.ts";
-import { validateRoomName, validateUsername } from "../protocol/names.ts";
 import {
   decodeTcrpRequest,
   encodeTcrpResponse,
   encodeTcrpToken,
-  type JoinAccepted,
   Operation,
   type Refusal,
   type TcrpFrame,
   TcrpFrameParser,
 } from "../protocol/tcrp.ts";
 import type { AbuseReporter } from "./abuse_log.ts";
-import type { ConnectionGate } from "./connection_gate.ts";
+import type { Clocks } from "./clock.ts";
+import type { Peer } from "./endpoint.ts";
+import type { Handshake, HandshakeOutcome } from "./handshake.ts";
+import { Backoff, classifyIoError } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
-import { hashPassword, verifyPassword } from "./password.ts";
-import type { KeyedRateLimiter } from "./rate_limit.ts";
-import type { Outgoing, RoomRegistry } from "./registry.ts";
 
 /** What the TCRP front end needs. */
 export interface TcrpFrontEndOptions {
-  registry: RoomRegistry;
+  handshake: Handshake;
+  /** The per-address key of a peer's IP (address_key.ts). */
+  addressKeyOf: (ip: string) => string;
   log: Logger;
-  /** Hands registry output (join events) to the UDP side. */
-  send: (outgoing: Outgoing[]) => void;
-  /** The state-1 success payload: this server's real UDP port and timings. */
-  accepted: JoinAccepted;
+  clocks: Clocks;
   maxPayloadBytes: number;
+  /** A connection must be done (request read, answer written) within this long. */
   requestTimeoutMs: number;
-  /** Requests per source IP. */
-  requestLimiter: KeyedRateLimiter;
-  /** Connections open at once, per IP and in all. */
-  gate: ConnectionGate;
-  /** Where bad requests, timeouts and refused connections are counted. */
+  /** Where bad requests and timeouts are counted. */
   report: AbuseReporter;
 }
 
@@ -46,6 +47,7 @@ export class TcrpFrontEnd {
   #listener: Deno.TcpListener;
   #connections = new Set<Deno.Conn>();
   #handlers = new Set<Promise<void>>();
+  #closing = new AbortController();
 
   /** Wraps a bound listener. */
   constructor(listener: Deno.TcpListener, options: TcrpFrontEndOptions) {
@@ -53,24 +55,47 @@ export class TcrpFrontEnd {
     this.#options = options;
   }
 
-  /** Accepts connections until the listener closes. */
+  /**
+   * Accepts connections until the listener closes. Out of descriptors or
+   * buffers, it waits 5 ms doubling up to 1 s and tries again; an error that
+   * is not one of those (nor a closed listener) rejects, and the server stops.
+   */
   async serve(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) {
-        const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-        const refused = this.#options.gate.open(ip);
-        const handler =
-          (refused === null ? this.#handle(conn, ip) : this.#turnAway(conn, ip, refused))
-            .finally(() => this.#handlers.delete(handler));
-        this.#handlers.add(handler);
+    const backoff = new Backoff();
+    let exhaustedSince = 0;
+    while (!this.#closing.signal.aborted) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        const kind = classifyIoError(error);
+        if (kind === "closed" || this.#closing.signal.aborted) return;
+        if (kind === "fatal") throw error;
+        if (kind === "exhausted") {
+          if (backoff.idle) {
+            exhaustedSince = this.#options.clocks.monotonic();
+            this.#options.log.warn(
+              `tcp accept: ${describe(error)} with ${this.#connections.size} connections open; ` +
+                "retrying with a back-off (raise the open-files limit, ulimit -n, or lower " +
+                "--max-handshakes)",
+            );
+          }
+          await backoff.wait(this.#closing.signal);
+        }
+        continue;
       }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
+      if (!backoff.idle) {
+        const ms = Math.round(this.#options.clocks.monotonic() - exhaustedSince);
+        this.#options.log.warn(`tcp accept: accepting again after ${ms} ms`);
+        backoff.reset();
+      }
+      this.#accept(conn);
     }
   }
 
   /** Stops accepting, drops open connections, waits for their handlers. */
   async close(): Promise<void> {
+    this.#closing.abort();
     try {
       this.#listener.close();
     } catch { /* already closed */ }
@@ -78,70 +103,106 @@ export class TcrpFrontEnd {
     await Promise.allSettled([...this.#handlers]);
   }
 
+  #accept(conn: Deno.TcpConn): void {
+    const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const peer: Peer = { address: ip, addressKey: this.#options.addressKeyOf(ip) };
+    this.#connections.add(conn);
+    const admission = this.#options.handshake.open(peer);
+    const handler =
+      (admission.ok
+        ? this.#exchange(conn, peer).finally(() => admission.slot.close())
+        : this.#turnAway(conn, admission.refusal))
+        .finally(() => {
+          this.#connections.delete(conn);
+          closeQuietly(conn);
+          this.#handlers.delete(handler);
+        });
+    this.#handlers.add(handler);
+  }
+
   /**
    * Answers a connection over the gate's limits with a refusal frame and closes
    * it at once, without reading: it never holds a handshake slot.
    */
-  async #turnAway(conn: Deno.Conn, ip: string, why: "per-ip" | "total"): Promise<void> {
-    this.#connections.add(conn);
-    const { report } = this.#options;
-    const answer = why === "per-ip"
-      ? refusal(429, "too many connections open from your address; finish one first")
-      : refusal(503, "the server has too many connections open; try again soon");
-    report(why === "per-ip" ? "handshake-limit" : "connection-limit", ip, answer.error);
+  async #turnAway(conn: Deno.Conn, refusal: Refusal): Promise<void> {
     try {
       // 100-odd bytes into a fresh socket's empty send buffer: this does not wait on the peer.
-      await writeAll(conn, encodeTcrpResponse(Operation.LIST_ROOMS, new Uint8Array(0), answer));
+      await writeAll(conn, encodeTcrpResponse(Operation.LIST_ROOMS, new Uint8Array(0), refusal));
     } catch {
       /* it went away first */
-    } finally {
-      this.#connections.delete(conn);
-      closeQuietly(conn);
     }
   }
 
-  async #handle(conn: Deno.Conn, ip: string): Promise<void> {
-    this.#connections.add(conn);
-    const { requestTimeoutMs, report, gate } = this.#options;
+  async #exchange(conn: Deno.Conn, peer: Peer): Promise<void> {
+    const { requestTimeoutMs, report, clocks } = this.#options;
     const received = { operation: 0, bytes: 0 };
+    const cancel = new AbortController();
+    const abortOnClose = () => cancel.abort(new Error("the server is shutting down"));
+    this.#closing.signal.addEventListener("abort", abortOnClose, { once: true });
     // One deadline for the whole exchange, so neither a slow trickle in nor a
     // peer that never reads a long answer (LIST_ROOMS) can hold the slot.
     const timer = setTimeout(() => {
       report(
         "handshake-timeout",
-        ip,
+        peer.addressKey,
         `exchange not done within ${requestTimeoutMs / 1000} s (${received.bytes} bytes came)`,
       );
+      cancel.abort(new Error("the exchange timed out"));
       closeQuietly(conn);
     }, requestTimeoutMs);
+    const deadline = clocks.monotonic() + requestTimeoutMs;
     try {
       const frame = await this.#readRequest(conn, received);
       if (frame === null) return;
-      for (const reply of await this.#answer(frame, ip)) await writeAll(conn, reply);
+      const reply = (body: Refusal | Parameters<typeof encodeTcrpResponse>[2]) =>
+        encodeTcrpResponse(frame.operation, frame.roomName, body);
+      const { handshake } = this.#options;
+      let outcome: HandshakeOutcome;
+      try {
+        const request = decodeTcrpRequest(frame);
+        outcome = await handshake.answer(request, { peer, signal: cancel.signal, deadline });
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        outcome = handshake.refuseMalformed(peer, error);
+      }
+      if (outcome.kind === "refused") return await writeAll(conn, reply(outcome.refusal));
+      if (outcome.kind === "rooms") {
+        return await writeAll(conn, reply({ status: 200, rooms: outcome.rooms }));
+      }
+      try {
+        await writeAll(conn, reply(outcome.accepted));
+        await writeAll(conn, encodeTcrpToken(frame.operation, frame.roomName, outcome.token));
+      } catch (error) {
+        // The member was admitted but will never learn its token.
+        this.#options.handshake.revoke(outcome.token);
+        throw error;
+      }
     } catch (error) {
       if (error instanceof ProtocolError) {
         // The header itself was bad: echo its operation byte when it is a known
         // one, else say LIST_ROOMS (the one without side effects), so that every
         // answer is a valid frame a client can parse.
-        report(error.status === 413 ? "oversized-request" : "bad-request", ip, error.message);
+        report(
+          error.status === 413 ? "oversized-request" : "bad-request",
+          peer.addressKey,
+          error.message,
+        );
         const known = received.operation >= Operation.CREATE_ROOM &&
           received.operation <= Operation.LIST_ROOMS;
         const reply = encodeTcrpResponse(
           known ? received.operation as Operation : Operation.LIST_ROOMS,
           new Uint8Array(0),
-          refusal(error.status, error.message),
+          { status: error.status, error: error.message },
         );
         await writeAll(conn, reply).catch(() => {});
-      } else if (!isDisconnect(error)) {
+      } else if (!cancel.signal.aborted && !isDisconnect(error)) {
         this.#options.log.error(
-          `tcp ${ip}: ${error instanceof Error ? error.stack : String(error)}`,
+          `tcp ${peer.address}: ${error instanceof Error ? error.stack : String(error)}`,
         );
       }
     } finally {
       clearTimeout(timer);
-      gate.close(ip);
-      this.#connections.delete(conn);
-      closeQuietly(conn);
+      this.#closing.signal.removeEventListener("abort", abortOnClose);
     }
   }
 
@@ -162,57 +223,6 @@ export class TcrpFrontEnd {
       if (frame !== undefined) return frame;
     }
   }
-
-  async #answer(frame: TcrpFrame, ip: string): Promise<Uint8Array[]> {
-    const { report, requestLimiter } = this.#options;
-    const reply = (body: Parameters<typeof encodeTcrpResponse>[2]) =>
-      encodeTcrpResponse(frame.operation, frame.roomName, body);
-    if (!requestLimiter.take(ip)) {
-      report("request-rate", ip, "TCRP request refused with 429");
-      return [reply(refusal(429, "too many requests from your address; wait a moment"))];
-    }
-    try {
-      return await this.#decide(frame, ip);
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      report("bad-request", ip, error.message);
-      return [reply(refusal(error.status, error.message))];
-    }
-  }
-
-  async #decide(frame: TcrpFrame, ip: string): Promise<Uint8Array[]> {
-    const { registry, log, send, accepted } = this.#options;
-    const reply = (body: Parameters<typeof encodeTcrpResponse>[2]) =>
-      encodeTcrpResponse(frame.operation, frame.roomName, body);
-    const request = decodeTcrpRequest(frame);
-    if (request.operation === Operation.LIST_ROOMS) {
-      return [reply({ status: 200, rooms: registry.listRooms() })];
-    }
-    const roomName = validateRoomName(request.roomName);
-    const username = validateUsername(request.username);
-    let result;
-    if (request.operation === Operation.CREATE_ROOM) {
-      const password = request.password === null ? null : await hashPassword(request.password);
-      result = registry.create({ roomName, username, password, capacity: request.capacity, ip });
-    } else {
-      const record = registry.passwordOf(roomName);
-      let passwordProof = null;
-      if (record && request.password !== null && await verifyPassword(request.password, record)) {
-        passwordProof = record;
-      }
-      result = registry.join({ roomName, username, passwordProof, ip });
-    }
-    if (!result.ok) {
-      log.debug(`tcp ${ip}: refused ${result.status} ${result.error}`);
-      return [reply(refusal(result.status, result.error))];
-    }
-    send(result.outgoing);
-    return [reply(accepted), encodeTcrpToken(frame.operation, frame.roomName, result.token)];
-  }
-}
-
-function refusal(status: Refusal["status"], error: string): Refusal {
-  return { status, error };
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -231,4 +241,10 @@ function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.Interrupted;
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === "string" && !message.includes(code) ? `${code} (${message})` : message;
 }

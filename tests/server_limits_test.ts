@@ -352,7 +352,8 @@ Deno.test("--handshake-timeout also ends a client that never reads a long answer
   // About 13 MB of LIST_ROOMS answer: more than loopback buffers hold for a peer that never reads.
   for (let i = 0; i < 40_000; i++) {
     const roomName = `${i}`.padStart(255, "x");
-    server.registry.create({ roomName, username: "u", password: null, capacity: null, ip: `${i}` });
+    const peer = { address: `${i}`, addressKey: `${i}` };
+    server.registry.create({ roomName, username: "u", password: null, capacity: null, peer });
   }
   const reader = await Deno.connect({
     hostname: server.tcpAddr.hostname,

@@ -19,7 +19,10 @@ import {
   MAX_DATAGRAM_BYTES,
 } from "../../protocol/datagram.ts";
 import { encodeUtf8 } from "../../protocol/bytes.ts";
-import { DEFAULT_REGISTRY_LIMITS, type Endpoint, RoomRegistry } from "../../server/registry.ts";
+import { addressKey } from "../../server/address_key.ts";
+import type { DatagramSocket } from "../../server/datagram_socket.ts";
+import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "../../server/registry.ts";
+import { type UdpEndpoint, UdpTransport } from "../../server/udp_endpoints.ts";
 import { writeAllSync } from "./lines.ts";
 import { eventTextBytes } from "../../server/event_log.ts";
 
@@ -123,8 +126,11 @@ function liveBytes(): number {
 interface Admitted {
   roomName: string;
   token: Uint8Array;
-  from: Endpoint;
+  from: UdpEndpoint;
 }
+
+/** Endpoints as the UDP front end makes them; nothing is sent here. */
+const transport = new UdpTransport({} as DatagramSocket, (ip) => addressKey(ip));
 
 /**
  * A registry at the default limits but for the totals (so a measurement is
@@ -144,7 +150,7 @@ class Driver {
       maxRooms: Number.MAX_SAFE_INTEGER,
       maxMembers: Number.MAX_SAFE_INTEGER,
       maxRoomsPerIp: Number.MAX_SAFE_INTEGER,
-      clock: () => this.now,
+      clocks: { monotonic: () => this.now, wall: () => this.now },
     });
   }
 
@@ -155,12 +161,16 @@ class Driver {
   admit(roomName: string, host: boolean): Admitted {
     const n = this.#members++;
     const ip = () => `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`;
-    const request = { roomName, username: `member${n}`, ip: ip() };
+    const request = {
+      roomName,
+      username: `member${n}`,
+      peer: { address: ip(), addressKey: addressKey(ip()) },
+    };
     const result = host
       ? this.registry.create({ ...request, password: null, capacity: null })
       : this.registry.join({ ...request, passwordProof: null });
     if (!result.ok) throw new Error(`${roomName}: ${result.error}`);
-    const from = { hostname: ip(), port: 20_000 + n % 40_000 };
+    const from = transport.endpointOf({ hostname: ip(), port: 20_000 + n % 40_000 });
     const admitted = { roomName, token: result.token, from };
     this.send(admitted, { kind: "hello", lastSeq: 0 });
     return admitted;

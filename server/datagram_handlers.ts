@@ -1,0 +1,97 @@
+/**
+ * What the registry does with each kind of authenticated datagram, as a
+ * table with one handler per kind. A handler returns what to send; it never
+ * sends. The registry looks the member up, checks the token's binding and
+ * moves the endpoint before a handler runs.
+ *
+ * @module
+ */
+import { type ClientBody, CloseReason, REPLAY_ON_WELCOME } from "../protocol/datagram.ts";
+import { oversizedEventBytes } from "../protocol/datagram_size.ts";
+import type { Endpoint, Outgoing } from "./endpoint.ts";
+import { replayEvents } from "./replay.ts";
+import { errorTo, type Member, welcomeBody } from "./room_state.ts";
+
+/** What handlers may ask of the registry. */
+export interface DatagramContext {
+  /** Monotonic milliseconds now. */
+  monotonic(): number;
+  /** Records a MESSAGE event in the member's room and fans it out. */
+  relay(member: Member, text: string): { seq: number; outgoing: Outgoing[] };
+  /** Removes a member (the registry's own bookkeeping), with what that sends. */
+  remove(member: Member, reason: CloseReason): Outgoing[];
+  /** Reports a member over one of its limits (abuse log). */
+  reportFlood(member: Member, what: string): void;
+  /** One log line. */
+  log(message: string): void;
+}
+
+type Handler<K extends ClientBody["kind"]> = (
+  context: DatagramContext,
+  member: Member,
+  body: Extract<ClientBody, { kind: K }>,
+  from: Endpoint,
+) => Outgoing[];
+
+const replay = (
+  context: DatagramContext,
+  member: Member,
+  from: Endpoint,
+  fromSeq: number,
+  toSeq: number,
+) =>
+  replayEvents(
+    member,
+    from,
+    { fromSeq, toSeq },
+    context.monotonic(),
+    () => context.reportFlood(member, "HELLO, HEARTBEAT or RESEND replay"),
+  );
+
+/** One handler per client datagram kind. */
+export const DATAGRAM_HANDLERS: { readonly [K in ClientBody["kind"]]: Handler<K> } = {
+  hello(context, member, body, from) {
+    const head = member.room.log.headSeq;
+    const firstSeq = body.lastSeq === 0
+      ? Math.max(1, head - REPLAY_ON_WELCOME + 1)
+      : body.lastSeq + 1;
+    const replayed = replay(context, member, from, firstSeq, head);
+    if (replayed[0]?.body.kind === "error") return replayed;
+    return [{ to: [from], body: welcomeBody(member.room) }, ...replayed];
+  },
+
+  message(context, member, body, from) {
+    const seen = member.seenMsgIds.get(body.msgId);
+    if (seen !== undefined) {
+      return [{ to: [from], body: { kind: "ack", msgId: body.msgId, seq: seen } }];
+    }
+    const oversized = oversizedEventBytes(member.name, body.text);
+    if (oversized !== null) {
+      return [errorTo(from, 413, `message too long: its EVENT would be ${oversized} bytes`)];
+    }
+    const now = context.monotonic();
+    if (member.messageBucket !== null && !member.messageBucket.take(now)) {
+      context.reportFlood(member, "MESSAGE");
+      return [errorTo(from, 429, "rate limited: message not relayed")];
+    }
+    member.lastMessageAt = now;
+    const { seq, outgoing } = context.relay(member, body.text);
+    member.seenMsgIds.add(body.msgId, seq);
+    return [{ to: [from], body: { kind: "ack", msgId: body.msgId, seq } }, ...outgoing];
+  },
+
+  heartbeat(context, member, body, from) {
+    const head = member.room.log.headSeq;
+    if (body.lastSeq >= head) return [];
+    return replay(context, member, from, body.lastSeq + 1, head);
+  },
+
+  resend(context, member, body, from) {
+    return replay(context, member, from, body.fromSeq, body.toSeq);
+  },
+
+  leave(context, member) {
+    context.log(`left: ${member.name} from "${member.room.name}"`);
+    return context.remove(member, CloseReason.LEFT);
+  },
+};

@@ -1,0 +1,256 @@
+/**
+ * The membership handshake, whatever carries it: given a decoded request,
+ * the peer it came from, a cancel signal and a deadline, decide and answer.
+ * TCRP over TCP is one caller (tcp_front.ts); a WebSocket will be another.
+ *
+ * It owns the connection gate (connections open per address and in all),
+ * the request rate per address, the password-hash queue, and the names of
+ * rooms being created while their password is hashed, so that a second
+ * CREATE of the same name gets 409 at once instead of a hash of its own.
+ *
+ * @module
+ */
+import { ProtocolError } from "../protocol/errors.ts";
+import { validateRoomName, validateUsername } from "../protocol/names.ts";
+import {
+  type JoinAccepted,
+  Operation,
+  type Refusal,
+  type RoomRequest,
+  type RoomSummary,
+  type TcrpRequest,
+} from "../protocol/tcrp.ts";
+import type { AbuseReporter } from "./abuse_log.ts";
+import type { ConnectionGate, GateRefusal } from "./connection_gate.ts";
+import type { Outgoing, Peer } from "./endpoint.ts";
+import { type HashQueue, HashQueueBusy } from "./hash_queue.ts";
+import type { Logger } from "./log.ts";
+import { hashPassword, type PasswordRecord, verifyPassword } from "./password.ts";
+import type { KeyedRateLimiter } from "./rate_limit.ts";
+import type { JoinResult, RoomRegistry } from "./registry.ts";
+
+/** How passwords are hashed and checked (tests pass cheap ones). */
+export interface PasswordHasher {
+  hash(password: string): Promise<PasswordRecord>;
+  verify(password: string, record: PasswordRecord): Promise<boolean>;
+}
+
+/** What the handshake needs. */
+export interface HandshakeOptions {
+  registry: RoomRegistry;
+  /** Where registry output for members goes (a join's event, a revoked member's departure). */
+  send: (outgoing: Outgoing[]) => void;
+  /** The success answer: this server's datagram port and timings. */
+  accepted: JoinAccepted;
+  /** Connections open at once, per address and in all. */
+  gate: ConnectionGate;
+  /** Requests per address. */
+  requestLimiter: KeyedRateLimiter;
+  /** Password derivations a few at a time. */
+  hashQueue: HashQueue;
+  /** Where bad requests and limits hit are counted. */
+  report: AbuseReporter;
+  log: Logger;
+  /** Default: scrypt (password.ts). */
+  passwords?: PasswordHasher;
+}
+
+/** One request's circumstances. */
+export interface Exchange {
+  /** Who asked: limits count `addressKey`, a token is bound to `address`. */
+  peer: Peer;
+  /** Fires when the exchange is abandoned (the peer left, the deadline passed, shutdown). */
+  signal: AbortSignal;
+  /** Monotonic milliseconds by which the answer must be ready; waiting for a hash slot ends there. */
+  deadline: number;
+}
+
+/** What to answer. */
+export type HandshakeOutcome =
+  | { kind: "refused"; refusal: Refusal }
+  | { kind: "rooms"; rooms: RoomSummary[] }
+  | { kind: "admitted"; accepted: JoinAccepted; token: Uint8Array };
+
+/** A connection's place in the gate; close it when the connection ends. */
+export interface HandshakeSlot {
+  close(): void;
+}
+
+/** The outcome of {@linkcode Handshake.open}. */
+export type Admission =
+  | { ok: true; slot: HandshakeSlot }
+  | { ok: false; why: GateRefusal; refusal: Refusal };
+
+const defaultPasswords: PasswordHasher = { hash: hashPassword, verify: verifyPassword };
+
+/** Decides handshakes for every transport. */
+export class Handshake {
+  #options: HandshakeOptions;
+  #passwords: PasswordHasher;
+  #creating = new Set<string>();
+
+  /** A handshake service over a registry. */
+  constructor(options: HandshakeOptions) {
+    this.#options = options;
+    this.#passwords = options.passwords ?? defaultPasswords;
+  }
+
+  /**
+   * Lets a new connection from `peer` in, or says why not (too many from its
+   * address: 429; too many in all: 503). A connection let in holds its slot
+   * until `slot.close()`.
+   */
+  open(peer: Peer): Admission {
+    const { gate, report } = this.#options;
+    const why = gate.open(peer.addressKey);
+    if (why === null) {
+      let open = true;
+      return {
+        ok: true,
+        slot: {
+          close: () => {
+            if (open) gate.close(peer.addressKey);
+            open = false;
+          },
+        },
+      };
+    }
+    const refusal: Refusal = why === "per-ip"
+      ? { status: 429, error: "too many connections open from your address; finish one first" }
+      : { status: 503, error: "the server has too many connections open; try again soon" };
+    report(
+      why === "per-ip" ? "handshake-limit" : "connection-limit",
+      peer.addressKey,
+      refusal.error,
+    );
+    return { ok: false, why, refusal };
+  }
+
+  /**
+   * Answers one decoded request. Rejects with the signal's reason when the
+   * exchange is cancelled before anything was committed.
+   */
+  async answer(request: TcrpRequest, exchange: Exchange): Promise<HandshakeOutcome> {
+    const { report, registry } = this.#options;
+    const key = exchange.peer.addressKey;
+    const overRate = this.#overRate(key);
+    if (overRate !== null) return overRate;
+    if (request.operation === Operation.LIST_ROOMS) {
+      return { kind: "rooms", rooms: registry.listRooms() };
+    }
+    let roomName: string;
+    let username: string;
+    try {
+      roomName = validateRoomName(request.roomName);
+      username = validateUsername(request.username);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      report("bad-request", key, error.message);
+      return refused(error.status, error.message);
+    }
+    const named = { ...request, roomName, username };
+    try {
+      const result = request.operation === Operation.CREATE_ROOM
+        ? await this.#create(named, exchange)
+        : await this.#join(named, exchange);
+      return this.#outcome(result, exchange);
+    } catch (error) {
+      if (!(error instanceof HashQueueBusy)) throw error;
+      this.#options.log.debug(`handshake ${exchange.peer.address}: ${error.message}`);
+      return refused(503, "the server is busy checking passwords; try again in a moment");
+    }
+  }
+
+  /**
+   * The answer to a request that did not decode: like any request it counts
+   * against its address's rate (429 past it), else the decoder's 400 or 413.
+   */
+  refuseMalformed(peer: Peer, error: ProtocolError): HandshakeOutcome {
+    const overRate = this.#overRate(peer.addressKey);
+    if (overRate !== null) return overRate;
+    this.#options.report("bad-request", peer.addressKey, error.message);
+    return refused(error.status, error.message);
+  }
+
+  #overRate(key: string): HandshakeOutcome | null {
+    if (this.#options.requestLimiter.take(key)) return null;
+    this.#options.report("request-rate", key, "TCRP request refused with 429");
+    return refused(429, "too many requests from your address; wait a moment");
+  }
+
+  /**
+   * Undoes the membership behind a token that could not be delivered, at
+   * once (a room it created closes), rather than when its HELLO timeout ends.
+   */
+  revoke(token: Uint8Array): void {
+    this.#options.send(this.#options.registry.revoke(token));
+  }
+
+  async #create(request: RoomRequest, exchange: Exchange): Promise<JoinResult> {
+    const { registry } = this.#options;
+    const base = {
+      roomName: request.roomName,
+      username: request.username,
+      capacity: request.capacity,
+      peer: exchange.peer,
+    };
+    // Everything that can be refused without the password is refused before
+    // hashing it; while it is hashed, the name is held, invisibly to LIST and JOIN.
+    if (registry.refuseCreate(base) !== null) {
+      return registry.create({ ...base, password: null }); // refuses the same way, and reports it
+    }
+    if (this.#creating.has(request.roomName)) {
+      return { ok: false, status: 409, error: `room "${request.roomName}" already exists` };
+    }
+    if (request.password === null) return registry.create({ ...base, password: null });
+    this.#creating.add(request.roomName);
+    let password: PasswordRecord;
+    try {
+      password = await this.#hash(() => this.#passwords.hash(request.password!), exchange);
+    } finally {
+      this.#creating.delete(request.roomName);
+    }
+    exchange.signal.throwIfAborted();
+    return registry.create({ ...base, password });
+  }
+
+  async #join(request: RoomRequest, exchange: Exchange): Promise<JoinResult> {
+    const { registry } = this.#options;
+    const record = registry.passwordOf(request.roomName);
+    let passwordProof: PasswordRecord | null = null;
+    if (record && request.password !== null) {
+      const password = request.password;
+      const matches = await this.#hash(() => this.#passwords.verify(password, record), exchange);
+      exchange.signal.throwIfAborted();
+      if (matches) passwordProof = record;
+    }
+    return registry.join({
+      roomName: request.roomName,
+      username: request.username,
+      passwordProof,
+      peer: exchange.peer,
+    });
+  }
+
+  #hash<T>(job: () => Promise<T>, exchange: Exchange): Promise<T> {
+    return this.#options.hashQueue.run(job, {
+      signal: exchange.signal,
+      deadline: exchange.deadline,
+    });
+  }
+
+  #outcome(result: JoinResult, exchange: Exchange): HandshakeOutcome {
+    if (!result.ok) {
+      this.#options.log.debug(
+        `handshake ${exchange.peer.address}: refused ${result.status} ${result.error}`,
+      );
+      return refused(result.status, result.error);
+    }
+    this.#options.send(result.outgoing);
+    return { kind: "admitted", accepted: this.#options.accepted, token: result.token };
+  }
+}
+
+function refused(status: Refusal["status"], error: string): HandshakeOutcome {
+  return { kind: "refused", refusal: { status, error } };
+}

@@ -1,0 +1,118 @@
+/**
+ * What the registry keeps per room and per member, and the few steps every
+ * part of it shares: numbering an event, fanning it out, saying WELCOME.
+ * Pure data and functions: no I/O, no clock of their own.
+ *
+ * @module
+ */
+import {
+  type ChatEvent,
+  CloseReason,
+  type EventType,
+  type ServerBody,
+} from "../protocol/datagram.ts";
+import { welcomeMembers } from "../protocol/datagram_size.ts";
+import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
+import type { EventLog } from "./event_log.ts";
+import type { PasswordRecord } from "./password.ts";
+import type { TokenBucket } from "./rate_limit.ts";
+import type { RecentMsgIds } from "./recent_msg_ids.ts";
+
+/** One room. */
+export interface Room {
+  name: string;
+  host: Member | null;
+  password: PasswordRecord | null;
+  capacity: number | null;
+  /** By usernameKey. */
+  members: Map<string, Member>;
+  log: EventLog;
+  /** The newest event's time: the next one is never earlier, whatever the wall clock does. */
+  lastTimeMs: number;
+}
+
+/** One member of one room. */
+export interface Member {
+  /** Hex of the token: the key of the registry's member map. */
+  tokenKey: string;
+  name: string;
+  room: Room;
+  /** Where the handshake came from: the token is bound to `peer.address`. */
+  peer: Peer;
+  /** Where datagrams go; null until the first authenticated datagram (HELLO). */
+  endpoint: Endpoint | null;
+  /** Monotonic milliseconds. */
+  joinedAt: number;
+  lastDatagramAt: number;
+  lastMessageAt: number;
+  /** msgId -> seq of the relayed event, the newest ones. */
+  seenMsgIds: RecentMsgIds;
+  messageBucket: TokenBucket | null;
+  replayBucket: TokenBucket | null;
+}
+
+/**
+ * Numbers and stores an event stamped `wallNow`, clamped so that a room's
+ * times never go backwards when the system clock steps back.
+ */
+export function recordEvent(
+  room: Room,
+  event: { type: EventType; name: string; text: string },
+  wallNow: number,
+): ChatEvent {
+  const timeMs = Math.max(wallNow, room.lastTimeMs);
+  room.lastTimeMs = timeMs;
+  return room.log.append({ timeMs, type: event.type, name: event.name, text: event.text });
+}
+
+/** The EVENT body of an event. */
+export function eventBody(event: ChatEvent): ServerBody {
+  return { kind: "event", ...event };
+}
+
+/** The endpoints of every member who has one (said HELLO). */
+export function endpointsOf(members: Iterable<Member>): Endpoint[] {
+  const to: Endpoint[] = [];
+  for (const member of members) {
+    if (member.endpoint !== null) to.push(member.endpoint);
+  }
+  return to;
+}
+
+/** An event for every member of the room who has an endpoint. */
+export function fanOut(room: Room, event: ChatEvent): Outgoing[] {
+  const to = endpointsOf(room.members.values());
+  return to.length === 0 ? [] : [{ to, body: eventBody(event) }];
+}
+
+/** The WELCOME for a room: its head, host and as many member names as fit. */
+export function welcomeBody(room: Room): ServerBody {
+  return {
+    kind: "welcome",
+    headSeq: room.log.headSeq,
+    room: room.name,
+    host: room.host?.name ?? "",
+    members: welcomeMembers([...room.members.values()].map((m) => m.name)),
+  };
+}
+
+/** An ERROR datagram for one endpoint (live traffic). */
+export function errorTo(to: Endpoint, code: 400 | 401 | 413 | 429, text: string): Outgoing {
+  return { to: [to], body: { kind: "error", code, text } };
+}
+
+/** What a member is told when it is removed for `reason`. */
+export function closeText(reason: CloseReason): string {
+  switch (reason) {
+    case CloseReason.HOST_LEFT:
+      return "the host left, so the room is closed";
+    case CloseReason.IDLE:
+      return "removed after sending no message for too long";
+    case CloseReason.LOST:
+      return "removed: nothing heard from this client for 3 heartbeats";
+    case CloseReason.SHUTDOWN:
+      return "the server is shutting down";
+    case CloseReason.LEFT:
+      return "you left the room";
+  }
+}
