@@ -63,6 +63,16 @@ export function classifyIoError(error: unknown): IoErrorKind {
   return "fatal";
 }
 
+/**
+ * An error for a log line: its code first when it has one ("EMFILE (Too many
+ * open files (os error 24))").
+ */
+export function describeIoError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === "string" && !message.startsWith(code) ? `${code} (${message})` : message;
+}
+
 /** Waits 5 ms, then twice as long each time, up to 1 s, until {@linkcode Backoff.reset}. */
 export class Backoff {
   #minMs: number;

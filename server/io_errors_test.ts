@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Backoff, classifyIoError } from "./io_errors.ts";
+import { Backoff, classifyIoError, describeIoError } from "./io_errors.ts";
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 
@@ -39,4 +39,12 @@ Deno.test("Backoff.wait returns at once when its signal aborts", async () => {
   const aborted = new AbortController();
   aborted.abort();
   await backoff.wait(aborted.signal);
+});
+
+Deno.test("describeIoError puts the code first, once", () => {
+  assert.equal(describeIoError(withCode("EMFILE")), "EMFILE", "a message that is the code");
+  const emfile = Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" });
+  assert.equal(describeIoError(emfile), "EMFILE (Too many open files (os error 24))");
+  assert.equal(describeIoError(new Error("plain")), "plain");
+  assert.equal(describeIoError("text"), "text");
 });

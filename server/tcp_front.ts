@@ -24,7 +24,7 @@ import type { AbuseReporter } from "./abuse_log.ts";
 import type { Clocks } from "./clock.ts";
 import type { Peer } from "./endpoint.ts";
 import type { Handshake, HandshakeOutcome } from "./handshake.ts";
-import { Backoff, classifyIoError } from "./io_errors.ts";
+import { Backoff, classifyIoError, describeIoError } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
 
 /** What the TCRP front end needs. */
@@ -75,7 +75,9 @@ export class TcrpFrontEnd {
           if (backoff.idle) {
             exhaustedSince = this.#options.clocks.monotonic();
             this.#options.log.warn(
-              `tcp accept: ${describe(error)} with ${this.#connections.size} connections open; ` +
+              `tcp accept: ${
+                describeIoError(error)
+              } with ${this.#connections.size} connections open; ` +
                 "retrying with a back-off (raise the open-files limit, ulimit -n, or lower " +
                 "--max-handshakes)",
             );
@@ -241,10 +243,4 @@ function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.Interrupted;
-}
-
-function describe(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return typeof code === "string" && !message.includes(code) ? `${code} (${message})` : message;
 }

@@ -79,7 +79,7 @@ Deno.test("accept loop: EMFILE and ENFILE back off and go on; a transient error 
   await front.close();
   await serving; // a closed listener ends the loop quietly
   assert.equal(lines.length, 1, lines.join("\n"));
-  assert.match(lines[0]!, /^warn  tcp accept: EMFILE .* retrying with a back-off/);
+  assert.match(lines[0]!, /^warn {2}tcp accept: EMFILE .* retrying with a back-off/);
 });
 
 Deno.test("accept loop: an error it does not know ends serve() with that error", async () => {

@@ -20,7 +20,7 @@ import type { AbuseKind, AbuseReporter } from "./abuse_log.ts";
 import type { DatagramSocket, ReceivedBatch } from "./datagram_socket.ts";
 import type { Outgoing } from "./endpoint.ts";
 import type { EndpointRouter } from "./endpoint_router.ts";
-import { Backoff, classifyIoError } from "./io_errors.ts";
+import { Backoff, classifyIoError, describeIoError } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
 import type { RoomRegistry } from "./registry.ts";
@@ -64,7 +64,9 @@ export class UdpFrontEnd {
         if (kind === "closed" || this.#closing.signal.aborted) return;
         if (kind === "fatal") throw error;
         if (kind === "exhausted") {
-          if (backoff.idle) this.#options.log.warn(`udp receive: ${String(error)}; backing off`);
+          if (backoff.idle) {
+            this.#options.log.warn(`udp receive: ${describeIoError(error)}; backing off`);
+          }
           await backoff.wait(this.#closing.signal);
         }
         continue;
