@@ -17,6 +17,8 @@ import { UdpFrontEnd } from "./udp_front.ts";
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
 const SOCKET_BUFFER_BYTES = 4 << 20;
+/** How long shutdown waits for buffered log lines to reach stderr. */
+const SHUTDOWN_LOG_FLUSH_MS = 1_000;
 
 /** Test seams: time, and where log lines go. */
 export interface ServerHooks {
@@ -32,7 +34,10 @@ export interface ChatServer {
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
-  /** CLOSED 4 to every member, then closes both sockets. Safe to call twice. */
+  /**
+   * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
+   * for the log to reach stderr. Safe to call twice.
+   */
   shutdown(): Promise<void>;
   /**
    * Resolves with the error if a front end (the TCRP accept loop or the UDP
@@ -159,6 +164,8 @@ export function startChatServer(
       await serving;
       abuse.flush();
       log.info("chat server stopped");
+      // Stderr may be a pipe nobody reads: wait for the log a bounded time only.
+      await log.flush?.(SHUTDOWN_LOG_FLUSH_MS);
     })();
     return stopping;
   };
