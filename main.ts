@@ -40,8 +40,13 @@ const serverOption = () =>
 const program = new Command("chat")
   .description("Group chat rooms: TCRP over TCP to create and join, datagrams over UDP to talk.")
   .version(denoJson.version)
+  // Commander's default colour check reads NO_COLOR, FORCE_COLOR and
+  // CLICOLOR_FORCE, which `serve` has no permission to read (--allow-env=CHAT_*).
+  // Set before .command(), so every subcommand inherits it.
+  .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
   .exitOverride()
-  .showHelpAfterError();
+  // A usage error is one line and this hint, not the whole help.
+  .showHelpAfterError("(add --help for usage)");
 
 const serve = program.command("serve")
   .description("run the chat server (TCRP on TCP, chat datagrams on UDP)");
