@@ -12,6 +12,7 @@ import { mmsgSuits } from "./server/open_datagram_socket.ts";
 import { DEFAULT_SERVER_CONFIG, SERVE_FLAGS, serverConfigFrom } from "./server/config.ts";
 import { type FlagParser, wholeNumber } from "./server/flag_values.ts";
 import { startChatServer } from "./server/server.ts";
+import { resolveHost, StartupError } from "./server/startup_errors.ts";
 
 // The client modules (and the prompt library they load) are imported only by
 // the commands that use them, so `chat serve` needs no terminal variables.
@@ -60,6 +61,7 @@ const serveOptions = new Map(SERVE_FLAGS.map((flag) => {
 }));
 serve.action(async (flags) => {
   const config = serverConfigFrom((flag) => flags[serveOptions.get(flag)!.attributeName()]);
+  config.host = await resolveHost(config.host);
   if (config.udpIo === "mmsg" && !mmsgSuits(config.host)) {
     throw new UsageError(
       "--udp-io mmsg needs Linux with glibc, --allow-ffi, and an IPv4 --host (or use auto)",
@@ -146,6 +148,10 @@ try {
   if (error instanceof UsageError) {
     printError(`chat: ${error.message}`);
     Deno.exit(2);
+  }
+  if (error instanceof StartupError) {
+    printError(`chat: ${error.message}`);
+    Deno.exit(1);
   }
   if (error instanceof ChatRefusedError) {
     printError(`chat: the server refused (${error.status}): ${error.message}`);

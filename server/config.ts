@@ -115,7 +115,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     value: "address",
     env: "CHAT_HOST",
     key: "host",
-    help: "address to listen on (both sockets)",
+    help: "address to listen on (both sockets); a name is resolved at startup",
     parse: hostName,
   }),
   serveFlag({

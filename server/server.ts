@@ -11,6 +11,7 @@ import type { ServerConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
+import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
 
@@ -47,7 +48,10 @@ export interface ChatServer {
   failed: Promise<Error>;
 }
 
-/** Binds both sockets and starts serving. */
+/**
+ * Binds both sockets and starts serving. `config.host` should be an address
+ * (see `resolveHost`); a socket that cannot be bound throws a `StartupError`.
+ */
 export function startChatServer(
   config: ServerConfig,
   hooks: ServerHooks = {},
@@ -74,7 +78,10 @@ export function startChatServer(
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
     historyBytes: config.historyBytes,
   }, log.info);
-  const listener = Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
+  const listener = bindOrExplain(
+    { protocol: "TCP", hostname: config.host, port: config.port },
+    () => Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" }),
+  );
   let datagrams: DatagramSocket;
   try {
     datagrams = openDatagramSocket(config.udpIo, {
@@ -87,7 +94,7 @@ export function startChatServer(
     });
   } catch (error) {
     listener.close();
-    throw error;
+    throw explainBindError(error, { protocol: "UDP", hostname: config.host, port: config.udpPort });
   }
   const tcpAddr = listener.addr as Deno.NetAddr;
   const udpAddr = datagrams.addr;
