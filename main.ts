@@ -11,7 +11,7 @@ import { UsageError } from "./client/usage_error.ts";
 import { mmsgSuits } from "./server/open_datagram_socket.ts";
 import { DEFAULT_SERVER_CONFIG, SERVE_FLAGS, serverConfigFrom } from "./server/config.ts";
 import { type FlagParser, wholeNumber } from "./server/flag_values.ts";
-import { startChatServer } from "./server/server.ts";
+import { runServeCommand } from "./server/serve_command.ts";
 import { resolveHost, StartupError } from "./server/startup_errors.ts";
 
 // The client modules (and the prompt library they load) are imported only by
@@ -67,17 +67,7 @@ serve.action(async (flags) => {
       "--udp-io mmsg needs Linux with glibc, --allow-ffi, and an IPv4 --host (or use auto)",
     );
   }
-  const server = startChatServer(config);
-  const failure = await Promise.race([
-    new Promise<null>((resolve) => {
-      const stop = () => resolve(null);
-      Deno.addSignalListener("SIGINT", stop);
-      Deno.addSignalListener("SIGTERM", stop);
-    }),
-    server.failed,
-  ]);
-  await server.shutdown();
-  Deno.exit(failure === null ? 0 : 1);
+  Deno.exit(await runServeCommand(config));
 });
 
 program.command("join")
