@@ -166,3 +166,27 @@ Deno.test("LogSink: a write that fails half way through a line leaves the next l
   assert.equal(await sink.flush(1_000), true);
   assert.deepEqual(writer.lines, ["abcd", "dropped 1 (Input/output error (os error 5))", "next"]);
 });
+
+Deno.test("LogSink: when the report of a failed write fails too, the next report counts both", async () => {
+  const writer = new GatedWriter();
+  writer.release();
+  let failures = 2;
+  const flaky: ByteWriter = {
+    write: (bytes) => {
+      if (failures > 0) {
+        failures--;
+        return Promise.reject(new Error("No space left on device (os error 28)"));
+      }
+      return writer.write(bytes);
+    },
+  };
+  const sink = new LogSink({ writer: flaky, retryMs: 1, droppedLine });
+  sink.write("a"); // its write fails
+  sink.write("b"); // "b" and "c" go after the report of "a"; that write fails too
+  sink.write("c");
+  assert.equal(await sink.flush(1_000), true);
+  sink.write("d");
+  assert.equal(await sink.flush(1_000), true);
+  assert.deepEqual(writer.lines, ["dropped 3 (No space left on device (os error 28))", "d"]);
+  assert.equal(sink.dropped, 3, "the lost report is not a lost line");
+});
