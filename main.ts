@@ -5,218 +5,70 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import process from "node:process";
 import denoJson from "./deno.json" with { type: "json" };
-import { DEFAULT_TCRP_PORT, type HostPort, parseHostPort } from "./protocol/host_port.ts";
+import { DEFAULT_TCRP_PORT, parseHostPort } from "./protocol/host_port.ts";
 import { ChatRefusedError, ChatTransportError } from "./client/errors.ts";
 import { UsageError } from "./client/usage_error.ts";
-import { mmsgSuits, UDP_IO_CHOICES, type UdpIoChoice } from "./server/open_datagram_socket.ts";
-import { LOG_LEVELS, type LogLevel } from "./server/log.ts";
-import { DEFAULT_SERVER_CONFIG } from "./server/config.ts";
-import { startChatServer } from "./server/server.ts";
+import { mmsgSuits } from "./server/open_datagram_socket.ts";
+import { DEFAULT_SERVER_CONFIG, SERVE_FLAGS, serverConfigFrom } from "./server/config.ts";
+import { type FlagParser, wholeNumber } from "./server/flag_values.ts";
+import { runServeCommand } from "./server/serve_command.ts";
+import { resolveHost, StartupError } from "./server/startup_errors.ts";
 
 // The client modules (and the prompt library they load) are imported only by
 // the commands that use them, so `chat serve` needs no terminal variables.
 const printLine = (line: string) => process.stdout.write(line + "\n");
 const printError = (line: string) => process.stderr.write(line + "\n");
 
-function wholeNumber(min: number, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+/** A parser for commander: its error becomes commander's one-line usage error (exit 2). */
+function forCommander<T>(parse: FlagParser<T>): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
     }
-    return value;
   };
 }
 
-function positiveSeconds(text: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || value > 86_400) {
-    throw new InvalidArgumentError("expected seconds above 0 (fractions allowed)");
-  }
-  return value;
-}
-
-function serverAddress(text: string): HostPort {
-  try {
-    return parseHostPort(text);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
-const d = DEFAULT_SERVER_CONFIG;
-const port = wholeNumber(0, 65_535);
-const count = wholeNumber(0, 1_000_000_000);
 const serverOption = () =>
   new Option("--server <host:port>", "the chat server's TCRP address")
     .env("CHAT_SERVER").default(
       { hostname: "127.0.0.1", port: DEFAULT_TCRP_PORT },
       `127.0.0.1:${DEFAULT_TCRP_PORT}`,
     )
-    .argParser(serverAddress);
+    .argParser(forCommander(parseHostPort));
 
 const program = new Command("chat")
   .description("Group chat rooms: TCRP over TCP to create and join, datagrams over UDP to talk.")
   .version(denoJson.version)
+  // Commander's default colour check reads NO_COLOR, FORCE_COLOR and
+  // CLICOLOR_FORCE, which `serve` has no permission to read (--allow-env=CHAT_*).
+  // Set before .command(), so every subcommand inherits it.
+  .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
   .exitOverride()
-  .showHelpAfterError();
+  // A usage error is one line and this hint, not the whole help.
+  .showHelpAfterError("(add --help for usage)");
 
-program.command("serve")
-  .description("run the chat server (TCRP on TCP, chat datagrams on UDP)")
-  .addOption(
-    new Option("--host <address>", "address to listen on").env("CHAT_HOST").default(d.host),
-  )
-  .addOption(
-    new Option("--port <n>", "TCRP port (0: any free one)").env("CHAT_PORT").default(d.port)
-      .argParser(port),
-  )
-  .addOption(
-    new Option("--udp-port <n>", "chat datagram port (0: any free one)").env("CHAT_UDP_PORT")
-      .default(d.udpPort).argParser(port),
-  )
-  .addOption(
-    new Option(
-      "--advertise-udp-port <n>",
-      "UDP port clients are told to use, if not --udp-port (a port forward or proxy); 0: the bound one",
-    ).env("CHAT_ADVERTISE_UDP_PORT").default(d.advertisedUdpPort).argParser(port),
-  )
-  .addOption(
-    new Option(
-      "--idle-timeout <seconds>",
-      "remove members who send no message for this long; 0 turns it off",
-    ).env("CHAT_IDLE_TIMEOUT").default(d.idleTimeoutSeconds).argParser(count),
-  )
-  .addOption(
-    new Option("--heartbeat <seconds>", "how often clients send HEARTBEAT; 3 missed means lost")
-      .env("CHAT_HEARTBEAT").default(d.heartbeatSeconds).argParser(positiveSeconds),
-  )
-  .addOption(
-    new Option(
-      "--rate-limit <n>",
-      "messages a second per member on average (bursts of twice that); 0 turns it off",
-    ).env("CHAT_RATE_LIMIT").default(d.rateLimit).argParser(count),
-  )
-  .addOption(
-    new Option(
-      "--request-rate <n>",
-      "TCRP requests a second per IP address (bursts of 3x); 0 turns it off",
-    ).env("CHAT_REQUEST_RATE").default(d.requestRateLimit).argParser(count),
-  )
-  .addOption(
-    new Option("--max-rooms <n>", "most rooms at once").env("CHAT_MAX_ROOMS").default(d.maxRooms)
-      .argParser(wholeNumber(1, 1_000_000)),
-  )
-  .addOption(
-    new Option("--max-members <n>", "most members across all rooms at once").env("CHAT_MAX_MEMBERS")
-      .default(d.maxMembers).argParser(wholeNumber(1, 10_000_000)),
-  )
-  .addOption(
-    new Option(
-      "--max-handshakes-per-ip <n>",
-      "TCRP connections open at once from one IP address (429 past it)",
-    ).env("CHAT_MAX_HANDSHAKES_PER_IP").default(d.maxHandshakesPerIp)
-      .argParser(wholeNumber(1, 100_000)),
-  )
-  .addOption(
-    new Option("--max-handshakes <n>", "TCRP connections open at once in all (503 past it)")
-      .env("CHAT_MAX_HANDSHAKES").default(d.maxHandshakes).argParser(wholeNumber(1, 100_000)),
-  )
-  .addOption(
-    new Option(
-      "--handshake-timeout <seconds>",
-      "a TCRP connection must deliver its whole request within this long",
-    ).env("CHAT_HANDSHAKE_TIMEOUT").default(d.handshakeTimeoutSeconds)
-      .argParser(positiveSeconds),
-  )
-  .addOption(
-    new Option(
-      "--max-rooms-per-ip <n>",
-      "rooms open at once whose host came from one IP address (429 past it)",
-    ).env("CHAT_MAX_ROOMS_PER_IP").default(d.maxRoomsPerIp).argParser(wholeNumber(1, 1_000_000)),
-  )
-  .addOption(
-    new Option(
-      "--max-members-per-room <n>",
-      "members in a room without a capacity (403 past it), and the largest capacity (400 above)",
-    ).env("CHAT_MAX_MEMBERS_PER_ROOM").default(d.maxMembersPerRoom)
-      .argParser(wholeNumber(1, 65_535)),
-  )
-  .addOption(
-    new Option(
-      "--history-bytes <n>",
-      "event text a room keeps for replay, at 2 bytes a character (the oldest go first)",
-    ).env("CHAT_HISTORY_BYTES").default(d.historyBytes).argParser(wholeNumber(0, 1 << 30)),
-  )
-  .addOption(
-    new Option(
-      "--unauthenticated-rate <n>",
-      "datagrams a second per IP address that fail to authenticate before they are dropped " +
-        "unanswered (bursts of 2x); 0 turns it off",
-    ).env("CHAT_UNAUTHENTICATED_RATE").default(d.unauthenticatedRate).argParser(count),
-  )
-  .addOption(
-    new Option(
-      "--abuse-log-interval <seconds>",
-      "at most one summary line per this long for each kind of abuse from one address",
-    ).env("CHAT_ABUSE_LOG_INTERVAL").default(d.abuseLogIntervalSeconds).argParser(positiveSeconds),
-  )
-  .addOption(
-    new Option("--max-payload <bytes>", "largest TCRP request payload").env("CHAT_MAX_PAYLOAD")
-      .default(d.maxPayloadBytes).argParser(wholeNumber(64, 16 * 1024 * 1024)),
-  )
-  .addOption(
-    new Option("--log-level <level>", "error, warn, info or debug").env("CHAT_LOG_LEVEL").default(
-      d.logLevel,
-    ).choices(LOG_LEVELS),
-  )
-  .addOption(
-    new Option(
-      "--udp-io <io>",
-      "UDP i/o: mmsg (recvmmsg/sendmmsg via FFI; Linux, IPv4, --allow-ffi), deno, or auto",
-    ).env("CHAT_UDP_IO").default(d.udpIo).choices(UDP_IO_CHOICES),
-  )
-  .action(async (flags) => {
-    if (flags.udpIo === "mmsg" && !mmsgSuits(flags.host)) {
-      throw new UsageError(
-        "--udp-io mmsg needs Linux with glibc, --allow-ffi, and an IPv4 --host (or use auto)",
-      );
-    }
-    const server = startChatServer({
-      host: flags.host,
-      port: flags.port,
-      udpPort: flags.udpPort,
-      advertisedUdpPort: flags.advertiseUdpPort,
-      idleTimeoutSeconds: flags.idleTimeout,
-      heartbeatSeconds: flags.heartbeat,
-      rateLimit: flags.rateLimit,
-      requestRateLimit: flags.requestRate,
-      maxRooms: flags.maxRooms,
-      maxMembers: flags.maxMembers,
-      maxPayloadBytes: flags.maxPayload,
-      maxHandshakesPerIp: flags.maxHandshakesPerIp,
-      maxHandshakes: flags.maxHandshakes,
-      handshakeTimeoutSeconds: flags.handshakeTimeout,
-      maxRoomsPerIp: flags.maxRoomsPerIp,
-      maxMembersPerRoom: flags.maxMembersPerRoom,
-      historyBytes: flags.historyBytes,
-      unauthenticatedRate: flags.unauthenticatedRate,
-      abuseLogIntervalSeconds: flags.abuseLogInterval,
-      logLevel: flags.logLevel as LogLevel,
-      udpIo: flags.udpIo as UdpIoChoice,
-      ipv6PrefixLength: DEFAULT_SERVER_CONFIG.ipv6PrefixLength,
-      hashConcurrency: DEFAULT_SERVER_CONFIG.hashConcurrency,
-    });
-    const failure = await Promise.race([
-      new Promise<null>((resolve) => {
-        const stop = () => resolve(null);
-        Deno.addSignalListener("SIGINT", stop);
-        Deno.addSignalListener("SIGTERM", stop);
-      }),
-      server.failed,
-    ]);
-    await server.shutdown();
-    Deno.exit(failure === null ? 0 : 1);
-  });
+const serve = program.command("serve")
+  .description("run the chat server (TCRP on TCP, chat datagrams on UDP)");
+const serveOptions = new Map(SERVE_FLAGS.map((flag) => {
+  const option = new Option(`${flag.flag} <${flag.value}>`, flag.help)
+    .env(flag.env)
+    .default(DEFAULT_SERVER_CONFIG[flag.key])
+    .argParser(forCommander(flag.parse));
+  serve.addOption(option);
+  return [flag, option];
+}));
+serve.action(async (flags) => {
+  const config = serverConfigFrom((flag) => flags[serveOptions.get(flag)!.attributeName()]);
+  config.host = await resolveHost(config.host);
+  if (config.udpIo === "mmsg" && !mmsgSuits(config.host)) {
+    throw new UsageError(
+      "--udp-io mmsg needs Linux with glibc, --allow-ffi, and an IPv4 --host (or use auto)",
+    );
+  }
+  Deno.exit(await runServeCommand(config));
+});
 
 program.command("join")
   .description("create or join a room and talk (asks for what is missing on a terminal)")
@@ -228,7 +80,7 @@ program.command("join")
   .option("--password-stdin", "read the room password from the first line of stdin")
   .addOption(
     new Option("--capacity <n>", "with --create: most members, host included").argParser(
-      wholeNumber(1, 65_535),
+      forCommander(wholeNumber(1, 65_535)),
     ),
   )
   .option("--json", "print events as JSON lines (without a terminal)")
@@ -236,7 +88,7 @@ program.command("join")
     new Option(
       "--rejoin-timeout <seconds>",
       "when the server restarts, keep trying to get back into the room this long; 0: do not",
-    ).env("CHAT_REJOIN_TIMEOUT").default(60).argParser(wholeNumber(0, 86_400)),
+    ).env("CHAT_REJOIN_TIMEOUT").default(60).argParser(forCommander(wholeNumber(0, 86_400))),
   )
   .action(async (flags) => {
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -286,6 +138,10 @@ try {
   if (error instanceof UsageError) {
     printError(`chat: ${error.message}`);
     Deno.exit(2);
+  }
+  if (error instanceof StartupError) {
+    printError(`chat: ${error.message}`);
+    Deno.exit(1);
   }
   if (error instanceof ChatRefusedError) {
     printError(`chat: the server refused (${error.status}): ${error.message}`);

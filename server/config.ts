@@ -1,11 +1,15 @@
 /**
- * What `chat serve` can be told, and the defaults the README documents.
+ * What `chat serve` can be told: {@linkcode ServerConfig}, its defaults, and
+ * {@linkcode SERVE_FLAGS}, every flag described once (flag, environment
+ * variable, default, parser, help), from which main.ts builds the command line
+ * and the README's configuration table is checked.
  *
  * @module
  */
 import { DEFAULT_TCRP_PORT, DEFAULT_UDP_PORT } from "../protocol/host_port.ts";
-import type { LogLevel } from "./log.ts";
-import type { UdpIoChoice } from "./open_datagram_socket.ts";
+import { type FlagParser, hostName, oneOf, positiveSeconds, wholeNumber } from "./flag_values.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+import { UDP_IO_CHOICES, type UdpIoChoice } from "./open_datagram_socket.ts";
 import { DEFAULT_REGISTRY_LIMITS } from "./registry.ts";
 
 /** Everything `chat serve` can be told. */
@@ -48,7 +52,10 @@ export interface ServerConfig {
   abuseLogIntervalSeconds: number;
   /** Leading bits of an IPv6 address that count as one address for per-address limits. */
   ipv6PrefixLength: number;
-  /** Password derivations (scrypt) running at once; more wait their turn. */
+  /**
+   * Password derivations (scrypt) running at once; more wait their turn. 0:
+   * one fewer than the machine's cores, at least 1 (see hashConcurrencyOf).
+   */
   hashConcurrency: number;
   logLevel: LogLevel;
   /**
@@ -81,8 +88,241 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   unauthenticatedRate: 20,
   abuseLogIntervalSeconds: 60,
   ipv6PrefixLength: 64,
-  // One core stays free for the event loop (at least one derivation at a time).
-  hashConcurrency: Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1),
+  hashConcurrency: 0,
   logLevel: "info",
   udpIo: "auto",
 };
+
+/**
+ * The password derivations to run at once for a `hashConcurrency` setting:
+ * the setting itself, or for 0, one core fewer than the machine has (at
+ * least 1), so the event loop keeps a core while passwords hash.
+ */
+export function hashConcurrencyOf(setting: number, cores = navigator.hardwareConcurrency): number {
+  return setting > 0 ? setting : Math.max(1, (cores || 1) - 1);
+}
+
+/** One `chat serve` flag. Its default is `DEFAULT_SERVER_CONFIG[key]`. */
+export interface ServeFlag<K extends keyof ServerConfig = keyof ServerConfig> {
+  /** The long flag: "--port". */
+  flag: `--${string}`;
+  /** What `--help` calls its value: "n", "seconds". */
+  value: string;
+  /** The environment variable that gives it when the flag is absent. */
+  env: `CHAT_${string}`;
+  /** The {@linkcode ServerConfig} field it sets. */
+  key: K;
+  /** One line for `--help`. */
+  help: string;
+  /** Text to value; throws an error whose message says what was expected. */
+  parse: FlagParser<ServerConfig[K]>;
+}
+
+// Checks each entry's parser against the type of the field it sets.
+function serveFlag<K extends keyof ServerConfig>(flag: ServeFlag<K>): ServeFlag {
+  return flag as ServeFlag;
+}
+
+const port = wholeNumber(0, 65_535);
+const count = wholeNumber(0, 1_000_000_000);
+
+/** Every `chat serve` flag, in the order of `--help` and the README's table. */
+export const SERVE_FLAGS: readonly ServeFlag[] = [
+  serveFlag({
+    flag: "--host",
+    value: "address",
+    env: "CHAT_HOST",
+    key: "host",
+    help: "address to listen on (both sockets); a name is resolved at startup",
+    parse: hostName,
+  }),
+  serveFlag({
+    flag: "--port",
+    value: "n",
+    env: "CHAT_PORT",
+    key: "port",
+    help: "TCRP port (0: any free one)",
+    parse: port,
+  }),
+  serveFlag({
+    flag: "--udp-port",
+    value: "n",
+    env: "CHAT_UDP_PORT",
+    key: "udpPort",
+    help: "chat datagram port (0: any free one)",
+    parse: port,
+  }),
+  serveFlag({
+    flag: "--advertise-udp-port",
+    value: "n",
+    env: "CHAT_ADVERTISE_UDP_PORT",
+    key: "advertisedUdpPort",
+    help:
+      "UDP port clients are told to use, if not --udp-port (a port forward or proxy); 0: the bound one",
+    parse: port,
+  }),
+  serveFlag({
+    flag: "--idle-timeout",
+    value: "seconds",
+    env: "CHAT_IDLE_TIMEOUT",
+    key: "idleTimeoutSeconds",
+    help: "remove members who send no message for this long; 0 turns it off",
+    parse: count,
+  }),
+  serveFlag({
+    flag: "--heartbeat",
+    value: "seconds",
+    env: "CHAT_HEARTBEAT",
+    key: "heartbeatSeconds",
+    help: "how often clients send HEARTBEAT; 3 missed means lost",
+    parse: positiveSeconds,
+  }),
+  serveFlag({
+    flag: "--rate-limit",
+    value: "n",
+    env: "CHAT_RATE_LIMIT",
+    key: "rateLimit",
+    help: "messages a second per member on average (bursts of twice that); 0 turns it off",
+    parse: count,
+  }),
+  serveFlag({
+    flag: "--request-rate",
+    value: "n",
+    env: "CHAT_REQUEST_RATE",
+    key: "requestRateLimit",
+    help: "TCRP requests a second per address (bursts of 3x); 0 turns it off",
+    parse: count,
+  }),
+  serveFlag({
+    flag: "--max-rooms",
+    value: "n",
+    env: "CHAT_MAX_ROOMS",
+    key: "maxRooms",
+    help: "most rooms at once",
+    parse: wholeNumber(1, 1_000_000),
+  }),
+  serveFlag({
+    flag: "--max-members",
+    value: "n",
+    env: "CHAT_MAX_MEMBERS",
+    key: "maxMembers",
+    help: "most members across all rooms at once",
+    parse: wholeNumber(1, 10_000_000),
+  }),
+  serveFlag({
+    flag: "--max-payload",
+    value: "bytes",
+    env: "CHAT_MAX_PAYLOAD",
+    key: "maxPayloadBytes",
+    help: "largest TCRP request payload",
+    parse: wholeNumber(64, 16 * 1024 * 1024),
+  }),
+  serveFlag({
+    flag: "--max-handshakes-per-ip",
+    value: "n",
+    env: "CHAT_MAX_HANDSHAKES_PER_IP",
+    key: "maxHandshakesPerIp",
+    help: "TCRP connections open at once from one address (429 past it)",
+    parse: wholeNumber(1, 100_000),
+  }),
+  serveFlag({
+    flag: "--max-handshakes",
+    value: "n",
+    env: "CHAT_MAX_HANDSHAKES",
+    key: "maxHandshakes",
+    help: "TCRP connections open at once in all (503 past it)",
+    parse: wholeNumber(1, 100_000),
+  }),
+  serveFlag({
+    flag: "--handshake-timeout",
+    value: "seconds",
+    env: "CHAT_HANDSHAKE_TIMEOUT",
+    key: "handshakeTimeoutSeconds",
+    help: "a TCRP connection must deliver its whole request within this long",
+    parse: positiveSeconds,
+  }),
+  serveFlag({
+    flag: "--hash-concurrency",
+    value: "n",
+    env: "CHAT_HASH_CONCURRENCY",
+    key: "hashConcurrency",
+    help: "room-password checks (scrypt) running at once; 0: one fewer than the cores, at least 1",
+    parse: wholeNumber(0, 1_024),
+  }),
+  serveFlag({
+    flag: "--max-rooms-per-ip",
+    value: "n",
+    env: "CHAT_MAX_ROOMS_PER_IP",
+    key: "maxRoomsPerIp",
+    help: "rooms open at once whose host came from one address (429 past it)",
+    parse: wholeNumber(1, 1_000_000),
+  }),
+  serveFlag({
+    flag: "--max-members-per-room",
+    value: "n",
+    env: "CHAT_MAX_MEMBERS_PER_ROOM",
+    key: "maxMembersPerRoom",
+    help:
+      "members in a room without a capacity (403 past it), and the largest capacity (400 above)",
+    parse: wholeNumber(1, 65_535),
+  }),
+  serveFlag({
+    flag: "--history-bytes",
+    value: "n",
+    env: "CHAT_HISTORY_BYTES",
+    key: "historyBytes",
+    help: "event text a room keeps for replay, at 2 bytes a character (the oldest go first)",
+    parse: wholeNumber(0, 1 << 30),
+  }),
+  serveFlag({
+    flag: "--unauthenticated-rate",
+    value: "n",
+    env: "CHAT_UNAUTHENTICATED_RATE",
+    key: "unauthenticatedRate",
+    help: "datagrams a second per address that fail to authenticate before they are " +
+      "dropped unanswered (bursts of 2x); 0 turns it off",
+    parse: count,
+  }),
+  serveFlag({
+    flag: "--ipv6-prefix",
+    value: "bits",
+    env: "CHAT_IPV6_PREFIX",
+    key: "ipv6PrefixLength",
+    help: "leading bits of an IPv6 address that count as one address for the per-address limits",
+    parse: wholeNumber(1, 128),
+  }),
+  serveFlag({
+    flag: "--abuse-log-interval",
+    value: "seconds",
+    env: "CHAT_ABUSE_LOG_INTERVAL",
+    key: "abuseLogIntervalSeconds",
+    help: "at most one summary line per this long for each kind of abuse from one address",
+    parse: positiveSeconds,
+  }),
+  serveFlag({
+    flag: "--log-level",
+    value: "level",
+    env: "CHAT_LOG_LEVEL",
+    key: "logLevel",
+    help: "error, warn, info or debug",
+    parse: oneOf(LOG_LEVELS),
+  }),
+  serveFlag({
+    flag: "--udp-io",
+    value: "io",
+    env: "CHAT_UDP_IO",
+    key: "udpIo",
+    help: "UDP i/o: mmsg (recvmmsg/sendmmsg via FFI; Linux, IPv4, --allow-ffi), deno, or auto",
+    parse: oneOf(UDP_IO_CHOICES),
+  }),
+];
+
+/**
+ * A {@linkcode ServerConfig} from every flag's value: `valueOf` gives what the
+ * command line, the environment or the default said, already parsed.
+ */
+export function serverConfigFrom(valueOf: (flag: ServeFlag) => unknown): ServerConfig {
+  const config: Record<string, unknown> = { ...DEFAULT_SERVER_CONFIG };
+  for (const flag of SERVE_FLAGS) config[flag.key] = valueOf(flag);
+  return config as unknown as ServerConfig;
+}

@@ -10,7 +10,7 @@ import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
 import { type Clocks, systemClocks } from "./clock.ts";
-import type { ServerConfig } from "./config.ts";
+import { hashConcurrencyOf, type ServerConfig } from "./config.ts";
 import { ConnectionGate } from "./connection_gate.ts";
 import type { DatagramSocket, UdpIo } from "./datagram_socket.ts";
 import { EndpointRouter } from "./endpoint_router.ts";
@@ -20,6 +20,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
+import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
@@ -27,6 +28,8 @@ import { UdpFrontEnd } from "./udp_front.ts";
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
 const SOCKET_BUFFER_BYTES = 4 << 20;
+/** How long shutdown waits for buffered log lines to reach stderr. */
+const SHUTDOWN_LOG_FLUSH_MS = 1_000;
 
 /** Test seams: time, where log lines go, and how passwords are hashed. */
 export interface ServerHooks {
@@ -43,7 +46,10 @@ export interface ChatServer {
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
-  /** CLOSED 4 to every member, then closes both sockets. Safe to call twice. */
+  /**
+   * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
+   * for the log to reach stderr. Safe to call twice.
+   */
   shutdown(): Promise<void>;
   /**
    * Resolves with the error if a front end (the TCRP accept loop or the UDP
@@ -53,7 +59,10 @@ export interface ChatServer {
   failed: Promise<Error>;
 }
 
-/** Binds both sockets and starts serving. */
+/**
+ * Binds both sockets and starts serving. `config.host` should be an address
+ * (see `resolveHost`); a socket that cannot be bound throws a `StartupError`.
+ */
 export function startChatServer(
   config: ServerConfig,
   hooks: ServerHooks = {},
@@ -81,7 +90,10 @@ export function startChatServer(
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
     historyBytes: config.historyBytes,
   }, log.info);
-  const listener = Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
+  const listener = bindOrExplain(
+    { protocol: "TCP", hostname: config.host, port: config.port },
+    () => Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" }),
+  );
   let datagrams: DatagramSocket;
   try {
     datagrams = openDatagramSocket(config.udpIo, {
@@ -94,7 +106,7 @@ export function startChatServer(
     });
   } catch (error) {
     listener.close();
-    throw error;
+    throw explainBindError(error, { protocol: "UDP", hostname: config.host, port: config.udpPort });
   }
   const tcpAddr = listener.addr as Deno.NetAddr;
   const udpAddr = datagrams.addr;
@@ -140,7 +152,10 @@ export function startChatServer(
       maxTotal: config.maxHandshakes,
     }),
     requestLimiter,
-    hashQueue: new HashQueue({ concurrency: config.hashConcurrency, monotonic }),
+    hashQueue: new HashQueue({
+      concurrency: hashConcurrencyOf(config.hashConcurrency),
+      monotonic,
+    }),
     report,
     log,
     ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
@@ -193,6 +208,8 @@ export function startChatServer(
       await serving;
       abuse.flush();
       log.info("chat server stopped");
+      // Stderr may be a pipe nobody reads: wait for the log a bounded time only.
+      await log.flush?.(SHUTDOWN_LOG_FLUSH_MS);
     })();
     return stopping;
   };

@@ -5,6 +5,7 @@
  * every child, so the test sanitizers find nothing left open.
  */
 import { fileURLToPath } from "node:url";
+import denoJson from "../deno.json" with { type: "json" };
 import { sleep } from "./wait.ts";
 
 /** The repository root (the children's working directory). */
@@ -16,6 +17,16 @@ export const MAIN_TS: string = fileURLToPath(new URL("../main.ts", import.meta.u
 export function chatArgs(args: string[]): string[] {
   return ["run", "--allow-net", "--allow-env", MAIN_TS, ...args];
 }
+
+/** `chat serve` flags for loopback and any free ports. */
+export const LOOPBACK_ANY_PORTS: readonly string[] = [
+  "--host",
+  "127.0.0.1",
+  "--port",
+  "0",
+  "--udp-port",
+  "0",
+];
 
 /** Removes ANSI escape sequences (CSI, OSC, two-byte ESC) and carriage returns. */
 export function stripAnsi(text: string): string {
@@ -38,6 +49,42 @@ export function withoutDenoDownloads(text: string): string {
 }
 
 /**
+ * The environment of a plain shell, as a person running the README's
+ * commands has it: PATH, HOME, the Deno cache and CA store settings if set, a
+ * colour terminal type and a UTF-8 locale. No NO_COLOR, no CI, nothing else
+ * from the test run.
+ */
+export function plainEnv(): Record<string, string> {
+  const env: Record<string, string> = { TERM: "xterm-256color", LANG: "C.UTF-8" };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "DENO_TLS_CA_STORE"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * The argv after `deno` of a deno.json task: `taskArgs("serve")` is
+ * `["run", "--allow-net", "--allow-env=CHAT_*", "--allow-ffi", "main.ts", "serve"]`,
+ * so a test can run the task's exact command as one process (no `deno task`
+ * in between, whose own process a signal would have to pass through).
+ */
+export function taskArgs(name: string): string[] {
+  const command = (denoJson.tasks as Record<string, string>)[name];
+  if (command === undefined) throw new Error(`deno.json has no task ${name}`);
+  const [deno, ...args] = command.split(/\s+/);
+  if (deno !== "deno" || args.some((arg) => /["'&|;<>$]/.test(arg))) {
+    throw new Error(`task ${name} is not a plain deno command: ${command}`);
+  }
+  return args;
+}
+
+/** Without the "Task NAME COMMAND" line `deno task` prints on stderr first. */
+export function withoutTaskLine(text: string): string {
+  return withoutDenoDownloads(text).replace(/^Task \S+ .*\n/, "");
+}
+
+/**
  * Collects everything a child writes to one stream, in the background, and
  * lets a test wait until the text so far matches a pattern.
  */
@@ -45,6 +92,7 @@ export class OutputCollector {
   #text = "";
   #ended = false;
   #waiters = new Set<() => void>();
+  #paused: PromiseWithResolvers<void> | null = null;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   /** Resolves once the stream has ended (or was cancelled). */
   readonly done: Promise<void>;
@@ -66,6 +114,7 @@ export class OutputCollector {
     const decoder = new TextDecoder();
     try {
       while (true) {
+        if (this.#paused !== null) await this.#paused.promise;
         const { value, done } = await this.#reader.read();
         if (done) break;
         this.#text += decoder.decode(value, { stream: true });
@@ -136,8 +185,23 @@ export class OutputCollector {
     });
   }
 
+  /**
+   * Stops reading after the read in flight (at most one more chunk), so the
+   * pipe fills and the child's writes stall, as with a reader that hangs.
+   */
+  pause(): void {
+    this.#paused ??= Promise.withResolvers();
+  }
+
+  /** Reads again after {@linkcode pause}. */
+  resume(): void {
+    this.#paused?.resolve();
+    this.#paused = null;
+  }
+
   /** Stops reading (used when a child is gone but something still holds the pipe). */
   async cancel(): Promise<void> {
+    this.resume();
     try {
       await this.#reader.cancel();
     } catch {
@@ -152,6 +216,11 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** A label for failure messages. */
   label?: string;
+  /**
+   * Only `env`: nothing inherited from the test run, not even NO_COLOR (see
+   * {@linkcode plainEnv}).
+   */
+  clearEnv?: boolean;
   /** How stdout is turned into `stdout.plain` (default: stripAnsi). */
   renderStdout?: (raw: string) => string;
 }
@@ -175,7 +244,8 @@ export class ChildHandle {
     this.child = new Deno.Command(command, {
       args,
       cwd: REPO_ROOT,
-      env: { NO_COLOR: "1", ...options.env },
+      env: options.clearEnv ? options.env : { NO_COLOR: "1", ...options.env },
+      clearEnv: options.clearEnv ?? false,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -283,6 +353,8 @@ export class ChildHandle {
    * still runs, awaits its exit and the end of both output streams.
    */
   async dispose(): Promise<void> {
+    this.stdout.resume();
+    this.stderr.resume();
     await this.closeStdin().catch(() => {});
     // Let a child that is already leaving finish on its own; then ask it to
     // stop (`script` passes SIGTERM on to the program in its terminal); then
@@ -364,22 +436,52 @@ export class Children {
     timeoutMs = 8_000,
     options: SpawnOptions = {},
   ): Promise<ServerProcess> {
-    const process = this.chat([
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--udp-port",
-      "0",
-      ...extraArgs,
-    ], options);
-    const match = await process.stderr.waitFor(
-      /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:(\d+)/,
-      timeoutMs,
-    );
-    const port = Number(match[2]);
-    return { process, port, udpPort: Number(match[3]), address: `127.0.0.1:${port}` };
+    const process = this.chat(["serve", ...LOOPBACK_ANY_PORTS, ...extraArgs], options);
+    return await waitForListening(process, timeoutMs);
+  }
+
+  /**
+   * Spawns `deno task NAME ARGS...` in a plain environment ({@linkcode plainEnv}
+   * and `options.env`), as the README runs it. `deno task` passes SIGINT and
+   * SIGTERM on to the command it starts.
+   */
+  task(name: string, args: string[] = [], options: SpawnOptions = {}): ChildHandle {
+    return this.spawn(Deno.execPath(), ["task", name, ...args], {
+      label: `deno task ${name} ${args.join(" ")}`,
+      ...options,
+      clearEnv: true,
+      env: { ...plainEnv(), ...options.env },
+    });
+  }
+
+  /**
+   * Spawns the command of deno.json's task NAME directly ({@linkcode taskArgs}:
+   * the same permissions) with ARGS, in a plain environment: one process, so
+   * its stdio and signals are the server's own.
+   */
+  likeTask(name: string, args: string[] = [], options: SpawnOptions = {}): ChildHandle {
+    return this.spawn(Deno.execPath(), [...taskArgs(name), ...args], {
+      label: `(task ${name}) ${args.join(" ")}`,
+      ...options,
+      clearEnv: true,
+      env: { ...plainEnv(), ...options.env },
+    });
+  }
+
+  /**
+   * Runs `deno task NAME ARGS...` ({@linkcode task}) to its end with stdin
+   * closed; stderr comes without the "Task ..." line. Rejects after `timeoutMs`.
+   */
+  async runTask(
+    name: string,
+    args: string[] = [],
+    options: SpawnOptions & { timeoutMs?: number } = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const handle = this.task(name, args, options);
+    await handle.closeStdin();
+    const code = await handle.exited(options.timeoutMs ?? 15_000);
+    await Promise.all([handle.stdout.done, handle.stderr.done]);
+    return { code, stdout: handle.stdout.plain, stderr: withoutTaskLine(handle.stderr.plain) };
   }
 
   /** Ends and awaits every child (in parallel). Never throws. */
@@ -388,6 +490,35 @@ export class Children {
     this.#all = [];
     await Promise.all(all.map((child) => child.dispose().catch(() => {})));
   }
+}
+
+/**
+ * Runs `body` with a fresh {@linkcode Children}, then ends every child it
+ * started, whether the body passed or threw.
+ */
+export async function withChildren(body: (kids: Children) => Promise<void>): Promise<void> {
+  const kids = new Children();
+  try {
+    await body(kids);
+  } finally {
+    await kids.dispose();
+  }
+}
+
+/** A `chat serve` listening line: its TCP host and port, and its UDP port. */
+const LISTENING = /chat server listening: TCRP on tcp (\S+):(\d+), chat datagrams on udp \S+:(\d+)/;
+
+/**
+ * Waits for a `chat serve` child's listening line (however it was started:
+ * {@linkcode Children.server}, a task, another environment) and returns its ports.
+ */
+export async function waitForListening(
+  process: ChildHandle,
+  timeoutMs = 8_000,
+): Promise<ServerProcess> {
+  const match = await process.stderr.waitFor(LISTENING, timeoutMs);
+  const port = Number(match[2]);
+  return { process, port, udpPort: Number(match[3]), address: `127.0.0.1:${port}` };
 }
 
 /**

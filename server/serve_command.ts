@@ -1,0 +1,58 @@
+/**
+ * `chat serve` from startup to its exit code: the server, its stderr logger,
+ * the open-files check, and the signals that stop it.
+ *
+ * @module
+ */
+import type { ServerConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { openFilesLimit, openFilesWarning } from "./open_files.ts";
+import { startChatServer } from "./server.ts";
+
+/** Signals that stop the server: the first gracefully, a second at once. */
+const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
+/** How long a forced exit waits for its own log line. */
+const FORCED_EXIT_FLUSH_MS = 100;
+/**
+ * A signal this soon after the first is the same request, not a second one:
+ * `deno task` passes on the SIGTERM it gets, and `timeout`, systemd or a kill
+ * of the process group also send it to the server directly, so one request
+ * can arrive twice a few milliseconds apart.
+ */
+const SAME_REQUEST_MS = 250;
+
+/**
+ * Starts the server on `config` (its host an address already: see
+ * `resolveHost`) and serves until SIGINT or SIGTERM, then shuts down
+ * gracefully and resolves 0; resolves 1 if a front end died instead. A second
+ * signal while shutting down (not the first one again: see SAME_REQUEST_MS)
+ * exits the process at once with 1. Throws a `StartupError` if a socket
+ * cannot be bound.
+ */
+export async function runServeCommand(config: ServerConfig): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const server = startChatServer(config, { log });
+  const limit = openFilesLimit();
+  const warning = limit === null ? null : openFilesWarning(limit, config.maxHandshakes);
+  if (warning !== null) log.warn(warning);
+
+  let stoppingSince: number | null = null;
+  const signalled = new Promise<null>((resolve) => {
+    for (const signal of STOP_SIGNALS) {
+      Deno.addSignalListener(signal, () => {
+        if (stoppingSince === null) {
+          stoppingSince = performance.now();
+          log.info(`${signal}: shutting down (send it again to exit at once)`);
+          resolve(null);
+        } else if (performance.now() - stoppingSince >= SAME_REQUEST_MS) {
+          log.warn(`${signal} again while shutting down: exiting now`);
+          void log.flush(FORCED_EXIT_FLUSH_MS).then(() => Deno.exit(1));
+        }
+      });
+    }
+  });
+  const failure = await Promise.race([signalled, server.failed]);
+  stoppingSince ??= performance.now();
+  await server.shutdown();
+  return failure === null ? 0 : 1;
+}
