@@ -123,12 +123,16 @@ export interface JoinChoice {
   password: string | null;
 }
 
-/** The session `chat join` opens, from its flags and what was chosen. */
+/**
+ * The session `chat join` opens, from its flags and what was chosen. The
+ * capacity goes only with a create: `--capacity` and then "Join" in the
+ * menu must not send it (the server refuses a join that carries one).
+ */
 export function sessionOptionsOf(flags: JoinFlags, choice: JoinChoice): SessionOptions {
   return {
     connector: new TcpUdpConnector(flags.server),
     ...choice,
-    capacity: flags.capacity ?? null,
+    capacity: choice.create ? flags.capacity ?? null : null,
     timings: flags.rejoinTimeout === undefined
       ? {}
       : { rejoinTimeoutMs: flags.rejoinTimeout * 1000 },
