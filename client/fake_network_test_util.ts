@@ -273,14 +273,14 @@ export interface HarnessOptions {
 }
 
 /**
- * Opens a session over a {@linkcode FakeConnector} on a {@linkcode VirtualClock},
- * runs `body`, then leaves (if still open), waits for the events to end, and
- * checks that the closed session left no timer armed.
+ * Starts opening a session over a {@linkcode FakeConnector} on a
+ * {@linkcode VirtualClock} (creating "lobby" as "alice" unless told
+ * otherwise); the test drives the clock and the network from there. A
+ * rejection of `opening` is the test's to check; it is not unhandled meanwhile.
  */
-export async function withSession(
-  options: HarnessOptions,
-  body: (h: Harness) => Promise<void> | void,
-): Promise<void> {
+export function startOpening(
+  options: Omit<HarnessOptions, "beforeWelcome"> = {},
+): { clock: VirtualClock; connector: FakeConnector; opening: Promise<ChatSession> } {
   const clock = options.clock ?? new VirtualClock();
   const connector = new FakeConnector(clock);
   options.network?.(connector);
@@ -292,7 +292,20 @@ export async function withSession(
     username: USER,
     ...options.session,
   });
-  opening.catch(() => {}); // seen by the await below; not unhandled while the script runs
+  opening.catch(() => {});
+  return { clock, connector, opening };
+}
+
+/**
+ * Opens a session over a {@linkcode FakeConnector} on a {@linkcode VirtualClock},
+ * runs `body`, then leaves (if still open), waits for the events to end, and
+ * checks that the closed session left no timer armed.
+ */
+export async function withSession(
+  options: HarnessOptions,
+  body: (h: Harness) => Promise<void> | void,
+): Promise<void> {
+  const { clock, connector, opening } = startOpening(options);
   await clock.settle();
   const fake = connector.channel;
   if (options.beforeWelcome) await options.beforeWelcome(fake, clock);

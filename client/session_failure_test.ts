@@ -5,10 +5,8 @@
  * rejection or an uncaught exception (either would fail these tests).
  */
 import assert from "node:assert/strict";
-import { VirtualClock } from "../testing/virtual_time.ts";
 import { ChatInternalError } from "./errors.ts";
-import { FakeConnector, message, ROOM, USER, withSession } from "./fake_network_test_util.ts";
-import { ChatSession } from "./session.ts";
+import { message, startOpening, withSession } from "./fake_network_test_util.ts";
 
 Deno.test("a channel whose receive rejects unexpectedly closes the session as lost, with the error kept", async () => {
   await withSession({}, async ({ clock, fake, session, events }) => {
@@ -54,15 +52,7 @@ Deno.test("a throw in a timer (a heartbeat the channel refuses) closes the sessi
 });
 
 Deno.test("an unexpected failure before WELCOME makes open reject with ChatInternalError", async () => {
-  const clock = new VirtualClock();
-  const connector = new FakeConnector(clock);
-  const opening = ChatSession.open({
-    connector,
-    scheduler: clock,
-    create: true,
-    room: ROOM,
-    username: USER,
-  });
+  const { clock, connector, opening } = startOpening();
   await clock.settle();
   connector.channel.failReceive(new SyntaxError("bad state"));
   await assert.rejects(opening, (error) => {

@@ -79,7 +79,7 @@ export interface SessionOptions {
   username: string;
   /** The room's password (create: sets it; join: proves it); empty or null: none. */
   password?: string | null;
-  /** Create only: most members at once, host included. */
+  /** With create: most members at once, host included (a join that carries one is refused, 400). */
   capacity?: number | null;
   timings?: Partial<SessionTimings>;
   /** Aborting cancels the opening, or leaves the room once in. */

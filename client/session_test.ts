@@ -8,9 +8,9 @@ import { CloseReason, EventType } from "../protocol/datagram.ts";
 import { VirtualClock } from "../testing/virtual_time.ts";
 import { ChatTransportError } from "./errors.ts";
 import {
-  FakeConnector,
   message,
   ROOM,
+  startOpening,
   USER,
   welcome,
   withSession,
@@ -48,11 +48,9 @@ Deno.test("HELLO is repeated every 500 ms until WELCOME arrives, then stops", as
 });
 
 Deno.test("open fails with ChatTransportError when no WELCOME comes within 10 s", async () => {
-  const clock = new VirtualClock();
-  const connector = new FakeConnector(clock);
+  const { clock, connector, opening } = startOpening();
   const result: { outcome?: unknown } = {};
-  ChatSession.open({ connector, scheduler: clock, create: true, room: ROOM, username: USER })
-    .then(() => (result.outcome = "opened"), (error) => (result.outcome = error));
+  opening.then(() => (result.outcome = "opened"), (error) => (result.outcome = error));
   await clock.advance(9_999);
   const outcome = () => result.outcome; // read afresh each time (no narrowing)
   assert.equal(outcome(), undefined);
@@ -557,17 +555,9 @@ Deno.test("on a reliable channel HELLO, MESSAGE and LEAVE go once each; only the
 });
 
 Deno.test("on a reliable channel open still gives up when no WELCOME comes", async () => {
-  const clock = new VirtualClock();
-  const connector = new FakeConnector(clock);
-  connector.reliable = true;
-  const opening = ChatSession.open({
-    connector,
-    scheduler: clock,
-    create: true,
-    room: ROOM,
-    username: USER,
+  const { clock, connector, opening } = startOpening({
+    network: (connector) => (connector.reliable = true),
   });
-  opening.catch(() => {});
   await clock.advance(10_000);
   await assert.rejects(opening, /no welcome from the server within 10000 ms/);
   assert.deepEqual(connector.channel.timesOf("hello"), [0]);
