@@ -134,9 +134,9 @@ export class ChaosMember {
 
 /** Waits until `condition` holds, polling; false if `timeoutMs` passed first. */
 export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() >= deadline) return false;
+    if (performance.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return true;
