@@ -12,6 +12,7 @@ export const MAX_RESEND_RUNS = 32;
 
 /** What {@linkcode InboundOrder} needs and whom it tells. */
 export interface InboundOrderOptions {
+  /** The clock for the RESEND rounds. */
   scheduler: Scheduler;
   /** A gap is asked for again this often. */
   resendIntervalMs: number;
@@ -62,6 +63,7 @@ export class InboundOrder {
   #buffered = new Map<number, ChatEvent>();
   #gap: GapState | null = null;
 
+  /** Nothing is delivered before {@linkcode start}. */
   constructor(options: InboundOrderOptions) {
     this.#options = options;
   }

@@ -9,6 +9,7 @@ import type { Scheduler, TimerId } from "./scheduler.ts";
 
 /** What {@linkcode Outbox} needs and whom it tells. */
 export interface OutboxOptions {
+  /** The clock for retransmission. */
   scheduler: Scheduler;
   /** First retransmission after this long, then doubling... */
   retryBaseMs: number;
@@ -66,6 +67,7 @@ export class Outbox {
   #sending = false;
   #reliable = false;
 
+  /** Nothing is sent before {@linkcode resume}. */
   constructor(options: OutboxOptions) {
     this.#options = options;
   }

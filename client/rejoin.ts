@@ -13,11 +13,17 @@ import { type Scheduler, sleep } from "./scheduler.ts";
 
 /** How to get back in. */
 export interface RejoinOptions {
+  /** Where membership requests go. */
   connector: Connector;
+  /** The clock for the backoff and the deadline. */
   scheduler: Scheduler;
+  /** The room to get back into. */
   room: string;
+  /** Our name in it. */
   username: string;
+  /** The room's password, kept from the first request. */
   password: string | null;
+  /** The room's capacity, sent again when we create it again. */
   capacity: number | null;
   /** We were the room's host, so we create it again. */
   wasHost: boolean;
@@ -25,6 +31,7 @@ export interface RejoinOptions {
   timeoutMs: number;
   /** First wait between attempts; it doubles up to 2 s. */
   retryBaseMs: number;
+  /** Aborting stops the retrying (the session closed). */
   signal?: AbortSignal;
 }
 

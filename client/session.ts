@@ -1,10 +1,10 @@
 /**
  * A chat session: one member's life in one room, over whatever connector it
- * is given. It asks for the membership, says HELLO until WELCOME, keeps the
- * membership alive with heartbeats, sends messages until acknowledged
- * (`outbox.ts`), hands out the room's events once each and in order
- * (`inbound.ts`), and gets back into the room when the server forgets it
- * (`rejoin.ts`). It does no I/O of its own and uses no runtime-specific API:
+ * is given. It asks for the membership, says HELLO until WELCOME
+ * (`welcome.ts`), keeps the membership alive with heartbeats, sends messages
+ * until acknowledged (`outbox.ts`), hands out the room's events once each
+ * and in order (`inbound.ts`), and gets back into the room when the server
+ * forgets it (`rejoin.ts`). It does no I/O of its own and uses no runtime-specific API:
  * the connector, the scheduler and the crypto hook are injected, so the same
  * code runs in Deno, in a browser, and in tests on virtual time.
  */

@@ -75,12 +75,15 @@ export interface SessionOptions {
   connector: Connector;
   /** Create the room (and be its host), or join it. */
   create: boolean;
+  /** The room's name. */
   room: string;
+  /** Our name in it. */
   username: string;
   /** The room's password (create: sets it; join: proves it); empty or null: none. */
   password?: string | null;
   /** With create: most members at once, host included (a join that carries one is refused, 400). */
   capacity?: number | null;
+  /** Timings to change from {@linkcode DEFAULT_TIMINGS}. */
   timings?: Partial<SessionTimings>;
   /** Aborting cancels the opening, or leaves the room once in. */
   signal?: AbortSignal;

@@ -10,7 +10,9 @@ import { raceTimeout, type Scheduler } from "./scheduler.ts";
 
 /** One welcome phase, on one connection. */
 export interface HelloOptions {
+  /** The clock for the repeats and the timeout. */
   scheduler: Scheduler;
+  /** Where HELLO goes. */
   channel: DatagramChannel;
   /** The HELLO datagram. */
   hello: Uint8Array;
