@@ -42,12 +42,3 @@ export class AsyncQueue<T> {
     };
   }
 }
-
-/** Resolves after `ms`, or as soon as `promise` settles; never leaves a timer behind. */
-export function raceTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.then(() => {}, () => {}),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
-}

@@ -11,6 +11,7 @@ import { UsageError } from "./usage_error.ts";
 import { runPipeMode } from "./pipe_mode.ts";
 import { askCreateOrJoin, askName, askNewRoom, askPassword, askRoomToJoin } from "./prompts.ts";
 import { ChatSession, type SessionOptions } from "./session.ts";
+import { TcpUdpConnector } from "./tcp_udp_connector.ts";
 import { requestRoomList } from "./tcrp_client.ts";
 import { runTerminal } from "./terminal.ts";
 
@@ -59,15 +60,13 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
     stdinLines.close();
     throw new UsageError("--password-stdin: stdin ended before a password line");
   }
-  return await runPipeMode({
-    server: flags.server,
+  const choice = {
     create: flags.create === true,
     room: flags.room,
     username: flags.name,
     password: password ?? null,
-    capacity: flags.capacity ?? null,
-    timings: timingsOf(flags),
-  }, {
+  };
+  return await runPipeMode(sessionOptionsOf(flags, choice), {
     lines: stdinLines.rest(),
     writeLine: env.writeLine,
     writeError: env.writeError,
@@ -93,17 +92,8 @@ async function openInteractively(
     password = await askPassword(`Password for "${room}"`);
   }
   while (true) {
-    const options: SessionOptions = {
-      server: flags.server,
-      create,
-      room,
-      username,
-      password,
-      capacity: flags.capacity ?? null,
-      timings: timingsOf(flags),
-    };
     try {
-      return await ChatSession.open(options);
+      return await ChatSession.open(sessionOptionsOf(flags, { create, room, username, password }));
     } catch (error) {
       if (!(error instanceof ChatRefusedError)) throw error;
       env.writeError(`The server said: ${error.message}`);
@@ -125,8 +115,28 @@ async function openInteractively(
   }
 }
 
-function timingsOf(flags: JoinFlags): SessionOptions["timings"] {
-  return flags.rejoinTimeout === undefined ? {} : { rejoinTimeoutMs: flags.rejoinTimeout * 1000 };
+/** What was chosen, by flag or by answer. */
+export interface JoinChoice {
+  create: boolean;
+  room: string;
+  username: string;
+  password: string | null;
+}
+
+/**
+ * The session `chat join` opens, from its flags and what was chosen. The
+ * capacity goes only with a create: `--capacity` and then "Join" in the
+ * menu must not send it (the server refuses a join that carries one).
+ */
+export function sessionOptionsOf(flags: JoinFlags, choice: JoinChoice): SessionOptions {
+  return {
+    connector: new TcpUdpConnector(flags.server),
+    ...choice,
+    capacity: choice.create ? flags.capacity ?? null : null,
+    timings: flags.rejoinTimeout === undefined
+      ? {}
+      : { rejoinTimeoutMs: flags.rejoinTimeout * 1000 },
+  };
 }
 
 /** Reads stdin line by line, so a password line can be taken before the messages. */

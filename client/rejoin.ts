@@ -2,40 +2,45 @@
  * Getting back into a room after the server forgot us (it restarted, or shut
  * down and came back): the former host creates the room again, everyone
  * else joins, and both retry for a bounded time while the server is away or
- * the room is not there yet.
+ * the room is not there yet. Then HELLO on the new connection, and the
+ * replay that follows is not shown twice.
  */
+import { type ChatEvent, REPLAY_ON_WELCOME } from "../protocol/datagram.ts";
 import { Operation } from "../protocol/tcrp.ts";
-import type { HostPort } from "../protocol/host_port.ts";
+import { type Connection, type Connector, connectWithin } from "./connector.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
-import type { Membership, TcrpCallOptions } from "./tcrp_client.ts";
-import type { RoomRequest } from "../protocol/tcrp.ts";
+import { type Scheduler, sleep } from "./scheduler.ts";
 
 /** How to get back in. */
 export interface RejoinOptions {
-  server: HostPort;
+  /** Where membership requests go. */
+  connector: Connector;
+  /** The clock for the backoff and the deadline. */
+  scheduler: Scheduler;
+  /** The room to get back into. */
   room: string;
+  /** Our name in it. */
   username: string;
+  /** The room's password, kept from the first request. */
   password: string | null;
+  /** The room's capacity, sent again when we create it again. */
   capacity: number | null;
   /** We were the room's host, so we create it again. */
   wasHost: boolean;
-  /** Give up when this much time has passed (milliseconds). */
+  /** Give up when this much time has passed (milliseconds, on the scheduler's clock). */
   timeoutMs: number;
   /** First wait between attempts; it doubles up to 2 s. */
   retryBaseMs: number;
+  /** Aborting stops the retrying (the session closed). */
   signal?: AbortSignal;
-  /** The TCRP call (tests pass a fake). */
-  request: (
-    server: HostPort,
-    request: RoomRequest,
-    options: TcrpCallOptions,
-  ) => Promise<Membership>;
 }
 
 const MAX_RETRY_WAIT_MS = 2_000;
+/** One attempt's own limit, within what is left of the whole. */
+const ATTEMPT_TIMEOUT_MS = { min: 100, max: 5_000 };
 
 /**
- * Resolves with a new membership, or rejects with the last reason once the
+ * Resolves with a new connection, or rejects with the last reason once the
  * time is up or the server gives an answer that waiting cannot change (a
  * wrong password, a full room, a server at its limits).
  *
@@ -44,22 +49,27 @@ const MAX_RETRY_WAIT_MS = 2_000;
  * membership may linger until the server times it out), 429. A former host
  * that finds the room already there (409) joins it instead.
  */
-export async function rejoinRoom(options: RejoinOptions): Promise<Membership> {
-  const started = Date.now();
+export async function rejoinRoom(options: RejoinOptions): Promise<Connection> {
+  const { scheduler, signal } = options;
+  const started = scheduler.now();
+  const left = () => options.timeoutMs - (scheduler.now() - started);
   let create = options.wasHost;
   let wait = options.retryBaseMs;
   let lastError: Error = new ChatTransportError("no attempt was made");
-  while (Date.now() - started < options.timeoutMs) {
-    if (options.signal?.aborted) throw new ChatTransportError("rejoining was cancelled");
-    const remaining = options.timeoutMs - (Date.now() - started);
+  while (left() > 0) {
+    if (signal?.aborted) throw new ChatTransportError("rejoining was cancelled");
     try {
-      return await options.request(options.server, {
+      return await connectWithin(options.connector, {
         operation: create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
         roomName: options.room,
         username: options.username,
         password: options.password,
         capacity: create ? options.capacity : null,
-      }, { timeoutMs: Math.max(100, Math.min(5_000, remaining)), signal: options.signal });
+      }, {
+        scheduler,
+        signal,
+        timeoutMs: Math.max(ATTEMPT_TIMEOUT_MS.min, Math.min(ATTEMPT_TIMEOUT_MS.max, left())),
+      });
     } catch (error) {
       if (error instanceof ChatRefusedError) {
         if (create && error.status === 409) {
@@ -75,24 +85,87 @@ export async function rejoinRoom(options: RejoinOptions): Promise<Membership> {
       } else if (!(error instanceof ChatTransportError)) {
         throw error;
       }
-      lastError = error as Error;
+      lastError = error;
     }
-    const left = options.timeoutMs - (Date.now() - started);
-    if (left <= 0) break;
-    await sleepUnlessAborted(Math.min(wait, left), options.signal);
+    if (left() <= 0) break;
+    await sleep(scheduler, Math.min(wait, left()), signal);
     wait = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
   }
   throw lastError;
 }
 
-function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/** {@linkcode rejoinRoom}'s options with a deadline, and the HELLO step that follows it. */
+export interface GetBackInOptions extends Omit<RejoinOptions, "timeoutMs"> {
+  /** Give up at this time on the scheduler's clock. */
+  deadline: number;
+  /**
+   * Takes the new connection and says HELLO until WELCOME; rejects when no
+   * WELCOME comes within `timeoutMs` (the attempt then starts over).
+   */
+  welcome: (connection: Connection, timeoutMs: number) => Promise<void>;
+  /** True once the session has closed: stop quietly. */
+  isClosed: () => boolean;
+}
+
+/**
+ * The session's rejoin phase: a new membership, then HELLO, again and again
+ * until WELCOME or the deadline. Resolves once back in (or the session has
+ * closed); rejects with the last reason otherwise.
+ */
+export async function getBackIn(options: GetBackInOptions): Promise<void> {
+  const { scheduler, deadline } = options;
+  let lastError: unknown = new ChatTransportError("no attempt was made");
+  while (!options.isClosed() && scheduler.now() < deadline) {
+    let connection: Connection;
+    try {
+      connection = await rejoinRoom({ ...options, timeoutMs: deadline - scheduler.now() });
+    } catch (error) {
+      if (options.isClosed()) return;
+      throw error;
+    }
+    if (options.isClosed()) {
+      connection.channel.close();
+      return;
+    }
+    try {
+      await options.welcome(connection, deadline - scheduler.now());
+      return;
+    } catch (error) {
+      if (options.isClosed()) return;
+      if (!(error instanceof ChatTransportError)) throw error;
+      lastError = error; // the HELLO went unanswered: ask for a membership again
+    }
+  }
+  if (!options.isClosed()) throw lastError;
+}
+
+/**
+ * The last events shown, to recognise them when a rejoin lands in the same
+ * room on the same server (we were dropped, it did not restart): WELCOME's
+ * replay then repeats them with the same seq, time, type, name and text.
+ */
+export class ShownEvents {
+  /** seq -> identity of the last events shown on this connection. */
+  #recent = new Map<number, string>();
+  #beforeRejoin = new Map<number, string>();
+
+  /** True when `event` was shown before the rejoin; otherwise it is remembered as shown now. */
+  isRepeat(event: ChatEvent): boolean {
+    const identity = `${event.timeMs}|${event.type}|${event.name}|${event.text}`;
+    if (this.#beforeRejoin.get(event.seq) === identity) {
+      this.#beforeRejoin.delete(event.seq);
+      return true;
+    }
+    this.#recent.set(event.seq, identity);
+    if (this.#recent.size > REPLAY_ON_WELCOME) {
+      this.#recent.delete(this.#recent.keys().next().value!);
+    }
+    return false;
+  }
+
+  /** A rejoin begins: what was shown so far is what the next WELCOME's replay may repeat. */
+  rejoining(): void {
+    this.#beforeRejoin = this.#recent;
+    this.#recent = new Map();
+  }
 }

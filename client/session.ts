@@ -1,9 +1,12 @@
 /**
- * A chat session: the handshake, HELLO until WELCOME, heartbeats, message
- * retransmission, gap repair with RESEND, ordering by seq and duplicate
- * suppression, and getting back into the room when the server forgets the
- * session (it restarted). It hands out clean typed events and does no
- * terminal I/O.
+ * A chat session: one member's life in one room, over whatever connector it
+ * is given. It asks for the membership, says HELLO until WELCOME
+ * (`welcome.ts`), keeps the membership alive with heartbeats, sends messages
+ * until acknowledged (`outbox.ts`), hands out the room's events once each
+ * and in order (`inbound.ts`), and gets back into the room when the server
+ * forgets it (`rejoin.ts`). It does no I/O of its own and uses no runtime-specific API:
+ * the connector, the scheduler and the crypto hook are injected, so the same
+ * code runs in Deno, in a browser, and in tests on virtual time.
  */
 import {
   type ChatEvent,
@@ -12,186 +15,157 @@ import {
   decodeServerDatagram,
   encodeClientDatagram,
   EventType,
-  REPLAY_ON_WELCOME,
   type ServerBody,
 } from "../protocol/datagram.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { Operation } from "../protocol/tcrp.ts";
-import type { HostPort } from "../protocol/host_port.ts";
-import { ChatRefusedError, ChatTransportError } from "./errors.ts";
-import { AsyncQueue, raceTimeout } from "./async_queue.ts";
-import { type Membership, requestMembership } from "./tcrp_client.ts";
-import { rejoinRoom } from "./rejoin.ts";
-import { type DatagramTransport, openUdpTransport } from "./transport.ts";
+import { AsyncQueue } from "./async_queue.ts";
+import {
+  type Connection,
+  connectWithin,
+  type DatagramChannel,
+  type JoinAccepted,
+} from "./connector.ts";
+import { sealChannel } from "./datagram_crypto.ts";
+import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
+import { InboundOrder } from "./inbound.ts";
+import { Outbox } from "./outbox.ts";
+import { getBackIn, ShownEvents } from "./rejoin.ts";
+import {
+  guardedScheduler,
+  raceTimeout,
+  repeat,
+  type Scheduler,
+  systemScheduler,
+} from "./scheduler.ts";
+import {
+  DEFAULT_TIMINGS,
+  type SessionEvent,
+  type SessionOptions,
+  type SessionTimings,
+} from "./session_options.ts";
+import { helloUntilWelcome } from "./welcome.ts";
 
-/** What the front end is told, in order. */
-export type SessionEvent =
-  | { type: "welcome"; room: string; host: string; members: string[]; rejoined: boolean }
-  | { type: "message"; seq: number; time: Date; name: string; text: string; replay: boolean }
-  | {
-    type: "joined" | "left" | "timedOut";
-    seq: number;
-    time: Date;
-    name: string;
-    replay: boolean;
-  }
-  | { type: "delivered"; msgId: number; seq: number }
-  | { type: "undelivered"; msgId: number; text: string }
-  | { type: "missed"; fromSeq: number; toSeq: number }
-  | { type: "error"; code: number; text: string }
-  /** The server forgot this session; messages sent now wait for the rejoin. */
-  | { type: "rejoining"; reason: string; timeoutMs: number }
-  | { type: "closed"; reason: CloseReason | "lost"; text: string };
+export { DEFAULT_TIMINGS };
+export type { SessionEvent, SessionOptions, SessionTimings };
 
-/** Retry timings; tests shorten them. */
-export interface SessionTimings {
-  /** First MESSAGE retransmission after this long, then doubling... */
-  retryBaseMs: number;
-  /** ...up to this long between tries. */
-  retryMaxMs: number;
-  /** MESSAGE sends in all before "not delivered". */
-  sendTries: number;
-  /** HELLO is repeated this often until WELCOME arrives. */
-  helloIntervalMs: number;
-  /** No WELCOME after this long: the session fails. */
-  helloTimeoutMs: number;
-  /** A gap is asked for again this often. */
-  resendIntervalMs: number;
-  /** RESENDs for one gap before it is reported as missed and skipped. */
-  resendTries: number;
-  /** How long to keep trying to get back in after the server forgot us; 0: do not. */
-  rejoinTimeoutMs: number;
-  /** First wait between rejoin attempts (it doubles up to 2 s). */
-  rejoinRetryMs: number;
-}
-
-/**
- * Defaults: 300 ms doubling up to 2 s, 12 tries (about 20 s, so a message
- * survives 20% loss each way: a try fails 36% of the time, 12 in a row 5e-6).
- */
-export const DEFAULT_TIMINGS: SessionTimings = {
-  retryBaseMs: 300,
-  retryMaxMs: 2_000,
-  sendTries: 12,
-  helloIntervalMs: 500,
-  helloTimeoutMs: 10_000,
-  resendIntervalMs: 500,
-  // A round fails 36% of the time at 20% loss each way: 6 rounds left 4 of
-  // 25,000 deliveries missed in the chaos suite (0.36^6 = 0.2% a gap); 20 rounds, 1e-9.
-  resendTries: 20,
-  rejoinTimeoutMs: 60_000,
-  rejoinRetryMs: 250,
-};
-
-/** How to open a session. */
-export interface SessionOptions {
-  server: HostPort;
-  create: boolean;
-  room: string;
-  username: string;
-  password?: string | null;
-  capacity?: number | null;
-  timings?: Partial<SessionTimings>;
-  /** Aborting leaves the room and closes the session. */
-  signal?: AbortSignal;
-  /** Replaces the UDP socket (tests). */
-  openTransport?: (membership: Membership, server: HostPort) => DatagramTransport;
-}
-
-type Timer = ReturnType<typeof setTimeout>;
-
-interface PendingMessage {
-  text: string;
-  bytes: Uint8Array;
-  tries: number;
-  timer: Timer | undefined;
-  /** When the first try went out in the current connection. */
-  firstSentAt: number;
-}
-
-/** RESENDs sent at once for separate runs of missing seqs; the rest wait a round. */
-const MAX_RESEND_RUNS = 32;
+/** LEAVE is sent this many times, `retryBaseMs` apart, until CLOSED comes back. */
+const LEAVE_TRIES = 3;
 
 /** welcoming: HELLO sent, no WELCOME yet; live: in the room; rejoining: between servers. */
 type Phase = "welcoming" | "live" | "rejoining";
 
-/** A member's live connection to one room. */
+/**
+ * A member's live connection to one room.
+ *
+ * @example
+ * ```ts
+ * const session = await ChatSession.open({
+ *   connector, // e.g. new TcpUdpConnector({ hostname: "127.0.0.1", port: 9001 })
+ *   create: false,
+ *   room: "general",
+ *   username: "ann",
+ * });
+ * session.send("hello");
+ * for await (const event of session) {
+ *   if (event.type === "message") console.log(`${event.name}: ${event.text}`);
+ * }
+ * ```
+ */
 export class ChatSession {
   /** The room joined. */
   readonly room: string;
   /** Our name in it. */
   readonly username: string;
   #options: SessionOptions;
-  #membership: Membership;
-  #transport: DatagramTransport;
   #timings: SessionTimings;
+  /** Every timer of this session; a throw in one fails the session instead of the program. */
+  #scheduler: Scheduler;
+  #connection!: Connection;
   #events = new AsyncQueue<SessionEvent>();
   #phase: Phase = "welcoming";
   #rejoined = false;
+  #isHost: boolean;
   #host = "";
   #members = new Set<string>();
-  #nextSeq = 0; // 0 until WELCOME
-  #replayUntil = 0;
-  #welcomed!: Promise<void>;
-  #resolveWelcomed!: () => void;
-  #early: ServerBody[] = [];
-  #buffered = new Map<number, ChatEvent>();
-  /**
-   * While anything is missing: the highest seq asked for so far, where the
-   * oldest gap began when last counted, and how many rounds it has waited.
-   */
-  #gap: { askedUpTo: number; progressAt: number; tries: number; timer: Timer | undefined } | null =
-    null;
-  #pending = new Map<number, PendingMessage>();
-  #nextMsgId = 1;
-  #lastHeardAt = 0;
-  /** seq -> identity of the last events shown, to recognise them if replayed after a rejoin. */
-  #recentlyShown = new Map<number, string>();
-  #shownBeforeRejoin = new Map<number, string>();
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Resolves when the current welcome phase ends (WELCOME, or a rejoin started). */
+  #welcomePhaseOver!: Promise<void>;
+  #endWelcomePhase!: () => void;
+  #inbound: InboundOrder;
+  #outbox: Outbox;
+  #shown = new ShownEvents();
+  #lastHeardAt = -Infinity;
+  #stopHeartbeat: () => void = () => {};
   #closed = false;
+  #failure: ChatInternalError | undefined;
+  /** Aborted on close: cancels a rejoin under way. */
   #stop = new AbortController();
-  #closedInfo: Promise<void>;
+  #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
   #leaveAcked: (() => void) | null = null;
+  #onAbort = () => void this.leave();
 
-  private constructor(options: SessionOptions, membership: Membership) {
+  private constructor(options: SessionOptions, timings: SessionTimings, scheduler: Scheduler) {
     this.room = options.room;
     this.username = options.username;
     this.#options = options;
-    this.#membership = membership;
-    this.#transport = this.#openTransport(membership);
-    this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
-    this.#closedInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#resetConnection();
+    this.#timings = timings;
+    this.#isHost = options.create;
+    this.#scheduler = guardedScheduler(scheduler, (error) => this.#fail(error));
+    this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#inbound = new InboundOrder({
+      scheduler: this.#scheduler,
+      resendIntervalMs: timings.resendIntervalMs,
+      resendTries: timings.resendTries,
+      askFor: (fromSeq, toSeq) => this.#send({ kind: "resend", fromSeq, toSeq }),
+      deliver: (event, replay) => this.#deliver(event, replay),
+      missed: (fromSeq, toSeq) => this.#events.push({ type: "missed", fromSeq, toSeq }),
+    });
+    this.#outbox = new Outbox({
+      scheduler: this.#scheduler,
+      retryBaseMs: timings.retryBaseMs,
+      retryMaxMs: timings.retryMaxMs,
+      sendTries: timings.sendTries,
+      encode: (msgId, text) => this.#encode({ kind: "message", msgId, text }),
+      send: (bytes) => this.#connection.channel.send(bytes),
+      lastHeardAt: () => this.#lastHeardAt,
+      delivered: (msgId, seq) => this.#events.push({ type: "delivered", msgId, seq }),
+      undelivered: (msgId, text) => this.#events.push({ type: "undelivered", msgId, text }),
+      serverSilent: () => this.#startRejoin("no answer from the server"),
+    });
   }
 
   /**
-   * Performs the TCRP handshake, then HELLO until WELCOME. Rejects with
-   * ChatRefusedError (the server said no) or ChatTransportError.
+   * Asks for the membership, then says HELLO until WELCOME. Rejects with
+   * `ChatRefusedError` (the server said no), `ChatTransportError` (no
+   * answer, no WELCOME) or `ChatInternalError` (a bug).
    */
   static async open(options: SessionOptions): Promise<ChatSession> {
-    const membership = await requestMembership(options.server, {
+    const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    const scheduler = options.scheduler ?? systemScheduler;
+    const connection = await connectWithin(options.connector, {
       operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
       roomName: options.room,
       username: options.username,
       password: options.password ?? null,
       capacity: options.capacity ?? null,
-    }, { signal: options.signal });
-    const session = new ChatSession(options, membership);
+    }, { scheduler, signal: options.signal, timeoutMs: timings.connectTimeoutMs });
+    const session = new ChatSession(options, timings, scheduler);
     try {
-      await session.#hello(session.#timings.helloTimeoutMs);
+      session.#useConnection(connection);
+      await session.#sayHello(timings.helloTimeoutMs);
     } catch (error) {
-      session.#close("lost", String(error));
-      throw error;
+      session.#close("lost", error instanceof Error ? error.message : String(error));
+      throw session.#failure ?? error;
     }
-    options.signal?.addEventListener("abort", () => session.leave(), { once: true });
+    if (options.signal?.aborted) await session.leave(); // aborted while we said HELLO
+    else options.signal?.addEventListener("abort", session.#onAbort, { once: true });
     return session;
   }
 
-  /** The server's settings and our token, from the latest handshake. */
-  get membership(): Membership {
-    return this.#membership;
+  /** The server's settings from the latest membership. */
+  get accepted(): JoinAccepted {
+    return this.#connection.accepted;
   }
 
   /** The host's name. */
@@ -204,9 +178,19 @@ export class ChatSession {
     return [...this.#members];
   }
 
+  /** Messages sent and not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.#outbox.size;
+  }
+
   /** Resolves once the session has closed for any reason. */
   get closed(): Promise<void> {
-    return this.#closedInfo;
+    return this.#closedPromise;
+  }
+
+  /** Why the session closed when its own code (or a part it was given) failed. */
+  get failure(): ChatInternalError | undefined {
+    return this.#failure;
   }
 
   /** Events in order; the iteration ends after the "closed" event. */
@@ -214,90 +198,106 @@ export class ChatSession {
     return this.#events[Symbol.asyncIterator]();
   }
 
-  #openTransport(membership: Membership): DatagramTransport {
-    const udpServer = {
-      hostname: this.#options.server.hostname,
-      port: membership.accepted.udpPort,
-    };
-    return this.#options.openTransport?.(membership, udpServer) ??
-      openUdpTransport(membership.localHostname, udpServer);
+  /**
+   * Sends a message; returns its msgId. Delivery is reported later as a
+   * "delivered" or "undelivered" event. While rejoining, the message waits
+   * and goes out once back in the room. Throws RangeError when the text is
+   * empty or too long for one datagram, ChatTransportError once closed.
+   */
+  send(text: string): number {
+    if (this.#closed) throw new ChatTransportError("the session is closed");
+    if (text.length === 0) throw new RangeError("a message needs at least one character");
+    return this.#outbox.add(text);
   }
 
-  /** Forgets everything tied to one server's view of the room (seqs, gaps, early events). */
-  #resetConnection(): void {
+  /**
+   * Sends LEAVE (a few times, since it may be lost) and waits briefly for
+   * CLOSED; the session is closed when this resolves.
+   */
+  async leave(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#phase !== "live") {
+      this.#close(CloseReason.LEFT, "you left the room"); // not in a room to leave
+      return;
+    }
+    const acked = new Promise<void>((resolve) => (this.#leaveAcked = resolve));
+    const { channel, reliable } = this.#connection;
+    const leave = this.#encode({ kind: "leave" });
+    for (let i = 0; i < LEAVE_TRIES && !this.#closed; i++) {
+      if (i === 0 || !reliable) channel.send(leave);
+      await raceTimeout(this.#scheduler, acked, this.#timings.retryBaseMs);
+    }
+    this.#close(CloseReason.LEFT, "you left the room");
+  }
+
+  /** Starts talking over a new connection: the welcome phase begins. */
+  #useConnection(connection: Connection): void {
+    const crypto = this.#options.crypto;
+    const channel = crypto ? sealChannel(connection.channel, crypto) : connection.channel;
+    this.#connection = { ...connection, channel };
     this.#phase = "welcoming";
-    this.#nextSeq = 0;
-    this.#replayUntil = 0;
-    this.#early = [];
-    this.#buffered.clear();
-    if (this.#gap !== null) clearTimeout(this.#gap.timer);
-    this.#gap = null;
-    this.#welcomed = new Promise((resolve) => (this.#resolveWelcomed = resolve));
+    this.#inbound.stop();
+    this.#welcomePhaseOver = new Promise((resolve) => (this.#endWelcomePhase = resolve));
+    void this.#receiveLoop(channel);
   }
 
-  /** HELLO until WELCOME, on the current transport; throws ChatTransportError on timeout. */
-  async #hello(timeoutMs: number): Promise<void> {
-    const started = Date.now();
-    const transport = this.#transport;
-    this.#receiveLoop(transport);
-    const hello = this.#encode({ kind: "hello", lastSeq: 0 });
-    while (this.#phase === "welcoming" && !this.#closed) {
-      if (this.#stop.signal.aborted || Date.now() - started >= timeoutMs) {
-        throw new ChatTransportError(
-          `no answer from UDP port ${this.#membership.accepted.udpPort} within ` +
-            `${timeoutMs} ms (is UDP blocked?)`,
-        );
-      }
-      transport.send(hello);
-      await raceTimeout(
-        Promise.race([this.#welcomed, this.#closedInfo]),
-        this.#timings.helloIntervalMs,
-      );
-    }
-    if (this.#closed) {
-      throw new ChatTransportError("the session closed before the server welcomed it");
-    }
+  /** HELLO until WELCOME on the current connection; throws ChatTransportError on timeout. */
+  #sayHello(timeoutMs: number): Promise<void> {
+    return helloUntilWelcome({
+      scheduler: this.#scheduler,
+      channel: this.#connection.channel,
+      hello: this.#encode({ kind: "hello", lastSeq: 0 }),
+      intervalMs: this.#timings.helloIntervalMs,
+      timeoutMs,
+      reliable: this.#connection.reliable,
+      udpPort: this.#connection.accepted.udpPort,
+      settled: Promise.race([this.#welcomePhaseOver, this.#closedPromise]),
+      isWelcomed: () => this.#phase !== "welcoming",
+      isClosed: () => this.#closed,
+    });
   }
 
-  async #receiveLoop(transport: DatagramTransport): Promise<void> {
-    while (!this.#closed && transport === this.#transport) {
-      const bytes = await transport.receive();
-      if (bytes === null || transport !== this.#transport) break;
-      let body: ServerBody;
-      try {
-        body = decodeServerDatagram(bytes);
-      } catch (error) {
-        if (error instanceof ProtocolError) continue; // garbage is dropped, as the server does
-        throw error;
+  /**
+   * Reads one channel until it closes or is replaced. Anything unexpected
+   * (a decoding bug, a throw while handling a datagram, a channel that
+   * rejects) ends the session as lost rather than escaping as an unhandled
+   * rejection.
+   */
+  async #receiveLoop(channel: DatagramChannel): Promise<void> {
+    const current = () => !this.#closed && channel === this.#connection.channel;
+    try {
+      while (current()) {
+        const bytes = await channel.receive();
+        if (bytes === null || !current()) break;
+        let body: ServerBody;
+        try {
+          body = decodeServerDatagram(bytes);
+        } catch (error) {
+          if (error instanceof ProtocolError) continue; // garbage is dropped, as the server does
+          throw error;
+        }
+        this.#lastHeardAt = this.#scheduler.now();
+        this.#onDatagram(body);
       }
-      this.#lastHeardAt = performance.now();
-      this.#onDatagram(body);
-    }
-    if (!this.#closed && transport === this.#transport && this.#phase !== "rejoining") {
-      this.#close("lost", "the connection to the server closed");
+      if (current() && this.#phase !== "rejoining") {
+        this.#close("lost", "the connection to the server closed");
+      }
+    } catch (error) {
+      if (current()) this.#fail(error);
     }
   }
 
   #onDatagram(body: ServerBody): void {
-    if (this.#phase === "welcoming" && body.kind === "event") {
-      this.#early.push(body); // overtook the WELCOME
-      return;
-    }
     switch (body.kind) {
+      case "event":
+        this.#inbound.receive(body); // kept until WELCOME if it overtook it
+        return;
       case "welcome":
         if (this.#phase === "welcoming") this.#onWelcome(body);
         return; // else an answer to a repeated HELLO
-      case "event":
-        this.#onEvent(body);
+      case "ack":
+        this.#outbox.acknowledge(body.msgId, body.seq);
         return;
-      case "ack": {
-        const pending = this.#pending.get(body.msgId);
-        if (pending === undefined) return;
-        clearTimeout(pending.timer);
-        this.#pending.delete(body.msgId);
-        this.#events.push({ type: "delivered", msgId: body.msgId, seq: body.seq });
-        return;
-      }
       case "closed":
         if (this.#leaveAcked !== null) {
           this.#leaveAcked();
@@ -322,10 +322,9 @@ export class ChatSession {
   #onWelcome(body: ServerBody & { kind: "welcome" }): void {
     this.#phase = "live";
     this.#host = body.host;
+    this.#isHost = body.host === this.username;
     this.#members = new Set(body.members);
-    this.#nextSeq = Math.max(1, body.headSeq - REPLAY_ON_WELCOME + 1);
-    this.#replayUntil = body.headSeq;
-    this.#resolveWelcomed();
+    this.#endWelcomePhase();
     this.#events.push({
       type: "welcome",
       room: body.room,
@@ -333,124 +332,24 @@ export class ChatSession {
       members: body.members,
       rejoined: this.#rejoined,
     });
-    // Buffer every early event before looking for gaps, so none is asked for again.
-    for (const event of this.#early) {
-      if (event.kind === "event" && event.seq >= this.#nextSeq) {
-        this.#buffered.set(event.seq, event);
-      }
-    }
-    this.#early = [];
-    this.#drain();
-    this.#checkGap(body.headSeq, true);
-    clearInterval(this.#heartbeat);
-    const transport = this.#transport;
+    this.#inbound.start(body.headSeq);
+    this.#stopHeartbeat();
     // Twice a period: the server drops a member after 3 silent periods, and
     // 3 heartbeats lost in a row happen 0.8% of the time at 20% loss (the
     // chaos suite saw it); 6 in a row, 0.006%.
-    this.#heartbeat = setInterval(() => {
-      // The highest seq received, not the highest in order: gaps below it are
-      // RESEND's job, and counting from the first gap would have the server
-      // replay everything already buffered after it.
-      let lastSeq = this.#nextSeq - 1;
-      for (const seq of this.#buffered.keys()) lastSeq = Math.max(lastSeq, seq);
-      transport.send(this.#encode({ kind: "heartbeat", lastSeq }));
-    }, (this.#membership.accepted.heartbeatSeconds * 1000) / 2);
+    const periodMs = (this.#connection.accepted.heartbeatSeconds * 1000) / 2;
+    this.#stopHeartbeat = repeat(this.#scheduler, periodMs, () => {
+      this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq });
+    });
     // What was typed while we were away goes out now, with the new token.
-    for (const [msgId, pending] of this.#pending) {
-      pending.bytes = this.#encode({ kind: "message", msgId, text: pending.text });
-      pending.tries = 0;
-      this.#transmit(msgId, pending);
-    }
+    this.#outbox.resume(this.#connection.reliable);
   }
 
-  /**
-   * Leaves the current connection and starts getting back into the room in
-   * the background. False when rejoining is off (the caller closes instead).
-   */
-  #startRejoin(reason: string): boolean {
-    const timeoutMs = this.#timings.rejoinTimeoutMs;
-    if (timeoutMs <= 0 || this.#closed) return false;
-    if (this.#phase === "rejoining") return true;
-    const wasHost = this.#host === this.username;
-    this.#phase = "rejoining";
-    clearInterval(this.#heartbeat);
-    if (this.#gap !== null) clearTimeout(this.#gap.timer);
-    this.#gap = null;
-    for (const pending of this.#pending.values()) clearTimeout(pending.timer);
-    this.#transport.close();
-    this.#shownBeforeRejoin = this.#recentlyShown;
-    this.#recentlyShown = new Map();
-    this.#events.push({ type: "rejoining", reason, timeoutMs });
-    this.#rejoin(wasHost, Date.now() + timeoutMs);
-    return true;
-  }
-
-  async #rejoin(wasHost: boolean, deadline: number): Promise<void> {
-    let lastError: unknown = new ChatTransportError("no attempt was made");
-    while (!this.#closed && Date.now() < deadline) {
-      try {
-        const membership = await rejoinRoom({
-          server: this.#options.server,
-          room: this.room,
-          username: this.username,
-          password: this.#options.password ?? null,
-          capacity: this.#options.capacity ?? null,
-          wasHost,
-          timeoutMs: deadline - Date.now(),
-          retryBaseMs: this.#timings.rejoinRetryMs,
-          signal: this.#stop.signal,
-          request: requestMembership,
-        });
-        if (this.#closed) return;
-        this.#membership = membership;
-        this.#transport = this.#openTransport(membership);
-        this.#resetConnection();
-        this.#rejoined = true;
-        await this.#hello(Math.min(this.#timings.helloTimeoutMs, deadline - Date.now()));
-        return;
-      } catch (error) {
-        lastError = error;
-        if (this.#closed || error instanceof ChatRefusedError) break;
-        this.#transport.close();
-        this.#phase = "rejoining";
-      }
-    }
-    const why = lastError instanceof Error ? lastError.message : String(lastError);
-    this.#close("lost", `could not get back into "${this.room}": ${why}`);
-  }
-
-  #onEvent(event: ChatEvent): void {
-    if (event.seq < this.#nextSeq || this.#buffered.has(event.seq)) return; // duplicate
-    this.#buffered.set(event.seq, event);
-    this.#drain();
-    this.#checkGap(0);
-  }
-
-  #drain(): void {
-    let next = this.#buffered.get(this.#nextSeq);
-    while (next !== undefined) {
-      this.#buffered.delete(this.#nextSeq);
-      this.#deliver(next);
-      this.#nextSeq++;
-      next = this.#buffered.get(this.#nextSeq);
-    }
-  }
-
-  #deliver(event: ChatEvent): void {
-    const identity = `${event.timeMs}|${event.type}|${event.name}|${event.text}`;
-    if (this.#shownBeforeRejoin.get(event.seq) === identity) {
-      // Back in the same room on the same server (we were dropped, it did not
-      // restart): WELCOME's replay repeats what was already shown.
-      this.#shownBeforeRejoin.delete(event.seq);
-      return;
-    }
-    this.#recentlyShown.set(event.seq, identity);
-    if (this.#recentlyShown.size > REPLAY_ON_WELCOME) {
-      this.#recentlyShown.delete(this.#recentlyShown.keys().next().value!);
-    }
-    const time = new Date(event.timeMs);
-    const replay = event.seq <= this.#replayUntil;
-    const base = { seq: event.seq, time, name: event.name, replay };
+  #deliver(event: ChatEvent, replay: boolean): void {
+    // Back in the same room on the same server (we were dropped, it did not
+    // restart): WELCOME's replay repeats what was already shown.
+    if (this.#shown.isRepeat(event)) return;
+    const base = { seq: event.seq, time: new Date(event.timeMs), name: event.name, replay };
     switch (event.type) {
       case EventType.MESSAGE:
         this.#events.push({ type: "message", ...base, text: event.text });
@@ -471,165 +370,87 @@ export class ChatSession {
   }
 
   /**
-   * Asks at once for every missing range not yet asked for, below the highest
-   * seq buffered (or `headSeq`); the retry timer asks again for whatever is
-   * still missing. With `replayComing` (after WELCOME, which the replay
-   * follows) the first RESEND waits one interval instead of asking for what
-   * is on its way.
+   * Leaves the current connection and starts getting back into the room in
+   * the background. False when rejoining is off (the caller closes instead).
    */
-  #checkGap(headSeq: number, replayComing = false): void {
-    const top = Math.max(headSeq, ...this.#buffered.keys());
-    if (top < this.#nextSeq) {
-      if (this.#gap !== null) clearTimeout(this.#gap.timer);
-      this.#gap = null;
-      return;
-    }
-    if (this.#gap === null) {
-      this.#gap = {
-        askedUpTo: this.#nextSeq - 1,
-        progressAt: this.#nextSeq,
-        tries: 0,
-        timer: undefined,
-      };
-      this.#gap.timer = setTimeout(() => this.#retryGaps(), this.#timings.resendIntervalMs);
-      if (replayComing) {
-        this.#gap.askedUpTo = top;
-        return;
+  #startRejoin(reason: string): boolean {
+    const timeoutMs = this.#timings.rejoinTimeoutMs;
+    if (timeoutMs <= 0 || this.#closed) return false;
+    if (this.#phase === "rejoining") return true;
+    this.#phase = "rejoining";
+    this.#endWelcomePhase();
+    this.#stopHeartbeat();
+    this.#inbound.stop();
+    this.#outbox.pause();
+    this.#connection.channel.close();
+    this.#shown.rejoining();
+    this.#events.push({ type: "rejoining", reason, timeoutMs });
+    getBackIn({
+      connector: this.#options.connector,
+      scheduler: this.#scheduler,
+      room: this.room,
+      username: this.username,
+      password: this.#options.password ?? null,
+      capacity: this.#options.capacity ?? null,
+      wasHost: this.#isHost,
+      deadline: this.#scheduler.now() + timeoutMs,
+      retryBaseMs: this.#timings.rejoinRetryMs,
+      signal: this.#stop.signal,
+      isClosed: () => this.#closed,
+      welcome: async (connection, timeoutMs) => {
+        this.#useConnection(connection);
+        this.#rejoined = true;
+        try {
+          await this.#sayHello(Math.min(this.#timings.helloTimeoutMs, timeoutMs));
+        } catch (error) {
+          this.#connection.channel.close();
+          this.#phase = "rejoining";
+          throw error;
+        }
+      },
+    }).catch((error) => {
+      if (this.#closed) return;
+      if (error instanceof ChatRefusedError || error instanceof ChatTransportError) {
+        this.#close("lost", `could not get back into "${this.room}": ${error.message}`);
+      } else {
+        this.#fail(error);
       }
-      this.#gap.tries = 1; // the ask below is the oldest gap's first
-    }
-    if (top > this.#gap.askedUpTo) {
-      this.#askFor(Math.max(this.#nextSeq, this.#gap.askedUpTo + 1), top);
-      this.#gap.askedUpTo = top;
-    }
+    });
+    return true;
   }
 
-  /** Every interval while anything is missing: ask again, or give up on the oldest gap. */
-  #retryGaps(): void {
-    const gap = this.#gap;
-    if (gap === null || this.#closed) return;
-    if (this.#nextSeq > gap.progressAt) {
-      gap.progressAt = this.#nextSeq;
-      gap.tries = 0; // the oldest gap moved: count afresh
-    }
-    if (gap.tries >= this.#timings.resendTries) {
-      // The server no longer has them (or we cannot reach it): skip ahead, say so.
-      const resumeAt = this.#buffered.size > 0
-        ? Math.min(...this.#buffered.keys())
-        : gap.askedUpTo + 1;
-      this.#events.push({ type: "missed", fromSeq: this.#nextSeq, toSeq: resumeAt - 1 });
-      this.#nextSeq = resumeAt;
-      gap.progressAt = resumeAt;
-      gap.tries = 0;
-      this.#drain();
-    }
-    const top = Math.max(gap.askedUpTo, ...this.#buffered.keys());
-    if (top < this.#nextSeq) {
-      this.#gap = null;
-      return;
-    }
-    gap.tries++;
-    this.#askFor(this.#nextSeq, top);
-    gap.askedUpTo = top;
-    gap.timer = setTimeout(() => this.#retryGaps(), this.#timings.resendIntervalMs);
-  }
-
-  /** One RESEND per run of missing seqs in fromSeq..toSeq (at most 32 of them). */
-  #askFor(fromSeq: number, toSeq: number): void {
-    let runs = 0;
-    let start = -1;
-    for (let seq = fromSeq; seq <= toSeq + 1 && runs < MAX_RESEND_RUNS; seq++) {
-      const missing = seq <= toSeq && !this.#buffered.has(seq);
-      if (missing && start < 0) start = seq;
-      if (!missing && start >= 0) {
-        this.#transport.send(this.#encode({ kind: "resend", fromSeq: start, toSeq: seq - 1 }));
-        runs++;
-        start = -1;
-      }
-    }
-  }
-
-  /**
-   * Sends a message; returns its msgId. Delivery is reported later as a
-   * "delivered" or "undelivered" event. While rejoining, the message waits
-   * and goes out once back in the room. Throws RangeError when the text is
-   * empty or too long for one datagram.
-   */
-  send(text: string): number {
-    if (this.#closed) throw new ChatTransportError("the session is closed");
-    if (text.length === 0) throw new RangeError("a message needs at least one character");
-    const msgId = this.#nextMsgId++;
-    const bytes = this.#encode({ kind: "message", msgId, text });
-    const pending: PendingMessage = { text, bytes, tries: 0, timer: undefined, firstSentAt: 0 };
-    this.#pending.set(msgId, pending);
-    if (this.#phase === "live") this.#transmit(msgId, pending);
-    return msgId;
-  }
-
-  #transmit(msgId: number, pending: PendingMessage): void {
-    if (this.#closed || this.#phase !== "live") return;
-    if (pending.tries >= this.#timings.sendTries) {
-      // Nothing at all heard since the first try: the server is gone, not just
-      // this message. Keep it, and rejoin (which waits for the server to return).
-      if (
-        this.#lastHeardAt < pending.firstSentAt && this.#startRejoin("no answer from the server")
-      ) {
-        return;
-      }
-      this.#pending.delete(msgId);
-      this.#events.push({ type: "undelivered", msgId, text: pending.text });
-      return;
-    }
-    if (pending.tries === 0) pending.firstSentAt = performance.now();
-    this.#transport.send(pending.bytes);
-    const wait = Math.min(this.#timings.retryBaseMs * 2 ** pending.tries, this.#timings.retryMaxMs);
-    pending.tries++;
-    pending.timer = setTimeout(() => this.#transmit(msgId, pending), wait);
-  }
-
-  /** Messages sent and not yet acknowledged. */
-  get unacknowledged(): number {
-    return this.#pending.size;
-  }
-
-  /**
-   * Sends LEAVE (a few times, since it may be lost) and waits briefly for
-   * CLOSED; the session is closed when this resolves.
-   */
-  async leave(): Promise<void> {
+  /** Our own code, or a part we were given, threw: close as lost, and say what it was. */
+  #fail(error: unknown): void {
     if (this.#closed) return;
-    if (this.#phase !== "live") {
-      this.#close(CloseReason.LEFT, "you left the room"); // not in a room to leave
-      return;
-    }
-    const acked = new Promise<void>((resolve) => (this.#leaveAcked = resolve));
-    const leave = this.#encode({ kind: "leave" });
-    for (let i = 0; i < 3 && !this.#closed; i++) {
-      this.#transport.send(leave);
-      await raceTimeout(acked, this.#timings.retryBaseMs);
-    }
-    this.#close(CloseReason.LEFT, "you left the room");
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.#failure = new ChatInternalError(`unexpected error in the chat client: ${what}`, {
+      cause: error,
+    });
+    this.#close("lost", this.#failure.message);
   }
 
   #close(reason: CloseReason | "lost", text: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop.abort();
-    clearInterval(this.#heartbeat);
-    if (this.#gap !== null) clearTimeout(this.#gap.timer);
-    for (const [msgId, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      this.#events.push({ type: "undelivered", msgId, text: pending.text });
-    }
-    this.#pending.clear();
-    this.#transport.close();
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#stopHeartbeat();
+    this.#inbound.stop();
+    this.#outbox.giveUpAll();
+    try {
+      this.#connection?.channel.close();
+    } catch { /* closing anyway; a channel that cannot close has nothing more to say */ }
     this.#events.push({ type: "closed", reason, text });
     this.#events.end();
     this.#resolveClosed();
   }
 
+  #send(body: ClientBody): void {
+    this.#connection.channel.send(this.#encode(body));
+  }
+
   #encode(body: ClientBody): Uint8Array {
-    const { token, accepted } = this.#membership;
+    const { token, accepted } = this.#connection;
     const bytes = encodeClientDatagram({ roomName: this.room, token, body });
     if (bytes.length > accepted.maxDatagramBytes) {
       throw new RangeError(

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { type ClientBody, decodeClientDatagram, ServerKind } from "../protocol/datagram.ts";
-import { ChatSession, type SessionEvent, type SessionTimings } from "../client/session.ts";
-import { openUdpTransport } from "../client/transport.ts";
+import type { ChatSession, SessionEvent, SessionTimings } from "../client/session.ts";
+import { openChatSession } from "../client/tcp_udp_connector.ts";
 import type { ChatServer } from "../server/server.ts";
 import { startTestServer } from "../testing/test_server.ts";
 import { sleep, waitUntil } from "../testing/wait.ts";
@@ -43,16 +43,13 @@ interface JoinOptions {
 }
 
 async function join(options: JoinOptions): Promise<Member> {
-  const relay = options.relay;
-  const session = await ChatSession.open({
+  const session = await openChatSession({
     server: { hostname: "127.0.0.1", port: options.server.tcpAddr.port },
+    udpTarget: options.relay?.addr,
     create: options.create,
     room: options.room,
     username: options.username,
     timings: options.timings,
-    openTransport: relay === undefined
-      ? undefined
-      : (m) => openUdpTransport(m.localHostname, relay.addr),
   });
   return new Member(session);
 }

@@ -5,7 +5,8 @@
  * RESEND), so "delivered" means what a person in that room would have seen.
  */
 import type { HostPort } from "../../protocol/host_port.ts";
-import { ChatSession } from "../../client/session.ts";
+import type { ChatSession } from "../../client/session.ts";
+import { openChatSession } from "../../client/tcp_udp_connector.ts";
 
 /** What the bystander room saw. */
 export interface BystanderFigures {
@@ -44,14 +45,14 @@ export class Bystander {
 
   /** Creates the room, joins it, and starts talking. */
   static async start(server: HostPort, intervalMs: number): Promise<Bystander> {
-    const sender = await ChatSession.open({
+    const sender = await openChatSession({
       server,
       create: true,
       room: ROOM,
       username: "sender",
     });
     try {
-      const receiver = await ChatSession.open({
+      const receiver = await openChatSession({
         server,
         create: false,
         room: ROOM,

@@ -3,8 +3,9 @@
  * its datagrams through a fault proxy) that records every event it hands
  * out, and the checks every suite makes on what a member was shown.
  */
+import type { Connector } from "../../client/connector.ts";
 import { ChatSession, type SessionEvent, type SessionTimings } from "../../client/session.ts";
-import { openUdpTransport } from "../../client/transport.ts";
+import { TcpUdpConnector } from "../../client/tcp_udp_connector.ts";
 import type { HostPort } from "../../protocol/host_port.ts";
 import type { FaultProxy } from "../fault_proxy.ts";
 
@@ -53,18 +54,24 @@ export class ChaosMember {
   /** Creates or joins the room. */
   static async open(options: ChaosMemberOptions): Promise<ChaosMember> {
     let local: HostPort | undefined;
-    const proxy = options.proxy;
+    const tcpUdp = new TcpUdpConnector(
+      { hostname: "127.0.0.1", port: options.tcpPort },
+      { udpTarget: options.proxy?.addr },
+    );
+    // Notes each new channel's address, which the fault proxy can silence.
+    const connector: Connector = {
+      connect: async (request, connectOptions) => {
+        const connection = await tcpUdp.connect(request, connectOptions);
+        local = connection.channel.local;
+        return connection;
+      },
+    };
     const session = await ChatSession.open({
-      server: { hostname: "127.0.0.1", port: options.tcpPort },
+      connector,
       create: options.create,
       room: options.room,
       username: options.name,
       timings: options.timings,
-      openTransport: (membership, server) => {
-        const transport = openUdpTransport(membership.localHostname, proxy?.addr ?? server);
-        local = transport.local;
-        return transport;
-      },
     });
     return new ChaosMember(options.name, session, () => local);
   }
@@ -127,9 +134,9 @@ export class ChaosMember {
 
 /** Waits until `condition` holds, polling; false if `timeoutMs` passed first. */
 export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() >= deadline) return false;
+    if (performance.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return true;

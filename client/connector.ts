@@ -1,0 +1,119 @@
+/**
+ * How the session library reaches a server, as interfaces: a
+ * {@linkcode Connector} asks for a membership (CREATE_ROOM or JOIN_ROOM) and
+ * hands back the answer together with the {@linkcode DatagramChannel} the
+ * session then talks over. TCP + UDP is one implementation
+ * (`client/tcp_udp_connector.ts`); tests pass a fake, and a browser can pass
+ * one over a WebSocket.
+ */
+import type { JoinAccepted, RoomRequest } from "../protocol/tcrp.ts";
+import type { HostPort } from "../protocol/host_port.ts";
+import { ChatTransportError } from "./errors.ts";
+import type { Scheduler, TimerId } from "./scheduler.ts";
+
+export type { JoinAccepted, RoomRequest };
+
+/**
+ * Chat datagrams to and from one server, for one membership. Client
+ * datagrams go out as encoded by `protocol/datagram.ts`; server datagrams
+ * come back as received (the session decodes them and drops garbage).
+ */
+export interface DatagramChannel {
+  /** Sends one datagram; never waits. Loss is the session's business, not an error. */
+  send(bytes: Uint8Array): void;
+  /**
+   * The next datagram from the server, or null once the channel is closed
+   * (by {@linkcode close} or by the other end). One call at a time. A
+   * rejection is a failure the session cannot explain: it closes as lost.
+   */
+  receive(): Promise<Uint8Array | null>;
+  /** Closes the channel; a pending receive resolves null. Closing twice is harmless. */
+  close(): void;
+  /** Our end of the channel, when it has an address (a fault proxy can single it out). */
+  readonly local?: HostPort;
+}
+
+/** What a successful {@linkcode Connector.connect} yields. */
+export interface Connection {
+  /** The server's answer: where datagrams go, their size limit, heartbeat and idle periods. */
+  accepted: JoinAccepted;
+  /** The member's token, carried by every datagram. */
+  token: Uint8Array;
+  /** The channel for this membership's datagrams. */
+  channel: DatagramChannel;
+  /**
+   * True when the channel neither loses nor reorders (a WebSocket, say): the
+   * session then sends each HELLO and MESSAGE once per connection instead of
+   * repeating it. UDP is not.
+   */
+  reliable: boolean;
+}
+
+/** How long a {@linkcode Connector.connect} may take, and how to cancel it. */
+export interface ConnectOptions {
+  /** Aborting gives up on the request (the promise rejects). */
+  signal?: AbortSignal;
+  /** Give up after this many milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Asks a server for a membership.
+ *
+ * @example A connector that counts its calls around another one
+ * ```ts
+ * let calls = 0;
+ * const counting: Connector = {
+ *   connect: (request, options) => {
+ *     calls++;
+ *     return inner.connect(request, options);
+ *   },
+ * };
+ * ```
+ */
+export interface Connector {
+  /**
+   * Sends one CREATE_ROOM or JOIN_ROOM. Resolves with the answer and an open
+   * channel; rejects with `ChatRefusedError` when the server says no
+   * (`status` is its code) and `ChatTransportError` when it cannot be
+   * reached or answers with garbage, in time or at all.
+   */
+  connect(request: RoomRequest, options: ConnectOptions): Promise<Connection>;
+}
+
+/**
+ * How long past `timeoutMs` a connector has to give its own answer (an
+ * error that names the server, say) before the library gives up on it.
+ */
+export const CONNECT_GRACE_MS = 1_000;
+
+/**
+ * {@linkcode Connector.connect} with a deadline on the library's own clock,
+ * so a connector that ignores `timeoutMs` cannot hang the session: at the
+ * deadline (`timeoutMs` plus {@linkcode CONNECT_GRACE_MS}) the request's
+ * signal aborts and this rejects with `ChatTransportError`; a connection
+ * that arrives after that is closed.
+ */
+export function connectWithin(
+  connector: Connector,
+  request: RoomRequest,
+  options: ConnectOptions & { scheduler: Scheduler },
+): Promise<Connection> {
+  const { scheduler, timeoutMs } = options;
+  const abort = new AbortController();
+  const signal = options.signal === undefined
+    ? abort.signal
+    : AbortSignal.any([abort.signal, options.signal]);
+  let timer: TimerId | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = scheduler.setTimeout(() => {
+      abort.abort();
+      reject(new ChatTransportError(`no answer from the server within ${timeoutMs} ms`));
+    }, timeoutMs + CONNECT_GRACE_MS);
+  });
+  const connecting = connector.connect(request, { signal, timeoutMs });
+  connecting.then((connection) => {
+    if (abort.signal.aborted) connection.channel.close(); // too late: nobody will use it
+  }, () => {});
+  return Promise.race([connecting, deadline]).finally(() => scheduler.clearTimeout(timer));
+}

@@ -1,0 +1,57 @@
+/**
+ * What `chat join` asks the server for, decided without a terminal: the
+ * same function builds the session for the interactive menu and for pipe mode.
+ */
+import assert from "node:assert/strict";
+import { decodeUtf8 } from "../protocol/bytes.ts";
+import { encodeTcrpRequest, TCRP_HEADER_BYTES } from "../protocol/tcrp.ts";
+import { VirtualClock } from "../testing/virtual_time.ts";
+import { FakeConnector, welcome } from "./fake_network_test_util.ts";
+import { type JoinFlags, sessionOptionsOf } from "./join_command.ts";
+import { ChatSession } from "./session.ts";
+import { TcpUdpConnector } from "./tcp_udp_connector.ts";
+
+const FLAGS: JoinFlags = { server: { hostname: "127.0.0.1", port: 9001 }, capacity: 4 };
+
+/** The JSON payload of the TCRP request a session opened with these flags and choice sends. */
+async function requestPayload(create: boolean): Promise<Record<string, unknown>> {
+  const clock = new VirtualClock();
+  const connector = new FakeConnector(clock);
+  const options = sessionOptionsOf(FLAGS, {
+    create,
+    room: "lobby",
+    username: "alice",
+    password: null,
+  });
+  const opening = ChatSession.open({ ...options, connector, scheduler: clock });
+  await clock.settle();
+  connector.channel.inject(welcome(0));
+  const session = await opening;
+  await session.leave();
+  const bytes = encodeTcrpRequest(connector.requests[0]!);
+  return JSON.parse(decodeUtf8(bytes.subarray(TCRP_HEADER_BYTES + "lobby".length), "payload"));
+}
+
+Deno.test("chat join --capacity, then Join in the menu: the request carries no capacity", async () => {
+  assert.deepEqual(await requestPayload(false), { username: "alice" });
+  assert.equal(
+    sessionOptionsOf(FLAGS, { create: false, room: "r", username: "u", password: "p" }).capacity,
+    null,
+  );
+});
+
+Deno.test("chat join --capacity, then Create: the request carries the capacity", async () => {
+  assert.deepEqual(await requestPayload(true), { username: "alice", capacity: 4 });
+});
+
+Deno.test("chat join: the session goes to --server over TCP + UDP, with --rejoin-timeout in ms", () => {
+  const options = sessionOptionsOf(
+    { ...FLAGS, rejoinTimeout: 5 },
+    { create: true, room: "r", username: "u", password: null },
+  );
+  assert.ok(options.connector instanceof TcpUdpConnector);
+  assert.deepEqual(options.connector.server, FLAGS.server);
+  assert.deepEqual(options.timings, { rejoinTimeoutMs: 5_000 });
+  const choice = { create: true, room: "r", username: "u", password: null };
+  assert.deepEqual(sessionOptionsOf(FLAGS, choice).timings, {}, "no flag: the default");
+});

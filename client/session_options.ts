@@ -1,0 +1,94 @@
+/**
+ * What a session is opened with, and what it hands out: its options, its
+ * timings, and the events a front end reads.
+ */
+import type { CloseReason } from "../protocol/datagram.ts";
+import type { Connector } from "./connector.ts";
+import type { DatagramCrypto } from "./datagram_crypto.ts";
+import type { Scheduler } from "./scheduler.ts";
+
+/** What the front end is told, in order. */
+export type SessionEvent =
+  | { type: "welcome"; room: string; host: string; members: string[]; rejoined: boolean }
+  | { type: "message"; seq: number; time: Date; name: string; text: string; replay: boolean }
+  | {
+    type: "joined" | "left" | "timedOut";
+    seq: number;
+    time: Date;
+    name: string;
+    replay: boolean;
+  }
+  | { type: "delivered"; msgId: number; seq: number }
+  | { type: "undelivered"; msgId: number; text: string }
+  | { type: "missed"; fromSeq: number; toSeq: number }
+  | { type: "error"; code: number; text: string }
+  /** The server forgot this session; messages sent now wait for the rejoin. */
+  | { type: "rejoining"; reason: string; timeoutMs: number }
+  | { type: "closed"; reason: CloseReason | "lost"; text: string };
+
+/** Retry timings, in milliseconds on the scheduler's clock; tests shorten them. */
+export interface SessionTimings {
+  /** A membership request (CREATE_ROOM or JOIN_ROOM) has this long to be answered. */
+  connectTimeoutMs: number;
+  /** First MESSAGE retransmission after this long, then doubling... (also LEAVE's spacing) */
+  retryBaseMs: number;
+  /** ...up to this long between tries. */
+  retryMaxMs: number;
+  /** MESSAGE sends in all before "not delivered". */
+  sendTries: number;
+  /** HELLO is repeated this often until WELCOME arrives. */
+  helloIntervalMs: number;
+  /** No WELCOME after this long: the session fails. */
+  helloTimeoutMs: number;
+  /** A gap is asked for again this often. */
+  resendIntervalMs: number;
+  /** RESENDs for one gap before it is reported as missed and skipped. */
+  resendTries: number;
+  /** How long to keep trying to get back in after the server forgot us; 0: do not. */
+  rejoinTimeoutMs: number;
+  /** First wait between rejoin attempts (it doubles up to 2 s). */
+  rejoinRetryMs: number;
+}
+
+/**
+ * Defaults: 300 ms doubling up to 2 s, 12 tries (about 20 s, so a message
+ * survives 20% loss each way: a try fails 36% of the time, 12 in a row 5e-6).
+ */
+export const DEFAULT_TIMINGS: SessionTimings = {
+  connectTimeoutMs: 10_000,
+  retryBaseMs: 300,
+  retryMaxMs: 2_000,
+  sendTries: 12,
+  helloIntervalMs: 500,
+  helloTimeoutMs: 10_000,
+  resendIntervalMs: 500,
+  // A round fails 36% of the time at 20% loss each way: 6 rounds left 4 of
+  // 25,000 deliveries missed in the chaos suite (0.36^6 = 0.2% a gap); 20 rounds, 1e-9.
+  resendTries: 20,
+  rejoinTimeoutMs: 60_000,
+  rejoinRetryMs: 250,
+};
+
+/** How to open a session. */
+export interface SessionOptions {
+  /** Reaches the server: membership requests and the datagram channel. */
+  connector: Connector;
+  /** Create the room (and be its host), or join it. */
+  create: boolean;
+  /** The room's name. */
+  room: string;
+  /** Our name in it. */
+  username: string;
+  /** The room's password (create: sets it; join: proves it); empty or null: none. */
+  password?: string | null;
+  /** With create: most members at once, host included (a join that carries one is refused, 400). */
+  capacity?: number | null;
+  /** Timings to change from {@linkcode DEFAULT_TIMINGS}. */
+  timings?: Partial<SessionTimings>;
+  /** Aborting cancels the opening, or leaves the room once in. */
+  signal?: AbortSignal;
+  /** The clock and timers; default the system's (`performance.now` and global timers). */
+  scheduler?: Scheduler;
+  /** Transforms every datagram both ways; default none. */
+  crypto?: DatagramCrypto;
+}
