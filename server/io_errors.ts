@@ -121,3 +121,53 @@ export class Backoff {
     });
   }
 }
+
+/** What {@linkcode runIoLoop} reports. */
+export interface IoLoopOptions {
+  /** Ends the loop (and any back-off) when it aborts. */
+  signal: AbortSignal;
+  /** Monotonic milliseconds, to say how long an episode lasted. */
+  monotonic: () => number;
+  /** The machine ran out of something: called once when an episode starts. */
+  onExhausted: (error: unknown) => void;
+  /** A call succeeded again after an episode of `ms` milliseconds. */
+  onRecovered?: (ms: number) => void;
+}
+
+/**
+ * Calls `step` (one accept, one receive) until it resolves false or `signal`
+ * aborts, by the rule in the module doc: a closed socket ends the loop
+ * quietly, exhaustion backs off, a transient error retries at once, and
+ * anything else rejects with that error.
+ */
+export async function runIoLoop(
+  step: () => Promise<boolean>,
+  options: IoLoopOptions,
+): Promise<void> {
+  const { signal, monotonic, onExhausted, onRecovered } = options;
+  const backoff = new Backoff();
+  let exhaustedSince = 0;
+  while (!signal.aborted) {
+    let more: boolean;
+    try {
+      more = await step();
+    } catch (error) {
+      const kind = classifyIoError(error);
+      if (kind === "closed" || signal.aborted) return;
+      if (kind === "fatal") throw error;
+      if (kind === "exhausted") {
+        if (backoff.idle) {
+          exhaustedSince = monotonic();
+          onExhausted(error);
+        }
+        await backoff.wait(signal);
+      }
+      continue;
+    }
+    if (!backoff.idle) {
+      onRecovered?.(Math.round(monotonic() - exhaustedSince));
+      backoff.reset();
+    }
+    if (!more) return;
+  }
+}

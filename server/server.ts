@@ -131,6 +131,7 @@ export function startChatServer(
     log,
     strangers,
     report,
+    clocks,
   });
   const requestLimiter = new KeyedRateLimiter({
     ratePerSecond: config.requestRateLimit,

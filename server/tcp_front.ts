@@ -24,7 +24,7 @@ import type { AbuseReporter } from "./abuse_log.ts";
 import type { Clocks } from "./clock.ts";
 import type { Peer } from "./endpoint.ts";
 import type { Handshake, HandshakeOutcome } from "./handshake.ts";
-import { Backoff, classifyIoError, describeIoError } from "./io_errors.ts";
+import { describeIoError, runIoLoop } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
 
 /** What the TCRP front end needs. */
@@ -61,38 +61,21 @@ export class TcrpFrontEnd {
    * is not one of those (nor a closed listener) rejects, and the server stops.
    */
   async serve(): Promise<void> {
-    const backoff = new Backoff();
-    let exhaustedSince = 0;
-    while (!this.#closing.signal.aborted) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        const kind = classifyIoError(error);
-        if (kind === "closed" || this.#closing.signal.aborted) return;
-        if (kind === "fatal") throw error;
-        if (kind === "exhausted") {
-          if (backoff.idle) {
-            exhaustedSince = this.#options.clocks.monotonic();
-            this.#options.log.warn(
-              `tcp accept: ${
-                describeIoError(error)
-              } with ${this.#connections.size} connections open; ` +
-                "retrying with a back-off (raise the open-files limit, ulimit -n, or lower " +
-                "--max-handshakes)",
-            );
-          }
-          await backoff.wait(this.#closing.signal);
-        }
-        continue;
-      }
-      if (!backoff.idle) {
-        const ms = Math.round(this.#options.clocks.monotonic() - exhaustedSince);
-        this.#options.log.warn(`tcp accept: accepting again after ${ms} ms`);
-        backoff.reset();
-      }
-      this.#accept(conn);
-    }
+    const { log, clocks } = this.#options;
+    await runIoLoop(async () => {
+      this.#accept(await this.#listener.accept());
+      return true;
+    }, {
+      signal: this.#closing.signal,
+      monotonic: clocks.monotonic,
+      onExhausted: (error) =>
+        log.warn(
+          `tcp accept: ${describeIoError(error)} with ${this.#connections.size} connections ` +
+            "open; retrying with a back-off (raise the open-files limit, ulimit -n, or lower " +
+            "--max-handshakes)",
+        ),
+      onRecovered: (ms) => log.warn(`tcp accept: accepting again after ${ms} ms`),
+    });
   }
 
   /** Stops accepting, drops open connections, waits for their handlers. */

@@ -17,10 +17,11 @@ import { ProtocolError } from "../protocol/errors.ts";
 import { decodeClientDatagram, MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import type { HostPort } from "../protocol/host_port.ts";
 import type { AbuseKind, AbuseReporter } from "./abuse_log.ts";
-import type { DatagramSocket, ReceivedBatch } from "./datagram_socket.ts";
+import type { Clocks } from "./clock.ts";
+import type { DatagramSocket } from "./datagram_socket.ts";
 import type { Outgoing } from "./endpoint.ts";
 import type { EndpointRouter } from "./endpoint_router.ts";
-import { Backoff, classifyIoError, describeIoError } from "./io_errors.ts";
+import { describeIoError, runIoLoop } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
 import type { RoomRegistry } from "./registry.ts";
@@ -37,6 +38,7 @@ export interface UdpFrontEndOptions {
   strangers: KeyedRateLimiter;
   /** Where refusals are counted. */
   report: AbuseReporter;
+  clocks: Clocks;
 }
 
 /** Serves chat datagrams on a bound UDP socket until {@linkcode UdpFrontEnd.close}. */
@@ -53,34 +55,24 @@ export class UdpFrontEnd {
 
   /** Receives until the socket closes; rejects on a receive error it cannot live with. */
   async serve(): Promise<void> {
-    const backoff = new Backoff();
-    const { router } = this.#options;
-    while (!this.#closing.signal.aborted) {
-      let batch: ReceivedBatch;
-      try {
-        batch = await this.#socket.receive();
-      } catch (error) {
-        const kind = classifyIoError(error);
-        if (kind === "closed" || this.#closing.signal.aborted) return;
-        if (kind === "fatal") throw error;
-        if (kind === "exhausted") {
-          if (backoff.idle) {
-            this.#options.log.warn(`udp receive: ${describeIoError(error)}; backing off`);
-          }
-          await backoff.wait(this.#closing.signal);
-        }
-        continue;
-      }
-      backoff.reset();
+    const { router, log } = this.#options;
+    await runIoLoop(async () => {
+      const batch = await this.#socket.receive();
       // An empty batch means the socket is closing.
-      if (batch.count === 0) return;
+      if (batch.count === 0) return false;
       for (let i = 0; i < batch.count; i++) {
         // size() is the length on the wire, so an oversized datagram is
         // refused even where the socket kept only part of it.
         router.queue(this.#handle(batch.bytes(i), batch.size(i), batch.from(i)));
       }
       router.flush();
-    }
+      return true;
+    }, {
+      signal: this.#closing.signal,
+      monotonic: this.#options.clocks.monotonic,
+      onExhausted: (error) => log.warn(`udp receive: ${describeIoError(error)}; backing off`),
+      onRecovered: (ms) => log.warn(`udp receive: receiving again after ${ms} ms`),
+    });
   }
 
   #handle(bytes: Uint8Array, size: number, source: HostPort): Outgoing[] {

@@ -5,7 +5,7 @@
  * accept loop.
  */
 import assert from "node:assert/strict";
-import { Children, MAIN_TS } from "../testing/cli.ts";
+import { Children, LOOPBACK_ANY_PORTS, MAIN_TS } from "../testing/cli.ts";
 import { listRooms } from "../testing/raw_client.ts";
 
 /** Deno itself holds about 26 descriptors once serving; 64 leaves room for about 38 connections. */
@@ -29,12 +29,7 @@ Deno.test({
         "--allow-ffi",
         MAIN_TS,
         "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--udp-port",
-        "0",
+        ...LOOPBACK_ANY_PORTS,
         // The gate's own limits stay out of the way: the kernel's is the one under test.
         "--max-handshakes",
         "1000",
