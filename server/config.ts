@@ -28,22 +28,22 @@ export interface ServerConfig {
   maxRooms: number;
   maxMembers: number;
   maxPayloadBytes: number;
-  /** TCRP requests a second per source IP (burst 3x); 0 turns it off. */
+  /** TCRP requests a second per address (see address_key.ts) (burst 3x); 0 turns it off. */
   requestRateLimit: number;
-  /** TCRP connections open at once from one IP address (429 past it). */
+  /** TCRP connections open at once from one address (429 past it). */
   maxHandshakesPerIp: number;
   /** TCRP connections open at once in all (503 past it), so descriptors last. */
   maxHandshakes: number;
   /** A TCRP connection must deliver its whole request within this long. */
   handshakeTimeoutSeconds: number;
-  /** Rooms open at once whose host came from one IP address (429 past it). */
+  /** Rooms open at once whose host came from one address (429 past it). */
   maxRoomsPerIp: number;
   /** Members in one room: the limit for rooms without a capacity, and the largest capacity. */
   maxMembersPerRoom: number;
   /** Event text each room keeps for replay, at 2 bytes a UTF-16 unit. */
   historyBytes: number;
   /**
-   * Datagrams a second per IP address that do not authenticate (undecodable,
+   * Datagrams a second per address that do not authenticate (undecodable,
    * unknown token, token from another address), bursts of 2x; past it they
    * are dropped unanswered. 0 turns it off.
    */

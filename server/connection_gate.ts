@@ -1,12 +1,12 @@
 /**
- * Counts open TCRP connections per source IP and in all, so that one address
+ * Counts open TCRP connections per address (address_key.ts) and in all, so that one address
  * cannot hold every handshake slot (slowloris) and many addresses together
  * cannot exhaust the server's file descriptors.
  */
 
 /** Limits of a {@linkcode ConnectionGate}. */
 export interface ConnectionGateOptions {
-  /** Most connections open at once from one IP address. */
+  /** Most connections open at once from one address. */
   maxPerIp: number;
   /** Most connections open at once in all. */
   maxTotal: number;

@@ -46,7 +46,7 @@ export interface KeyedRateLimiterOptions {
   maxKeys?: number;
 }
 
-/** One token bucket per key (an IP address, say); 0 as the rate turns it off. */
+/** One token bucket per key (an address key, say); 0 as the rate turns it off. */
 export class KeyedRateLimiter {
   #options: KeyedRateLimiterOptions;
   #buckets = new Map<string, TokenBucket>();
