@@ -135,7 +135,7 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
   ) => {
     const s = stats[direction];
     s.received++;
-    if (Date.now() < client.silentUntil) {
+    if (performance.now() < client.silentUntil) {
       s.silenced++;
       return;
     }
@@ -226,7 +226,7 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
     stats,
     silence(address, ms) {
       const key = `${address.hostname}:${address.port}`;
-      const until = Date.now() + ms;
+      const until = performance.now() + ms;
       const client = clients.get(key);
       if (client !== undefined) client.silentUntil = until;
       else if (silences.size < maxClients) silences.set(key, until);
