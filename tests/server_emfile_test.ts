@@ -5,7 +5,7 @@
  * accept loop.
  */
 import assert from "node:assert/strict";
-import { Children, LOOPBACK_ANY_PORTS, MAIN_TS } from "../testing/cli.ts";
+import { Children, LOOPBACK_ANY_PORTS, taskArgs, waitForListening } from "../testing/cli.ts";
 import { listRooms } from "../testing/raw_client.ts";
 
 /** Deno itself holds about 26 descriptors once serving; 64 leaves room for about 38 connections. */
@@ -23,12 +23,7 @@ Deno.test({
       const server = kids.spawn("prlimit", [
         `--nofile=${OPEN_FILES}:${OPEN_FILES}`,
         Deno.execPath(),
-        "run",
-        "--allow-net",
-        "--allow-env=CHAT_*",
-        "--allow-ffi",
-        MAIN_TS,
-        "serve",
+        ...taskArgs("serve"),
         ...LOOPBACK_ANY_PORTS,
         // The gate's own limits stay out of the way: the kernel's is the one under test.
         "--max-handshakes",
@@ -38,14 +33,14 @@ Deno.test({
         "--request-rate",
         "0",
       ], { label: "chat serve (prlimit)" });
-      const match = await server.stderr.waitFor(/TCRP on tcp 127\.0\.0\.1:(\d+)/, 10_000);
-      const addr = { transport: "tcp", hostname: "127.0.0.1", port: Number(match[1]) } as const;
+      const { port } = await waitForListening(server, 10_000);
+      const addr = { transport: "tcp", hostname: "127.0.0.1", port } as const;
       for (let i = 0; i < IDLE_CONNECTIONS; i++) idle.push(await Deno.connect(addr));
       await server.stderr.waitFor(/tcp accept: .*EMFILE.*retrying with a back-off/, 10_000);
       for (const conn of idle.splice(0)) conn.close();
       // The back-off is at most 1 s; the server then accepts (and drops) what the
       // closed clients left in its backlog, and answers a new request.
-      const rooms = await listRooms(addr as unknown as Deno.NetAddr);
+      const rooms = await listRooms(addr);
       assert.deepEqual(rooms, []);
       await server.stderr.waitFor(/tcp accept: accepting again after \d+ ms/, 5_000);
       assert.equal(server.exitCode, null, "still running");
