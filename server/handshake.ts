@@ -33,6 +33,7 @@ import type { PasswordFailures } from "./password_failures.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
 import type { JoinResult, RoomRegistry } from "./registry.ts";
 import { pageBytes, pageOfRooms } from "./room_list.ts";
+import { VerifiedPasswords } from "./verified_passwords.ts";
 
 /**
  * A room name's canonical key, for LIST order and the wrong-password limits.
@@ -106,6 +107,7 @@ export class Handshake {
   #options: HandshakeOptions;
   #passwords: PasswordHasher;
   #creating = new Set<string>();
+  #verified = new VerifiedPasswords();
 
   /** A handshake service over a registry. */
   constructor(options: HandshakeOptions) {
@@ -275,7 +277,17 @@ export class Handshake {
     let passwordProof: PasswordRecord | null = null;
     if (record && request.password !== null) {
       const password = request.password;
-      const matches = await this.#hash(() => this.#passwords.verify(password, record), exchange);
+      // A password verified before for this room needs no derivation, not even
+      // when this request queued before that check ended (verified_passwords.ts).
+      // It is remembered as soon as it is verified, before the next job starts.
+      const verified = this.#verified;
+      const matches = verified.matches(record, password) ||
+        await this.#hash(async () => {
+          if (verified.matches(record, password)) return true;
+          const right = await this.#passwords.verify(password, record);
+          if (right) verified.remember(record, password);
+          return right;
+        }, exchange);
       // A check that ran for an abandoned exchange commits nothing, not even a failure.
       exchange.signal.throwIfAborted();
       if (matches) passwordProof = record;

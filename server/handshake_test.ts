@@ -447,3 +447,20 @@ Deno.test("handshake: LIST pages by canonical key; its bytes count against the a
   now += 1_000;
   assert.equal(statusOf(await list(null, null)), "rooms");
 });
+
+Deno.test("handshake: a class joining with the room's password costs one derivation, not one each", async () => {
+  const { handshake, hasher } = setup({ hashConcurrency: 1 });
+  await answerHashed(handshake, hasher, request("create", "class", "teacher", "s3cret"));
+  const students = Array.from(
+    { length: 5 },
+    (_, i) => handshake.answer(request("join", "class", `s${i}`, "s3cret"), exchange()),
+  );
+  const guess = handshake.answer(request("join", "class", "eve", "guess"), exchange());
+  for (let i = 0; i < 6; i++) {
+    await settle();
+    hasher.finishAll();
+  }
+  assert.deepEqual((await Promise.all(students)).map(statusOf), Array(5).fill("admitted"));
+  assert.equal(statusOf(await guess), 401, "a wrong password is still derived and refused");
+  assert.deepEqual(hasher.derivations, ["hash s3cret", "verify s3cret", "verify guess"]);
+});
