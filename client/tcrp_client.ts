@@ -30,9 +30,12 @@ export interface Membership {
   localHostname: string;
 }
 
+/** How long a TCRP call waits for its answer unless told otherwise. */
+export const DEFAULT_TCRP_TIMEOUT_MS = 10_000;
+
 /** Options shared by the TCRP calls. */
 export interface TcrpCallOptions {
-  /** Give up after this long (default 10 s). */
+  /** Give up after this long (default {@linkcode DEFAULT_TCRP_TIMEOUT_MS}). */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -117,7 +120,7 @@ async function exchange(
   framesOnSuccess: number,
   options: TcrpCallOptions,
 ): Promise<{ response: TcrpResponse; frames: TcrpFrame[]; localHostname: string }> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TCRP_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) signals.push(options.signal);
   const signal = AbortSignal.any(signals);

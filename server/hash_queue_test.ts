@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { HashQueue, HashQueueBusy } from "./hash_queue.ts";
+import { DEFAULT_TCRP_TIMEOUT_MS } from "../client/tcrp_client.ts";
+import { DEFAULT_TIMINGS } from "../client/session_options.ts";
+import { HASH_WAIT_MS, HashQueue, HashQueueBusy } from "./hash_queue.ts";
 
 /** A job the test finishes by hand, recording when it started. */
 function manualJob(log: string[], name: string) {
@@ -158,4 +160,9 @@ Deno.test("HashQueue: a cancelled job leaves its key's line; the others keep the
   b.finish();
   assert.equal(await kept, "b");
   assert.deepEqual(log, ["start blocker", "start b"]);
+});
+
+Deno.test("HASH_WAIT_MS is well inside the reference client's TCRP timeouts, so a busy server's 503 arrives first", () => {
+  assert.ok(HASH_WAIT_MS * 4 <= DEFAULT_TCRP_TIMEOUT_MS);
+  assert.ok(HASH_WAIT_MS * 4 <= DEFAULT_TIMINGS.connectTimeoutMs);
 });
