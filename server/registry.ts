@@ -242,10 +242,10 @@ export class RoomRegistry {
    */
   refuseJoin(request: { roomName: string; peer: Peer }): RegistryRefusal | null {
     const perAddress = this.#refuseMembersPerAddress(request.peer);
-    if (perAddress !== null) return perAddress;
+    if (perAddress !== null) return this.#reportMemberLimit(request.peer, perAddress);
     const room = this.#rooms.get(request.roomName);
     if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
-    return this.#refuseSlot(room, request.peer);
+    return this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
   }
 
   /** Members whose handshake came from this address key, in all rooms. */
@@ -256,8 +256,16 @@ export class RoomRegistry {
   #refuseMembersPerAddress(peer: Peer): RegistryRefusal | null {
     const held = this.membersFrom(peer.addressKey);
     if (held < this.#options.maxMembersPerIp) return null;
-    this.#options.onAbuse?.("member-limit", peer.addressKey, `already holds ${held} memberships`);
     return refusal(429, `your address already holds ${held} memberships, this server's limit`);
+  }
+
+  /** Counts a final 429 for members per address in the abuse log (once per refusal). */
+  #reportMemberLimit(peer: Peer, refused: RegistryRefusal | null): RegistryRefusal | null {
+    if (refused?.status === 429) {
+      const held = this.membersFrom(peer.addressKey);
+      this.#options.onAbuse?.("member-limit", peer.addressKey, `already holds ${held} memberships`);
+    }
+    return refused;
   }
 
   /** A room's own limit (403), then the per-address and server-wide ones. */
@@ -289,13 +297,15 @@ export class RoomRegistry {
   create(request: CreateRequest): JoinResult {
     const refused = this.refuseCreate(request);
     if (refused !== null) {
-      if (refused.status === 429) {
-        const hosted = this.#roomsByAddress.get(request.peer.addressKey);
+      const hosted = this.#roomsByAddress.get(request.peer.addressKey) ?? 0;
+      if (refused.status === 429 && hosted >= this.#options.maxRoomsPerIp) {
         this.#options.onAbuse?.(
           "room-limit",
           request.peer.addressKey,
           `already hosts ${hosted} rooms`,
         );
+      } else {
+        this.#reportMemberLimit(request.peer, refused);
       }
       return refused;
     }
@@ -328,7 +338,7 @@ export class RoomRegistry {
       return refusal(409, `the name "${request.username}" is taken here`);
     }
     // Checked before hashing too (refuseJoin); the room may have filled meanwhile.
-    const refused = this.#refuseSlot(room, request.peer);
+    const refused = this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
     if (refused !== null) return refused;
     this.#log(`joined: ${request.username} (${request.peer.address}) to "${room.name}"`);
     return this.#admit(room, request.username, request.peer);

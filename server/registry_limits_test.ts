@@ -119,3 +119,23 @@ Deno.test("registry: refuseJoin says 429, 404, 403, 503 without the password; jo
   join(reg, "locked", "cid", "10.0.0.1", record);
   assert.equal(reg.refuseJoin({ roomName: "nowhere", peer: peer("10.0.0.1") })?.status, 429);
 });
+
+Deno.test("registry: each refusal for members per address is reported once, as member-limit", () => {
+  const reports: string[] = [];
+  const reg = registry({
+    maxMembersPerIp: 1,
+    maxRoomsPerIp: 5,
+    onAbuse: (kind, key) => reports.push(`${kind} ${key}`),
+  });
+  assert.equal(statusOf(create(reg, "a", "10.0.0.1")), 200);
+  assert.equal(
+    reg.refuseCreate({ roomName: "b", username: "h", capacity: null, peer: peer("10.0.0.1") })
+      ?.status,
+    429,
+  );
+  assert.deepEqual(reports, [], "asking is not refusing");
+  assert.equal(statusOf(create(reg, "b", "10.0.0.1")), 429);
+  assert.equal(reg.refuseJoin({ roomName: "a", peer: peer("10.0.0.1") })?.status, 429);
+  assert.equal(statusOf(join(reg, "a", "x", "10.0.0.1")), 429);
+  assert.deepEqual(reports, Array(3).fill("member-limit 10.0.0.1"));
+});
