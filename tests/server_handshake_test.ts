@@ -174,3 +174,49 @@ Deno.test("chat rooms pages through 250 rooms and lists each exactly once, in ca
     await server.shutdown();
   }
 });
+
+Deno.test("wrong passwords: 20 from one address, then 429 before hashing; another address still gets in", async () => {
+  let derivations = 0;
+  const record = { salt: new Uint8Array(16), hash: new Uint8Array(32) };
+  const server = startTestServer({}, {
+    passwords: {
+      hash: () => Promise.resolve(record),
+      verify: (password) => {
+        derivations++;
+        return Promise.resolve(password === "right");
+      },
+    },
+  });
+  try {
+    const ask = (username: string, password: string, from: string) =>
+      tcrpRequestFrom(
+        server.tcpAddr,
+        encodeTcrpRequest({
+          operation: Operation.JOIN_ROOM,
+          roomName: "vault",
+          username,
+          password,
+          capacity: null,
+        }),
+        from,
+      );
+    const created = await roomRequest(server.tcpAddr, "create", {
+      room: "vault",
+      username: "owner",
+      password: "right",
+    });
+    assert.equal(statusOf(created.response), 200);
+    for (let i = 0; i < 20; i++) {
+      assert.equal(statusOf(responseOf(await ask(`guess${i}`, `wrong${i}`, "127.0.0.3"))), 401);
+    }
+    assert.equal(derivations, 20);
+    const limited = responseOf(await ask("guess", "right", "127.0.0.3"));
+    assert.equal(statusOf(limited), 429);
+    assert.match((limited as { error: string }).error, /too many wrong passwords/);
+    assert.equal(derivations, 20, "refused before hashing");
+    assert.equal(statusOf(responseOf(await ask("friend", "right", "127.0.0.4"))), 200);
+    assert(server.logs.some((line) => line.includes("wrong room passwords over the limit")));
+  } finally {
+    await server.shutdown();
+  }
+});
