@@ -7,6 +7,9 @@ import {
   decodeTcrpResponse,
   encodeTcrpRequest,
   type JoinAccepted,
+  type ListRequest,
+  Operation,
+  type RoomList,
   type RoomRequest,
   type RoomSummary,
   State,
@@ -27,9 +30,12 @@ export interface Membership {
   localHostname: string;
 }
 
+/** How long a TCRP call waits for its answer unless told otherwise. */
+export const DEFAULT_TCRP_TIMEOUT_MS = 10_000;
+
 /** Options shared by the TCRP calls. */
 export interface TcrpCallOptions {
-  /** Give up after this long (default 10 s). */
+  /** Give up after this long (default {@linkcode DEFAULT_TCRP_TIMEOUT_MS}). */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -37,13 +43,61 @@ export interface TcrpCallOptions {
 // Room lists can be long; a server answer beyond this is garbage, not a list.
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-/** Asks for the room list. */
+/** Most LIST_ROOMS pages one walk reads: a server's whole list is 10 at its default 1,000 rooms. */
+const MAX_LIST_PAGES = 10_000;
+/** Waits before asking again for a page refused with 429 (the walk is under way). */
+const PAGE_RETRY_MS = [250, 500, 1_000, 2_000, 2_000];
+
+/**
+ * Asks for the whole room list, page by page (each page is one connection,
+ * `timeoutMs` each), following each answer's `next` until it is null or
+ * absent (a revision-1 server sends its whole list at once). A page after
+ * the first refused with 429 (the address's list budget or request rate) is
+ * asked for again after a pause, so a long walk is slowed, not lost.
+ */
 export async function requestRoomList(
   server: HostPort,
   options: TcrpCallOptions = {},
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<RoomSummary[]> {
-  const { response } = await exchange(server, { operation: 3 }, 1, options);
-  return (response as { rooms: RoomSummary[] }).rooms;
+  const rooms: RoomSummary[] = [];
+  const cursors = new Set<string>();
+  let cursor: string | null = null;
+  for (let page = 0; page < MAX_LIST_PAGES; page++) {
+    const request: ListRequest = cursor === null
+      ? { operation: Operation.LIST_ROOMS }
+      : { operation: Operation.LIST_ROOMS, cursor };
+    const list = await listPage(server, request, options, page === 0 ? [] : PAGE_RETRY_MS, sleep);
+    rooms.push(...list.rooms);
+    const next = list.next ?? null;
+    if (next === null) return rooms;
+    // A cursor seen before would walk in a circle.
+    if (cursors.has(next)) break;
+    cursors.add(next);
+    cursor = next;
+  }
+  throw new ChatTransportError("the server's room list does not come to an end");
+}
+
+async function listPage(
+  server: HostPort,
+  request: ListRequest,
+  options: TcrpCallOptions,
+  retries: readonly number[],
+  sleep: (ms: number) => Promise<void>,
+): Promise<RoomList> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return (await exchange(server, request, 1, options)).response as RoomList;
+    } catch (error) {
+      const retry = retries[attempt];
+      if (!(error instanceof ChatRefusedError && error.status === 429) || retry === undefined) {
+        throw error;
+      }
+      options.signal?.throwIfAborted();
+      await sleep(retry);
+    }
+  }
 }
 
 /** Creates or joins a room; resolves with the token and the server's settings. */
@@ -66,7 +120,7 @@ async function exchange(
   framesOnSuccess: number,
   options: TcrpCallOptions,
 ): Promise<{ response: TcrpResponse; frames: TcrpFrame[]; localHostname: string }> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TCRP_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) signals.push(options.signal);
   const signal = AbortSignal.any(signals);

@@ -182,8 +182,24 @@ export interface RoomRequest {
   capacity: number | null;
 }
 
+/**
+ * A LIST_ROOMS request: a page of the room list. `cursor` is what the
+ * previous page's `next` said (null or absent: the first page), `limit` how
+ * many rooms at most (null or absent: {@linkcode LIST_LIMIT_DEFAULT}).
+ */
+export interface ListRequest {
+  operation: typeof Operation.LIST_ROOMS;
+  cursor?: string | null;
+  limit?: number | null;
+}
+
 /** A decoded client request. */
-export type TcrpRequest = RoomRequest | { operation: typeof Operation.LIST_ROOMS };
+export type TcrpRequest = RoomRequest | ListRequest;
+
+/** Rooms in a LIST_ROOMS page when the request names no limit. */
+export const LIST_LIMIT_DEFAULT = 100;
+/** The largest `limit` a LIST_ROOMS request may ask for. */
+export const LIST_LIMIT_MAX = 200;
 
 /** Largest capacity a room may ask for. */
 export const MAX_CAPACITY = 65_535;
@@ -198,12 +214,7 @@ export function decodeTcrpRequest(frame: TcrpFrame): TcrpRequest {
   if (frame.state !== State.REQUEST) {
     throw new ProtocolError(`a client must send state 0, got ${frame.state}`);
   }
-  if (frame.operation === Operation.LIST_ROOMS) {
-    if (frame.roomName.length !== 0 || frame.payload.length !== 0) {
-      throw new ProtocolError("LIST_ROOMS takes an empty room name and payload");
-    }
-    return { operation: Operation.LIST_ROOMS };
-  }
+  if (frame.operation === Operation.LIST_ROOMS) return decodeListRequest(frame);
   const roomName = decodeUtf8(frame.roomName, "room name");
   const body = decodeJsonObject(frame.payload);
   const { username, password, capacity } = body;
@@ -236,14 +247,48 @@ export function decodeTcrpRequest(frame: TcrpFrame): TcrpRequest {
   };
 }
 
+/**
+ * LIST_ROOMS: an empty room name, and an empty payload (the first page at
+ * the default limit) or a JSON object with optional `cursor` (a string) and
+ * `limit` (a whole number 1-200); anything else is a 400.
+ */
+function decodeListRequest(frame: TcrpFrame): ListRequest {
+  if (frame.roomName.length !== 0) {
+    throw new ProtocolError("LIST_ROOMS takes an empty room name");
+  }
+  if (frame.payload.length === 0) return { operation: Operation.LIST_ROOMS };
+  const { cursor, limit } = decodeJsonObject(frame.payload);
+  if (cursor !== undefined && cursor !== null && typeof cursor !== "string") {
+    throw new ProtocolError('"cursor" must be a string');
+  }
+  if (
+    limit !== undefined && limit !== null &&
+    !(Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= LIST_LIMIT_MAX)
+  ) {
+    throw new ProtocolError(`"limit" must be a whole number from 1 to ${LIST_LIMIT_MAX}`);
+  }
+  // Only what was given, so a request decodes to what was encoded.
+  return {
+    operation: Operation.LIST_ROOMS,
+    ...(typeof cursor === "string" ? { cursor } : {}),
+    ...(typeof limit === "number" ? { limit } : {}),
+  };
+}
+
 /** Encodes a client request as a state-0 frame. */
 export function encodeTcrpRequest(request: TcrpRequest): Uint8Array {
   if (request.operation === Operation.LIST_ROOMS) {
+    // The first page at the default limit is an empty payload, as revision 1 sent it.
+    const body: Record<string, unknown> = {};
+    if (request.cursor !== undefined && request.cursor !== null) body.cursor = request.cursor;
+    if (request.limit !== undefined && request.limit !== null) body.limit = request.limit;
     return encodeTcrpFrame({
       operation: Operation.LIST_ROOMS,
       state: State.REQUEST,
       roomName: new Uint8Array(0),
-      payload: new Uint8Array(0),
+      payload: Object.keys(body).length === 0
+        ? new Uint8Array(0)
+        : encodeUtf8(JSON.stringify(body)),
     });
   }
   const body: Record<string, unknown> = { username: request.username };
@@ -274,10 +319,15 @@ export interface RoomSummary {
   passwordProtected: boolean;
 }
 
-/** The LIST_ROOMS answer. */
+/**
+ * The LIST_ROOMS answer: one page. `next` is the cursor of the page after
+ * it, or null when this is the last (a revision-1 server sends none: its one
+ * answer is the whole list).
+ */
 export interface RoomList {
   status: 200;
   rooms: RoomSummary[];
+  next?: string | null;
 }
 
 /** A refusal: the connection closes after it. */
@@ -334,7 +384,14 @@ export function decodeTcrpResponse(frame: TcrpFrame): TcrpResponse {
   }
   if (frame.operation === Operation.LIST_ROOMS) {
     if (!Array.isArray(body.rooms)) throw new ProtocolError('room list has no "rooms" array');
-    return { status: 200, rooms: body.rooms.map(decodeRoomSummary) };
+    if (body.next !== undefined && body.next !== null && typeof body.next !== "string") {
+      throw new ProtocolError('room list "next" must be a string or null');
+    }
+    const rooms = body.rooms.map(decodeRoomSummary);
+    // Absent means null: the last page (or a revision-1 server's whole list).
+    return typeof body.next === "string"
+      ? { status: 200, rooms, next: body.next }
+      : { status: 200, rooms };
   }
   return {
     status: 200,

@@ -118,6 +118,11 @@ const request: fc.Arbitrary<TcrpRequest> = fc.oneof(
     capacity: fc.constant(null),
   }, plain),
   fc.constant({ operation: LIST_ROOMS }),
+  fc.record({
+    operation: fc.constant(LIST_ROOMS),
+    cursor: fc.string({ unit: codePoint, maxLength: 40 }),
+    limit: fc.integer({ min: 1, max: 200 }),
+  }, { ...plain, requiredKeys: ["operation"] }),
 );
 
 Deno.test("encodeTcrpRequest then decodeTcrpRequest is the identity on valid requests", () => {
@@ -211,7 +216,9 @@ function assertValidResponse(operation: number, response: TcrpResponse): void {
     assert.ok(REFUSALS.includes(response.status));
     assert.equal(typeof (response as { error: unknown }).error, "string");
   } else if (operation === LIST_ROOMS) {
-    assert.deepEqual(keys(response), ["rooms", "status"]);
+    const next = (response as { next?: unknown }).next;
+    assert.ok(next === undefined || typeof next === "string");
+    assert.deepEqual(keys(response).filter((key) => key !== "next"), ["rooms", "status"]);
     for (const room of (response as { rooms: object[] }).rooms) {
       assert.deepEqual(keys(room), ["capacity", "members", "name", "passwordProtected"]);
       const { name, members, capacity, passwordProtected } = room as Record<string, unknown>;

@@ -174,6 +174,9 @@ const requestCases: TcrpRequest[] = [
   { operation: 2, roomName: "部屋", username: "bob", password: "x".repeat(1024), capacity: null },
   { operation: 2, roomName: "r", username: "bob", password: null, capacity: null },
   { operation: 3 },
+  { operation: 3, cursor: "lobby" },
+  { operation: 3, limit: 200 },
+  { operation: 3, cursor: "", limit: 1 },
 ];
 
 Deno.test("requests round-trip: encodeTcrpRequest -> parser -> decodeTcrpRequest", () => {
@@ -215,8 +218,13 @@ Deno.test("malformed requests are 400", () => {
   }
   bad(Operation.JOIN_ROOM, State.REQUEST, "r", '{"username":"u","capacity":5}');
   bad(Operation.LIST_ROOMS, State.REQUEST, "r", "");
-  bad(Operation.LIST_ROOMS, State.REQUEST, "", "{}");
   bad(Operation.LIST_ROOMS, State.REQUEST, "r", "{}");
+  for (const page of ["[]", "{", "null", '{"cursor":5}', '{"cursor":["a"]}', '{"limit":0}']) {
+    bad(Operation.LIST_ROOMS, State.REQUEST, "", page);
+  }
+  for (const limit of ["201", "1.5", "-1", '"5"', "true", "1e400"]) {
+    bad(Operation.LIST_ROOMS, State.REQUEST, "", `{"limit":${limit}}`);
+  }
   for (const op of OPS) {
     bad(op, State.RESPONSE, "", "");
     bad(op, State.COMPLETE, "r", '{"username":"u"}');
@@ -231,6 +239,7 @@ const responseCases: ResponseCase[] = [
   [Operation.CREATE_ROOM, "général", accepted(65535, 10, 300)],
   [Operation.JOIN_ROOM, ROOM_255, accepted(9002, 1, 0)],
   [Operation.LIST_ROOMS, "", { status: 200, rooms: [] }],
+  [Operation.LIST_ROOMS, "", { status: 200, rooms: [], next: "lobby" }],
   [Operation.LIST_ROOMS, "", {
     status: 200,
     rooms: [

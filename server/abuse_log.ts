@@ -19,7 +19,11 @@ export const ABUSE_KINDS = {
   "handshake-timeout": "TCRP connections not done within the handshake timeout",
   "handshake-limit": "TCRP connections over the per-IP limit",
   "connection-limit": "TCRP connections over the server-wide limit",
+  "handshake-evicted": "TCRP connections closed unfinished to admit newer ones (server full)",
   "room-limit": "room creations over the per-IP limit",
+  "member-limit": "memberships over the per-address limit",
+  "password-guesses": "wrong room passwords over the limit (refused before hashing)",
+  "list-budget": "room lists over the per-address byte budget",
 } as const;
 
 /** A kind of abuse. */

@@ -28,16 +28,27 @@ export interface ServerConfig {
   maxRooms: number;
   maxMembers: number;
   maxPayloadBytes: number;
-  /** TCRP requests a second per address (see address_key.ts) (burst 3x); 0 turns it off. */
+  /**
+   * TCRP requests a second per address (see address_key.ts), bursts of
+   * {@linkcode REQUEST_BURST_FACTOR}x; 0 turns it off.
+   */
   requestRateLimit: number;
-  /** TCRP connections open at once from one address (429 past it). */
+  /** TCRP connections still reading their request at once from one address (429 past it). */
   maxHandshakesPerIp: number;
-  /** TCRP connections open at once in all (503 past it), so descriptors last. */
+  /**
+   * TCRP connections open at once in all, so descriptors last; when full,
+   * the oldest one still reading its request is closed for a new one (503
+   * when none is).
+   */
   maxHandshakes: number;
   /** A TCRP connection must deliver its whole request within this long. */
+  requestTimeoutSeconds: number;
+  /** A TCRP exchange (request, password check, answer) must be done within this long. */
   handshakeTimeoutSeconds: number;
   /** Rooms open at once whose host came from one address (429 past it). */
   maxRoomsPerIp: number;
+  /** Members at once, in all rooms, whose handshake came from one address (429 past it). */
+  maxMembersPerIp: number;
   /** Members in one room: the limit for rooms without a capacity, and the largest capacity. */
   maxMembersPerRoom: number;
   /** Event text each room keeps for replay, at 2 bytes a UTF-16 unit. */
@@ -77,12 +88,14 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   rateLimit: DEFAULT_REGISTRY_LIMITS.rateLimit,
   maxRooms: DEFAULT_REGISTRY_LIMITS.maxRooms,
   maxMembers: DEFAULT_REGISTRY_LIMITS.maxMembers,
-  maxPayloadBytes: 64 * 1024,
-  requestRateLimit: 10,
-  maxHandshakesPerIp: 8,
+  maxPayloadBytes: 16 * 1024,
+  requestRateLimit: 20,
+  maxHandshakesPerIp: 32,
   maxHandshakes: 256,
+  requestTimeoutSeconds: 3,
   handshakeTimeoutSeconds: 10,
   maxRoomsPerIp: DEFAULT_REGISTRY_LIMITS.maxRoomsPerIp,
+  maxMembersPerIp: DEFAULT_REGISTRY_LIMITS.maxMembersPerIp,
   maxMembersPerRoom: DEFAULT_REGISTRY_LIMITS.maxMembersPerRoom,
   historyBytes: DEFAULT_REGISTRY_LIMITS.historyBytes,
   unauthenticatedRate: 20,
@@ -92,6 +105,9 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   logLevel: "info",
   udpIo: "auto",
 };
+
+/** A TCRP request burst per address is this many seconds of `requestRateLimit`. */
+export const REQUEST_BURST_FACTOR = 5;
 
 /**
  * The password derivations to run at once for a `hashConcurrency` setting:
@@ -190,7 +206,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     value: "n",
     env: "CHAT_REQUEST_RATE",
     key: "requestRateLimit",
-    help: "TCRP requests a second per address (bursts of 3x); 0 turns it off",
+    help: "TCRP requests a second per address (bursts of 5x); 0 turns it off",
     parse: count,
   }),
   serveFlag({
@@ -222,7 +238,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     value: "n",
     env: "CHAT_MAX_HANDSHAKES_PER_IP",
     key: "maxHandshakesPerIp",
-    help: "TCRP connections open at once from one address (429 past it)",
+    help: "TCRP connections still reading their request at once from one address (429 past it)",
     parse: wholeNumber(1, 100_000),
   }),
   serveFlag({
@@ -230,15 +246,23 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     value: "n",
     env: "CHAT_MAX_HANDSHAKES",
     key: "maxHandshakes",
-    help: "TCRP connections open at once in all (503 past it)",
+    help: "TCRP connections open at once in all; when full, the oldest still reading is closed",
     parse: wholeNumber(1, 100_000),
+  }),
+  serveFlag({
+    flag: "--request-timeout",
+    value: "seconds",
+    env: "CHAT_REQUEST_TIMEOUT",
+    key: "requestTimeoutSeconds",
+    help: "a TCRP connection must deliver its whole request within this long",
+    parse: positiveSeconds,
   }),
   serveFlag({
     flag: "--handshake-timeout",
     value: "seconds",
     env: "CHAT_HANDSHAKE_TIMEOUT",
     key: "handshakeTimeoutSeconds",
-    help: "a TCRP connection must deliver its whole request within this long",
+    help: "a TCRP exchange (request, password check, answer) must be done within this long",
     parse: positiveSeconds,
   }),
   serveFlag({
@@ -256,6 +280,14 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     key: "maxRoomsPerIp",
     help: "rooms open at once whose host came from one address (429 past it)",
     parse: wholeNumber(1, 1_000_000),
+  }),
+  serveFlag({
+    flag: "--max-members-per-ip",
+    value: "n",
+    env: "CHAT_MAX_MEMBERS_PER_IP",
+    key: "maxMembersPerIp",
+    help: "members at once, in all rooms, whose handshake came from one address (429 past it)",
+    parse: wholeNumber(1, 10_000_000),
   }),
   serveFlag({
     flag: "--max-members-per-room",

@@ -4,16 +4,18 @@
  * TCRP over TCP is one caller (tcp_front.ts); a WebSocket will be another.
  *
  * It owns the connection gate (connections open per address and in all),
- * the request rate per address, the password-hash queue, and the names of
- * rooms being created while their password is hashed, so that a second
- * CREATE of the same name gets 409 at once instead of a hash of its own.
+ * the request rate per address, the password-hash queue, the wrong-password
+ * limits, the room-list byte budget, and the names of rooms being created
+ * while their password is hashed, so that a second CREATE of the same name
+ * gets 409 at once instead of a hash of its own.
  *
  * @module
  */
 import { ProtocolError } from "../protocol/errors.ts";
-import { validateRoomName, validateUsername } from "../protocol/names.ts";
+import { usernameKey, validateRoomName, validateUsername } from "../protocol/names.ts";
 import {
   type JoinAccepted,
+  type ListRequest,
   Operation,
   type Refusal,
   type RoomRequest,
@@ -24,10 +26,21 @@ import type { AbuseReporter } from "./abuse_log.ts";
 import type { ConnectionGate, GateRefusal } from "./connection_gate.ts";
 import type { Outgoing, Peer } from "./endpoint.ts";
 import { type HashQueue, HashQueueBusy } from "./hash_queue.ts";
+import type { KeyedBudget } from "./keyed_budget.ts";
 import type { Logger } from "./log.ts";
 import { hashPassword, type PasswordRecord, verifyPassword } from "./password.ts";
+import type { PasswordFailures } from "./password_failures.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
 import type { JoinResult, RoomRegistry } from "./registry.ts";
+import { pageBytes, pageOfRooms } from "./room_list.ts";
+import { VerifiedPasswords } from "./verified_passwords.ts";
+
+/**
+ * A room name's canonical key, for LIST order and the wrong-password limits.
+ * Room names compare case-insensitively in revision 2, by the same key as
+ * usernames.
+ */
+const roomKey = usernameKey;
 
 /** How passwords are hashed and checked (tests pass cheap ones). */
 export interface PasswordHasher {
@@ -48,6 +61,10 @@ export interface HandshakeOptions {
   requestLimiter: KeyedRateLimiter;
   /** Password derivations a few at a time. */
   hashQueue: HashQueue;
+  /** Wrong passwords per (room, address) and per room: past them, 429 before hashing. */
+  passwordFailures: PasswordFailures;
+  /** Bytes of room lists per address: past it, 429. */
+  listBudget: KeyedBudget;
   /** Where bad requests and limits hit are counted. */
   report: AbuseReporter;
   log: Logger;
@@ -68,11 +85,13 @@ export interface Exchange {
 /** What to answer. */
 export type HandshakeOutcome =
   | { kind: "refused"; refusal: Refusal }
-  | { kind: "rooms"; rooms: RoomSummary[] }
+  | { kind: "rooms"; rooms: RoomSummary[]; next: string | null }
   | { kind: "admitted"; accepted: JoinAccepted; token: Uint8Array };
 
 /** A connection's place in the gate; close it when the connection ends. */
 export interface HandshakeSlot {
+  /** The whole request is in: the connection no longer counts against its address. */
+  requestRead(): void;
   close(): void;
 }
 
@@ -88,6 +107,7 @@ export class Handshake {
   #options: HandshakeOptions;
   #passwords: PasswordHasher;
   #creating = new Set<string>();
+  #verified = new VerifiedPasswords();
 
   /** A handshake service over a registry. */
   constructor(options: HandshakeOptions) {
@@ -96,25 +116,25 @@ export class Handshake {
   }
 
   /**
-   * Lets a new connection from `peer` in, or says why not (too many from its
-   * address: 429; too many in all: 503). A connection let in holds its slot
-   * until `slot.close()`.
+   * Lets a new connection from `peer` in, or says why not (too many still
+   * reading from its address: 429; too many in all, none of them still
+   * reading: 503). A connection let in holds its slot until `slot.close()`;
+   * when the gate is full, the oldest connection still reading its request
+   * is evicted for a new one: its `evict` is called (it should close it).
    */
-  open(peer: Peer): Admission {
+  open(peer: Peer, evict: () => void = () => {}): Admission {
     const { gate, report } = this.#options;
-    const why = gate.open(peer.addressKey);
-    if (why === null) {
-      let open = true;
+    const ticket = gate.open(peer.addressKey, () => {
+      report("handshake-evicted", peer.addressKey, "closed unfinished to admit a newer connection");
+      evict();
+    });
+    if (typeof ticket !== "string") {
       return {
         ok: true,
-        slot: {
-          close: () => {
-            if (open) gate.close(peer.addressKey);
-            open = false;
-          },
-        },
+        slot: { requestRead: () => gate.requestRead(ticket), close: () => gate.close(ticket) },
       };
     }
+    const why = ticket;
     const refusal: Refusal = why === "per-ip"
       ? { status: 429, error: "too many connections open from your address; finish one first" }
       : { status: 503, error: "the server has too many connections open; try again soon" };
@@ -131,13 +151,11 @@ export class Handshake {
    * exchange is cancelled before anything was committed.
    */
   async answer(request: TcrpRequest, exchange: Exchange): Promise<HandshakeOutcome> {
-    const { report, registry } = this.#options;
+    const { report } = this.#options;
     const key = exchange.peer.addressKey;
     const overRate = this.#overRate(key);
     if (overRate !== null) return overRate;
-    if (request.operation === Operation.LIST_ROOMS) {
-      return { kind: "rooms", rooms: registry.listRooms() };
-    }
+    if (request.operation === Operation.LIST_ROOMS) return this.#list(request, key);
     let roomName: string;
     let username: string;
     try {
@@ -172,6 +190,21 @@ export class Handshake {
     return refused(error.status, error.message);
   }
 
+  /**
+   * A page of the room list, charged to the address's byte budget: an empty
+   * 32-byte request must not buy half a megabyte of answer without limit.
+   */
+  #list(request: ListRequest, key: string): HandshakeOutcome {
+    const { listBudget, registry, report } = this.#options;
+    if (!listBudget.allows(key)) {
+      report("list-budget", key, "room list refused with 429");
+      return refused(429, "too many room lists from your address; wait a moment");
+    }
+    const page = pageOfRooms(registry.listRooms(), request, roomKey);
+    listBudget.charge(key, pageBytes(page));
+    return { kind: "rooms", ...page };
+  }
+
   #overRate(key: string): HandshakeOutcome | null {
     if (this.#options.requestLimiter.take(key)) return null;
     this.#options.report("request-rate", key, "TCRP request refused with 429");
@@ -196,11 +229,13 @@ export class Handshake {
     };
     // Everything that can be refused without the password is refused before
     // hashing it; while it is hashed, the name is held, invisibly to LIST and JOIN.
-    if (registry.refuseCreate(base) !== null) {
-      return registry.create({ ...base, password: null }); // refuses the same way, and reports it
-    }
-    if (this.#creating.has(request.roomName)) {
+    const early = registry.refuseCreate(base);
+    // A name held by a CREATE still hashing is in use: 409, before 429 and 503.
+    if ((early === null || early.status > 409) && this.#creating.has(request.roomName)) {
       return { ok: false, status: 409, error: `room "${request.roomName}" already exists` };
+    }
+    if (early !== null) {
+      return registry.create({ ...base, password: null }); // refuses the same way, and reports it
     }
     if (request.password === null) return registry.create({ ...base, password: null });
     this.#creating.add(request.roomName);
@@ -214,15 +249,49 @@ export class Handshake {
     return registry.create({ ...base, password });
   }
 
+  /**
+   * Before hashing: 429 (too many wrong passwords, too many members from the
+   * address), 404, 403, 503; after: 401, 409, and the room's and server's
+   * limits again (registry.join), since the room may have filled meanwhile.
+   */
   async #join(request: RoomRequest, exchange: Exchange): Promise<JoinResult> {
-    const { registry } = this.#options;
+    const { registry, passwordFailures, report } = this.#options;
+    const address = exchange.peer.addressKey;
+    const room = roomKey(request.roomName);
     const record = registry.passwordOf(request.roomName);
+    const guessing = request.password !== null && record
+      ? passwordFailures.refusal(room, address)
+      : null;
+    if (guessing !== null) {
+      report("password-guesses", address, `room "${request.roomName}" (${guessing} limit)`);
+      return {
+        ok: false,
+        status: 429,
+        error: guessing === "address"
+          ? "too many wrong passwords for this room from your address; wait a moment"
+          : "too many wrong passwords for this room; wait a moment",
+      };
+    }
+    const early = registry.refuseJoin({ roomName: request.roomName, peer: exchange.peer });
+    if (early !== null) return early;
     let passwordProof: PasswordRecord | null = null;
     if (record && request.password !== null) {
       const password = request.password;
-      const matches = await this.#hash(() => this.#passwords.verify(password, record), exchange);
+      // A password verified before for this room needs no derivation, not even
+      // when this request queued before that check ended (verified_passwords.ts).
+      // It is remembered as soon as it is verified, before the next job starts.
+      const verified = this.#verified;
+      const matches = verified.matches(record, password) ||
+        await this.#hash(async () => {
+          if (verified.matches(record, password)) return true;
+          const right = await this.#passwords.verify(password, record);
+          if (right) verified.remember(record, password);
+          return right;
+        }, exchange);
+      // A check that ran for an abandoned exchange commits nothing, not even a failure.
       exchange.signal.throwIfAborted();
       if (matches) passwordProof = record;
+      else passwordFailures.recordFailure(room, address);
     }
     return registry.join({
       roomName: request.roomName,
@@ -236,6 +305,7 @@ export class Handshake {
     return this.#options.hashQueue.run(job, {
       signal: exchange.signal,
       deadline: exchange.deadline,
+      key: exchange.peer.addressKey,
     });
   }
 

@@ -9,6 +9,8 @@ import { ConnectionGate } from "./connection_gate.ts";
 import type { Outgoing, Peer } from "./endpoint.ts";
 import { type Exchange, Handshake, type HandshakeOutcome } from "./handshake.ts";
 import { HashQueue } from "./hash_queue.ts";
+import { KeyedBudget } from "./keyed_budget.ts";
+import { PasswordFailures } from "./password_failures.ts";
 import { createLogger } from "./log.ts";
 import type { PasswordRecord } from "./password.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
@@ -42,7 +44,9 @@ class ManualHasher {
 const encode = (text: string) => new TextEncoder().encode(text);
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-function setup(options: { requestRate?: number; hashConcurrency?: number } = {}) {
+function setup(
+  options: { requestRate?: number; hashConcurrency?: number; listBurst?: number } = {},
+) {
   now = 0;
   const registry = new RoomRegistry({
     ...DEFAULT_REGISTRY_LIMITS,
@@ -68,6 +72,12 @@ function setup(options: { requestRate?: number; hashConcurrency?: number } = {})
       clock: monotonic,
     }),
     hashQueue: new HashQueue({ concurrency: options.hashConcurrency ?? 4, monotonic }),
+    passwordFailures: new PasswordFailures({ clock: monotonic }),
+    listBudget: new KeyedBudget({
+      ratePerSecond: 1024,
+      burst: options.listBurst ?? 1024 * 1024,
+      clock: monotonic,
+    }),
     report: (kind, key) => reports.push(`${kind} ${key}`),
     log: createLogger("error", () => {}),
     passwords: hasher,
@@ -119,6 +129,7 @@ Deno.test("handshake: create and join rooms; LIST shows them; the join's event i
   const list = await handshake.answer({ operation: Operation.LIST_ROOMS }, exchange());
   assert(list.kind === "rooms");
   assert.deepEqual(list.rooms.map((r) => [r.name, r.members]), [["lobby", 2]]);
+  assert.equal(list.next, null);
   assert.equal(sent.length, 0, "nobody has an endpoint yet, so no events go out");
 });
 
@@ -229,22 +240,37 @@ Deno.test("handshake: waiting for a hash slot past the deadline is 503", async (
   assert.equal(statusOf(await first), "admitted");
 });
 
-Deno.test("handshake: the gate refuses a third connection from one address (429), a fourth in all (503)", () => {
+Deno.test("handshake: the gate refuses a third connection still reading from one address (429); when full it evicts the oldest still reading", () => {
   const { handshake, reports } = setup();
-  const a1 = handshake.open(peer("a"));
-  const a2 = handshake.open(peer("a"));
+  const evicted: string[] = [];
+  const a1 = handshake.open(peer("a"), () => evicted.push("a1"));
+  const a2 = handshake.open(peer("a"), () => evicted.push("a2"));
   const a3 = handshake.open(peer("a"));
   assert(a1.ok && a2.ok && !a3.ok);
   assert.equal(a3.refusal.status, 429);
-  const b1 = handshake.open(peer("b"));
+  a1.slot.requestRead(); // a1's request is in: it no longer counts against "a"
+  const a4 = handshake.open(peer("a"), () => evicted.push("a4"));
+  assert(a4.ok, "the gate holds 3 now, full");
+  // Full: the oldest still reading (a2) is closed for the newcomer; a1 is never evicted.
+  const b1 = handshake.open(peer("b"), () => evicted.push("b1"));
+  assert(b1.ok);
+  assert.deepEqual(evicted, ["a2"]);
+  a4.slot.requestRead();
+  b1.slot.requestRead();
   const c1 = handshake.open(peer("c"));
-  assert(b1.ok && !c1.ok);
+  assert(!c1.ok, "all three have their request in: nothing to evict");
   assert.equal(c1.refusal.status, 503);
   a1.slot.close();
   a1.slot.close(); // twice is once
-  assert(handshake.open(peer("c")).ok);
-  assert(!handshake.open(peer("c")).ok, "the second close freed nothing");
-  assert.deepEqual(reports, ["handshake-limit a", "connection-limit c", "connection-limit c"]);
+  const c2 = handshake.open(peer("c"));
+  assert(c2.ok);
+  c2.slot.requestRead();
+  assert(!handshake.open(peer("d")).ok, "the second close freed nothing");
+  assert.deepEqual(reports.slice(0, 3), [
+    "handshake-limit a",
+    "handshake-evicted a",
+    "connection-limit c",
+  ]);
 });
 
 Deno.test("handshake: revoke undoes a membership whose token was not delivered", async () => {
@@ -254,4 +280,187 @@ Deno.test("handshake: revoke undoes a membership whose token was not delivered",
   handshake.revoke(outcome.token);
   assert.equal(registry.roomCount, 0);
   assert.equal(registry.memberCount, 0);
+});
+
+/** Answers a request whose password derivation the test finishes at once. */
+async function answerHashed(
+  handshake: Handshake,
+  hasher: ManualHasher,
+  req: RoomRequest,
+  ex = exchange(),
+): Promise<HandshakeOutcome> {
+  const outcome = handshake.answer(req, ex);
+  await settle();
+  hasher.finishAll();
+  return await outcome;
+}
+
+Deno.test("handshake: 20 wrong passwords from one address, then 429 before hashing", async () => {
+  const { handshake, hasher, reports } = setup();
+  await answerHashed(handshake, hasher, request("create", "staff", "ann", "s3cret"));
+  for (let i = 0; i < 20; i++) {
+    const wrong = await answerHashed(handshake, hasher, request("join", "staff", `g${i}`, "guess"));
+    assert.equal(statusOf(wrong), 401);
+  }
+  const derivations = hasher.derivations.length;
+  const limited = await handshake.answer(request("join", "staff", "g", "s3cret"), exchange());
+  assert.equal(statusOf(limited), 429, "even the right password waits: nothing is hashed");
+  assert.equal(hasher.derivations.length, derivations);
+  assert(reports.includes("password-guesses 192.0.2.1"));
+  // Another address, or the same one after 3 s, may try again.
+  const other = exchange({ peer: peer("192.0.2.2") });
+  assert.equal(
+    statusOf(
+      await answerHashed(handshake, hasher, request("join", "staff", "bob", "s3cret"), other),
+    ),
+    "admitted",
+  );
+  now += 3_000;
+  assert.equal(
+    statusOf(await answerHashed(handshake, hasher, request("join", "staff", "cid", "s3cret"))),
+    "admitted",
+  );
+  // A missing password is a 401 without a hash, and is not counted as a guess.
+  for (let i = 0; i < 30; i++) {
+    assert.equal(statusOf(await handshake.answer(request("join", "staff", "x"), exchange())), 401);
+  }
+});
+
+Deno.test("handshake: a JOIN whose verify ran for a cancelled exchange commits nothing", async () => {
+  const { handshake, hasher, registry } = setup();
+  await answerHashed(handshake, hasher, request("create", "staff", "ann", "s3cret"));
+  const cancel = new AbortController();
+  const joining = handshake.answer(
+    request("join", "staff", "bob", "s3cret"),
+    exchange({ signal: cancel.signal }),
+  );
+  await settle();
+  assert.deepEqual(hasher.derivations, ["hash s3cret", "verify s3cret"]);
+  cancel.abort(new Error("the exchange timed out"));
+  hasher.finishAll();
+  await assert.rejects(joining, /timed out/);
+  assert.equal(registry.memberCount, 1, "bob was not admitted");
+  // Nor is a wrong password whose exchange was cancelled counted as a failure.
+  for (let i = 0; i < 25; i++) {
+    const abandoned = new AbortController();
+    const guess = handshake.answer(
+      request("join", "staff", "eve", "guess"),
+      exchange({ signal: abandoned.signal }),
+    );
+    await settle();
+    abandoned.abort(new Error("gone"));
+    hasher.finishAll();
+    await assert.rejects(guess, /gone/);
+  }
+  assert.equal(
+    statusOf(await answerHashed(handshake, hasher, request("join", "staff", "bob", "s3cret"))),
+    "admitted",
+  );
+});
+
+Deno.test("handshake: JOIN refuses 429 (members from the address) before 404, without hashing", async () => {
+  const { handshake, hasher, registry } = setup();
+  await answerHashed(handshake, hasher, request("create", "staff", "ann", "s3cret"));
+  const crowd = peer("198.51.100.7");
+  // Fill the address's 256 memberships in open rooms of its own.
+  for (let i = 0; i < 8; i++) {
+    const room = `room ${i}`;
+    await handshake.answer(request("create", room, "host"), exchange({ peer: crowd }));
+    for (let m = 1; m < 32; m++) {
+      await handshake.answer(request("join", room, `m${m}`), exchange({ peer: crowd }));
+    }
+  }
+  assert.equal(registry.membersFrom(crowd.addressKey), 256);
+  const derivations = hasher.derivations.length;
+  for (const room of ["staff", "nowhere"]) {
+    const refused = await handshake.answer(
+      request("join", room, "one more", "s3cret"),
+      exchange({ peer: crowd }),
+    );
+    assert.equal(statusOf(refused), 429, room);
+  }
+  assert.equal(hasher.derivations.length, derivations, "nothing was hashed");
+});
+
+Deno.test("handshake: a CREATE of a name being created is 409 before the address's room limit (429)", async () => {
+  const { handshake, hasher } = setup();
+  const busy = peer("198.51.100.8");
+  for (let i = 0; i < 32; i++) {
+    assert.equal(
+      statusOf(
+        await handshake.answer(request("create", `r${i}`, "host"), exchange({ peer: busy })),
+      ),
+      "admitted",
+    );
+  }
+  const first = handshake.answer(request("create", "staff", "ann", "s3cret"), exchange());
+  await settle();
+  const held = await handshake.answer(request("create", "staff", "bob"), exchange({ peer: busy }));
+  assert.equal(statusOf(held), 409);
+  const limited = await handshake.answer(
+    request("create", "free", "bob"),
+    exchange({ peer: busy }),
+  );
+  assert.equal(statusOf(limited), 429);
+  hasher.finishAll();
+  assert.equal(statusOf(await first), "admitted");
+});
+
+Deno.test("handshake: password checks wait their turn round robin by address", async () => {
+  const { handshake, hasher } = setup({ hashConcurrency: 1 });
+  const creates = ["a1", "a2", "a3"].map((room) =>
+    handshake.answer(request("create", room, "ann", room), exchange({ peer: peer("a") }))
+  );
+  const other = handshake.answer(
+    request("create", "b1", "bob", "b1"),
+    exchange({ peer: peer("b") }),
+  );
+  for (let i = 0; i < 4; i++) {
+    await settle();
+    hasher.finishAll();
+  }
+  await Promise.all([...creates, other]);
+  assert.deepEqual(hasher.derivations, ["hash a1", "hash b1", "hash a2", "hash a3"]);
+});
+
+Deno.test("handshake: LIST pages by canonical key; its bytes count against the address's budget", async () => {
+  const { handshake } = setup({ listBurst: 4_000 });
+  for (const room of ["beta", "Alpha", "gamma"]) {
+    await handshake.answer(request("create", room, "ann"), exchange({ peer: peer(room) }));
+  }
+  const list = (cursor: string | null, limit: number | null, from = peer()) =>
+    handshake.answer({ operation: Operation.LIST_ROOMS, cursor, limit }, exchange({ peer: from }));
+  const first = await list(null, 2);
+  assert(first.kind === "rooms");
+  assert.deepEqual(first.rooms.map((r) => r.name), ["Alpha", "beta"]);
+  assert.equal(first.next, "beta");
+  const second = await list(first.next, 2);
+  assert(second.kind === "rooms");
+  assert.deepEqual(second.rooms.map((r) => r.name), ["gamma"]);
+  assert.equal(second.next, null);
+  // 4,000 bytes of burst: about 17 pages of 230 bytes, then 429 until it refills (1,024 bytes a second here).
+  let pages = 2;
+  while (statusOf(await list(null, null)) === "rooms") pages++;
+  assert(pages > 10 && pages < 40, `${pages} pages`);
+  assert.equal(statusOf(await list(null, null)), 429);
+  assert.equal(statusOf(await list(null, null, peer("192.0.2.50"))), "rooms", "per address");
+  now += 1_000;
+  assert.equal(statusOf(await list(null, null)), "rooms");
+});
+
+Deno.test("handshake: a class joining with the room's password costs one derivation, not one each", async () => {
+  const { handshake, hasher } = setup({ hashConcurrency: 1 });
+  await answerHashed(handshake, hasher, request("create", "class", "teacher", "s3cret"));
+  const students = Array.from(
+    { length: 5 },
+    (_, i) => handshake.answer(request("join", "class", `s${i}`, "s3cret"), exchange()),
+  );
+  const guess = handshake.answer(request("join", "class", "eve", "guess"), exchange());
+  for (let i = 0; i < 6; i++) {
+    await settle();
+    hasher.finishAll();
+  }
+  assert.deepEqual((await Promise.all(students)).map(statusOf), Array(5).fill("admitted"));
+  assert.equal(statusOf(await guess), 401, "a wrong password is still derived and refused");
+  assert.deepEqual(hasher.derivations, ["hash s3cret", "verify s3cret", "verify guess"]);
 });

@@ -1,13 +1,29 @@
 /**
  * Password derivations (scrypt, 16 MiB and tens of milliseconds each) run a
  * few at a time, not one per request: without a bound, eight addresses
- * within their limits drove both cores and hundreds of MiB. Waiting jobs
- * leave the queue when their exchange's cancel signal fires, and give up
- * with {@linkcode HashQueueBusy} when their deadline passes before a slot
- * frees up.
+ * within their limits drove both cores and hundreds of MiB.
+ *
+ * Waiting is fair per address: each address has its own line, and a free
+ * slot goes to the address served least recently (round robin), so one
+ * address with a hundred requests waiting delays another address's one
+ * request by at most one derivation per address ahead of it, not by a
+ * hundred.
+ *
+ * Waiting is short: a job that has not started within `maxWaitMs` (about
+ * 2 s, well inside the client's 10 s TCRP timeout) or by its exchange's
+ * deadline gives up with {@linkcode HashQueueBusy} (503, "try again"), so a
+ * busy server answers at once instead of letting clients time out. Waiting
+ * jobs leave the queue when their exchange's cancel signal fires.
  *
  * @module
  */
+
+/**
+ * How long the server lets a password check wait for a slot: well inside the
+ * reference client's 10 s TCRP timeout (client/tcrp_client.ts), so a client
+ * hears 503 and can try again instead of timing out.
+ */
+export const HASH_WAIT_MS = 2_000;
 
 /** A job waited past its deadline without a slot: the server is too busy (503). */
 export class HashQueueBusy extends Error {
@@ -24,25 +40,35 @@ export interface HashQueueOptions {
   concurrency: number;
   /** Monotonic milliseconds, for deadlines. */
   monotonic: () => number;
+  /** Longest a job waits for a slot, whatever its deadline (default: no bound but the deadline). */
+  maxWaitMs?: number;
 }
 
-/** When a queued job stops waiting. */
+/** When a queued job stops waiting, and whose turn it takes. */
 export interface HashJobOptions {
   /** The exchange was cancelled: a waiting job is dropped, rejecting with the signal's reason. */
   signal?: AbortSignal;
   /** Monotonic time by which the job must have started, else HashQueueBusy. */
   deadline?: number;
+  /** Whose line it waits in (an address key); jobs without one share a line. */
+  key?: string;
 }
 
 interface Waiting {
+  key: string;
   start: () => void;
 }
 
-/** A FIFO of expensive async jobs with a bound on how many run at once. */
+/** Expensive async jobs with a bound on how many run at once, started round robin by key. */
 export class HashQueue {
   #options: HashQueueOptions;
   #running = 0;
-  #waiting: Waiting[] = [];
+  /** Each key's waiting jobs, oldest first; the Map's order breaks ties. */
+  #lines = new Map<string, Waiting[]>();
+  #waiting = 0;
+  /** Per key with a job running or waiting: jobs running, and when it last started one. */
+  #keys = new Map<string, { running: number; lastStart: number }>();
+  #starts = 0;
 
   /** An empty queue. */
   constructor(options: HashQueueOptions) {
@@ -56,7 +82,7 @@ export class HashQueue {
 
   /** Jobs waiting for a slot. */
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#waiting;
   }
 
   /**
@@ -65,26 +91,76 @@ export class HashQueue {
    * before committing what the job computed.
    */
   async run<T>(job: () => Promise<T>, options: HashJobOptions = {}): Promise<T> {
-    await this.#slot(options);
+    const key = options.key ?? "";
+    await this.#slot(options, key);
     try {
       return await job();
     } finally {
       this.#running--;
-      this.#waiting.shift()?.start();
+      const served = this.#keys.get(key)!;
+      served.running--;
+      this.#forgetIfIdle(key);
+      this.#next()?.start();
     }
   }
 
-  #slot({ signal, deadline }: HashJobOptions): Promise<void> {
+  /** Takes the first job of the key that started one least recently (ties: first in line). */
+  #next(): Waiting | undefined {
+    let chosen: string | undefined;
+    let oldest = Infinity;
+    for (const key of this.#lines.keys()) {
+      const lastStart = this.#keys.get(key)?.lastStart ?? 0;
+      if (lastStart < oldest) [chosen, oldest] = [key, lastStart];
+    }
+    if (chosen === undefined) return undefined;
+    const line = this.#lines.get(chosen)!;
+    const entry = line.shift()!;
+    if (line.length === 0) this.#lines.delete(chosen);
+    this.#waiting--;
+    return entry;
+  }
+
+  #started(key: string): void {
+    this.#running++;
+    const served = this.#keys.get(key) ?? { running: 0, lastStart: 0 };
+    served.running++;
+    served.lastStart = ++this.#starts;
+    this.#keys.set(key, served);
+  }
+
+  // Memory follows work: a key with nothing running or waiting is forgotten.
+  #forgetIfIdle(key: string): void {
+    if (this.#keys.get(key)?.running === 0 && !this.#lines.has(key)) this.#keys.delete(key);
+  }
+
+  #remove(entry: Waiting): void {
+    const line = this.#lines.get(entry.key);
+    const index = line?.indexOf(entry) ?? -1;
+    if (index < 0) return;
+    line!.splice(index, 1);
+    if (line!.length === 0) this.#lines.delete(entry.key);
+    this.#waiting--;
+    this.#forgetIfIdle(entry.key);
+  }
+
+  /** Keys with a job running or waiting (for tests: memory follows work). */
+  get keys(): number {
+    return this.#keys.size;
+  }
+
+  #slot({ signal, deadline }: HashJobOptions, key: string): Promise<void> {
     signal?.throwIfAborted();
     if (this.#running < this.#options.concurrency) {
-      this.#running++;
+      this.#started(key);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const waitMs = deadline === undefined ? Infinity : deadline - this.#options.monotonic();
+      const untilDeadline = deadline === undefined
+        ? Infinity
+        : deadline - this.#options.monotonic();
+      const waitMs = Math.min(untilDeadline, this.#options.maxWaitMs ?? Infinity);
       const leave = (error: unknown) => {
-        const index = this.#waiting.indexOf(entry);
-        if (index >= 0) this.#waiting.splice(index, 1);
+        this.#remove(entry);
         cleanup();
         reject(error);
       };
@@ -105,14 +181,18 @@ export class HashQueue {
         signal?.removeEventListener("abort", onAbort);
       };
       const entry: Waiting = {
+        key,
         start: () => {
           cleanup();
-          this.#running++;
+          this.#started(key);
           resolve();
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiting.push(entry);
+      const line = this.#lines.get(key);
+      if (line === undefined) this.#lines.set(key, [entry]);
+      else line.push(entry);
+      this.#waiting++;
     });
   }
 }

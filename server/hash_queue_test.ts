@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { HashQueue, HashQueueBusy } from "./hash_queue.ts";
+import { DEFAULT_TCRP_TIMEOUT_MS } from "../client/tcrp_client.ts";
+import { DEFAULT_TIMINGS } from "../client/session_options.ts";
+import { HASH_WAIT_MS, HashQueue, HashQueueBusy } from "./hash_queue.ts";
 
 /** A job the test finishes by hand, recording when it started. */
 function manualJob(log: string[], name: string) {
@@ -77,4 +79,90 @@ Deno.test("HashQueue: a failing job frees its slot", async () => {
   await assert.rejects(queue.run(() => Promise.reject(new Error("boom"))), /boom/);
   assert.equal(await queue.run(() => Promise.resolve(7)), 7);
   assert.equal(queue.running, 0);
+});
+
+Deno.test("HashQueue: free slots go round robin between keys, each key's jobs in order", async () => {
+  const queue = new HashQueue({ concurrency: 1, monotonic: () => 0 });
+  const log: string[] = [];
+  const blocker = manualJob(log, "blocker");
+  const running = queue.run(blocker.job);
+  // Address a queues five jobs before b and c queue theirs.
+  const order: [string, string][] = [
+    ["a", "a1"],
+    ["a", "a2"],
+    ["a", "a3"],
+    ["a", "a4"],
+    ["a", "a5"],
+    ["b", "b1"],
+    ["c", "c1"],
+    ["b", "b2"],
+  ];
+  const jobs = new Map(order.map(([key, name]) => [name, { key, ...manualJob(log, name) }]));
+  const results = [...jobs.values()].map((j) => queue.run(j.job, { key: j.key }));
+  assert.equal(queue.waiting, 8);
+  blocker.finish();
+  await running;
+  // One slot: finish whichever job started last, so the next one can start.
+  for (let i = 0; i < order.length; i++) {
+    await tick();
+    jobs.get(log.at(-1)!.slice("start ".length))!.finish();
+  }
+  await Promise.all(results);
+  assert.deepEqual(log, [
+    "start blocker",
+    "start a1",
+    "start b1",
+    "start c1",
+    "start a2",
+    "start b2",
+    "start a3",
+    "start a4",
+    "start a5",
+  ]);
+  assert.equal(queue.waiting, 0);
+  assert.equal(queue.keys, 0, "keys with nothing running or waiting are forgotten");
+});
+
+Deno.test("HashQueue: waiting is bounded by maxWaitMs even when the deadline is later", async () => {
+  const queue = new HashQueue({ concurrency: 1, monotonic: () => 0, maxWaitMs: 30 });
+  const log: string[] = [];
+  const first = manualJob(log, "first");
+  const running = queue.run(first.job);
+  const started = performance.now();
+  await assert.rejects(
+    queue.run(manualJob(log, "late").job, { deadline: 10_000, key: "x" }),
+    HashQueueBusy,
+  );
+  const waited = performance.now() - started;
+  assert(waited >= 25 && waited < 1_000, `waited ${waited} ms`);
+  assert.equal(queue.waiting, 0);
+  first.finish();
+  await running;
+  assert.deepEqual(log, ["start first"]);
+});
+
+Deno.test("HashQueue: a cancelled job leaves its key's line; the others keep their turn", async () => {
+  const queue = new HashQueue({ concurrency: 1, monotonic: () => 0 });
+  const log: string[] = [];
+  const blocker = manualJob(log, "blocker");
+  const running = queue.run(blocker.job);
+  const cancel = new AbortController();
+  const a = manualJob(log, "a");
+  const b = manualJob(log, "b");
+  const dropped = queue.run(a.job, { key: "a", signal: cancel.signal });
+  const kept = queue.run(b.job, { key: "b" });
+  cancel.abort(new Error("gone"));
+  await assert.rejects(dropped, /gone/);
+  assert.equal(queue.waiting, 1);
+  blocker.finish();
+  await running;
+  await tick();
+  b.finish();
+  assert.equal(await kept, "b");
+  assert.deepEqual(log, ["start blocker", "start b"]);
+});
+
+Deno.test("HASH_WAIT_MS is well inside the reference client's TCRP timeouts, so a busy server's 503 arrives first", () => {
+  assert.ok(HASH_WAIT_MS * 4 <= DEFAULT_TCRP_TIMEOUT_MS);
+  assert.ok(HASH_WAIT_MS * 4 <= DEFAULT_TIMINGS.connectTimeoutMs);
 });

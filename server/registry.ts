@@ -47,6 +47,8 @@ export interface RegistryOptions {
   maxMembers: number;
   /** Most rooms open at once whose host came from one address (429 past it). */
   maxRoomsPerIp: number;
+  /** Most members at once whose handshake came from one address, in all rooms (429 past it). */
+  maxMembersPerIp: number;
   /**
    * Most members in one room: a room without a capacity is full at it (403),
    * and a requested capacity above it is refused (400).
@@ -75,7 +77,8 @@ export interface RegistryOptions {
 export const DEFAULT_REGISTRY_LIMITS = {
   maxRooms: 1_000,
   maxMembers: 10_000,
-  maxRoomsPerIp: 10,
+  maxRoomsPerIp: 32,
+  maxMembersPerIp: 256,
   maxMembersPerRoom: 256,
   idleTimeoutMs: 300_000,
   heartbeatMs: 10_000,
@@ -86,6 +89,16 @@ export const DEFAULT_REGISTRY_LIMITS = {
   // limit with every other limit at its worst (deno task bench:memory).
   historyBytes: 256 * 1024,
 } as const;
+
+/**
+ * Member headroom: once this share of `maxMembers` is taken, only addresses
+ * holding fewer than {@linkcode HEADROOM_MEMBERS_PER_ADDRESS} members get a
+ * new slot (503 for the others), so a few addresses within their per-address
+ * limit cannot fill the server between them.
+ */
+export const HEADROOM_SHARE = 0.8;
+/** See {@linkcode HEADROOM_SHARE}. */
+export const HEADROOM_MEMBERS_PER_ADDRESS = 32;
 
 /** MESSAGE ids remembered per member for duplicate suppression. */
 const REMEMBERED_MSG_IDS = 1_024;
@@ -142,6 +155,7 @@ export class RoomRegistry {
   #rooms = new Map<string, Room>();
   #members = new Map<string, Member>(); // by token key
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
+  #membersByAddress = new Map<string, number>(); // members per handshake address key
   #log: (message: string) => void;
   #context: DatagramContext;
 
@@ -212,11 +226,69 @@ export class RoomRegistry {
     if (hosted >= maxRoomsPerIp) {
       return refusal(429, `your address already hosts ${hosted} rooms, this server's limit`);
     }
+    const perAddress = this.#refuseMembersPerAddress(request.peer);
+    if (perAddress !== null) return perAddress;
     if (this.#rooms.size >= this.#options.maxRooms) {
       return refusal(503, "the server has reached its room limit");
     }
-    if (this.#members.size >= this.#options.maxMembers) {
+    return this.#refuseServerMembers(request.peer);
+  }
+
+  /**
+   * Why {@linkcode RoomRegistry.join} would refuse this request now without
+   * looking at the password or the username, in the order before hashing
+   * (429 members per address, 404, 403, 503), or null: so a caller can refuse
+   * before verifying a password. `join` checks again.
+   */
+  refuseJoin(request: { roomName: string; peer: Peer }): RegistryRefusal | null {
+    const perAddress = this.#refuseMembersPerAddress(request.peer);
+    if (perAddress !== null) return this.#reportMemberLimit(request.peer, perAddress);
+    const room = this.#rooms.get(request.roomName);
+    if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
+    return this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
+  }
+
+  /** Members whose handshake came from this address key, in all rooms. */
+  membersFrom(addressKey: string): number {
+    return this.#membersByAddress.get(addressKey) ?? 0;
+  }
+
+  #refuseMembersPerAddress(peer: Peer): RegistryRefusal | null {
+    const held = this.membersFrom(peer.addressKey);
+    if (held < this.#options.maxMembersPerIp) return null;
+    return refusal(429, `your address already holds ${held} memberships, this server's limit`);
+  }
+
+  /** Counts a final 429 for members per address in the abuse log (once per refusal). */
+  #reportMemberLimit(peer: Peer, refused: RegistryRefusal | null): RegistryRefusal | null {
+    if (refused?.status === 429) {
+      const held = this.membersFrom(peer.addressKey);
+      this.#options.onAbuse?.("member-limit", peer.addressKey, `already holds ${held} memberships`);
+    }
+    return refused;
+  }
+
+  /** A room's own limit (403), then the per-address and server-wide ones. */
+  #refuseSlot(room: Room, peer: Peer): RegistryRefusal | null {
+    const capacity = room.capacity ?? this.#options.maxMembersPerRoom;
+    if (room.members.size >= capacity) return refusal(403, `room is full (${capacity} members)`);
+    return this.#refuseMembersPerAddress(peer) ?? this.#refuseServerMembers(peer);
+  }
+
+  #refuseServerMembers(peer: Peer): RegistryRefusal | null {
+    const { maxMembers } = this.#options;
+    if (this.#members.size >= maxMembers) {
       return refusal(503, "the server has reached its member limit");
+    }
+    if (
+      this.#members.size >= Math.floor(maxMembers * HEADROOM_SHARE) &&
+      this.membersFrom(peer.addressKey) >= HEADROOM_MEMBERS_PER_ADDRESS
+    ) {
+      return refusal(
+        503,
+        "the server is nearly full and keeps its last places for addresses with fewer than " +
+          `${HEADROOM_MEMBERS_PER_ADDRESS} members`,
+      );
     }
     return null;
   }
@@ -225,13 +297,15 @@ export class RoomRegistry {
   create(request: CreateRequest): JoinResult {
     const refused = this.refuseCreate(request);
     if (refused !== null) {
-      if (refused.status === 429) {
-        const hosted = this.#roomsByAddress.get(request.peer.addressKey);
+      const hosted = this.#roomsByAddress.get(request.peer.addressKey) ?? 0;
+      if (refused.status === 429 && hosted >= this.#options.maxRoomsPerIp) {
         this.#options.onAbuse?.(
           "room-limit",
           request.peer.addressKey,
           `already hosts ${hosted} rooms`,
         );
+      } else {
+        this.#reportMemberLimit(request.peer, refused);
       }
       return refused;
     }
@@ -260,14 +334,12 @@ export class RoomRegistry {
     if (room.password !== null && room.password !== request.passwordProof) {
       return refusal(401, "wrong or missing password");
     }
-    const capacity = room.capacity ?? this.#options.maxMembersPerRoom;
-    if (room.members.size >= capacity) return refusal(403, `room is full (${capacity} members)`);
     if (room.members.has(usernameKey(request.username))) {
       return refusal(409, `the name "${request.username}" is taken here`);
     }
-    if (this.#members.size >= this.#options.maxMembers) {
-      return refusal(503, "the server has reached its member limit");
-    }
+    // Checked before hashing too (refuseJoin); the room may have filled meanwhile.
+    const refused = this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
+    if (refused !== null) return refused;
     this.#log(`joined: ${request.username} (${request.peer.address}) to "${room.name}"`);
     return this.#admit(room, request.username, request.peer);
   }
@@ -294,6 +366,7 @@ export class RoomRegistry {
     };
     room.members.set(usernameKey(username), member);
     this.#members.set(member.tokenKey, member);
+    this.#countMember(peer.addressKey, 1);
     const outgoing = fanOut(room, this.#record(room, EventType.JOINED, username, ""));
     return { ok: true, token, outgoing };
   }
@@ -391,6 +464,7 @@ export class RoomRegistry {
     this.#members.clear();
     this.#rooms.clear();
     this.#roomsByAddress.clear();
+    this.#membersByAddress.clear();
     return to.length === 0 ? [] : [{
       to,
       body: { kind: "closed", reason: CloseReason.SHUTDOWN, text: closeText(CloseReason.SHUTDOWN) },
@@ -401,6 +475,7 @@ export class RoomRegistry {
     const room = member.room;
     room.members.delete(usernameKey(member.name));
     this.#members.delete(member.tokenKey);
+    this.#countMember(member.peer.addressKey, -1);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
       out.push({
@@ -426,12 +501,21 @@ export class RoomRegistry {
       else this.#roomsByAddress.set(hostKey, hosted);
     }
     const to = endpointsOf(room.members.values());
-    for (const member of room.members.values()) this.#members.delete(member.tokenKey);
+    for (const member of room.members.values()) {
+      this.#members.delete(member.tokenKey);
+      this.#countMember(member.peer.addressKey, -1);
+    }
     room.members.clear();
     this.#log(`room closed: "${room.name}"`);
     return to.length === 0
       ? []
       : [{ to, body: { kind: "closed", reason: CloseReason.HOST_LEFT, text } }];
+  }
+
+  #countMember(addressKey: string, change: 1 | -1): void {
+    const count = this.membersFrom(addressKey) + change;
+    if (count <= 0) this.#membersByAddress.delete(addressKey);
+    else this.#membersByAddress.set(addressKey, count);
   }
 
   #record(room: Room, type: EventTypeCode, name: string, text: string) {

@@ -10,12 +10,14 @@ import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
 import { type Clocks, systemClocks } from "./clock.ts";
-import { hashConcurrencyOf, type ServerConfig } from "./config.ts";
+import { hashConcurrencyOf, REQUEST_BURST_FACTOR, type ServerConfig } from "./config.ts";
 import { ConnectionGate } from "./connection_gate.ts";
 import type { DatagramSocket, UdpIo } from "./datagram_socket.ts";
 import { EndpointRouter } from "./endpoint_router.ts";
 import { Handshake, type PasswordHasher } from "./handshake.ts";
-import { HashQueue } from "./hash_queue.ts";
+import { HASH_WAIT_MS, HashQueue } from "./hash_queue.ts";
+import { KeyedBudget } from "./keyed_budget.ts";
+import { PasswordFailures } from "./password_failures.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
@@ -28,6 +30,12 @@ import { UdpFrontEnd } from "./udp_front.ts";
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
 const SOCKET_BUFFER_BYTES = 4 << 20;
+/**
+ * Room-list bytes per address: 256 KiB a second, bursts of 1 MiB, so the
+ * whole list of a full server (1,000 rooms, about 60 KB) is always a burst
+ * away, and LIST requests cannot turn a small request into a flood.
+ */
+export const LIST_BYTE_BUDGET = { ratePerSecond: 256 * 1024, burst: 1024 * 1024 } as const;
 /** How long shutdown waits for buffered log lines to reach stderr. */
 const SHUTDOWN_LOG_FLUSH_MS = 1_000;
 
@@ -81,6 +89,7 @@ export function startChatServer(
     maxRooms: config.maxRooms,
     maxMembers: config.maxMembers,
     maxRoomsPerIp: config.maxRoomsPerIp,
+    maxMembersPerIp: config.maxMembersPerIp,
     maxMembersPerRoom: config.maxMembersPerRoom,
     onAbuse: report,
     idleTimeoutMs: config.idleTimeoutSeconds * 1000,
@@ -135,9 +144,11 @@ export function startChatServer(
   });
   const requestLimiter = new KeyedRateLimiter({
     ratePerSecond: config.requestRateLimit,
-    burst: config.requestRateLimit * 3,
+    burst: config.requestRateLimit * REQUEST_BURST_FACTOR,
     clock: monotonic,
   });
+  const passwordFailures = new PasswordFailures({ clock: monotonic });
+  const listBudget = new KeyedBudget({ ...LIST_BYTE_BUDGET, clock: monotonic });
   const handshake = new Handshake({
     registry,
     send: (outgoing) => router.send(outgoing),
@@ -156,7 +167,10 @@ export function startChatServer(
     hashQueue: new HashQueue({
       concurrency: hashConcurrencyOf(config.hashConcurrency),
       monotonic,
+      maxWaitMs: HASH_WAIT_MS,
     }),
+    passwordFailures,
+    listBudget,
     report,
     log,
     ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
@@ -167,7 +181,8 @@ export function startChatServer(
     log,
     clocks,
     maxPayloadBytes: config.maxPayloadBytes,
-    requestTimeoutMs: config.handshakeTimeoutSeconds * 1000,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
   });
   let stopping: Promise<void> | null = null;
@@ -192,6 +207,8 @@ export function startChatServer(
   const sweep = setInterval(() => {
     router.send(registry.tick());
     requestLimiter.sweep();
+    passwordFailures.sweep();
+    listBudget.sweep();
     strangers.sweep();
     abuse.sweep();
   }, sweepMs);

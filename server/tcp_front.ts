@@ -23,7 +23,7 @@ import {
 import type { AbuseReporter } from "./abuse_log.ts";
 import type { Clocks } from "./clock.ts";
 import type { Peer } from "./endpoint.ts";
-import type { Handshake, HandshakeOutcome } from "./handshake.ts";
+import type { Handshake, HandshakeOutcome, HandshakeSlot } from "./handshake.ts";
 import { describeIoError, runIoLoop } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
 
@@ -35,8 +35,10 @@ export interface TcrpFrontEndOptions {
   log: Logger;
   clocks: Clocks;
   maxPayloadBytes: number;
-  /** A connection must be done (request read, answer written) within this long. */
+  /** A connection must have sent its whole request (header and body) within this long. */
   requestTimeoutMs: number;
+  /** A connection must be done (request read, password checked, answer written) within this long. */
+  exchangeTimeoutMs: number;
   /** Where bad requests and timeouts are counted. */
   report: AbuseReporter;
 }
@@ -92,10 +94,12 @@ export class TcrpFrontEnd {
     const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
     const peer: Peer = { address: ip, addressKey: this.#options.addressKeyOf(ip) };
     this.#connections.add(conn);
-    const admission = this.#options.handshake.open(peer);
+    // Evicted (the gate is full and this is the oldest still reading): closing
+    // it ends its read, and so its handler.
+    const admission = this.#options.handshake.open(peer, () => closeQuietly(conn));
     const handler =
       (admission.ok
-        ? this.#exchange(conn, peer).finally(() => admission.slot.close())
+        ? this.#exchange(conn, peer, admission.slot).finally(() => admission.slot.close())
         : this.#turnAway(conn, admission.refusal))
         .finally(() => {
           this.#connections.delete(conn);
@@ -118,27 +122,33 @@ export class TcrpFrontEnd {
     }
   }
 
-  async #exchange(conn: Deno.Conn, peer: Peer): Promise<void> {
-    const { requestTimeoutMs, report, clocks } = this.#options;
+  async #exchange(conn: Deno.Conn, peer: Peer, slot: HandshakeSlot): Promise<void> {
+    const { requestTimeoutMs, exchangeTimeoutMs, report, clocks } = this.#options;
     const received = { operation: 0, bytes: 0 };
     const cancel = new AbortController();
     const abortOnClose = () => cancel.abort(new Error("the server is shutting down"));
     this.#closing.signal.addEventListener("abort", abortOnClose, { once: true });
-    // One deadline for the whole exchange, so neither a slow trickle in nor a
-    // peer that never reads a long answer (LIST_ROOMS) can hold the slot.
-    const timer = setTimeout(() => {
+    // Two deadlines: a short one for the request to come in, so a header and
+    // a trickled body hold a slot for seconds, not the whole exchange; and
+    // one for the whole exchange, so a peer that never reads a long answer
+    // (LIST_ROOMS) cannot hold its connection either.
+    const timeOut = (what: string, ms: number) => () => {
       report(
         "handshake-timeout",
         peer.addressKey,
-        `exchange not done within ${requestTimeoutMs / 1000} s (${received.bytes} bytes came)`,
+        `${what} not done within ${ms / 1000} s (${received.bytes} bytes came)`,
       );
-      cancel.abort(new Error("the exchange timed out"));
+      cancel.abort(new Error(`the ${what} timed out`));
       closeQuietly(conn);
-    }, requestTimeoutMs);
-    const deadline = clocks.monotonic() + requestTimeoutMs;
+    };
+    const readTimer = setTimeout(timeOut("request", requestTimeoutMs), requestTimeoutMs);
+    const timer = setTimeout(timeOut("exchange", exchangeTimeoutMs), exchangeTimeoutMs);
+    const deadline = clocks.monotonic() + exchangeTimeoutMs;
     try {
       const frame = await this.#readRequest(conn, received);
+      clearTimeout(readTimer);
       if (frame === null) return;
+      slot.requestRead();
       const reply = (body: Refusal | Parameters<typeof encodeTcrpResponse>[2]) =>
         encodeTcrpResponse(frame.operation, frame.roomName, body);
       const { handshake } = this.#options;
@@ -152,7 +162,10 @@ export class TcrpFrontEnd {
       }
       if (outcome.kind === "refused") return await writeAll(conn, reply(outcome.refusal));
       if (outcome.kind === "rooms") {
-        return await writeAll(conn, reply({ status: 200, rooms: outcome.rooms }));
+        return await writeAll(
+          conn,
+          reply({ status: 200, rooms: outcome.rooms, next: outcome.next }),
+        );
       }
       try {
         await writeAll(conn, reply(outcome.accepted));
@@ -186,6 +199,7 @@ export class TcrpFrontEnd {
         );
       }
     } finally {
+      clearTimeout(readTimer);
       clearTimeout(timer);
       this.#closing.signal.removeEventListener("abort", abortOnClose);
     }

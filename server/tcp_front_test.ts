@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { ConnectionGate } from "./connection_gate.ts";
 import { Handshake } from "./handshake.ts";
 import { HashQueue } from "./hash_queue.ts";
+import { KeyedBudget } from "./keyed_budget.ts";
+import { PasswordFailures } from "./password_failures.ts";
 import { createLogger } from "./log.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
@@ -48,6 +50,8 @@ function frontEnd(listener: Deno.TcpListener, lines: string[]): TcrpFrontEnd {
     gate: new ConnectionGate({ maxPerIp: 8, maxTotal: 256 }),
     requestLimiter: new KeyedRateLimiter({ ratePerSecond: 0, burst: 0, clock: clocks.monotonic }),
     hashQueue: new HashQueue({ concurrency: 1, monotonic: clocks.monotonic }),
+    passwordFailures: new PasswordFailures({ clock: clocks.monotonic }),
+    listBudget: new KeyedBudget({ ratePerSecond: 1, burst: 1, clock: clocks.monotonic }),
     report: () => {},
     log,
   });
@@ -58,6 +62,7 @@ function frontEnd(listener: Deno.TcpListener, lines: string[]): TcrpFrontEnd {
     clocks,
     maxPayloadBytes: 16_384,
     requestTimeoutMs: 1_000,
+    exchangeTimeoutMs: 2_000,
     report: () => {},
   });
 }

@@ -206,8 +206,13 @@ Deno.test("bad TCRP input is refused with the right status, then closed; the ser
         status: 400,
       },
       {
-        name: "LIST_ROOMS with a payload",
-        bytes: requestFrame(Operation.LIST_ROOMS, "", "{}"),
+        name: "LIST_ROOMS with a payload that is not an object",
+        bytes: requestFrame(Operation.LIST_ROOMS, "", "[]"),
+        status: 400,
+      },
+      {
+        name: "LIST_ROOMS with a limit out of range",
+        bytes: requestFrame(Operation.LIST_ROOMS, "", '{"limit":201}'),
         status: 400,
       },
       {
