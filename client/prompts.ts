@@ -60,11 +60,15 @@ export function roomChoiceLabel(room: RoomSummary): string {
 
 /**
  * Offers the room list (members, capacity, lock), or a typed name. A full
- * room is listed, marked full, and cannot be picked.
+ * room is listed and marked full; the cursor can rest on it (so it is read
+ * out like the rest) but Enter there only says it is full. The cursor
+ * starts on the first room that is not.
  */
 export async function askRoomToJoin(rooms: RoomSummary[]): Promise<string> {
   const choice = await select({
     message: "Which room?",
+    default: rooms.find((room) => !isFull(room))?.name ?? OTHER,
+    theme: { i18n: { disabledError: "That room is full; pick another." } },
     choices: [
       ...rooms.map((room) => ({
         name: roomChoiceLabel(room),
