@@ -7,7 +7,7 @@
  */
 import { CloseReason } from "../protocol/datagram.ts";
 import { ChatRefusedError } from "./errors.ts";
-import { describeClose } from "./event_text.ts";
+import { describeClose, describeIdleWarning } from "./event_text.ts";
 import { type ExitCause, exitCodeFor } from "./exit_signals.ts";
 import { formatEvent, sanitize } from "./format.ts";
 import { jsonLine, type PipeReport } from "./json_events.ts";
@@ -151,6 +151,8 @@ function textLine(event: SessionEvent | PipeReport): string | null {
       return `! not delivered: ${sanitize(event.text)}`;
     case "closed":
       return `* ${describeClose(event.reason, sanitize(event.text))}`;
+    case "idleWarning":
+      return `* ${describeIdleWarning(event.removeInMs)}`;
     default:
       return formatEvent(event, { color: false });
   }
