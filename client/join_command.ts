@@ -103,11 +103,14 @@ async function runPipe(
   const out = new LineOutput(env.stdout ?? Deno.stdout);
   const err = new LineOutput(env.stderr ?? Deno.stderr);
   // Bounded: a reader that stopped reading must not hold the exit up.
-  const flushed = () =>
-    Promise.race([
+  const flushed = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
       Promise.all([out.flush(), err.flush()]),
-      new Promise((resolve) => setTimeout(resolve, 1_000)),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
     ]);
+    clearTimeout(timer);
+  };
   const stop = new AbortController();
   let running: Promise<number> | null = null;
   const exits = installExitHandlers({
