@@ -68,7 +68,11 @@ Deno.test("picker: a full room is marked and cannot be picked; one that fills up
     await dan.stdout.waitFor(/\* ann joined/, 8_000);
 
     const plain = ann.stdout.plain;
-    assert.equal(count(plain, "The server said: room is full"), 1, "the refusal printed once:\n" + plain);
+    assert.equal(
+      count(plain, "The server said: room is full"),
+      1,
+      "the refusal printed once:\n" + plain,
+    );
     assert.doesNotMatch(plain, /chat: the server refused|unexpected error/);
     assert.equal(ann.exitCode, null, "still in the room");
   });
