@@ -42,7 +42,10 @@ export function closedReasonName(reason: CloseReason | "lost"): ClosedReason {
 export type PipeReport =
   /** The server refused the membership (the TCRP status and its error text). */
   | { type: "refused"; code: number; text: string }
-  /** A stdin line read after the session ended: never sent, so it has no msgId. */
+  /**
+   * A stdin line that was never sent, so it has no msgId: too long for one
+   * datagram, or read after the session ended.
+   */
   | { type: "undelivered"; msgId: null; text: string };
 
 /** The JSON value of an event: times as ISO strings, `closed.reason` by name. */

@@ -98,8 +98,9 @@ export async function runPipeMode(options: SessionOptions, io: PipeModeIo): Prom
       session.send(result.value);
     } catch (error) {
       if (error instanceof RangeError) {
+        // Too long for one datagram: say why on stderr, and report the line like any other loss.
         io.err.writeLine(`not sent: ${error.message}`);
-        failed = true;
+        notSent(result.value);
       } else {
         notSent(result.value); // the session closed under us
       }

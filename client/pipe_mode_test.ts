@@ -106,3 +106,22 @@ Deno.test("pipe mode, --rejoin-timeout 0: a shutdown with nothing left on stdin 
   connector.channel.inject({ kind: "closed", reason: CloseReason.SHUTDOWN, text: "bye" });
   assert.equal(await running, 0);
 });
+
+Deno.test("pipe mode: a line too long for a datagram is reported undelivered, the rest goes on", async () => {
+  const { connector, stdin, out, err, running } = await start();
+  stdin.push("x".repeat(5_000));
+  stdin.push("short");
+  stdin.end();
+  await waitUntil(() => connector.channel.of("message").length === 1, "the short MESSAGE");
+  const { msgId } = connector.channel.of("message")[0]!;
+  connector.channel.inject({ kind: "ack", msgId, seq: 2 });
+  assert.equal(await running, 1);
+  assert.deepEqual(connector.channel.of("message").map((m) => m.text), ["short"]);
+  assert.deepEqual(out.json.filter((e) => e.type === "undelivered"), [
+    { type: "undelivered", msgId: null, text: "x".repeat(5_000) },
+  ]);
+  assert.match(
+    err.lines.join("\n"),
+    /^not sent: .*\b4096\b/,
+  );
+});
