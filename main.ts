@@ -108,23 +108,19 @@ program.command("rooms")
   .option("--json", "print the list as JSON")
   .action(async (flags) => {
     const { requestRoomList } = await import("./client/tcrp_client.ts");
-    const { sanitize } = await import("./client/format.ts");
+    const { noRoomsHint, roomTable } = await import("./client/room_table.ts");
     const rooms = await requestRoomList(flags.server);
     if (flags.json) {
       printLine(JSON.stringify(rooms));
     } else if (rooms.length === 0) {
-      printLine("No rooms yet. Create one with: chat join --create --room NAME");
+      printLine(noRoomsHint({
+        execPath: Deno.execPath(),
+        userAgent: Deno.env.get("npm_config_user_agent"),
+        mainModule: Deno.mainModule,
+        cwd: Deno.cwd(),
+      }));
     } else {
-      const width = Math.max(4, ...rooms.map((r) => sanitize(r.name).length));
-      printLine(`${"ROOM".padEnd(width)}  MEMBERS  LOCKED`);
-      for (const r of rooms) {
-        const members = r.capacity === null ? `${r.members}` : `${r.members}/${r.capacity}`;
-        printLine(
-          `${sanitize(r.name).padEnd(width)}  ${members.padEnd(7)}  ${
-            r.passwordProtected ? "yes" : "no"
-          }`,
-        );
-      }
+      for (const line of roomTable(rooms)) printLine(line);
     }
   });
 

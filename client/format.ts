@@ -3,6 +3,7 @@
  * programs (one JSON object per line). No I/O here.
  */
 import { CloseReason } from "../protocol/datagram.ts";
+import { describeIdleWarning } from "./event_text.ts";
 import type { SessionEvent } from "./session.ts";
 
 /** How lines are styled. */
@@ -85,6 +86,8 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
       return null;
     case "undelivered":
       return paint(31, `! not delivered: ${sanitize(event.text)}`);
+    case "idleWarning":
+      return paint(33, `* ${describeIdleWarning(event.removeInMs)}`);
     case "missed":
       return dim(`* ${event.toSeq - event.fromSeq + 1} earlier event(s) could not be recovered`);
     case "error":

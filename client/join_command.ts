@@ -6,10 +6,23 @@
 import * as readline from "node:readline";
 import process from "node:process";
 import type { HostPort } from "../protocol/host_port.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { validateRoomName, validateUsername } from "../protocol/names.ts";
+import type { RoomSummary } from "../protocol/tcrp.ts";
 import { ChatRefusedError } from "./errors.ts";
+import { type ExitCause, exitCodeFor, installExitHandlers } from "./exit_signals.ts";
+import { sanitize } from "./format.ts";
+import { type ByteSink, LineOutput } from "./line_output.ts";
 import { UsageError } from "./usage_error.ts";
 import { runPipeMode } from "./pipe_mode.ts";
-import { askCreateOrJoin, askName, askNewRoom, askPassword, askRoomToJoin } from "./prompts.ts";
+import {
+  askCreateOrJoin,
+  askName,
+  askNewPassword,
+  askNewRoom,
+  askPassword,
+  askRoomToJoin,
+} from "./prompts.ts";
 import { ChatSession, type SessionOptions } from "./session.ts";
 import { TcpUdpConnector } from "./tcp_udp_connector.ts";
 import { requestRoomList } from "./tcrp_client.ts";
@@ -35,7 +48,13 @@ export interface JoinEnvironment {
   color: boolean;
   writeLine: (line: string) => void;
   writeError: (line: string) => void;
+  /** Pipe mode's stdout and stderr (default `Deno.stdout`, `Deno.stderr`). */
+  stdout?: ByteSink;
+  stderr?: ByteSink;
 }
+
+/** Signals that end pipe mode with a LEAVE (none of them asks first). */
+const PIPE_SIGNALS: Deno.Signal[] = ["SIGHUP", "SIGTERM", "SIGINT"];
 
 /** Runs `chat join`; resolves with the exit code. */
 export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Promise<number> {
@@ -43,6 +62,10 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
   if (flags.capacity !== undefined && flags.join) {
     throw new UsageError("--capacity is for --create only");
   }
+  // Names that break the fixed rules are the caller's mistake, found before
+  // any connection (the server would only say 400).
+  checkName("--name", flags.name, validateUsername);
+  checkName("--room", flags.room, validateRoomName);
   if (env.interactive) {
     // stdin is the terminal, so --password-stdin is served by the hidden
     // password prompts, asked only when the room needs one.
@@ -54,24 +77,81 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
       "without a terminal, chat join needs --name, --room and --create or --join",
     );
   }
-  const stdinLines = lineReader();
-  const password = flags.passwordStdin ? await stdinLines.next() : undefined;
-  if (flags.passwordStdin && password === undefined) {
-    stdinLines.close();
-    throw new UsageError("--password-stdin: stdin ended before a password line");
+  return await runPipe(flags, { ...flags, name: flags.name, room: flags.room }, env);
+}
+
+function checkName(flag: string, value: string | undefined, validate: (name: string) => string) {
+  if (value === undefined) return;
+  try {
+    validate(value);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw new UsageError(`${flag}: ${error.message}`);
+    throw error;
   }
-  const choice = {
-    create: flags.create === true,
-    room: flags.room,
-    username: flags.name,
-    password: password ?? null,
+}
+
+/**
+ * Pipe mode with its process around it: stdout and stderr that notice a
+ * reader going away, and a LEAVE on SIGHUP, SIGTERM, SIGINT or a closed
+ * stdout (`exit_signals.ts`).
+ */
+async function runPipe(
+  flags: JoinFlags,
+  named: { name: string; room: string },
+  env: JoinEnvironment,
+): Promise<number> {
+  const out = new LineOutput(env.stdout ?? Deno.stdout);
+  const err = new LineOutput(env.stderr ?? Deno.stderr);
+  // Bounded: a reader that stopped reading must not hold the exit up.
+  const flushed = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([out.flush(), err.flush()]),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+    ]);
+    clearTimeout(timer);
   };
-  return await runPipeMode(sessionOptionsOf(flags, choice), {
-    lines: stdinLines.rest(),
-    writeLine: env.writeLine,
-    writeError: env.writeError,
-    json: flags.json === true,
+  const stop = new AbortController();
+  let running: Promise<number> | null = null;
+  const exits = installExitHandlers({
+    signals: PIPE_SIGNALS,
+    leave: async (cause) => {
+      stop.abort(cause);
+      const code = running === null ? exitCodeFor(cause, 1) : await running;
+      await flushed();
+      return code;
+    },
   });
+  out.onClosed = () => exits.request({ kind: "outputClosed" });
+  const stdinLines = lineReader();
+  try {
+    const password = flags.passwordStdin ? await stdinLines.next() : undefined;
+    if (flags.passwordStdin && password === undefined) {
+      stdinLines.close();
+      throw new UsageError("--password-stdin: stdin ended before a password line");
+    }
+    const choice = {
+      create: flags.create === true,
+      room: named.room,
+      username: named.name,
+      password: password ?? null,
+    };
+    running = runPipeMode(sessionOptionsOf(flags, choice), {
+      lines: stdinLines.rest(),
+      out,
+      err,
+      json: flags.json === true,
+      stop: stop.signal,
+    });
+    return await running;
+  } catch (error) {
+    // Stopped while opening: the stop was the point, not the error it caused.
+    if (stop.signal.aborted) return exitCodeFor(stop.signal.reason as ExitCause, 1);
+    throw error;
+  } finally {
+    await flushed();
+    exits.dispose();
+  }
 }
 
 async function openInteractively(
@@ -80,39 +160,67 @@ async function openInteractively(
 ): Promise<ChatSession> {
   let username = flags.name ?? await askName();
   let create = flags.create ? true : flags.join ? false : undefined;
-  let rooms = create === true && flags.room !== undefined
-    ? []
-    : await requestRoomList(flags.server);
+  let rooms = create === true ? [] : await requestRoomList(flags.server);
   create ??= await askCreateOrJoin(rooms);
-  let room = flags.room ?? (create ? await askNewRoom() : await askRoomToJoin(rooms));
+  let room: string;
   let password: string | null = null;
   if (create) {
-    password = await askPassword("Password (leave empty for an open room)");
-  } else if (rooms.find((r) => r.name === room)?.passwordProtected) {
-    password = await askPassword(`Password for "${room}"`);
+    room = await freeRoomName(flags, env, flags.room ?? await askNewRoom());
+    password = await askNewPassword(env.writeError);
+  } else {
+    room = flags.room ?? await askRoomToJoin(rooms);
+    password = await passwordFor(room, rooms);
   }
   while (true) {
     try {
       return await ChatSession.open(sessionOptionsOf(flags, { create, room, username, password }));
     } catch (error) {
       if (!(error instanceof ChatRefusedError)) throw error;
+      // Ask again for the one thing a person can fix. Anything else ends the
+      // command, and main prints the refusal: each refusal is printed once.
+      const canPick = flags.room === undefined;
+      const fixable = error.status === 401 ||
+        (error.status === 409 && (create ? canPick : flags.name === undefined)) ||
+        ((error.status === 403 || error.status === 404) && !create && canPick);
+      if (!fixable) throw error;
       env.writeError(`The server said: ${error.message}`);
-      // Ask again for the one thing a person can fix; anything else ends the command.
       if (error.status === 401) {
-        password = await askPassword(`Password for "${room}"`);
-      } else if (error.status === 409 && !create && flags.name === undefined) {
+        password = await askPassword(`Password for "${sanitize(room)}"`);
+      } else if (error.status === 409 && !create) {
         username = await askName();
-      } else if (error.status === 409 && create && flags.room === undefined) {
-        room = await askNewRoom();
-      } else if (error.status === 404 && flags.room === undefined) {
-        rooms = await requestRoomList(flags.server);
-        if (rooms.length === 0) throw error;
-        room = await askRoomToJoin(rooms);
+      } else if (error.status === 409) {
+        room = await freeRoomName(flags, env, await askNewRoom());
       } else {
-        throw error;
+        // Full (403) or gone (404): back to a fresh list.
+        rooms = await requestRoomList(flags.server);
+        room = await askRoomToJoin(rooms);
+        password = await passwordFor(room, rooms);
       }
     }
   }
+}
+
+/** The password prompt for a listed locked room; null for any other. */
+async function passwordFor(room: string, rooms: RoomSummary[]): Promise<string | null> {
+  if (!rooms.find((r) => r.name === room)?.passwordProtected) return null;
+  return await askPassword(`Password for "${sanitize(room)}"`);
+}
+
+/**
+ * `room`, or another name asked for while the server's list already has
+ * it, so the password is asked for a name that can be created. A name given
+ * with --room that is taken ends the command (409). Only exact names are
+ * compared here; a look-alike the server refuses comes back as 409 and is
+ * asked again.
+ */
+async function freeRoomName(flags: JoinFlags, env: JoinEnvironment, room: string) {
+  while ((await requestRoomList(flags.server)).some((r) => r.name === room)) {
+    const taken = `a room named "${room}" already exists`;
+    if (flags.room !== undefined) throw new ChatRefusedError(409, taken);
+    env.writeError(`${sanitize(taken)}; choose another name.`);
+    room = await askNewRoom();
+  }
+  return room;
 }
 
 /** What was chosen, by flag or by answer. */

@@ -45,18 +45,35 @@ export function askNewRoom(): Promise<string> {
 
 const OTHER = "\u0000other";
 
-/** Offers the room list (members, capacity, lock), or a typed name. */
+/** True when a room is at its capacity (as far as its list entry says). */
+export function isFull(room: RoomSummary): boolean {
+  return room.capacity !== null && room.members >= room.capacity;
+}
+
+/** The picker's line for a room: its name, members of capacity, and a lock mark. */
+export function roomChoiceLabel(room: RoomSummary): string {
+  const members = room.capacity === null
+    ? `${room.members} ${room.members === 1 ? "member" : "members"}`
+    : `${room.members} of ${room.capacity} members`;
+  return `${sanitize(room.name)}  (${members})${room.passwordProtected ? "  [locked]" : ""}`;
+}
+
+/**
+ * Offers the room list (members, capacity, lock), or a typed name. A full
+ * room is listed and marked full; the cursor can rest on it (so it is read
+ * out like the rest) but Enter there only says it is full. The cursor
+ * starts on the first room that is not.
+ */
 export async function askRoomToJoin(rooms: RoomSummary[]): Promise<string> {
   const choice = await select({
     message: "Which room?",
+    default: rooms.find((room) => !isFull(room))?.name ?? OTHER,
+    theme: { i18n: { disabledError: "That room is full; pick another." } },
     choices: [
       ...rooms.map((room) => ({
-        name: `${sanitize(room.name)}  (${room.members}${
-          room.capacity === null ? "" : ` of ${room.capacity}`
-        } ${room.members === 1 && room.capacity === null ? "member" : "members"})${
-          room.passwordProtected ? "  [locked]" : ""
-        }`,
+        name: roomChoiceLabel(room),
         value: room.name,
+        disabled: isFull(room) ? "[full]" : false,
       })),
       { name: "Another room (type its name)", value: OTHER },
     ],
@@ -68,4 +85,18 @@ export async function askRoomToJoin(rooms: RoomSummary[]): Promise<string> {
 /** Asks for a password without echoing it. */
 export function askPassword(message: string): Promise<string> {
   return password({ message, mask: "*" });
+}
+
+/**
+ * Asks for a new room's password, and (unless it is empty: an open room)
+ * for the same again, until both match, since a typo would lock everyone
+ * out. `say` prints the mismatch notice.
+ */
+export async function askNewPassword(say: (line: string) => void): Promise<string> {
+  while (true) {
+    const first = await askPassword("Password (leave empty for an open room)");
+    if (first === "") return first;
+    if (await askPassword("The same password again") === first) return first;
+    say("The two passwords differ; type it again.");
+  }
 }

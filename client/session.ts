@@ -28,6 +28,7 @@ import {
 } from "./connector.ts";
 import { sealChannel } from "./datagram_crypto.ts";
 import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
+import { IdleWarning } from "./idle_warning.ts";
 import { InboundOrder } from "./inbound.ts";
 import { Outbox } from "./outbox.ts";
 import { getBackIn, ShownEvents } from "./rejoin.ts";
@@ -94,6 +95,7 @@ export class ChatSession {
   #inbound: InboundOrder;
   #outbox: Outbox;
   #shown = new ShownEvents();
+  #idleWarning: IdleWarning;
   #lastHeardAt = -Infinity;
   #stopHeartbeat: () => void = () => {};
   #closed = false;
@@ -121,6 +123,10 @@ export class ChatSession {
       deliver: (event, replay) => this.#deliver(event, replay),
       missed: (fromSeq, toSeq) => this.#events.push({ type: "missed", fromSeq, toSeq }),
     });
+    this.#idleWarning = new IdleWarning({
+      scheduler: this.#scheduler,
+      warn: (removeInMs) => this.#events.push({ type: "idleWarning", removeInMs }),
+    });
     this.#outbox = new Outbox({
       scheduler: this.#scheduler,
       retryBaseMs: timings.retryBaseMs,
@@ -129,7 +135,10 @@ export class ChatSession {
       encode: (msgId, text) => this.#encode({ kind: "message", msgId, text }),
       send: (bytes) => this.#connection.channel.send(bytes),
       lastHeardAt: () => this.#lastHeardAt,
-      delivered: (msgId, seq) => this.#events.push({ type: "delivered", msgId, seq }),
+      delivered: (msgId, seq) => {
+        this.#idleWarning.activity();
+        this.#events.push({ type: "delivered", msgId, seq });
+      },
       undelivered: (msgId, text) => this.#events.push({ type: "undelivered", msgId, text }),
       serverSilent: () => this.#startRejoin("no answer from the server"),
     });
@@ -333,6 +342,7 @@ export class ChatSession {
       rejoined: this.#rejoined,
     });
     this.#inbound.start(body.headSeq);
+    this.#idleWarning.start(this.#connection.accepted.idleTimeoutSeconds);
     this.#stopHeartbeat();
     // Twice a period: the server drops a member after 3 silent periods, and
     // 3 heartbeats lost in a row happen 0.8% of the time at 20% loss (the
@@ -380,6 +390,7 @@ export class ChatSession {
     this.#phase = "rejoining";
     this.#endWelcomePhase();
     this.#stopHeartbeat();
+    this.#idleWarning.stop();
     this.#inbound.stop();
     this.#outbox.pause();
     this.#connection.channel.close();
@@ -435,6 +446,7 @@ export class ChatSession {
     this.#stop.abort();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#stopHeartbeat();
+    this.#idleWarning.stop();
     this.#inbound.stop();
     this.#outbox.giveUpAll();
     try {

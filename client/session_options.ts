@@ -24,6 +24,11 @@ export type SessionEvent =
   | { type: "error"; code: number; text: string }
   /** The server forgot this session; messages sent now wait for the rejoin. */
   | { type: "rejoining"; reason: string; timeoutMs: number }
+  /**
+   * Nothing of ours was relayed for a while: the server removes us (CLOSED
+   * 2) in about `removeInMs` unless we send a message. Once per quiet stretch.
+   */
+  | { type: "idleWarning"; removeInMs: number }
   | { type: "closed"; reason: CloseReason | "lost"; text: string };
 
 /** Retry timings, in milliseconds on the scheduler's clock; tests shorten them. */

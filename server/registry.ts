@@ -30,6 +30,7 @@ import {
   endpointsOf,
   errorTo,
   fanOut,
+  hostGoneText,
   type Member,
   recordEvent,
   type Room,
@@ -484,7 +485,8 @@ export class RoomRegistry {
       });
     }
     if (room.host === member) {
-      out.push(...this.#closeRoom(room, `the host ${member.name} left, so the room is closed`));
+      const text = hostGoneText(member.name, reason, member.endpoint !== null, this.#options);
+      out.push(...this.#closeRoom(room, text));
     } else {
       const type = reason === CloseReason.LEFT ? EventType.LEFT : EventType.TIMED_OUT;
       out.push(...fanOut(room, this.#record(room, type, member.name, "")));

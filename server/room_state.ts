@@ -101,6 +101,47 @@ export function errorTo(to: Endpoint, code: 400 | 401 | 413 | 429, text: string)
   return { to: [to], body: { kind: "error", code, text } };
 }
 
+/** The timeouts that can end a host's membership, for {@linkcode hostGoneText}. */
+export interface HostGoneTimeouts {
+  idleTimeoutMs: number;
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+}
+
+/**
+ * The CLOSED 1 text the others get when the host's membership ends for
+ * `reason`: the true cause, since reason 1 alone says only "host left" and a
+ * new code would be dropped by older clients (they treat unknown CLOSED
+ * reasons as malformed). `endpoint` is false when the host never said HELLO.
+ */
+export function hostGoneText(
+  host: string,
+  reason: CloseReason,
+  endpoint: boolean,
+  timeouts: HostGoneTimeouts,
+): string {
+  const gone = (() => {
+    switch (reason) {
+      case CloseReason.IDLE:
+        return `was removed after ${duration(timeouts.idleTimeoutMs)} without a message`;
+      case CloseReason.LOST:
+        return endpoint
+          ? `was lost (nothing heard from it for ${duration(3 * timeouts.heartbeatMs)})`
+          : `never connected (no HELLO within ${duration(timeouts.helloTimeoutMs)})`;
+      default:
+        return "left";
+    }
+  })();
+  return `the room was closed: its host ${host} ${gone}`;
+}
+
+/** "5 minutes", "30 seconds". */
+function duration(ms: number): string {
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  if (seconds % 60 === 0) return seconds === 60 ? "1 minute" : `${seconds / 60} minutes`;
+  return seconds === 1 ? "1 second" : `${seconds} seconds`;
+}
+
 /** What a member is told when it is removed for `reason`. */
 export function closeText(reason: CloseReason): string {
   switch (reason) {

@@ -62,7 +62,7 @@ Deno.test("pipe mode: two members talk, see joins and leaves, and the host leavi
     // The host's stdin ends: ann leaves, the room closes, bob (stdin still open) exits.
     await ann.closeStdin();
     assert.equal(await ann.exited(5_000), 0, ann.describe());
-    await bob.stdout.waitFor(/^\* The room was closed because its host left\.$/m);
+    await bob.stdout.waitFor(/^\* The room was closed: its host ann left\.$/m);
     assert.equal(await bob.exited(5_000), 0, bob.describe());
 
     assert.deepEqual(timeless(ann.stdout.lines), [
@@ -85,7 +85,7 @@ Deno.test("pipe mode: two members talk, see joins and leaves, and the host leavi
       "[t] * cat joined",
       "[t] cat: bye all",
       "[t] * cat left",
-      "* The room was closed because its host left.",
+      "* The room was closed: its host ann left.",
     ]);
     assert.equal(ann.stderr.plain, "");
     assert.equal(bob.stderr.plain, "");
@@ -166,9 +166,16 @@ Deno.test("pipe mode --json: every output line is a JSON event with the expected
     const delivered = annEvents.filter((e) => e.type === "delivered");
     const annMessage = annEvents.find((e) => e.type === "message");
     assert.deepEqual(delivered, [{ type: "delivered", msgId: 1, seq: annMessage.seq }]);
-    assert.deepEqual(annEvents.at(-1), { type: "closed", reason: 5, text: "you left the room" });
-    assert.equal(bobEvents.at(-1).reason, 1); // HOST_LEFT
-    assert.equal(typeof bobEvents.at(-1).text, "string");
+    assert.deepEqual(annEvents.at(-1), {
+      type: "closed",
+      reason: "left",
+      text: "you left the room",
+    });
+    assert.deepEqual(bobEvents.at(-1), {
+      type: "closed",
+      reason: "hostLeft",
+      text: "the room was closed: its host ann left",
+    });
   });
 });
 
@@ -373,7 +380,7 @@ Deno.test("interactive: prompts, the chat screen, /members, /help and exit! on a
 
     await ann.type("exit!" + KEY.enter);
     assert.equal(await ann.exited(5_000), 0, ann.describe());
-    await bob.stdout.waitFor(/^\* The room was closed because its host left\.$/m);
+    await bob.stdout.waitFor(/^\* The room was closed: its host ann left\.$/m);
     assert.equal(await bob.exited(5_000), 0, bob.describe());
 
     const plain = screen.plain;
@@ -468,7 +475,7 @@ Deno.test("interactive: Ctrl+C at a question exits 0; on the chat screen it leav
     await zoe.write(KEY.ctrlC);
     assert.equal(await zoe.exited(5_000), 0, zoe.describe());
     assert.match(zoe.stdout.plain, /^\* You left the room\.$/m);
-    await bob.stdout.waitFor(/^\* The room was closed because its host left\.$/m);
+    await bob.stdout.waitFor(/^\* The room was closed: its host zoe left\.$/m);
     assert.equal(await bob.exited(5_000), 0, bob.describe());
   });
 });
