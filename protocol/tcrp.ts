@@ -299,7 +299,7 @@ export interface JoinAccepted {
 const REVISION_2_FIELDS = [
   ["protocol", 1],
   ["messageRate", 0],
-  ["messageBurst", 1],
+  ["messageBurst", 0],
   ["messageWindow", 1],
   ["messageWindowBytes", 1],
   ["gapTimeoutSeconds", 0],

@@ -257,7 +257,7 @@ function assertValidResponse(operation: number, response: TcrpResponse): void {
     const revision2: Record<string, number> = {
       protocol: 1,
       messageRate: 0,
-      messageBurst: 1,
+      messageBurst: 0,
       messageWindow: 1,
       messageWindowBytes: 1,
       gapTimeoutSeconds: 0,

@@ -372,7 +372,7 @@ Deno.test("a revision-1 success answer decodes without the revision-2 fields", (
     { protocol: "2" },
     { messageRate: -1 },
     { messageRate: 0.5 },
-    { messageBurst: 0 },
+    { messageBurst: -1 },
     { messageWindow: 0 },
     { messageWindowBytes: 0 },
     { gapTimeoutSeconds: -1 },
