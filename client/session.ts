@@ -20,12 +20,7 @@ import {
 import { ProtocolError } from "../protocol/errors.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
-import {
-  type Connection,
-  connectWithin,
-  type DatagramChannel,
-  type JoinAccepted,
-} from "./connector.ts";
+import { type Connection, type DatagramChannel, type JoinAccepted } from "./connector.ts";
 import { sealChannel } from "./datagram_crypto.ts";
 import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { InboundOrder } from "./inbound.ts";
