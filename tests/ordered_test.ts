@@ -84,7 +84,6 @@ Deno.test("60 messages sent at once at the default rate (20/s, bursts of 40) all
       10_000,
     );
     const elapsed = performance.now() - started;
-    console.log(`60-message burst delivered in ${elapsed.toFixed(0)} ms`);
     assert.deepEqual(alice.textsFrom("bob"), sent);
     assert.deepEqual(bob.textsFrom("bob"), sent);
     assert.deepEqual(bob.of("error"), []);
