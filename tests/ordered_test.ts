@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { decodeServerDatagram, ServerKind } from "../protocol/datagram.ts";
 import type { ChatSession, SessionEvent, SessionTimings } from "../client/session.ts";
 import { openChatSession } from "../client/tcp_udp_connector.ts";
+import { decodeJsonObject, Operation } from "../protocol/tcrp.ts";
+import { requestFrame, tcrpRequest } from "../testing/raw_client.ts";
 import { startTestServer, type TestServer } from "../testing/test_server.ts";
 import { waitUntil } from "../testing/wait.ts";
 import { type FaultProxy, startFaultProxy } from "../tools/fault_proxy.ts";
@@ -160,6 +162,32 @@ Deno.test("over a lossy, reordering link each sender's messages arrive in the or
       await member.done;
     }
     await relay.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("every state-1 answer says protocol 2; a protocol that is not a whole number from 1 is 400", async () => {
+  const server = startTestServer();
+  try {
+    const answer = async (op: number, room: string, payload: string) => {
+      const exchange = await tcrpRequest(server.tcpAddr, requestFrame(op, room, payload));
+      return decodeJsonObject(exchange.frames[0]!.payload);
+    };
+    const missing = await answer(Operation.JOIN_ROOM, "nowhere", '{"username":"u","protocol":2}');
+    assert.deepEqual([missing.status, missing.protocol], [404, 2]);
+    const list = await answer(Operation.LIST_ROOMS, "", "");
+    assert.deepEqual([list.status, list.protocol], [200, 2]);
+    for (const bad of ["0", "1.5", '"2"', "-3"]) {
+      const refused = await answer(
+        Operation.CREATE_ROOM,
+        "r",
+        `{"username":"u","protocol":${bad}}`,
+      );
+      assert.deepEqual([refused.status, refused.protocol], [400, 2], bad);
+    }
+    const created = await answer(Operation.CREATE_ROOM, "r", '{"username":"u","protocol":1}');
+    assert.deepEqual([created.status, created.protocol, created.messageWindow], [200, 2, 32]);
+  } finally {
     await server.shutdown();
   }
 });
