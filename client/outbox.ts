@@ -20,6 +20,19 @@ export interface OutboxPace {
   burst: number;
   /** msgIds from the oldest outstanding one that may be out at once. */
   window: number;
+  /** Longest wait between tries on this connection, instead of the options' `retryMaxMs`. */
+  retryMaxMs?: number;
+  /** Tries in all on this connection, instead of the options' `sendTries`. */
+  sendTries?: number;
+}
+
+/** Milliseconds from a message's first try to giving up on it: the waits after each try. */
+export function retrySpanMs(retryBaseMs: number, retryMaxMs: number, sendTries: number): number {
+  let span = 0;
+  for (let tries = 0; tries < sendTries; tries++) {
+    span += Math.min(retryBaseMs * 2 ** tries, retryMaxMs);
+  }
+  return span;
 }
 
 /**
@@ -251,7 +264,9 @@ export class Outbox {
 
   #transmit(pending: PendingMessage): void {
     if (!this.#sending) return;
-    const { scheduler, sendTries, retryBaseMs, retryMaxMs } = this.#options;
+    const { scheduler, retryBaseMs } = this.#options;
+    const sendTries = this.#pace.sendTries ?? this.#options.sendTries;
+    const retryMaxMs = this.#pace.retryMaxMs ?? this.#options.retryMaxMs;
     if (pending.tries >= sendTries) {
       // Nothing at all heard since the first try: the server is gone, not just
       // this message. Keep it if the session goes to find the server again.

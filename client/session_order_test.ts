@@ -165,3 +165,32 @@ Deno.test("the first join retries 429 after 250 ms, doubling, and gives up withi
   assert.ok(refused instanceof ChatRefusedError && refused.status === 404);
   assert.equal(other.connector.requests.length, 1, "only 429 is retried");
 });
+
+Deno.test("revision 2: tries are spaced to fit 8 in the gap timeout, and given up no sooner than before", async () => {
+  await withSession(
+    { network: (connector) => (connector.accepted = REVISION_2) },
+    async ({ clock, fake, events, session }) => {
+      session.send("hello?");
+      await clock.advance(5_000);
+      // 0, 300, 900, then every 625 ms (5 s / 8): 9 tries before the server would skip it.
+      assert.deepEqual(fake.timesOf("message"), [
+        0,
+        300,
+        900,
+        1_525,
+        2_150,
+        2_775,
+        3_400,
+        4_025,
+        4_650,
+      ]);
+      fake.inject({ kind: "event", seq: 2, timeMs: 0, type: 2, name: "bob", text: "" }); // heard
+      await clock.advance(15_000);
+      assert.equal(events.of("undelivered").length, 0, "still trying at 20 s");
+      await clock.advance(1_000);
+      // The default schedule gives up 20.1 s after the first try; this one at 20.275 s.
+      assert.equal(events.of("undelivered").length, 1);
+      assert.equal(fake.of("message").length, 33);
+    },
+  );
+});
