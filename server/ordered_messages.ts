@@ -9,7 +9,7 @@
 import type { RefusedCode } from "../protocol/datagram.ts";
 import { oversizedEventBytes } from "../protocol/datagram_size.ts";
 import type { Endpoint, Outgoing } from "./endpoint.ts";
-import { MessageWindow, type MessageWindowLimits } from "./message_window.ts";
+import { HeldPool, MessageWindow, type MessageWindowLimits } from "./message_window.ts";
 import { errorTo, type Member } from "./room_state.ts";
 
 /** What ordered MESSAGE handling asks of the registry. */
@@ -104,4 +104,68 @@ export function releaseOrderedMessages(
   }
   context.holding(member, window.heldCount > 0);
   return out;
+}
+
+/** The limits of every member's window, as the registry is given them. */
+export interface HoldingOptions {
+  window: number;
+  windowBytes: number;
+  gapTimeoutMs: number;
+  /** Messages held across the server. */
+  maxHeld: number;
+  /** A member starts holding messages while none did: release them often from now on. */
+  onHolding?: () => void;
+}
+
+/**
+ * The revision-2 members holding messages, so the release tick visits only
+ * them, and the limits and pool their windows share.
+ */
+export class HoldingMembers {
+  /** What every window is created with. */
+  readonly limits: MessageWindowLimits;
+  #members = new Set<Member>();
+  #onHolding: () => void;
+
+  /** None holding yet. */
+  constructor(options: HoldingOptions) {
+    const { window, windowBytes, gapTimeoutMs } = options;
+    this.limits = { window, windowBytes, gapTimeoutMs, pool: new HeldPool(options.maxHeld) };
+    this.#onHolding = options.onHolding ?? (() => {});
+  }
+
+  /** Members holding messages now. */
+  get count(): number {
+    return this.#members.size;
+  }
+
+  /** Messages held now, across the server. */
+  get messages(): number {
+    return this.limits.pool.held;
+  }
+
+  /** Notes whether `member` holds messages now. */
+  set(member: Member, holds: boolean): void {
+    if (!holds) {
+      this.#members.delete(member);
+    } else if (!this.#members.has(member)) {
+      this.#members.add(member);
+      if (this.#members.size === 1) this.#onHolding();
+    }
+  }
+
+  /** A member is gone: what it held is dropped, its share of the pool given back. */
+  forget(member: Member): void {
+    member.window?.clear();
+    this.#members.delete(member);
+  }
+
+  /** What every holding member's window lets out now. */
+  releaseDue(context: OrderedContext): Outgoing[] {
+    const out: Outgoing[] = [];
+    for (const member of [...this.#members]) {
+      out.push(...releaseOrderedMessages(context, member, false));
+    }
+    return out;
+  }
 }

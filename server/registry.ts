@@ -21,8 +21,7 @@ import type { Clocks } from "./clock.ts";
 import { DATAGRAM_HANDLERS, type DatagramContext } from "./datagram_handlers.ts";
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import { EventLog } from "./event_log.ts";
-import { HeldPool, type MessageWindowLimits } from "./message_window.ts";
-import { releaseOrderedMessages } from "./ordered_messages.ts";
+import { HoldingMembers } from "./ordered_messages.ts";
 import type { PasswordRecord } from "./password.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { RecentMsgIds } from "./recent_msg_ids.ts";
@@ -170,24 +169,23 @@ export class RoomRegistry {
   #log: (message: string) => void;
   #context: DatagramContext;
   /** Revision-2 members holding messages: the release tick visits only these. */
-  #holding = new Set<Member>();
-  #pool: HeldPool;
+  #holding: HoldingMembers;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
   constructor(options: RegistryOptions, log: (message: string) => void = () => {}) {
     this.#options = options;
     this.#log = log;
     const limits = DEFAULT_REGISTRY_LIMITS;
-    this.#pool = new HeldPool(options.maxHeldMessages ?? limits.maxHeldMessages);
-    const windowLimits: MessageWindowLimits = {
+    const holding = this.#holding = new HoldingMembers({
       window: options.messageWindow ?? limits.messageWindow,
       windowBytes: options.messageWindowBytes ?? limits.messageWindowBytes,
       gapTimeoutMs: options.gapTimeoutMs ?? limits.gapTimeoutMs,
-      pool: this.#pool,
-    };
+      maxHeld: options.maxHeldMessages ?? limits.maxHeldMessages,
+      onHolding: options.onHolding,
+    });
     this.#context = {
-      windowLimits,
-      holding: (member, holds) => this.#setHolding(member, holds),
+      windowLimits: holding.limits,
+      holding: (member, holds) => holding.set(member, holds),
       monotonic: () => options.clocks.monotonic(),
       relay: (member, text) => {
         const event = this.#record(member.room, EventType.MESSAGE, member.name, text);
@@ -201,12 +199,12 @@ export class RoomRegistry {
 
   /** Revision-2 members holding messages now. */
   get holdingMembers(): number {
-    return this.#holding.size;
+    return this.#holding.count;
   }
 
   /** Messages held now across the server (revision 2). */
   get heldMessages(): number {
-    return this.#pool.held;
+    return this.#holding.messages;
   }
 
   /**
@@ -215,27 +213,7 @@ export class RoomRegistry {
    * {@linkcode holdingMembers} is not 0.
    */
   releaseDue(): Outgoing[] {
-    const out: Outgoing[] = [];
-    for (const member of [...this.#holding]) {
-      out.push(...releaseOrderedMessages(this.#context, member, false));
-    }
-    return out;
-  }
-
-  #setHolding(member: Member, holds: boolean): void {
-    if (!holds) {
-      this.#holding.delete(member);
-      return;
-    }
-    if (this.#holding.has(member)) return;
-    this.#holding.add(member);
-    if (this.#holding.size === 1) this.#options.onHolding?.();
-  }
-
-  /** A member is gone: what it held is dropped, its share of the pool given back. */
-  #forgetHeld(member: Member): void {
-    member.window?.clear();
-    this.#holding.delete(member);
+    return this.#holding.releaseDue(this.#context);
   }
 
   /** Rooms open now. */
@@ -472,7 +450,7 @@ export class RoomRegistry {
   /** Closes every room for shutdown: CLOSED 4 to every member. */
   shutdown(): Outgoing[] {
     const to = endpointsOf(this.#members.values());
-    for (const member of this.#members.values()) this.#forgetHeld(member);
+    for (const member of this.#members.values()) this.#holding.forget(member);
     this.#members.clear();
     this.#rooms.clear();
     this.#roomsByAddress.clear();
@@ -486,7 +464,7 @@ export class RoomRegistry {
     const room = member.room;
     room.members.delete(usernameKey(member.name));
     this.#members.delete(member.tokenKey);
-    this.#forgetHeld(member);
+    this.#holding.forget(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
       out.push({
@@ -514,7 +492,7 @@ export class RoomRegistry {
     const to = endpointsOf(room.members.values());
     for (const member of room.members.values()) {
       this.#members.delete(member.tokenKey);
-      this.#forgetHeld(member);
+      this.#holding.forget(member);
     }
     room.members.clear();
     this.#log(`room closed: "${room.name}"`);
