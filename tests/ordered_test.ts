@@ -9,7 +9,7 @@ import { decodeServerDatagram, ServerKind } from "../protocol/datagram.ts";
 import type { ChatSession, SessionEvent, SessionTimings } from "../client/session.ts";
 import { openChatSession } from "../client/tcp_udp_connector.ts";
 import { decodeJsonObject, Operation } from "../protocol/tcrp.ts";
-import { requestFrame, tcrpRequest } from "../testing/raw_client.ts";
+import { requestFrame, roomRequest, tcrpRequest, UdpMember } from "../testing/raw_client.ts";
 import { startTestServer, type TestServer } from "../testing/test_server.ts";
 import { waitUntil } from "../testing/wait.ts";
 import { type FaultProxy, startFaultProxy } from "../tools/fault_proxy.ts";
@@ -188,6 +188,59 @@ Deno.test("every state-1 answer says protocol 2; a protocol that is not a whole 
     const created = await answer(Operation.CREATE_ROOM, "r", '{"username":"u","protocol":1}');
     assert.deepEqual([created.status, created.protocol, created.messageWindow], [200, 2, 32]);
   } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("the server shapes a raw burst over the rate (no refusal) and skips a gap after --gap-timeout", async () => {
+  const server = startTestServer({ gapTimeoutSeconds: 1 }); // --rate-limit 20, bursts of 40
+  const members: UdpMember[] = [];
+  try {
+    const host = await roomRequest(server.tcpAddr, "create", { room: "raw", username: "ann" });
+    const joined = await roomRequest(server.tcpAddr, "join", {
+      room: "raw",
+      username: "bob",
+      protocol: 2,
+    });
+    const ann = new UdpMember(server.udpAddr, "raw", host.token!);
+    const bob = new UdpMember(server.udpAddr, "raw", joined.token!);
+    members.push(ann, bob);
+    await ann.send({ kind: "hello", lastSeq: 0 });
+    await bob.send({ kind: "hello", lastSeq: 0 });
+    await ann.next("welcome");
+    await bob.next("welcome");
+    const started = performance.now();
+    for (let msgId = 1; msgId <= 50; msgId++) {
+      await bob.send({ kind: "message", msgId, text: `m${msgId}` });
+    }
+    const seqs: number[] = [];
+    for (let msgId = 1; msgId <= 50; msgId++) {
+      seqs.push((await bob.next("ack", 3_000, (ack) => ack.msgId === msgId)).seq);
+    }
+    const shapedMs = performance.now() - started;
+    // 40 at once, 10 more at 20 a second, in msgId order.
+    assert.deepEqual(seqs, seqs.toSorted((a, b) => a - b));
+    assert.ok(shapedMs >= 400, `the last 10 waited for the rate: ${shapedMs} ms`);
+    for (let msgId = 1; msgId <= 50; msgId++) {
+      const event = await ann.next("event", 3_000, (e) => e.name === "bob" && e.type === 1);
+      assert.equal(event.text, `m${msgId}`);
+    }
+
+    // msgId 51 never comes: 52 waits, then 51 is skipped.
+    const gapStarted = performance.now();
+    await bob.send({ kind: "message", msgId: 52, text: "m52" });
+    const refused = await bob.next("refused", 3_000);
+    assert.deepEqual([refused.msgId, refused.code], [51, 410]);
+    assert.ok(performance.now() - gapStarted >= 900, "after the gap timeout");
+    await bob.next("ack", 1_000, (ack) => ack.msgId === 52);
+    assert.equal((await ann.next("event", 1_000, (e) => e.type === 1)).text, "m52");
+    await bob.send({ kind: "message", msgId: 51, text: "late" });
+    const again = await bob.next("refused", 1_000);
+    assert.deepEqual([again.msgId, again.code], [51, 410], "the same answer again");
+    await assert.rejects(bob.next("error", 200), "no ERROR at any point");
+    assert.equal(server.registry.holdingMembers, 0);
+  } finally {
+    for (const member of members) await member.close();
     await server.shutdown();
   }
 });
