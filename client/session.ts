@@ -182,7 +182,7 @@ export class ChatSession {
     return [...this.#members];
   }
 
-  /** Messages sent and not yet acknowledged. */
+  /** Messages not yet acknowledged: sent, or waiting for the pace or the window. */
   get unacknowledged(): number {
     return this.#outbox.size;
   }
