@@ -33,7 +33,7 @@ async function requestPayload(create: boolean): Promise<Record<string, unknown>>
 }
 
 Deno.test("chat join --capacity, then Join in the menu: the request carries no capacity", async () => {
-  assert.deepEqual(await requestPayload(false), { username: "alice" });
+  assert.deepEqual(await requestPayload(false), { username: "alice", protocol: 2 });
   assert.equal(
     sessionOptionsOf(FLAGS, { create: false, room: "r", username: "u", password: "p" }).capacity,
     null,
@@ -41,7 +41,7 @@ Deno.test("chat join --capacity, then Join in the menu: the request carries no c
 });
 
 Deno.test("chat join --capacity, then Create: the request carries the capacity", async () => {
-  assert.deepEqual(await requestPayload(true), { username: "alice", capacity: 4 });
+  assert.deepEqual(await requestPayload(true), { username: "alice", capacity: 4, protocol: 2 });
 });
 
 Deno.test("chat join: the session goes to --server over TCP + UDP, with --rejoin-timeout in ms", () => {

@@ -6,8 +6,8 @@
  * replay that follows is not shown twice.
  */
 import { type ChatEvent, REPLAY_ON_WELCOME } from "../protocol/datagram.ts";
-import { Operation } from "../protocol/tcrp.ts";
-import { type Connection, type Connector, connectWithin } from "./connector.ts";
+import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
+import { type Connection, type Connector, connectWithin, type RoomRequest } from "./connector.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { type Scheduler, sleep } from "./scheduler.ts";
 
@@ -65,6 +65,7 @@ export async function rejoinRoom(options: RejoinOptions): Promise<Connection> {
         username: options.username,
         password: options.password,
         capacity: create ? options.capacity : null,
+        protocol: PROTOCOL_REVISION,
       }, {
         scheduler,
         signal,
@@ -92,6 +93,44 @@ export async function rejoinRoom(options: RejoinOptions): Promise<Connection> {
     wait = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
   }
   throw lastError;
+}
+
+/** What {@linkcode connectFirst} needs. */
+export interface FirstConnectOptions {
+  connector: Connector;
+  request: RoomRequest;
+  scheduler: Scheduler;
+  signal?: AbortSignal;
+  /** The whole of it, retries included, has this long (the session's connectTimeoutMs). */
+  timeoutMs: number;
+  /** First wait after a 429; it doubles up to 2 s. */
+  retryBaseMs: number;
+}
+
+/**
+ * The first membership request. A 429 (too many requests from this address
+ * just now, as when many clients start at once) is retried after a wait
+ * that doubles up to 2 s, within `timeoutMs` in all; every other refusal,
+ * and a 429 when the time is up, rejects at once.
+ */
+export async function connectFirst(options: FirstConnectOptions): Promise<Connection> {
+  const { scheduler, signal, timeoutMs } = options;
+  const deadline = scheduler.now() + timeoutMs;
+  let wait = options.retryBaseMs;
+  while (true) {
+    try {
+      return await connectWithin(options.connector, options.request, {
+        scheduler,
+        signal,
+        timeoutMs: Math.max(1, deadline - scheduler.now()),
+      });
+    } catch (error) {
+      const left = deadline - scheduler.now();
+      if (!(error instanceof ChatRefusedError) || error.status !== 429 || left <= wait) throw error;
+    }
+    await sleep(scheduler, wait, signal);
+    wait = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
+  }
 }
 
 /** {@linkcode rejoinRoom}'s options with a deadline, and the HELLO step that follows it. */

@@ -18,20 +18,16 @@ import {
   type ServerBody,
 } from "../protocol/datagram.ts";
 import { ProtocolError } from "../protocol/errors.ts";
-import { Operation } from "../protocol/tcrp.ts";
+import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
-import {
-  type Connection,
-  connectWithin,
-  type DatagramChannel,
-  type JoinAccepted,
-} from "./connector.ts";
+import { type Connection, type DatagramChannel, type JoinAccepted } from "./connector.ts";
 import { sealChannel } from "./datagram_crypto.ts";
 import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { IdleWarning } from "./idle_warning.ts";
 import { InboundOrder } from "./inbound.ts";
 import { Outbox } from "./outbox.ts";
-import { getBackIn, ShownEvents } from "./rejoin.ts";
+import { paceOf } from "./pace.ts";
+import { connectFirst, getBackIn, ShownEvents } from "./rejoin.ts";
 import {
   guardedScheduler,
   raceTimeout,
@@ -152,13 +148,21 @@ export class ChatSession {
   static async open(options: SessionOptions): Promise<ChatSession> {
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     const scheduler = options.scheduler ?? systemScheduler;
-    const connection = await connectWithin(options.connector, {
-      operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
-      roomName: options.room,
-      username: options.username,
-      password: options.password ?? null,
-      capacity: options.capacity ?? null,
-    }, { scheduler, signal: options.signal, timeoutMs: timings.connectTimeoutMs });
+    const connection = await connectFirst({
+      connector: options.connector,
+      request: {
+        operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
+        roomName: options.room,
+        username: options.username,
+        password: options.password ?? null,
+        capacity: options.capacity ?? null,
+        protocol: PROTOCOL_REVISION,
+      },
+      scheduler,
+      signal: options.signal,
+      timeoutMs: timings.connectTimeoutMs,
+      retryBaseMs: timings.rejoinRetryMs,
+    });
     const session = new ChatSession(options, timings, scheduler);
     try {
       session.#useConnection(connection);
@@ -187,7 +191,7 @@ export class ChatSession {
     return [...this.#members];
   }
 
-  /** Messages sent and not yet acknowledged. */
+  /** Messages not yet acknowledged: sent, or waiting for the pace or the window. */
   get unacknowledged(): number {
     return this.#outbox.size;
   }
@@ -307,6 +311,10 @@ export class ChatSession {
       case "ack":
         this.#outbox.acknowledge(body.msgId, body.seq);
         return;
+      case "refused":
+        // Final ones come out as "undelivered"; 429 is sent again later. Never an "error".
+        this.#outbox.refused(body.msgId, body.code);
+        return;
       case "closed":
         if (this.#leaveAcked !== null) {
           this.#leaveAcked();
@@ -352,7 +360,10 @@ export class ChatSession {
       this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq });
     });
     // What was typed while we were away goes out now, with the new token.
-    this.#outbox.resume(this.#connection.reliable);
+    this.#outbox.resume(
+      this.#connection.reliable,
+      paceOf(this.#connection.accepted, this.#timings),
+    );
   }
 
   #deliver(event: ChatEvent, replay: boolean): void {

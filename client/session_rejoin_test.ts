@@ -31,6 +31,7 @@ Deno.test("after ERROR 401 from a restarted server the host creates the room aga
         username: USER,
         password: "pw",
         capacity: 5,
+        protocol: 2,
       });
       const second = connector.channel;
       assert.notEqual(second, fake);

@@ -91,7 +91,7 @@ Deno.test("open gives up on a connector that never answers, on the session's clo
   assert.equal(clock.pendingTimers, 0);
 });
 
-Deno.test("the membership request carries the options; capacity and password as given", async () => {
+Deno.test("the membership request carries the options, capacity and password as given, and protocol 2", async () => {
   await withSession(
     { session: { password: "pw", capacity: 5 } },
     ({ connector }) => {
@@ -101,6 +101,7 @@ Deno.test("the membership request carries the options; capacity and password as 
         username: USER,
         password: "pw",
         capacity: 5,
+        protocol: 2,
       }]);
     },
   );

@@ -27,6 +27,7 @@ export const ServerKind = {
   WELCOME: 0x83,
   CLOSED: 0x84,
   ERROR: 0x85,
+  REFUSED: 0x86,
 } as const;
 
 /** EVENT types. */
@@ -52,6 +53,19 @@ export type CloseReason = typeof CloseReason[keyof typeof CloseReason];
 
 /** ERROR codes a datagram can earn. */
 export type DatagramErrorCode = 400 | 401 | 413 | 429;
+
+/**
+ * REFUSED codes (revision 2): 410 the msgId never arrived within the gap
+ * timeout and was skipped, 413 its EVENT would be too big (both final: never
+ * send that msgId again), 429 outside the window or the buffer is full (send
+ * it again later).
+ */
+export type RefusedCode = 410 | 413 | 429;
+
+/** REFUSED codes after which the msgId is gone for good. */
+export function isFinalRefusal(code: RefusedCode): boolean {
+  return code !== 429;
+}
 
 /** What a client datagram asks for. */
 export type ClientBody =
@@ -83,9 +97,11 @@ export type ServerBody =
   | { kind: "ack"; msgId: number; seq: number }
   | { kind: "welcome"; headSeq: number; room: string; host: string; members: string[] }
   | { kind: "closed"; reason: CloseReason; text: string }
-  | { kind: "error"; code: DatagramErrorCode; text: string };
+  | { kind: "error"; code: DatagramErrorCode; text: string }
+  | { kind: "refused"; msgId: number; code: RefusedCode; text: string };
 
 const KNOWN_ERROR_CODES = new Set([400, 401, 413, 429]);
+const KNOWN_REFUSED_CODES = new Set([410, 413, 429]);
 
 function clientBodySize(body: ClientBody, text: Uint8Array | null): number {
   switch (body.kind) {
@@ -217,6 +233,12 @@ export function encodeServerDatagram(body: ServerBody): Uint8Array {
         .finish();
       break;
     }
+    case "refused": {
+      const text = encodeUtf8(body.text);
+      out = new ByteWriter(7 + text.length).u8(ServerKind.REFUSED).u32(body.msgId).u16(body.code)
+        .bytes(text).finish();
+      break;
+    }
   }
   if (out.length > MAX_DATAGRAM_BYTES) {
     throw new RangeError(`datagram of ${out.length} bytes is over ${MAX_DATAGRAM_BYTES}`);
@@ -278,6 +300,13 @@ export function decodeServerDatagram(bytes: Uint8Array): ServerBody {
       const code = r.u16("code");
       if (!KNOWN_ERROR_CODES.has(code)) throw new ProtocolError(`unknown ERROR code ${code}`);
       return { kind: "error", code: code as DatagramErrorCode, text: decodeUtf8(r.rest(), "text") };
+    }
+    case ServerKind.REFUSED: {
+      const msgId = r.u32("msgId");
+      const code = r.u16("code");
+      if (!KNOWN_REFUSED_CODES.has(code)) throw new ProtocolError(`unknown REFUSED code ${code}`);
+      const text = decodeUtf8(r.rest(), "text");
+      return { kind: "refused", msgId, code: code as RefusedCode, text };
     }
     default:
       throw new ProtocolError(`unknown datagram kind 0x${kind.toString(16).padStart(2, "0")}`);

@@ -132,6 +132,12 @@ function serverBody(t: fc.Arbitrary<string>, names: fc.Arbitrary<string[]>) {
       code: fc.constantFrom(400 as const, 401 as const, 413 as const, 429 as const),
       text: t,
     }, plain),
+    fc.record({
+      kind: fc.constant("refused" as const),
+      msgId: u32,
+      code: fc.constantFrom(410 as const, 413 as const, 429 as const),
+      text: t,
+    }, plain),
   ) satisfies fc.Arbitrary<ServerBody>;
 }
 
@@ -150,6 +156,8 @@ function serverSize(body: ServerBody): number {
       return 2 + utf8Size(body.text);
     case "error":
       return 3 + utf8Size(body.text);
+    case "refused":
+      return 7 + utf8Size(body.text);
   }
 }
 

@@ -169,6 +169,13 @@ const SERVER_BODIES: ServerBody[] = [
   })),
   { kind: "closed", reason: CloseReason.LEFT, text: "" },
   { kind: "error", code: 429, text: "" },
+  ...([410, 413, 429] as const).map((code): ServerBody => ({
+    kind: "refused",
+    msgId: U32_MAX,
+    code,
+    text: TEXT,
+  })),
+  { kind: "refused", msgId: 0, code: 410, text: "" },
 ];
 
 Deno.test("server datagrams round-trip", () => {
@@ -190,6 +197,10 @@ Deno.test("server datagram layout: kind first, then big-endian fields", () => {
     ],
     [{ kind: "closed", reason: 2, text: "x" }, [0x84, 2, 0x78]],
     [{ kind: "error", code: 413, text: "x" }, [0x85, 0x01, 0x9d, 0x78]],
+    [
+      { kind: "refused", msgId: 0x01020304, code: 410, text: "x" },
+      [0x86, 1, 2, 3, 4, 0x01, 0x9a, 0x78],
+    ],
   ];
   for (const [body, bytes] of cases) assert.deepEqual([...encodeServerDatagram(body)], bytes);
 });
@@ -203,6 +214,7 @@ Deno.test("encodeServerDatagram throws RangeError for what cannot fit in 4096 by
     { kind: "welcome", headSeq: 1, room: "r", host: "h", members: ["m".repeat(4096)] },
     { kind: "closed", reason: 1, text: "x".repeat(4095) },
     { kind: "error", code: 400, text: "x".repeat(4094) },
+    { kind: "refused", msgId: 1, code: 429, text: "x".repeat(4090) },
   ];
   for (const body of tooBig) assert.throws(() => encodeServerDatagram(body), RangeError);
 });
@@ -216,6 +228,7 @@ Deno.test("server datagrams truncated short of their fixed part are 400", () => 
       welcome: bytes.length, // every prefix of a JSON object is invalid JSON
       closed: 2,
       error: 3,
+      refused: 7,
     }[body.kind];
     for (let n = 0; n < fixed; n++) {
       throwsStatus(() => decodeServerDatagram(bytes.slice(0, n)), 400);
@@ -233,7 +246,7 @@ Deno.test("malformed server datagrams are 400; oversized ones are 413", () => {
   const event: ServerBody = { kind: "event", seq: 1, timeMs: 0, type: 1, name: "n", text: "t" };
   const welcome = (json: string | number[]) => concat([0x83, 0, 0, 0, 1], json);
   const cases: Uint8Array[] = [
-    ...[0x00, 0x01, 0x05, 0x80, 0x86, 0xff].map((kind) => concat([kind, 0, 0, 0, 1, 0, 0, 0, 1])),
+    ...[0x00, 0x01, 0x05, 0x80, 0x87, 0xff].map((kind) => concat([kind, 0, 0, 0, 1, 0, 0, 0, 1])),
     concat([0x82, 0, 0, 0, 1, 0, 0, 0, 1, 0]), // ACK with a trailing byte
     patched(event, (v) => v.setBigUint64(5, 2n ** 53n)),
     patched(event, (v) => v.setBigUint64(5, 2n ** 64n - 1n)),
@@ -245,6 +258,11 @@ Deno.test("malformed server datagrams are 400; oversized ones are 413", () => {
     concat([0x84, 1, 0xfe]),
     ...[0, 200, 403, 404, 500, 0xffff].map((code) => concat([0x85, code >> 8, code & 0xff], "x")),
     concat([0x85, 0x01, 0x90, 0xff]),
+    // REFUSED: only 410, 413 and 429 exist, and the text is UTF-8.
+    ...[0, 400, 401, 404, 500, 0xffff].map((code) =>
+      concat([0x86, 0, 0, 0, 1, code >> 8, code & 0xff], "x")
+    ),
+    concat([0x86, 0, 0, 0, 1, 0x01, 0x9a, 0xff]),
     ...["", "{", "null", "[]", "5", '"room"', "{}", '{"room":"r","host":"h"}'].map(welcome),
     welcome('{"room":1,"host":"h","members":[]}'),
     welcome('{"room":"r","host":null,"members":[]}'),

@@ -180,6 +180,12 @@ export interface RoomRequest {
   username: string;
   password: string | null;
   capacity: number | null;
+  /**
+   * The protocol revision the client speaks for this membership: 1 (also
+   * when absent or null) or 2 and up (per-sender order and REFUSED). The
+   * decoder always fills it in.
+   */
+  protocol?: number;
 }
 
 /**
@@ -192,6 +198,9 @@ export interface ListRequest {
   cursor?: string | null;
   limit?: number | null;
 }
+
+/** The protocol revision this code speaks; every state-1 answer the server sends carries it. */
+export const PROTOCOL_REVISION = 2;
 
 /** A decoded client request. */
 export type TcrpRequest = RoomRequest | ListRequest;
@@ -217,7 +226,7 @@ export function decodeTcrpRequest(frame: TcrpFrame): TcrpRequest {
   if (frame.operation === Operation.LIST_ROOMS) return decodeListRequest(frame);
   const roomName = decodeUtf8(frame.roomName, "room name");
   const body = decodeJsonObject(frame.payload);
-  const { username, password, capacity } = body;
+  const { username, password, capacity, protocol } = body;
   if (typeof username !== "string") {
     throw new ProtocolError('payload needs "username" as a string');
   }
@@ -237,6 +246,12 @@ export function decodeTcrpRequest(frame: TcrpFrame): TcrpRequest {
       throw new ProtocolError(`"capacity" must be a whole number from 1 to ${MAX_CAPACITY}`);
     }
   }
+  if (
+    protocol !== undefined && protocol !== null &&
+    !(Number.isSafeInteger(protocol) && (protocol as number) >= 1)
+  ) {
+    throw new ProtocolError('"protocol" must be a whole number from 1 up');
+  }
   return {
     operation: frame.operation,
     roomName,
@@ -244,6 +259,7 @@ export function decodeTcrpRequest(frame: TcrpFrame): TcrpRequest {
     // An empty password means none, so a form field left blank does not lock a room.
     password: typeof password === "string" && password !== "" ? password : null,
     capacity: typeof capacity === "number" ? capacity : null,
+    protocol: typeof protocol === "number" ? protocol : 1,
   };
 }
 
@@ -294,6 +310,7 @@ export function encodeTcrpRequest(request: TcrpRequest): Uint8Array {
   const body: Record<string, unknown> = { username: request.username };
   if (request.password !== null) body.password = request.password;
   if (request.capacity !== null) body.capacity = request.capacity;
+  if (request.protocol !== undefined) body.protocol = request.protocol;
   return encodeTcrpFrame({
     operation: request.operation,
     state: State.REQUEST,
@@ -309,7 +326,29 @@ export interface JoinAccepted {
   maxDatagramBytes: number;
   heartbeatSeconds: number;
   idleTimeoutSeconds: number;
+  /** The server's revision; absent from a revision-1 server, which means 1. */
+  protocol?: number;
+  /** MESSAGEs a second a member may send on average (0: no limit); revision 2. */
+  messageRate?: number;
+  /** ...and at once. */
+  messageBurst?: number;
+  /** Most msgIds a revision-2 member may have beyond the next one the server expects. */
+  messageWindow?: number;
+  /** Most bytes of text the server holds for one member waiting for an earlier msgId. */
+  messageWindowBytes?: number;
+  /** How long the server waits for a missing msgId before it skips it (REFUSED 410). */
+  gapTimeoutSeconds?: number;
 }
+
+/** The revision-2 fields of a success answer, each a whole number from its minimum. */
+const REVISION_2_FIELDS = [
+  ["protocol", 1],
+  ["messageRate", 0],
+  ["messageBurst", 0],
+  ["messageWindow", 1],
+  ["messageWindowBytes", 1],
+  ["gapTimeoutSeconds", 0],
+] as const;
 
 /** One row of LIST_ROOMS. */
 export interface RoomSummary {
@@ -339,7 +378,11 @@ export interface Refusal {
 /** Any state-1 payload. */
 export type TcrpResponse = JoinAccepted | RoomList | Refusal;
 
-/** Encodes a state-1 response. */
+/**
+ * Encodes a state-1 response. Every one (success, refusal, room list) says
+ * `"protocol": 2` after its status, so a client can tell the server's
+ * revision from any answer.
+ */
 export function encodeTcrpResponse(
   operation: Operation,
   roomName: Uint8Array,
@@ -349,8 +392,14 @@ export function encodeTcrpResponse(
     operation,
     state: State.RESPONSE,
     roomName,
-    payload: encodeUtf8(JSON.stringify(response)),
+    payload: encodeUtf8(JSON.stringify(withRevision(response))),
   });
+}
+
+/** The response with `"protocol"` right after `"status"` (object keys keep insertion order). */
+function withRevision(response: TcrpResponse): Record<string, unknown> {
+  const { status, ...rest } = response;
+  return { status, protocol: PROTOCOL_REVISION, ...rest };
 }
 
 /** Encodes the state-2 completion that carries the token. */
@@ -393,13 +442,20 @@ export function decodeTcrpResponse(frame: TcrpFrame): TcrpResponse {
       ? { status: 200, rooms, next: body.next }
       : { status: 200, rooms };
   }
-  return {
+  const accepted: JoinAccepted = {
     status: 200,
     udpPort: numberField(body, "udpPort", 1, 65_535, true),
     maxDatagramBytes: numberField(body, "maxDatagramBytes", 1, Number.MAX_SAFE_INTEGER, true),
     heartbeatSeconds: numberField(body, "heartbeatSeconds", Number.MIN_VALUE, Number.MAX_VALUE),
     idleTimeoutSeconds: numberField(body, "idleTimeoutSeconds", 0, Number.MAX_VALUE),
   };
+  // A revision-1 server sends none of these: each is kept only when present.
+  for (const [key, min] of REVISION_2_FIELDS) {
+    if (body[key] !== undefined && body[key] !== null) {
+      accepted[key] = numberField(body, key, min, Number.MAX_SAFE_INTEGER, true);
+    }
+  }
+  return accepted;
 }
 
 function decodeRoomSummary(entry: unknown): RoomSummary {

@@ -54,6 +54,7 @@ const requestJson = fc.record({
   username: fc.oneof(username, junk),
   password: fc.oneof(fc.constantFrom(null, ""), fc.string({ unit: codePoint }), longPassword, junk),
   capacity: fc.oneof(fc.integer({ min: -1, max: 65537 }), fc.constantFrom(null, 1.5, 65535), junk),
+  protocol: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.constantFrom(null, 1.5, 2 ** 53), junk),
   extra: junk,
 }, { requiredKeys: [] }).map((body) => encodeUtf8(JSON.stringify(body)));
 // JSON that JSON.stringify never writes: -0, numbers past double range, escapes.
@@ -76,8 +77,9 @@ const requestFrame = fc.record({
 
 function assertValidRequest(request: TcrpRequest): void {
   if (request.operation === LIST_ROOMS) return;
-  const { username, password, capacity } = request;
+  const { username, password, capacity, protocol } = request;
   assert.equal(typeof username, "string");
+  assert.ok(Number.isSafeInteger(protocol) && protocol! >= 1);
   if (password !== null) assert.ok(password !== "" && [...password].length <= 1024);
   if (capacity !== null) {
     assert.ok(Number.isInteger(capacity) && capacity >= 1 && capacity <= 65535);
@@ -102,6 +104,11 @@ const password = fc.oneof(
   fc.string({ unit: codePoint, minLength: 1, maxLength: 16 }),
   fc.string({ unit: codePoint, minLength: 1, maxLength: 1024, size: "max" }),
 );
+// The decoder always says which revision (1 when absent), so a valid request has one.
+const revision = fc.oneof(
+  fc.constantFrom(1, 2),
+  fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+);
 const request: fc.Arbitrary<TcrpRequest> = fc.oneof(
   fc.record({
     operation: fc.constant(CREATE_ROOM),
@@ -109,6 +116,7 @@ const request: fc.Arbitrary<TcrpRequest> = fc.oneof(
     username,
     password,
     capacity: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 65535 })),
+    protocol: revision,
   }, plain),
   fc.record({
     operation: fc.constant(JOIN_ROOM),
@@ -116,6 +124,7 @@ const request: fc.Arbitrary<TcrpRequest> = fc.oneof(
     username,
     password,
     capacity: fc.constant(null),
+    protocol: revision,
   }, plain),
   fc.constant({ operation: LIST_ROOMS }),
   fc.record({
@@ -155,7 +164,24 @@ const joinAccepted = fc.record({
     fc.nat({ max: 86400 }),
     fc.double({ min: 0, max: 1e9, noNaN: true }),
   ),
-}, plain);
+  // The server's encoder always says protocol 2; the other revision-2 fields may be absent.
+  protocol: fc.constant(2),
+  messageRate: fc.nat({ max: 1000 }),
+  messageBurst: fc.integer({ min: 1, max: 2000 }),
+  messageWindow: fc.integer({ min: 1, max: 1024 }),
+  messageWindowBytes: fc.integer({ min: 1, max: 1 << 24 }),
+  gapTimeoutSeconds: fc.nat({ max: 60 }),
+}, {
+  requiredKeys: [
+    "status",
+    "udpPort",
+    "maxDatagramBytes",
+    "heartbeatSeconds",
+    "idleTimeoutSeconds",
+    "protocol",
+  ],
+  noNullPrototype: true,
+});
 const refusal = fc.record({ status: fc.constantFrom(...REFUSALS), error: text }, plain);
 const response: fc.Arbitrary<[Operation, TcrpResponse]> = fc.oneof(
   fc.tuple(fc.constantFrom(CREATE_ROOM, JOIN_ROOM), joinAccepted),
@@ -196,6 +222,12 @@ const responseJson = fc.oneof(
     maxDatagramBytes: oddNumber,
     heartbeatSeconds: oddNumber,
     idleTimeoutSeconds: oddNumber,
+    protocol: oddNumber,
+    messageRate: oddNumber,
+    messageBurst: oddNumber,
+    messageWindow: oddNumber,
+    messageWindowBytes: oddNumber,
+    gapTimeoutSeconds: oddNumber,
   }, { requiredKeys: [] }),
 ).map((body) => encodeUtf8(JSON.stringify(body)));
 const responseFrame = fc.record({
@@ -229,7 +261,20 @@ function assertValidResponse(operation: number, response: TcrpResponse): void {
     }
   } else {
     const fields = "heartbeatSeconds idleTimeoutSeconds maxDatagramBytes status udpPort";
-    assert.deepEqual(keys(response), fields.split(" "));
+    const revision2: Record<string, number> = {
+      protocol: 1,
+      messageRate: 0,
+      messageBurst: 0,
+      messageWindow: 1,
+      messageWindowBytes: 1,
+      gapTimeoutSeconds: 0,
+    };
+    const present = keys(response).filter((key) => key in revision2);
+    assert.deepEqual(keys(response).filter((key) => !(key in revision2)), fields.split(" "));
+    for (const key of present) {
+      const value = (response as unknown as Record<string, unknown>)[key];
+      assert.ok(whole(value, revision2[key]!, Number.MAX_SAFE_INTEGER), key);
+    }
     const { udpPort, maxDatagramBytes, heartbeatSeconds, idleTimeoutSeconds } =
       response as JoinAccepted;
     assert.ok(whole(udpPort, 1, 65535) && whole(maxDatagramBytes, 1, Number.MAX_SAFE_INTEGER));
@@ -245,7 +290,9 @@ Deno.test("decodeTcrpResponse: any frame is a valid response that re-encodes to 
       if (decoded === null) return;
       assertValidResponse(frame.operation, decoded);
       const again = parseOne(encodeTcrpResponse(frame.operation, frame.roomName, decoded));
-      assert.deepStrictEqual(decodeTcrpResponse(again), decoded);
+      // The server's encoder says protocol 2 whatever it was given.
+      const expected = "udpPort" in decoded ? { ...decoded, protocol: 2 } : decoded;
+      assert.deepStrictEqual(decodeTcrpResponse(again), expected);
     }),
     { numRuns: 2000 },
   );

@@ -170,9 +170,10 @@ Deno.test("a bad header after a whole frame in the same chunk: the frame first, 
 const requestCases: TcrpRequest[] = [
   { operation: 1, roomName: "général", username: "Zoë", password: "p@ß 🔑", capacity: 12 },
   { operation: 1, roomName: ROOM_255, username: "😀".repeat(32), password: null, capacity: 65535 },
-  { operation: 1, roomName: "r", username: "a", password: null, capacity: 1 },
+  { operation: 1, roomName: "r", username: "a", password: null, capacity: 1, protocol: 2 },
   { operation: 2, roomName: "部屋", username: "bob", password: "x".repeat(1024), capacity: null },
-  { operation: 2, roomName: "r", username: "bob", password: null, capacity: null },
+  { operation: 2, roomName: "r", username: "bob", password: null, capacity: null, protocol: 1 },
+  { operation: 2, roomName: "r", username: "bob", password: null, capacity: null, protocol: 7 },
   { operation: 3 },
   { operation: 3, cursor: "lobby" },
   { operation: 3, limit: 200 },
@@ -181,14 +182,29 @@ const requestCases: TcrpRequest[] = [
 
 Deno.test("requests round-trip: encodeTcrpRequest -> parser -> decodeTcrpRequest", () => {
   for (const request of requestCases) {
-    assert.deepEqual(decodeTcrpRequest(parseOne(encodeTcrpRequest(request))), request);
+    // An absent protocol decodes as revision 1.
+    const expected = request.operation === 3 ? request : { protocol: 1, ...request };
+    assert.deepEqual(decodeTcrpRequest(parseOne(encodeTcrpRequest(request))), expected);
+  }
+});
+
+Deno.test("the request's protocol: absent or null is 1, else a whole number from 1 up or 400", () => {
+  const decode = (json: string) => decodeTcrpRequest(frame(2, State.REQUEST, "r", json));
+  const protocolOf = (json: string) => (decode(json) as { protocol?: number }).protocol;
+  assert.equal(protocolOf('{"username":"u"}'), 1);
+  assert.equal(protocolOf('{"username":"u","protocol":null}'), 1);
+  assert.equal(protocolOf('{"username":"u","protocol":2}'), 2);
+  assert.equal(protocolOf('{"username":"u","protocol":2.0}'), 2);
+  assert.equal(protocolOf('{"username":"u","protocol":9007199254740991}'), 2 ** 53 - 1);
+  for (const bad of ["0", "-1", "1.5", '"2"', "true", "[2]", "{}", "9007199254740992", "1e400"]) {
+    throwsStatus(() => decode(`{"username":"u","protocol":${bad}}`), 400);
   }
 });
 
 Deno.test("request payload decisions: empty password is none, null means absent, extras ignored", () => {
   const decode = (op: Operation, json: string) =>
     decodeTcrpRequest(frame(op, State.REQUEST, "r", json));
-  const base = { roomName: "r", username: "u", password: null, capacity: null };
+  const base = { roomName: "r", username: "u", password: null, capacity: null, protocol: 1 };
   assert.deepEqual(decode(1, '{"username":"u","password":""}'), { operation: 1, ...base });
   assert.deepEqual(decode(2, '{"username":"u","password":null,"capacity":null}'), {
     operation: 2,
@@ -233,11 +249,21 @@ Deno.test("malformed requests are 400", () => {
 
 const accepted = (udpPort: number, heartbeatSeconds: number, idleTimeoutSeconds: number) =>
   ({ status: 200, udpPort, maxDatagramBytes: 4096, heartbeatSeconds, idleTimeoutSeconds }) as const;
+const REVISION_2 = {
+  protocol: 2,
+  messageRate: 20,
+  messageBurst: 40,
+  messageWindow: 32,
+  messageWindowBytes: 65536,
+  gapTimeoutSeconds: 5,
+} as const;
 
 type ResponseCase = [Operation, string, TcrpResponse];
 const responseCases: ResponseCase[] = [
   [Operation.CREATE_ROOM, "général", accepted(65535, 10, 300)],
   [Operation.JOIN_ROOM, ROOM_255, accepted(9002, 1, 0)],
+  [Operation.JOIN_ROOM, "r", { ...accepted(9002, 10, 300), ...REVISION_2 }],
+  [Operation.CREATE_ROOM, "r", { ...accepted(9002, 10, 300), ...REVISION_2, messageRate: 0 }],
   [Operation.LIST_ROOMS, "", { status: 200, rooms: [] }],
   [Operation.LIST_ROOMS, "", { status: 200, rooms: [], next: "lobby" }],
   [Operation.LIST_ROOMS, "", {
@@ -259,7 +285,11 @@ Deno.test("responses and tokens round-trip, echoing the operation and room name"
     const roomName = encodeUtf8(name);
     const parsed = parseOne(encodeTcrpResponse(operation, roomName, response));
     assert.deepEqual([parsed.operation, parsed.state, parsed.roomName], [operation, 1, roomName]);
-    assert.deepEqual(decodeTcrpResponse(parsed), response);
+    // Every answer says protocol 2; a success answer keeps it.
+    const json = JSON.parse(new TextDecoder().decode(parsed.payload));
+    assert.equal(json.protocol, 2);
+    const expected = "udpPort" in response ? { ...response, protocol: 2 } : response;
+    assert.deepEqual(decodeTcrpResponse(parsed), expected);
   }
   for (const operation of [Operation.CREATE_ROOM, Operation.JOIN_ROOM]) {
     const token = tokenOf(operation);
@@ -333,6 +363,34 @@ Deno.test("responses with a field out of its type or range are 400, not passed o
       rooms: [{ name: "r", members: 0, capacity: null, passwordProtected: true }],
     },
   );
+});
+
+Deno.test("a revision-1 success answer decodes without the revision-2 fields", () => {
+  const ok = accepted(9002, 10, 300);
+  const decoded = decodeTcrpResponse(frame(2, State.RESPONSE, "", JSON.stringify(ok)));
+  assert.deepStrictEqual(decoded, ok);
+  const nulls = Object.fromEntries(Object.keys(REVISION_2).map((key) => [key, null]));
+  assert.deepStrictEqual(
+    decodeTcrpResponse(frame(2, State.RESPONSE, "", JSON.stringify({ ...ok, ...nulls }))),
+    ok,
+  );
+  const full = { ...ok, ...REVISION_2 };
+  const bad = [
+    { protocol: 0 },
+    { protocol: 1.5 },
+    { protocol: "2" },
+    { messageRate: -1 },
+    { messageRate: 0.5 },
+    { messageBurst: -1 },
+    { messageWindow: 0 },
+    { messageWindowBytes: 0 },
+    { gapTimeoutSeconds: -1 },
+    { gapTimeoutSeconds: "5" },
+  ];
+  for (const patch of bad) {
+    const f = frame(1, State.RESPONSE, "", JSON.stringify({ ...full, ...patch }));
+    throwsStatus(() => decodeTcrpResponse(f), 400);
+  }
 });
 
 Deno.test("encoders throw RangeError for a room name over 255 bytes", () => {

@@ -25,6 +25,14 @@ export interface ServerConfig {
   idleTimeoutSeconds: number;
   heartbeatSeconds: number;
   rateLimit: number;
+  /** Revision 2: msgIds a member may have held beyond the one the server expects (W). */
+  messageWindow: number;
+  /** Revision 2: bytes of message text held per member. */
+  messageWindowBytes: number;
+  /** Revision 2: seconds a missing msgId is waited for before it is skipped (REFUSED 410). */
+  gapTimeoutSeconds: number;
+  /** Revision 2: messages held across the server (REFUSED 429 past it). */
+  maxHeldMessages: number;
   maxRooms: number;
   maxMembers: number;
   maxPayloadBytes: number;
@@ -86,6 +94,10 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   idleTimeoutSeconds: DEFAULT_REGISTRY_LIMITS.idleTimeoutMs / 1000,
   heartbeatSeconds: DEFAULT_REGISTRY_LIMITS.heartbeatMs / 1000,
   rateLimit: DEFAULT_REGISTRY_LIMITS.rateLimit,
+  messageWindow: DEFAULT_REGISTRY_LIMITS.messageWindow,
+  messageWindowBytes: DEFAULT_REGISTRY_LIMITS.messageWindowBytes,
+  gapTimeoutSeconds: DEFAULT_REGISTRY_LIMITS.gapTimeoutMs / 1000,
+  maxHeldMessages: DEFAULT_REGISTRY_LIMITS.maxHeldMessages,
   maxRooms: DEFAULT_REGISTRY_LIMITS.maxRooms,
   maxMembers: DEFAULT_REGISTRY_LIMITS.maxMembers,
   maxPayloadBytes: 16 * 1024,
@@ -200,6 +212,40 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     key: "rateLimit",
     help: "messages a second per member on average (bursts of twice that); 0 turns it off",
     parse: count,
+  }),
+  serveFlag({
+    flag: "--message-window",
+    value: "n",
+    env: "CHAT_MESSAGE_WINDOW",
+    key: "messageWindow",
+    help: "revision 2: msgIds a member may send ahead of the one the server waits for (1-1024)",
+    // At most the msgIds remembered per member, so a repeat below the window is still known.
+    parse: wholeNumber(1, 1_024),
+  }),
+  serveFlag({
+    flag: "--message-window-bytes",
+    value: "bytes",
+    env: "CHAT_MESSAGE_WINDOW_BYTES",
+    key: "messageWindowBytes",
+    help: "revision 2: message text held per member waiting for an earlier msgId",
+    // Whatever the limit, the largest message must fit.
+    parse: wholeNumber(4_096, 1 << 30),
+  }),
+  serveFlag({
+    flag: "--gap-timeout",
+    value: "seconds",
+    env: "CHAT_GAP_TIMEOUT",
+    key: "gapTimeoutSeconds",
+    help: "revision 2: whole seconds a missing msgId is waited for before it is skipped",
+    parse: wholeNumber(1, 3_600),
+  }),
+  serveFlag({
+    flag: "--max-held-messages",
+    value: "n",
+    env: "CHAT_MAX_HELD_MESSAGES",
+    key: "maxHeldMessages",
+    help: "revision 2: messages held across the server waiting for earlier ones",
+    parse: wholeNumber(1, 1_000_000_000),
   }),
   serveFlag({
     flag: "--request-rate",

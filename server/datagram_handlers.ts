@@ -9,11 +9,16 @@
 import { type ClientBody, CloseReason, REPLAY_ON_WELCOME } from "../protocol/datagram.ts";
 import { oversizedEventBytes } from "../protocol/datagram_size.ts";
 import type { Endpoint, Outgoing } from "./endpoint.ts";
+import {
+  offerOrderedMessage,
+  type OrderedContext,
+  releaseOrderedMessages,
+} from "./ordered_messages.ts";
 import { replayEvents } from "./replay.ts";
 import { errorTo, type Member, welcomeBody } from "./room_state.ts";
 
 /** What handlers may ask of the registry. */
-export interface DatagramContext {
+export interface DatagramContext extends OrderedContext {
   /** Monotonic milliseconds now. */
   monotonic(): number;
   /** Records a MESSAGE event in the member's room and fans it out. */
@@ -61,6 +66,7 @@ export const DATAGRAM_HANDLERS: { readonly [K in ClientBody["kind"]]: Handler<K>
   },
 
   message(context, member, body, from) {
+    if (member.protocol >= 2) return offerOrderedMessage(context, member, body, from);
     const seen = member.seenMsgIds.get(body.msgId);
     if (seen !== undefined) {
       return [{ to: [from], body: { kind: "ack", msgId: body.msgId, seq: seen } }];
@@ -92,6 +98,8 @@ export const DATAGRAM_HANDLERS: { readonly [K in ClientBody["kind"]]: Handler<K>
 
   leave(context, member) {
     context.log(`left: ${member.name} from "${member.room.name}"`);
-    return context.remove(member, CloseReason.LEFT);
+    // Revision 2: what it still holds goes out (in order, gaps skipped) before "left".
+    const released = releaseOrderedMessages(context, member, true);
+    return [...released, ...context.remove(member, CloseReason.LEFT)];
   },
 };

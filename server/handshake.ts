@@ -226,6 +226,7 @@ export class Handshake {
       username: request.username,
       capacity: request.capacity,
       peer: exchange.peer,
+      protocol: request.protocol,
     };
     // Everything that can be refused without the password is refused before
     // hashing it; while it is hashed, the name is held, invisibly to LIST and JOIN.
@@ -298,6 +299,7 @@ export class Handshake {
       username: request.username,
       passwordProof,
       peer: exchange.peer,
+      protocol: request.protocol,
     });
   }
 

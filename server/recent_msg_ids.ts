@@ -1,7 +1,9 @@
 /**
  * The msgIds a member sent most recently, each with the seq of the event that
  * relayed it, so a retransmitted MESSAGE is acknowledged again instead of
- * relayed twice.
+ * relayed twice. A revision-2 msgId refused for good is kept as minus its
+ * REFUSED code (-410, -413; seqs are never negative), so a repeat gets the
+ * same answer.
  *
  * A `Map<number, number>` did this at 57 KB a member once full: after its
  * first eviction V8 keeps 2048 entries of three 8-byte words plus buckets.

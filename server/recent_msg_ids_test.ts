@@ -65,3 +65,11 @@ Deno.test("RecentMsgIds: seqs past 2^32 are kept exactly", () => {
 Deno.test("RecentMsgIds: limit must be 1-65535", () => {
   for (const limit of [0, 1.5, 65_536]) assert.throws(() => new RecentMsgIds(limit), RangeError);
 });
+
+Deno.test("RecentMsgIds: a final refusal is kept as minus its code, beside seqs", () => {
+  const recent = new RecentMsgIds(4);
+  recent.add(1, 0);
+  recent.add(2, -410);
+  recent.add(3, -413);
+  assert.deepEqual([recent.get(1), recent.get(2), recent.get(3)], [0, -410, -413]);
+});

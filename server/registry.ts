@@ -21,6 +21,7 @@ import type { Clocks } from "./clock.ts";
 import { DATAGRAM_HANDLERS, type DatagramContext } from "./datagram_handlers.ts";
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import { EventLog } from "./event_log.ts";
+import { HoldingMembers } from "./ordered_messages.ts";
 import type { PasswordRecord } from "./password.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { RecentMsgIds } from "./recent_msg_ids.ts";
@@ -72,6 +73,20 @@ export interface RegistryOptions {
   historyBytes: number;
   /** Told about refusals that look like abuse (a member flooding, too many rooms). */
   onAbuse?: AbuseReporter;
+  /** Revision 2: msgIds a member may have held beyond the expected one (W). */
+  messageWindow?: number;
+  /** Revision 2: bytes of text held per member. */
+  messageWindowBytes?: number;
+  /** Revision 2: a missing msgId is skipped (REFUSED 410) after this long. */
+  gapTimeoutMs?: number;
+  /** Revision 2: messages held across the whole server (REFUSED 429 past it). */
+  maxHeldMessages?: number;
+  /**
+   * Called when a member starts holding messages while none did: the caller
+   * then calls {@linkcode RoomRegistry.releaseDue} often until
+   * {@linkcode RoomRegistry.holdingMembers} is 0 again.
+   */
+  onHolding?: () => void;
 }
 
 /** Default limits, as documented in the README. */
@@ -89,6 +104,11 @@ export const DEFAULT_REGISTRY_LIMITS = {
   // 1000 rooms × 256 KiB = 250 MiB of event text at most, under V8's heap
   // limit with every other limit at its worst (deno task bench:memory).
   historyBytes: 256 * 1024,
+  messageWindow: 32,
+  messageWindowBytes: 64 * 1024,
+  gapTimeoutMs: 5_000,
+  // At most 16,384 texts of at most 4 KB held: 64 MiB of UTF-8, 128 MiB in V8's worst case.
+  maxHeldMessages: 16_384,
 } as const;
 
 /**
@@ -133,6 +153,8 @@ export interface CreateRequest {
   capacity: number | null;
   /** Where the request came from: limits count its key, the token is bound to its address. */
   peer: Peer;
+  /** The revision the request asked for (1 when absent). */
+  protocol?: number;
 }
 
 /** What join needs; `passwordProof` is the record the caller verified, if any. */
@@ -141,6 +163,8 @@ export interface JoinRequest {
   username: string;
   passwordProof: PasswordRecord | null;
   peer: Peer;
+  /** The revision the request asked for (1 when absent). */
+  protocol?: number;
 }
 
 /** Hex form of a token, used as a map key. */
@@ -159,12 +183,24 @@ export class RoomRegistry {
   #membersByAddress = new Map<string, number>(); // members per handshake address key
   #log: (message: string) => void;
   #context: DatagramContext;
+  /** Revision-2 members holding messages: the release tick visits only these. */
+  #holding: HoldingMembers;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
   constructor(options: RegistryOptions, log: (message: string) => void = () => {}) {
     this.#options = options;
     this.#log = log;
+    const limits = DEFAULT_REGISTRY_LIMITS;
+    const holding = this.#holding = new HoldingMembers({
+      window: options.messageWindow ?? limits.messageWindow,
+      windowBytes: options.messageWindowBytes ?? limits.messageWindowBytes,
+      gapTimeoutMs: options.gapTimeoutMs ?? limits.gapTimeoutMs,
+      maxHeld: options.maxHeldMessages ?? limits.maxHeldMessages,
+      onHolding: options.onHolding,
+    });
     this.#context = {
+      windowLimits: holding.limits,
+      holding: (member, holds) => holding.set(member, holds),
       monotonic: () => options.clocks.monotonic(),
       relay: (member, text) => {
         const event = this.#record(member.room, EventType.MESSAGE, member.name, text);
@@ -174,6 +210,25 @@ export class RoomRegistry {
       reportFlood: (member, what) => this.#reportFlood(member, what),
       log: (message) => this.#log(message),
     };
+  }
+
+  /** Revision-2 members holding messages now. */
+  get holdingMembers(): number {
+    return this.#holding.count;
+  }
+
+  /** Messages held now across the server (revision 2). */
+  get heldMessages(): number {
+    return this.#holding.messages;
+  }
+
+  /**
+   * Releases what the holding members' windows let out now (a token came, a
+   * gap timed out). Call it about every 1000/rate ms while
+   * {@linkcode holdingMembers} is not 0.
+   */
+  releaseDue(): Outgoing[] {
+    return this.#holding.releaseDue(this.#context);
   }
 
   /** Rooms open now. */
@@ -322,7 +377,7 @@ export class RoomRegistry {
     const key = request.peer.addressKey;
     this.#rooms.set(room.name, room);
     this.#roomsByAddress.set(key, (this.#roomsByAddress.get(key) ?? 0) + 1);
-    const result = this.#admit(room, request.username, request.peer);
+    const result = this.#admit(room, request.username, request.peer, request.protocol ?? 1);
     room.host = this.#members.get(tokenKey(result.token))!;
     this.#log(`room created: "${room.name}" by ${request.username} (${request.peer.address})`);
     return result;
@@ -342,10 +397,15 @@ export class RoomRegistry {
     const refused = this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
     if (refused !== null) return refused;
     this.#log(`joined: ${request.username} (${request.peer.address}) to "${room.name}"`);
-    return this.#admit(room, request.username, request.peer);
+    return this.#admit(room, request.username, request.peer, request.protocol ?? 1);
   }
 
-  #admit(room: Room, username: string, peer: Peer): JoinResult & { ok: true } {
+  #admit(
+    room: Room,
+    username: string,
+    peer: Peer,
+    protocol: number,
+  ): JoinResult & { ok: true } {
     const now = this.#options.clocks.monotonic();
     const random = this.#options.randomBytes ??
       ((size: number) => crypto.getRandomValues(new Uint8Array(size)));
@@ -362,6 +422,8 @@ export class RoomRegistry {
       lastDatagramAt: now,
       lastMessageAt: now,
       seenMsgIds: new RecentMsgIds(REMEMBERED_MSG_IDS),
+      protocol,
+      window: null,
       messageBucket: rate > 0 ? new TokenBucket(rate, rate * 2, now) : null,
       replayBucket: newReplayBudget(rate > 0, now),
     };
@@ -462,6 +524,7 @@ export class RoomRegistry {
   /** Closes every room for shutdown: CLOSED 4 to every member. */
   shutdown(): Outgoing[] {
     const to = endpointsOf(this.#members.values());
+    for (const member of this.#members.values()) this.#holding.forget(member);
     this.#members.clear();
     this.#rooms.clear();
     this.#roomsByAddress.clear();
@@ -477,6 +540,7 @@ export class RoomRegistry {
     room.members.delete(usernameKey(member.name));
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
+    this.#holding.forget(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
       out.push({
@@ -506,6 +570,7 @@ export class RoomRegistry {
     for (const member of room.members.values()) {
       this.#members.delete(member.tokenKey);
       this.#countMember(member.peer.addressKey, -1);
+      this.#holding.forget(member);
     }
     room.members.clear();
     this.#log(`room closed: "${room.name}"`);

@@ -14,6 +14,7 @@ import {
 import { welcomeMembers } from "../protocol/datagram_size.ts";
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import type { EventLog } from "./event_log.ts";
+import type { MessageWindow } from "./message_window.ts";
 import type { PasswordRecord } from "./password.ts";
 import type { TokenBucket } from "./rate_limit.ts";
 import type { RecentMsgIds } from "./recent_msg_ids.ts";
@@ -45,8 +46,12 @@ export interface Member {
   joinedAt: number;
   lastDatagramAt: number;
   lastMessageAt: number;
-  /** msgId -> seq of the relayed event, the newest ones. */
+  /** msgId -> seq of the relayed event (or minus the REFUSED code of a final refusal), the newest ones. */
   seenMsgIds: RecentMsgIds;
+  /** The revision the member asked for: 1 keeps arrival order, 2 and up per-sender order. */
+  protocol: number;
+  /** Revision 2: the expected msgId and held messages; null until its first MESSAGE. */
+  window: MessageWindow | null;
   messageBucket: TokenBucket | null;
   replayBucket: TokenBucket | null;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
+import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
 import { type Clocks, systemClocks } from "./clock.ts";
@@ -84,6 +85,8 @@ export function startChatServer(
     intervalMs: config.abuseLogIntervalSeconds * 1000,
   });
   const report = abuse.report.bind(abuse);
+  // Set once the router exists; the registry calls it when a member starts holding messages.
+  let startReleasing = () => {};
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -96,6 +99,11 @@ export function startChatServer(
     heartbeatMs: config.heartbeatSeconds * 1000,
     helloTimeoutMs: hooks.helloTimeoutMs ?? DEFAULT_REGISTRY_LIMITS.helloTimeoutMs,
     rateLimit: config.rateLimit,
+    messageWindow: config.messageWindow,
+    messageWindowBytes: config.messageWindowBytes,
+    gapTimeoutMs: config.gapTimeoutSeconds * 1000,
+    maxHeldMessages: config.maxHeldMessages,
+    onHolding: () => startReleasing(),
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
     historyBytes: config.historyBytes,
   }, log.info);
@@ -158,6 +166,12 @@ export function startChatServer(
       maxDatagramBytes: MAX_DATAGRAM_BYTES,
       heartbeatSeconds: config.heartbeatSeconds,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
+      protocol: PROTOCOL_REVISION,
+      messageRate: config.rateLimit,
+      messageBurst: config.rateLimit * 2,
+      messageWindow: config.messageWindow,
+      messageWindowBytes: config.messageWindowBytes,
+      gapTimeoutSeconds: config.gapTimeoutSeconds,
     },
     gate: new ConnectionGate({
       maxPerIp: config.maxHandshakesPerIp,
@@ -212,6 +226,20 @@ export function startChatServer(
     strangers.sweep();
     abuse.sweep();
   }, sweepMs);
+  // Revision 2: while any member holds messages, release them as its rate
+  // allows (one token every 1000/rate ms) and skip gaps that timed out.
+  const releaseMs = config.rateLimit > 0 ? Math.max(5, Math.floor(1000 / config.rateLimit)) : 100;
+  let release: ReturnType<typeof setInterval> | undefined;
+  startReleasing = () => {
+    if (release !== undefined || stopping !== null) return;
+    release = setInterval(() => {
+      router.send(registry.releaseDue());
+      if (registry.holdingMembers === 0) {
+        clearInterval(release);
+        release = undefined;
+      }
+    }, releaseMs);
+  };
   log.info(
     `chat server listening: TCRP on tcp ${tcpAddr.hostname}:${tcpAddr.port}, ` +
       `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port} (${datagrams.kind} i/o)`,
@@ -220,6 +248,7 @@ export function startChatServer(
   const shutdown = () => {
     stopping ??= (async () => {
       clearInterval(sweep);
+      clearInterval(release);
       router.send(registry.shutdown());
       await tcp.close();
       await udp.close();

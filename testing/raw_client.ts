@@ -106,6 +106,8 @@ export interface RoomAsk {
   username: string;
   password?: string;
   capacity?: number;
+  /** The protocol revision to ask for; absent: none (revision 1). */
+  protocol?: number;
 }
 
 /** The outcome of a create or join: the state-1 answer and, on success, the token. */
@@ -128,6 +130,7 @@ export async function roomRequest(
     username: ask.username,
     password: ask.password ?? null,
     capacity: ask.capacity ?? null,
+    ...(ask.protocol === undefined ? {} : { protocol: ask.protocol }),
   });
   const exchange = await tcrpRequest(addr, bytes, options);
   const response = responseOf(exchange);

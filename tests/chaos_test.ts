@@ -22,6 +22,10 @@ Deno.test("chaos: 20% loss, 10% duplication and reordering both ways: every mess
   assert.deepEqual(failures, [], figures.notes);
   assert.equal(figures.delivered, "1000/1000 shown; 200/200 acknowledged");
   assert.equal(figures.duplicates, "0");
+  assert.match(
+    figures.notes,
+    /^per-sender order: 25\/25 \(receiver, sender\) pairs in send order, 0 out of order, 0 missing/,
+  );
 });
 
 Deno.test("chaos: a member silent for less than the limit misses nothing; one silent longer is removed, told, and returns", async () => {

@@ -32,6 +32,12 @@ Deno.test("CREATE_ROOM answers 200 with the server's settings, a 32-byte token, 
       maxDatagramBytes: MAX_DATAGRAM_BYTES,
       heartbeatSeconds: 7,
       idleTimeoutSeconds: 120,
+      protocol: 2,
+      messageRate: 20,
+      messageBurst: 40,
+      messageWindow: 32,
+      messageWindowBytes: 65_536,
+      gapTimeoutSeconds: 5,
     });
     assert.equal(answer.exchange.frames.length, 2);
     assert.equal(answer.exchange.frames[0]!.operation, Operation.CREATE_ROOM);

@@ -1,7 +1,8 @@
 /**
  * The loss suite: members talk through the fault proxy (loss, duplication
  * and reordering both ways) to a real `chat serve` process; every member must
- * be shown every message exactly once and in seq order, and every sender's
+ * be shown every message exactly once and in seq order, every sender's
+ * messages in the order it sent them (revision 2), and every sender's
  * messages must be acknowledged.
  */
 import { decodeClientDatagram, decodeServerDatagram } from "../../protocol/datagram.ts";
@@ -9,7 +10,7 @@ import { Children } from "../../testing/cli.ts";
 import { type Direction, type FaultProxy, startFaultProxy } from "../fault_proxy.ts";
 import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteFigures } from "../reliability_report.ts";
-import { ChaosMember, waitFor } from "./member.ts";
+import { ChaosMember, checkSenderOrder, waitFor } from "./member.ts";
 
 /** Sizes and rates of one run. */
 export interface LossSuiteOptions {
@@ -77,7 +78,7 @@ export async function runLossSuite(options: LossSuiteOptions): Promise<SuiteOutc
       for (let k = 1; k <= options.messages; k++) {
         const text = `${member.name} #${k}`;
         expected.push(text);
-        member.session.send(text);
+        member.send(text);
         await new Promise((resolve) => setTimeout(resolve, options.sendIntervalMs));
       }
     }));
@@ -105,12 +106,16 @@ export async function runLossSuite(options: LossSuiteOptions): Promise<SuiteOutc
       if (problems.length > 0) failures.push(`${member.name}: ${problems.join(", ")}`);
     }
     if (acknowledged !== total) failures.push(`${acknowledged}/${total} messages acknowledged`);
+    const order = checkSenderOrder(members);
+    if (order.problems.length > 0) failures.push(`per-sender order: ${order.problems.join(", ")}`);
 
     const sent = (direction: Direction, kind: string) => kinds[direction].get(kind) ?? 0;
     const allDatagrams = [...kinds.toServer.values(), ...kinds.toClient.values()]
       .reduce((a, b) => a + b, 0);
     const minimum = 2 + options.members; // MESSAGE, ACK, one EVENT per member
     const notes = [
+      `per-sender order: ${order.inOrder}/${order.pairs} (receiver, sender) pairs in send order, ` +
+      `${order.outOfOrder} out of order, ${order.missingUnreported} missing and not reported`,
       `MESSAGE sends per message ${(sent("toServer", "message") / total).toFixed(2)}`,
       `RESEND requests ${sent("toServer", "resend")}`,
       `EVENT datagrams per delivery ${

@@ -34,11 +34,34 @@ export interface DeliveryCheck {
   problems: string[];
 }
 
+/** What {@linkcode checkSenderOrder} looks at: a member's name, what it sent, what it was shown. */
+export interface SenderRecord {
+  readonly name: string;
+  readonly sent: readonly string[];
+  readonly events: readonly SessionEvent[];
+}
+
+/** Per-sender order across members: what {@linkcode checkSenderOrder} found. */
+export interface SenderOrderCheck {
+  /** (receiver, sender) pairs looked at. */
+  pairs: number;
+  /** Pairs whose messages were all shown in the order sent, none twice. */
+  inOrder: number;
+  /** Messages shown before one sent earlier by the same sender (or again). */
+  outOfOrder: number;
+  /** Messages a receiver never saw whose sender was not told "undelivered". */
+  missingUnreported: number;
+  /** Each of the above that is wrong, in words. */
+  problems: string[];
+}
+
 /** A session plus the record of what it handed out. */
 export class ChaosMember {
   readonly name: string;
   readonly session: ChatSession;
   readonly events: SessionEvent[] = [];
+  /** Texts sent through {@linkcode send}, in order. */
+  readonly sent: string[] = [];
   readonly done: Promise<void>;
   #local: () => HostPort | undefined;
 
@@ -88,6 +111,12 @@ export class ChaosMember {
     return this.events.filter((e): e is SessionEvent & { type: T } => e.type === type);
   }
 
+  /** Sends a message, remembering its text and place for {@linkcode checkSenderOrder}. */
+  send(text: string): number {
+    this.sent.push(text);
+    return this.session.send(text);
+  }
+
   /** Texts of the messages shown, in order. */
   texts(): string[] {
     return this.of("message").map((m) => m.text);
@@ -130,6 +159,49 @@ export class ChaosMember {
     await this.session.leave();
     await this.done;
   }
+}
+
+/**
+ * Revision 2's promise, for every (receiver, sender) pair: the sender's
+ * messages are shown in the order it sent them (so in msgId order), none
+ * twice, and any never shown was reported "undelivered" to its sender.
+ * Texts must be unique per sender. Meant for runs without a rejoin: across
+ * one there is no order or de-duplication guarantee.
+ */
+export function checkSenderOrder(members: readonly SenderRecord[]): SenderOrderCheck {
+  const of = <T extends SessionEvent["type"]>(member: SenderRecord, type: T) =>
+    member.events.filter((e): e is SessionEvent & { type: T } => e.type === type);
+  let pairs = 0;
+  let inOrder = 0;
+  let outOfOrder = 0;
+  let missingUnreported = 0;
+  for (const sender of members) {
+    const place = new Map(sender.sent.map((text, i) => [text, i]));
+    const undelivered = new Set(of(sender, "undelivered").map((u) => u.text));
+    for (const receiver of members) {
+      pairs++;
+      let last = -1;
+      let wrong = 0;
+      const shown = new Set<string>();
+      for (const m of of(receiver, "message")) {
+        const at = m.name === sender.name ? place.get(m.text) : undefined;
+        if (at === undefined) continue;
+        if (at <= last) wrong++;
+        else last = at;
+        shown.add(m.text);
+      }
+      for (const text of sender.sent) {
+        if (!shown.has(text) && !undelivered.has(text)) missingUnreported++;
+      }
+      outOfOrder += wrong;
+      if (wrong === 0) inOrder++;
+    }
+  }
+  const problems = [
+    outOfOrder > 0 && `${outOfOrder} shown out of their sender's order`,
+    missingUnreported > 0 && `${missingUnreported} never shown and not reported undelivered`,
+  ].filter((p): p is string => typeof p === "string");
+  return { pairs, inOrder, outOfOrder, missingUnreported, problems };
 }
 
 /** Waits until `condition` holds, polling; false if `timeoutMs` passed first. */
