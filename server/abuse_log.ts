@@ -11,7 +11,8 @@ export const ABUSE_KINDS = {
   "malformed-datagram": "malformed datagrams",
   "unknown-token": "datagrams with an unknown or guessed token",
   "foreign-token": "datagrams with a token bound to another IP address",
-  "unauthenticated-rate": "unauthenticated datagrams over the per-address rate (dropped unanswered)",
+  "unauthenticated-rate":
+    "unauthenticated datagrams over the per-address rate (dropped unanswered)",
   "member-flood": "datagrams over a member's rate limit",
   "oversized-request": "TCRP requests with an oversized size field",
   "bad-request": "malformed TCRP requests (header, JSON or names)",
@@ -93,8 +94,9 @@ export class AbuseLog {
       count: 0,
       since: this.#options.clock(),
     });
+    const first = clean(detail);
     this.#options.write(
-      `abuse: ${ABUSE_KINDS[kind]} from ${address} (first: ${clean(detail)}); further ones are counted`,
+      `abuse: ${ABUSE_KINDS[kind]} from ${address} (first: ${first}); further ones are counted`,
     );
   }
 

@@ -108,8 +108,10 @@ export function closeCrowd(households: Household[]): void {
  * the harness's last check), then every socket closes.
  */
 export async function leaveCrowd(households: Household[]): Promise<void> {
-  await Promise.all(
-    households.flatMap((h) => h.members.map((m) => h.socket.send(datagramFor.leave(m)))),
-  );
+  // Guests first, one after another: a host's LEAVE closes its room, and a guest's LEAVE
+  // after that would only be an unknown token.
+  await Promise.all(households.map(async (h) => {
+    for (const m of [...h.members].reverse()) await h.socket.send(datagramFor.leave(m));
+  }));
   closeCrowd(households);
 }

@@ -5,7 +5,14 @@
  * burst of password CREATE_ROOMs must not hold one scrypt's memory each.
  */
 import { readMemoryMiB } from "../proc_stat.ts";
-import { pause, requestFrom, roomFrame, tally } from "./from_address.ts";
+import {
+  datagramFor,
+  pause,
+  requestFrom,
+  roomFrame,
+  SendOnlySocket,
+  tally,
+} from "./from_address.ts";
 import type { AbuseOutcome, Scale, Scenario, Target } from "./harness.ts";
 import { BYSTANDER_SOURCE, source, sources } from "./sources.ts";
 
@@ -61,6 +68,14 @@ export const hashFairness: Scenario = {
     if (made.some((answer) => answer.status !== 200)) {
       throw new Error(`setup: ${tally(made.map((a) => a.status))}`);
     }
+    // The hosts say HELLO, or their unused tokens are revoked after 30 s and the rooms close.
+    const hellos = [BYSTANDER_SOURCE, ...flooders].map((src, i) => {
+      const socket = new SendOnlySocket(target.udpAddr, src);
+      const room = i === 0 ? "locked-probe" : `locked-${i - 1}`;
+      return socket.send(datagramFor.hello({ room, token: made[i]!.token! }, 0))
+        .finally(() => socket.close());
+    });
+    await Promise.all(hellos);
     let stop = false;
     const floods = Promise.all(
       flooders.map((src, a) =>
@@ -73,19 +88,22 @@ export const hashFairness: Scenario = {
           )).status)
       ),
     );
-    const probes: { status: number | string; ms: number }[] = [];
+    // The 9th address's JOINs start at fixed times (each may wait long on a server that
+    // queues it behind the flood), so the scenario lasts the flood plus one request at most.
+    let probes: { status: number | string; ms: number }[] = [];
     try {
       await pause(1_000); // the queue is full by now
-      for (let i = 0; i < plan.probes; i++) {
+      const spacing = (plan.floodSeconds - 1) * 1000 / plan.probes;
+      probes = await Promise.all(Array.from({ length: plan.probes }, async (_, i) => {
+        await pause(i * spacing);
         const answer = await requestFrom(
           target.tcpAddr,
           roomFrame("join", "locked-probe", { username: `p${i}`, password: PASSWORD }),
           ninth,
-          15_000,
+          12_000,
         );
-        probes.push({ status: answer.status, ms: answer.ms });
-        await pause(Math.max(0, (plan.floodSeconds - 1) * 1000 / plan.probes - answer.ms));
-      }
+        return { status: answer.status, ms: answer.ms };
+      }));
     } finally {
       stop = true;
     }

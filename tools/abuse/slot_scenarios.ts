@@ -112,7 +112,7 @@ const JOINS: Record<Scale, { addresses: number; seconds: number; maxMembers: num
  * 40 addresses join as fast as they are let (8 requests in flight each, 100
  * ms after a refusal); the server's --max-members is lowered to 2,000 so
  * they reach it in seconds (the point is who gets the last slots, not the
- * total). Then an address holding nothing asks to join.
+ * total). In the flood's last second an address holding nothing asks to join.
  */
 export const joinFlood: Scenario = {
   name: "40 addresses join as fast as allowed, a new one joins",
@@ -130,7 +130,7 @@ export const joinFlood: Scenario = {
     const statuses: (number | string)[] = [];
     const admitted = { n: 0 };
     const hosts: Household[] = [];
-    await Promise.all(
+    const crowd = Promise.all(
       sources(plan.addresses).map(async (src, a) => {
         const rooms = [`crowd-${a}-0`, `crowd-${a}-1`];
         const household: Household = {
@@ -163,12 +163,14 @@ export const joinFlood: Scenario = {
         }));
       }),
     );
-    // Still flooding? No: the crowd has taken what it could. A new address asks once.
+    // A new address asks once, in the flood's last second, when the crowd has filled what it can.
+    await pause(Math.max(0, end - 1_000 - performance.now()));
     const newcomer = await requestFrom(
       target.tcpAddr,
       roomFrame("join", "newcomers", { username: "newcomer" }),
       source(plan.addresses),
     );
+    await crowd;
     // The hosts leave, closing the crowd's rooms: the harness's last check needs member slots.
     await leaveCrowd(hosts);
     const failures: string[] = [];
@@ -179,7 +181,7 @@ export const joinFlood: Scenario = {
     }
     return {
       sends: `${plan.addresses} addresses × 8 JOINs in flight for ${plan.seconds} s ` +
-        `(server --max-members ${plan.maxMembers}); then one JOIN from a new address`,
+        `(server --max-members ${plan.maxMembers}); one JOIN from a new address in the last second`,
       failures,
       notes: [
         `the crowd got ${admitted.n} memberships; answers ${tally(statuses)}`,
