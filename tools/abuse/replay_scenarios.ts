@@ -8,7 +8,7 @@
 import { enterRoom, type UdpMember } from "../../testing/raw_client.ts";
 import { readCpuSeconds } from "../proc_stat.ts";
 import { leaveCrowd, makeCrowd, membersOf } from "./crowd.ts";
-import { datagramFor, paced, pause, quantile } from "./from_address.ts";
+import { datagramFor, paced, pause, quantile, tally } from "./from_address.ts";
 import type { AbuseOutcome, Scale, Scenario, Target } from "./harness.ts";
 import { sources } from "./sources.ts";
 
@@ -153,7 +153,7 @@ class Probe {
 
 async function replayFlood(target: Target, plan: ReplayPlan): Promise<AbuseOutcome> {
   const goal = TARGETS[target.scale];
-  const crowd = await makeCrowd(target, {
+  const { households: crowd, refused } = await makeCrowd(target, {
     sources: sources(plan.addresses),
     memberships: plan.memberships,
     roomsPerAddress: plan.roomsPerAddress,
@@ -205,6 +205,9 @@ async function replayFlood(target: Target, plan: ReplayPlan): Promise<AbuseOutco
     const p50 = quantile(rtt, 0.5);
     const p99 = quantile(rtt, 0.99);
     const failures: string[] = [];
+    if (members.length < 0.9 * plan.memberships) {
+      failures.push(`only ${members.length} of ${plan.memberships} memberships were admitted`);
+    }
     if (!(p99 < goal.ackP99Ms)) {
       failures.push(
         `bystander ACK round trip p99 ${p99.toFixed(0)} ms, not under ${goal.ackP99Ms} ms`,
@@ -227,6 +230,9 @@ async function replayFlood(target: Target, plan: ReplayPlan): Promise<AbuseOutco
         `${plan.heartbeatsPerSecond}/s each for ${plan.seconds} s`,
       failures,
       notes: [
+        ...(refused.length > 0
+          ? [`handshakes refused while the crowd joined: ${tally(refused)}`]
+          : []),
         `offered ${total.toLocaleString("en-US")} heartbeats, sent ${
           flood.sent.toLocaleString("en-US")
         } in ${flood.seconds.toFixed(1)} s (${Math.round(flood.sent / flood.seconds)}/s)${cpu}`,
