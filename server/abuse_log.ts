@@ -1,6 +1,6 @@
 /**
  * One log line per kind of abuse and source, not one per packet: the first
- * occurrence of (kind, IP address) is logged at once, later ones are only
+ * occurrence of (kind, address) is logged at once, later ones are only
  * counted, and the counts are summarized at most once per interval by the
  * server's sweep. A flood of junk therefore costs a counter increment, not a
  * write to stderr, and the log stays readable.
@@ -11,16 +11,17 @@ export const ABUSE_KINDS = {
   "malformed-datagram": "malformed datagrams",
   "unknown-token": "datagrams with an unknown or guessed token",
   "foreign-token": "datagrams with a token bound to another IP address",
-  "unauthenticated-rate": "unauthenticated datagrams over the per-IP rate (dropped unanswered)",
+  "unauthenticated-rate":
+    "unauthenticated datagrams over the per-address rate (dropped unanswered)",
   "member-flood": "datagrams over a member's rate limit",
   "oversized-request": "TCRP requests with an oversized size field",
   "bad-request": "malformed TCRP requests (header, JSON or names)",
-  "request-rate": "TCRP requests over the per-IP rate",
+  "request-rate": "TCRP requests over the per-address rate",
   "handshake-timeout": "TCRP connections not done within the handshake timeout",
-  "handshake-limit": "TCRP connections over the per-IP limit",
+  "handshake-limit": "TCRP connections over the per-address limit",
   "connection-limit": "TCRP connections over the server-wide limit",
   "handshake-evicted": "TCRP connections closed unfinished to admit newer ones (server full)",
-  "room-limit": "room creations over the per-IP limit",
+  "room-limit": "room creations over the per-address limit",
   "member-limit": "memberships over the per-address limit",
   "password-guesses": "wrong room passwords over the limit (refused before hashing)",
   "list-budget": "room lists over the per-address byte budget",
@@ -29,8 +30,11 @@ export const ABUSE_KINDS = {
 /** A kind of abuse. */
 export type AbuseKind = keyof typeof ABUSE_KINDS;
 
-/** Reports one occurrence; `detail` says what was wrong with the first one. */
-export type AbuseReporter = (kind: AbuseKind, ip: string, detail: string) => void;
+/**
+ * Reports one occurrence from `address` (its addressKey(): what one address is
+ * for every per-address limit); `detail` says what was wrong with the first one.
+ */
+export type AbuseReporter = (kind: AbuseKind, address: string, detail: string) => void;
 
 /** Options for {@linkcode AbuseLog}. */
 export interface AbuseLogOptions {
@@ -38,10 +42,10 @@ export interface AbuseLogOptions {
   clock: () => number;
   /** Where lines go (the server's logger at warn level). */
   write: (line: string) => void;
-  /** Shortest time between two summaries of one (kind, IP address). */
+  /** Shortest time between two summaries of one (kind, address). */
   intervalMs: number;
   /**
-   * Most (kind, IP address) pairs tracked; past it, further addresses share
+   * Most (kind, address) pairs tracked; past it, further addresses share
    * one entry per kind ("other addresses"), so memory stays bounded.
    */
   maxKeys?: number;
@@ -62,7 +66,7 @@ const OTHER_SOURCES = "other addresses";
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]/g;
 const MAX_DETAIL_CHARS = 120;
 
-/** Counts abuse per (kind, IP address) and writes a bounded number of lines about it. */
+/** Counts abuse per (kind, address) and writes a bounded number of lines about it. */
 export class AbuseLog {
   #options: AbuseLogOptions;
   #entries = new Map<string, Entry>();
@@ -77,25 +81,26 @@ export class AbuseLog {
     return this.#entries.size;
   }
 
-  /** Records one occurrence; writes a line only for the first of its (kind, IP address). */
-  report(kind: AbuseKind, ip: string, detail: string): void {
-    let entry = this.#entries.get(`${kind} ${ip}`);
+  /** Records one occurrence; writes a line only for the first of its (kind, address). */
+  report(kind: AbuseKind, address: string, detail: string): void {
+    let entry = this.#entries.get(`${kind} ${address}`);
     if (entry === undefined && this.#entries.size >= (this.#options.maxKeys ?? 1024)) {
       entry = this.#entries.get(`${kind} ${OTHER_SOURCES}`);
-      ip = OTHER_SOURCES;
+      address = OTHER_SOURCES;
     }
     if (entry !== undefined) {
       entry.count++;
       return;
     }
-    this.#entries.set(`${kind} ${ip}`, {
+    this.#entries.set(`${kind} ${address}`, {
       kind,
-      source: ip,
+      source: address,
       count: 0,
       since: this.#options.clock(),
     });
+    const first = clean(detail);
     this.#options.write(
-      `abuse: ${ABUSE_KINDS[kind]} from ${ip} (first: ${clean(detail)}); further ones are counted`,
+      `abuse: ${ABUSE_KINDS[kind]} from ${address} (first: ${first}); further ones are counted`,
     );
   }
 

@@ -74,6 +74,6 @@ Deno.test("AbuseLog: past maxKeys, new addresses share one entry per kind", () =
   clock.now = 60_000;
   log.sweep();
   assert.deepEqual(lines.slice(5), [
-    "abuse: 995 more TCRP connections over the per-IP limit from other addresses in the last 60 s",
+    "abuse: 995 more TCRP connections over the per-address limit from other addresses in the last 60 s",
   ]);
 });

@@ -1,6 +1,6 @@
 /**
  * A TCRP exchange from a chosen local address (127.0.0.2, say): Deno.connect
- * cannot bind a local address, node:net can, so per-IP limits can be tested
+ * cannot bind a local address, node:net can, so per-address limits can be tested
  * from a second source address on loopback.
  */
 import net from "node:net";

@@ -240,7 +240,7 @@ Deno.test("--max-handshakes-per-ip: past it a connection gets 429 at once; anoth
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(statusOf(responseOf(await tcrpRequest(server.tcpAddr, LIST))), 200, "slot freed");
     assert.equal(
-      server.logs.filter((line) => line.includes("over the per-IP limit")).length,
+      server.logs.filter((line) => line.includes("over the per-address limit")).length,
       1,
       "one log line",
     );

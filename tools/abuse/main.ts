@@ -50,7 +50,7 @@ function figures(report: ScenarioReport): SuiteFigures {
 print(
   `abuse suite: ${SCENARIOS.length} scenarios, one server each; bounds: peak RSS ≤ ` +
     `${BOUNDS.peakRssMiB} MiB, bystander messages within ${BOUNDS.bystanderMaxMs} ms, ` +
-    `≤ ${BOUNDS.linesPerKind} log lines per kind`,
+    `≤ ${BOUNDS.linesPerKind} log lines per kind and address`,
 );
 const rows: SuiteFigures[] = [];
 for (const scenario of SCENARIOS) {

@@ -68,7 +68,7 @@ export const oversizedSizeFields: Scenario = {
   },
 };
 
-/** More idle connections than the per-IP limit; then a client from 127.0.0.2. */
+/** More idle connections than the per-address limit; then a client from 127.0.0.2. */
 export const slowloris: Scenario = {
   name: "slowloris (idle connections)",
   expectedKinds: ["handshake-limit", "handshake-timeout"],

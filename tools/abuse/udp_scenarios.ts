@@ -28,7 +28,7 @@ async function blast(
 }
 
 /**
- * What a stranger got back: only ERRORs, and no more than the per-IP rate
+ * What a stranger got back: only ERRORs, and no more than the per-address rate
  * allows (a burst of 2x, then the rate), so the server is no amplifier.
  */
 async function judgeAnswers(stranger: UdpMember, seconds: number, what: string) {
