@@ -15,18 +15,38 @@ const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
 /**
  * Unicode's confusables.txt (13.0) as the unhomoglyph package ships it: one
  * code point to the string it may be mistaken for. Every source is a single
- * code point, and no target holds a source, so one pass maps a string fully.
+ * code point. Two changes:
  *
- * Changed as the ergo IRC server changes it: the table maps "m" to "rn", so
- * that "Sam" and "Sarn" would be one name; "m" is left as it is, and the
- * characters the table maps to "rn" because they look like an "m" (U+217F
- * SMALL ROMAN NUMERAL ONE THOUSAND, the mathematical m's) map to "m" instead.
+ * - As the ergo IRC server does: the table maps "m" to "rn", so that "Sam"
+ *   and "Sarn" would be one name; "m" is left as it is, and the characters
+ *   the table maps to "rn" because they look like an "m" (U+217F SMALL ROMAN
+ *   NUMERAL ONE THOUSAND, the mathematical m's) map to "m" instead.
+ * - 23 targets hold a precomposed letter whose decomposition has a source of
+ *   its own (U+01C4 "Ǆ" maps to "D" + U+017D "Ž", whose U+030C maps to
+ *   U+0306), so a skeleton of a skeleton could differ from the skeleton, and
+ *   "Ǆ" would not meet "DŽ". Each target is mapped again, decomposed, until
+ *   it no longer changes, so that one pass gives the final skeleton.
  */
 const PROTOTYPES: ReadonlyMap<number, string> = (() => {
   const table = new Map<number, string>();
   for (const [source, target] of Object.entries(prototypesJson as Record<string, string>)) {
     if (source === "m") continue;
     table.set(source.codePointAt(0)!, target === "rn" ? "m" : target);
+  }
+  const once = (text: string) => {
+    let out = "";
+    for (const c of text.normalize("NFD")) out += table.get(c.codePointAt(0)!) ?? c;
+    return out.normalize("NFD");
+  };
+  for (const [source, target] of table) {
+    let closed = target.normalize("NFD");
+    // Two passes close every entry of the 13.0 data; the bound only guards a cycle.
+    for (let pass = 0; pass < 8; pass++) {
+      const next = once(closed);
+      if (next === closed) break;
+      closed = next;
+    }
+    table.set(source, closed);
   }
   return table;
 })();

@@ -70,3 +70,13 @@ Deno.test("the package maps m and its lookalikes to rn; the wrapper maps none to
   }
   for (const source of Object.keys(table)) assert.notEqual(skeleton(source), "rn");
 });
+
+Deno.test("a skeleton is its own skeleton, even where the package's target is precomposed", () => {
+  assert.equal(skeleton("\u01c4"), skeleton("D\u017d")); // Ǆ and DŽ
+  assert.ok(areConfusable("\u01c4ana", "D\u017eana"));
+  for (let cp = 0; cp <= 0x2ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const once = skeleton(String.fromCodePoint(cp));
+    assert.equal(skeleton(once), once, cp.toString(16));
+  }
+});
