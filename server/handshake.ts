@@ -5,8 +5,9 @@
  *
  * It owns the connection gate (connections open per address and in all),
  * the request rate per address, the password-hash queue, and the names of
- * rooms being created while their password is hashed, so that a second
- * CREATE of the same name gets 409 at once instead of a hash of its own.
+ * rooms being created while their password is hashed (by all their
+ * confusable keys), so that a second CREATE of the same name, or of one that
+ * looks the same, gets 409 at once instead of a hash of its own.
  *
  * @module
  */
@@ -27,7 +28,8 @@ import { type HashQueue, HashQueueBusy } from "./hash_queue.ts";
 import type { Logger } from "./log.ts";
 import { hashPassword, type PasswordRecord, verifyPassword } from "./password.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
-import type { JoinResult, RoomRegistry } from "./registry.ts";
+import { NameIndex, nameKeys } from "./name_index.ts";
+import { type JoinResult, roomNameTaken, type RoomRegistry } from "./registry.ts";
 
 /** How passwords are hashed and checked (tests pass cheap ones). */
 export interface PasswordHasher {
@@ -87,7 +89,7 @@ const defaultPasswords: PasswordHasher = { hash: hashPassword, verify: verifyPas
 export class Handshake {
   #options: HandshakeOptions;
   #passwords: PasswordHasher;
-  #creating = new Set<string>();
+  #creating = new NameIndex<string>(); // names of rooms being created, by confusable key
 
   /** A handshake service over a registry. */
   constructor(options: HandshakeOptions) {
@@ -199,16 +201,18 @@ export class Handshake {
     if (registry.refuseCreate(base) !== null) {
       return registry.create({ ...base, password: null }); // refuses the same way, and reports it
     }
-    if (this.#creating.has(request.roomName)) {
-      return { ok: false, status: 409, error: `room "${request.roomName}" already exists` };
+    const keys = nameKeys(request.roomName);
+    const held = this.#creating.find(keys);
+    if (held !== undefined) {
+      return { ok: false, status: 409, error: roomNameTaken(request.roomName, held) };
     }
     if (request.password === null) return registry.create({ ...base, password: null });
-    this.#creating.add(request.roomName);
+    this.#creating.add(keys, request.roomName);
     let password: PasswordRecord;
     try {
       password = await this.#hash(() => this.#passwords.hash(request.password!), exchange);
     } finally {
-      this.#creating.delete(request.roomName);
+      this.#creating.remove(keys, request.roomName);
     }
     exchange.signal.throwIfAborted();
     return registry.create({ ...base, password });
