@@ -16,17 +16,25 @@ export function nameKeys(name: string): NameKeys {
 }
 
 /**
- * Entries by every key of their names: one Map entry per distinct key, and
- * nothing else per entry. Two entries never share a key (a name that would
- * is refused), so each key holds one entry.
+ * Entries by every key of their names, over a Map by canonical key that the
+ * owner keeps (a room's members, the open rooms): only the other keys live
+ * here. Most names have no other key (the skeleton keys of "bob" are "bob"),
+ * so most entries cost nothing beyond the owner's Map. Two entries never
+ * share a key (a name that would is refused), so each key holds one entry.
  */
 export class NameIndex<T> {
-  #byKey = new Map<string, T>();
+  #byCanonical: Map<string, T>;
+  #byOtherKey: Map<string, T> | null = null;
+
+  /** An index over `byCanonical`, which {@linkcode add} and {@linkcode remove} keep too. */
+  constructor(byCanonical: Map<string, T> = new Map()) {
+    this.#byCanonical = byCanonical;
+  }
 
   /** The entry whose name shares a key with `keys` (the same name first), or undefined. */
   find(keys: NameKeys): T | undefined {
     for (const key of keys) {
-      const found = this.#byKey.get(key);
+      const found = this.#byCanonical.get(key) ?? this.#byOtherKey?.get(key);
       if (found !== undefined) return found;
     }
     return undefined;
@@ -34,23 +42,30 @@ export class NameIndex<T> {
 
   /** Files `value` under every key of its name. */
   add(keys: NameKeys, value: T): void {
-    for (const key of keys) this.#byKey.set(key, value);
+    this.#byCanonical.set(keys[0]!, value);
+    for (let i = 1; i < keys.length; i++) {
+      this.#byOtherKey ??= new Map();
+      this.#byOtherKey.set(keys[i]!, value);
+    }
   }
 
   /** Removes `value` from the keys of its name; a key another entry holds stays. */
   remove(keys: NameKeys, value: T): void {
-    for (const key of keys) {
-      if (this.#byKey.get(key) === value) this.#byKey.delete(key);
+    if (this.#byCanonical.get(keys[0]!) === value) this.#byCanonical.delete(keys[0]!);
+    for (let i = 1; i < keys.length; i++) {
+      if (this.#byOtherKey?.get(keys[i]!) === value) this.#byOtherKey.delete(keys[i]!);
     }
+    if (this.#byOtherKey?.size === 0) this.#byOtherKey = null;
   }
 
   /** Keys filed: one to three per entry. */
   get keyCount(): number {
-    return this.#byKey.size;
+    return this.#byCanonical.size + (this.#byOtherKey?.size ?? 0);
   }
 
-  /** Forgets every entry. */
+  /** Forgets every entry (the Map by canonical key too). */
   clear(): void {
-    this.#byKey.clear();
+    this.#byCanonical.clear();
+    this.#byOtherKey = null;
   }
 }

@@ -141,7 +141,7 @@ export function tokenKey(token: Uint8Array): string {
 export class RoomRegistry {
   #options: RegistryOptions;
   #rooms = new Map<string, Room>(); // by canonical key of the name
-  #roomNames = new NameIndex<Room>(); // by every confusable key of the name
+  #roomNames = new NameIndex<Room>(this.#rooms); // and by its other confusable keys
   #members = new Map<string, Member>(); // by token key
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #log: (message: string) => void;
@@ -237,20 +237,20 @@ export class RoomRegistry {
       return refused;
     }
     const keys = nameKeys(request.roomName);
+    const members = new Map<string, Member>();
     const room: Room = {
       name: request.roomName,
       key: keys[0]!,
       host: null,
       password: request.password,
       capacity: request.capacity,
-      members: new Map(),
-      lookalikes: new NameIndex(),
+      members,
+      lookalikes: new NameIndex(members),
       log: new EventLog(this.#options.historyLimit, this.#options.historyBytes),
       lastTimeMs: 0,
     };
     const key = request.peer.addressKey;
-    this.#rooms.set(room.key, room);
-    this.#roomNames.add(keys, room);
+    this.#roomNames.add(keys, room); // and so to #rooms
     this.#roomsByAddress.set(key, (this.#roomsByAddress.get(key) ?? 0) + 1);
     const result = this.#admit(room, request.username, request.peer);
     room.host = this.#members.get(tokenKey(result.token))!;
@@ -306,8 +306,7 @@ export class RoomRegistry {
       messageBucket: rate > 0 ? new TokenBucket(rate, rate * 2, now) : null,
       replayBucket: newReplayBudget(rate > 0, now),
     };
-    room.members.set(keys[0]!, member);
-    room.lookalikes.add(keys, member);
+    room.lookalikes.add(keys, member); // and so to room.members
     this.#members.set(member.tokenKey, member);
     const outgoing = fanOut(room, this.#record(room, EventType.JOINED, username, ""));
     return { ok: true, token, outgoing };
@@ -404,8 +403,7 @@ export class RoomRegistry {
   shutdown(): Outgoing[] {
     const to = endpointsOf(this.#members.values());
     this.#members.clear();
-    this.#rooms.clear();
-    this.#roomNames.clear();
+    this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     return to.length === 0 ? [] : [{
       to,
@@ -415,9 +413,7 @@ export class RoomRegistry {
 
   #remove(member: Member, reason: CloseReason): Outgoing[] {
     const room = member.room;
-    const keys = nameKeys(member.name);
-    room.members.delete(keys[0]!);
-    room.lookalikes.remove(keys, member);
+    room.lookalikes.remove(nameKeys(member.name), member); // and so from room.members
     this.#members.delete(member.tokenKey);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
@@ -436,8 +432,7 @@ export class RoomRegistry {
   }
 
   #closeRoom(room: Room, text: string): Outgoing[] {
-    this.#rooms.delete(room.key);
-    this.#roomNames.remove(nameKeys(room.name), room);
+    this.#roomNames.remove(nameKeys(room.name), room); // and so from #rooms
     const hostKey = room.host?.peer.addressKey;
     if (hostKey !== undefined) {
       const hosted = (this.#roomsByAddress.get(hostKey) ?? 1) - 1;

@@ -30,7 +30,7 @@ export interface Room {
   capacity: number | null;
   /** By canonical key of the name. */
   members: Map<string, Member>;
-  /** By every confusable key of the name, to refuse a lookalike (409). */
+  /** Over `members`, by the other confusable keys too: to refuse a lookalike (409). */
   lookalikes: NameIndex<Member>;
   log: EventLog;
   /** The newest event's time: the next one is never earlier, whatever the wall clock does. */
