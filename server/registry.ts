@@ -173,7 +173,7 @@ export class RoomRegistry {
     return this.#members.size;
   }
 
-  /** The room list for LIST_ROOMS, sorted by canonical key (UTF-16 order), each as its creator spelled it. */
+  /** The room list for LIST_ROOMS by canonical key (UTF-16 order), in the creators' spelling. */
   listRooms(): RoomSummary[] {
     return [...this.#rooms.values()]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
