@@ -35,10 +35,15 @@ const PROTOTYPES: ReadonlyMap<number, string> = (() => {
   }
   const once = (text: string) => {
     let out = "";
-    for (const c of text.normalize("NFD")) out += table.get(c.codePointAt(0)!) ?? c;
+    for (const c of text) out += table.get(c.codePointAt(0)!) ?? c;
     return out.normalize("NFD");
   };
+  const needsClosing = (target: string) => {
+    for (const c of target.normalize("NFD")) if (table.has(c.codePointAt(0)!)) return true;
+    return false;
+  };
   for (const [source, target] of table) {
+    if (!needsClosing(target)) continue;
     let closed = target.normalize("NFD");
     // Two passes close every entry of the 13.0 data; the bound only guards a cycle.
     for (let pass = 0; pass < 8; pass++) {
