@@ -77,12 +77,15 @@ export function skeleton(name: string): string {
  * "paypaI" (I looks like l) against "paypal". Distinct keys only.
  */
 export function confusableKeys(name: string): string[] {
-  const keys = [
-    canonicalKey(name),
-    skeleton(name).toLowerCase(),
-    skeleton(name.toLowerCase()),
-  ];
-  return [...new Set(keys)];
+  const keys = new Set<string>();
+  for (
+    const key of [canonicalKey(name), skeleton(name).toLowerCase(), skeleton(name.toLowerCase())]
+  ) {
+    // A server keeps these keys for as long as the name is taken: one equal to
+    // the name (most are) is the name's own string, not a second copy of it.
+    keys.add(key === name ? name : key);
+  }
+  return [...keys];
 }
 
 /** Whether `a` and `b` look the same: their {@linkcode confusableKeys} share a key. */
