@@ -37,7 +37,9 @@ function scriptNames(bits: number): string {
 
 /** Two characters of `name` that cannot share one script, with their scripts. */
 export interface ScriptConflict {
+  /** The earlier character, and the scripts it may belong to ("Latin", "Cyrillic/Latin"). */
   first: { cp: number; scripts: string };
+  /** The character that cannot share a script with it. */
   second: { cp: number; scripts: string };
 }
 
