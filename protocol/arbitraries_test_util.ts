@@ -100,13 +100,20 @@ export function cutToBytes(name: string, max: number): string {
   return out;
 }
 
-/** Valid room names (1-255 bytes, no control characters, not only white space), often near 255 bytes. */
+/**
+ * Room names of valid form (1-255 bytes, no control characters, not only white space), often near
+ * 255 bytes. Random code points: most break the character rules of names.ts (mixed scripts,
+ * unassigned, invisible), which only validateRoomName applies.
+ */
 export const roomName: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: printable, minLength: 1, maxLength: 20 }),
   fc.string({ unit: printable, minLength: 1, maxLength: 255, size: "max" }),
 ).map((name) => cutToBytes(name, 255)).filter((name) => name.trim() !== "");
 
-/** Valid usernames (1-32 code points, no control characters, no white space at the ends). */
+/**
+ * Usernames of valid form (1-32 code points, no control characters, no white space at the ends);
+ * like {@linkcode roomName}, not checked against the character rules.
+ */
 export const username: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: printable, minLength: 1, maxLength: 8 }),
   fc.string({ unit: printable, minLength: 1, maxLength: 32, size: "max" }),

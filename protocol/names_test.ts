@@ -8,6 +8,7 @@ import {
   validateRoomName,
   validateUsername,
 } from "./names.ts";
+import { decodeTcrpResponse, Operation, State } from "./tcrp.ts";
 
 function throws400(fn: () => unknown): void {
   assert.throws(fn, (error: unknown) => {
@@ -120,4 +121,25 @@ Deno.test("usernameKey ignores case and Unicode normalization form", () => {
   assert.notEqual(usernameKey("ann"), usernameKey("anne"));
   assert.notEqual(usernameKey("emile"), usernameKey("émile"));
   assert.notEqual(usernameKey("ann"), usernameKey("ann "));
+});
+
+Deno.test("a room list is read by the form rules: a revision-1 server's lookalike names still list", () => {
+  const rooms = [
+    { name: "lobby\u200b", members: 1, capacity: null, passwordProtected: false },
+    { name: "l\u043ebby", members: 2, capacity: null, passwordProtected: false },
+  ];
+  const frame = {
+    operation: Operation.LIST_ROOMS,
+    state: State.RESPONSE,
+    roomName: new Uint8Array(0),
+    payload: encodeUtf8(JSON.stringify({ status: 200, rooms })),
+  };
+  assert.deepEqual(decodeTcrpResponse(frame), { status: 200, rooms });
+  throws400(() => validateRoomName(rooms[0]!.name)); // which no revision-2 server creates
+  throws400(() => validateRoomName(rooms[1]!.name));
+  const bad = {
+    ...frame,
+    payload: encodeUtf8(JSON.stringify({ status: 200, rooms: [{ ...rooms[0], name: "a\nb" }] })),
+  };
+  throws400(() => decodeTcrpResponse(bad));
 });

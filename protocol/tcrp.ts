@@ -7,7 +7,7 @@
  */
 import { ProtocolError } from "./errors.ts";
 import { decodeUtf8, encodeUtf8 } from "./bytes.ts";
-import { validateRoomName } from "./names.ts";
+import { validateRoomNameForm } from "./names.ts";
 
 /** Size of every TCRP header. */
 export const TCRP_HEADER_BYTES = 32;
@@ -468,8 +468,9 @@ function decodeRoomSummary(entry: unknown): RoomSummary {
     throw new ProtocolError('room list entry has no boolean "passwordProtected"');
   }
   return {
-    // A client joins by this name, so it must be one the server could have accepted.
-    name: validateRoomName(room.name),
+    // A client joins by this name, so it must have the form of one; not the
+    // character rules too, so that a list from a revision-1 server still reads.
+    name: validateRoomNameForm(room.name),
     members: numberField(room, "members", 0, Number.MAX_SAFE_INTEGER, true),
     capacity: room.capacity === null || room.capacity === undefined
       ? null

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeUtf8 } from "./bytes.ts";
-import { validateRoomName } from "./names.ts";
+import { validateRoomNameForm } from "./names.ts";
 import {
   decodeJsonObject,
   decodeTcrpRequest,
@@ -254,7 +254,7 @@ function assertValidResponse(operation: number, response: TcrpResponse): void {
     for (const room of (response as { rooms: object[] }).rooms) {
       assert.deepEqual(keys(room), ["capacity", "members", "name", "passwordProtected"]);
       const { name, members, capacity, passwordProtected } = room as Record<string, unknown>;
-      assert.equal(validateRoomName(name as string), name);
+      assert.equal(validateRoomNameForm(name as string), name);
       assert.ok(whole(members, 0, Number.MAX_SAFE_INTEGER));
       assert.ok(capacity === null || whole(capacity, 1, 65535));
       assert.equal(typeof passwordProtected, "boolean");

@@ -6,8 +6,9 @@
  * It owns the connection gate (connections open per address and in all),
  * the request rate per address, the password-hash queue, the wrong-password
  * limits, the room-list byte budget, and the names of rooms being created
- * while their password is hashed, so that a second CREATE of the same name
- * gets 409 at once instead of a hash of its own.
+ * while their password is hashed (by all their confusable keys), so that a
+ * second CREATE of the same name, or of one that looks the same, gets 409 at
+ * once instead of a hash of its own.
  *
  * @module
  */
@@ -31,14 +32,14 @@ import type { Logger } from "./log.ts";
 import { hashPassword, type PasswordRecord, verifyPassword } from "./password.ts";
 import type { PasswordFailures } from "./password_failures.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
-import type { JoinResult, RoomRegistry } from "./registry.ts";
+import { NameIndex, nameKeys } from "./name_index.ts";
+import { type JoinResult, roomNameTaken, type RoomRegistry } from "./registry.ts";
 import { pageBytes, pageOfRooms } from "./room_list.ts";
 import { VerifiedPasswords } from "./verified_passwords.ts";
 
 /**
- * A room name's canonical key, for LIST order and the wrong-password limits.
- * Room names compare case-insensitively in revision 2, by the same key as
- * usernames.
+ * A room name's canonical key, for LIST order and the wrong-password limits:
+ * room names compare case-insensitively, by the same key as usernames.
  */
 const roomKey = usernameKey;
 
@@ -106,7 +107,7 @@ const defaultPasswords: PasswordHasher = { hash: hashPassword, verify: verifyPas
 export class Handshake {
   #options: HandshakeOptions;
   #passwords: PasswordHasher;
-  #creating = new Set<string>();
+  #creating = new NameIndex<string>(); // names of rooms being created, by confusable key
   #verified = new VerifiedPasswords();
 
   /** A handshake service over a registry. */
@@ -231,20 +232,22 @@ export class Handshake {
     // Everything that can be refused without the password is refused before
     // hashing it; while it is hashed, the name is held, invisibly to LIST and JOIN.
     const early = registry.refuseCreate(base);
+    const keys = nameKeys(request.roomName);
+    const held = this.#creating.find(keys);
     // A name held by a CREATE still hashing is in use: 409, before 429 and 503.
-    if ((early === null || early.status > 409) && this.#creating.has(request.roomName)) {
-      return { ok: false, status: 409, error: `room "${request.roomName}" already exists` };
+    if ((early === null || early.status > 409) && held !== undefined) {
+      return { ok: false, status: 409, error: roomNameTaken(request.roomName, held) };
     }
     if (early !== null) {
       return registry.create({ ...base, password: null }); // refuses the same way, and reports it
     }
     if (request.password === null) return registry.create({ ...base, password: null });
-    this.#creating.add(request.roomName);
+    this.#creating.add(keys, request.roomName);
     let password: PasswordRecord;
     try {
       password = await this.#hash(() => this.#passwords.hash(request.password!), exchange);
     } finally {
-      this.#creating.delete(request.roomName);
+      this.#creating.remove(keys, request.roomName);
     }
     exchange.signal.throwIfAborted();
     return registry.create({ ...base, password });

@@ -188,6 +188,32 @@ Deno.test("handshake: a locked room's name is held while its password hashes", a
   assert.deepEqual(hasher.derivations, ["hash s3cret", "verify guess", "verify s3cret"]);
 });
 
+Deno.test("handshake: the hold covers every spelling and lookalike of the name being created", async () => {
+  const { handshake, hasher } = setup();
+  const first = handshake.answer(request("create", "Papa", "ann", "s3cret"), exchange());
+  await settle();
+  const refusal = async (roomName: string) => {
+    const outcome = await handshake.answer(request("create", roomName, "bob", "x"), exchange());
+    assert(outcome.kind === "refused");
+    return `${outcome.refusal.status} ${outcome.refusal.error}`;
+  };
+  assert.equal(await refusal("PAPA"), '409 room "Papa" already exists');
+  // All Cyrillic, so the name itself is accepted; its skeleton is "Papa"'s.
+  assert.equal(
+    await refusal("\u0420\u0430\u0440\u0430"),
+    '409 the room name "\u0420\u0430\u0440\u0430" looks the same as the room "Papa"',
+  );
+  assert.deepEqual(hasher.derivations, ["hash s3cret"]);
+  hasher.finishAll();
+  assert.equal(statusOf(await first), "admitted");
+  // Released into the registry, which refuses the same names the same way.
+  assert.equal(await refusal("papa"), '409 room "Papa" already exists');
+  assert.equal(
+    statusOf(await handshake.answer(request("create", "Papas", "bob"), exchange())),
+    "admitted",
+  );
+});
+
 Deno.test("handshake: what is refused without the password is refused before hashing it", async () => {
   const { handshake, hasher } = setup();
   await handshake.answer(request("create", "taken", "ann"), exchange());

@@ -14,7 +14,7 @@ import {
   EventType,
   type EventType as EventTypeCode,
 } from "../protocol/datagram.ts";
-import { usernameKey } from "../protocol/names.ts";
+import { canonicalKey } from "../protocol/names.ts";
 import type { RoomSummary } from "../protocol/tcrp.ts";
 import type { AbuseReporter } from "./abuse_log.ts";
 import type { Clocks } from "./clock.ts";
@@ -22,6 +22,7 @@ import { DATAGRAM_HANDLERS, type DatagramContext } from "./datagram_handlers.ts"
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import { EventLog } from "./event_log.ts";
 import { HoldingMembers } from "./ordered_messages.ts";
+import { NameIndex, type NameKeys, nameKeys } from "./name_index.ts";
 import type { PasswordRecord } from "./password.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { RecentMsgIds } from "./recent_msg_ids.ts";
@@ -177,7 +178,8 @@ export function tokenKey(token: Uint8Array): string {
 /** Rooms, members and tokens, and the rules that change them. */
 export class RoomRegistry {
   #options: RegistryOptions;
-  #rooms = new Map<string, Room>();
+  #rooms = new Map<string, Room>(); // by canonical key of the name
+  #roomNames = new NameIndex<Room>(this.#rooms); // and by its other confusable keys
   #members = new Map<string, Member>(); // by token key
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #membersByAddress = new Map<string, number>(); // members per handshake address key
@@ -241,16 +243,16 @@ export class RoomRegistry {
     return this.#members.size;
   }
 
-  /** The room list for LIST_ROOMS, sorted by name. */
+  /** The room list for LIST_ROOMS by canonical key (UTF-16 order), in the creators' spelling. */
   listRooms(): RoomSummary[] {
     return [...this.#rooms.values()]
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .map((room) => ({
         name: room.name,
         members: room.members.size,
         capacity: room.capacity,
         passwordProtected: room.password !== null,
-      }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      }));
   }
 
   /**
@@ -259,7 +261,7 @@ export class RoomRegistry {
    * `undefined` when there is no such room, `null` when it has no password.
    */
   passwordOf(roomName: string): PasswordRecord | null | undefined {
-    return this.#rooms.get(roomName)?.password;
+    return this.#rooms.get(canonicalKey(roomName))?.password;
   }
 
   /**
@@ -275,9 +277,8 @@ export class RoomRegistry {
         `capacity ${request.capacity} is over this server's limit of ${maxMembersPerRoom}`,
       );
     }
-    if (this.#rooms.has(request.roomName)) {
-      return refusal(409, `room "${request.roomName}" already exists`);
-    }
+    const taken = this.#roomNames.find(nameKeys(request.roomName));
+    if (taken !== undefined) return refusal(409, roomNameTaken(request.roomName, taken.name));
     const hosted = this.#roomsByAddress.get(request.peer.addressKey) ?? 0;
     if (hosted >= maxRoomsPerIp) {
       return refusal(429, `your address already hosts ${hosted} rooms, this server's limit`);
@@ -299,7 +300,7 @@ export class RoomRegistry {
   refuseJoin(request: { roomName: string; peer: Peer }): RegistryRefusal | null {
     const perAddress = this.#refuseMembersPerAddress(request.peer);
     if (perAddress !== null) return this.#reportMemberLimit(request.peer, perAddress);
-    const room = this.#rooms.get(request.roomName);
+    const room = this.#rooms.get(canonicalKey(request.roomName));
     if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
     return this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
   }
@@ -365,17 +366,21 @@ export class RoomRegistry {
       }
       return refused;
     }
+    const keys = nameKeys(request.roomName);
+    const members = new Map<string, Member>();
     const room: Room = {
       name: request.roomName,
+      key: keys[0]!,
       host: null,
       password: request.password,
       capacity: request.capacity,
-      members: new Map(),
+      members,
+      lookalikes: new NameIndex(members),
       log: new EventLog(this.#options.historyLimit, this.#options.historyBytes),
       lastTimeMs: 0,
     };
     const key = request.peer.addressKey;
-    this.#rooms.set(room.name, room);
+    this.#roomNames.add(keys, room); // and so to #rooms
     this.#roomsByAddress.set(key, (this.#roomsByAddress.get(key) ?? 0) + 1);
     const result = this.#admit(room, request.username, request.peer, request.protocol ?? 1);
     room.host = this.#members.get(tokenKey(result.token))!;
@@ -385,19 +390,23 @@ export class RoomRegistry {
 
   /** Adds a member to an existing room. */
   join(request: JoinRequest): JoinResult {
-    const room = this.#rooms.get(request.roomName);
+    const room = this.#rooms.get(canonicalKey(request.roomName));
     if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
     if (room.password !== null && room.password !== request.passwordProof) {
       return refusal(401, "wrong or missing password");
     }
-    if (room.members.has(usernameKey(request.username))) {
+    const keys = nameKeys(request.username);
+    if (room.members.has(keys[0]!)) {
       return refusal(409, `the name "${request.username}" is taken here`);
+    }
+    if (room.lookalikes.find(keys) !== undefined) {
+      return refusal(409, `the name "${request.username}" looks the same as someone in this room`);
     }
     // Checked before hashing too (refuseJoin); the room may have filled meanwhile.
     const refused = this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
     if (refused !== null) return refused;
     this.#log(`joined: ${request.username} (${request.peer.address}) to "${room.name}"`);
-    return this.#admit(room, request.username, request.peer, request.protocol ?? 1);
+    return this.#admit(room, request.username, request.peer, request.protocol ?? 1, keys);
   }
 
   #admit(
@@ -405,6 +414,7 @@ export class RoomRegistry {
     username: string,
     peer: Peer,
     protocol: number,
+    keys: NameKeys = nameKeys(username),
   ): JoinResult & { ok: true } {
     const now = this.#options.clocks.monotonic();
     const random = this.#options.randomBytes ??
@@ -427,7 +437,7 @@ export class RoomRegistry {
       messageBucket: rate > 0 ? new TokenBucket(rate, rate * 2, now) : null,
       replayBucket: newReplayBudget(rate > 0, now),
     };
-    room.members.set(usernameKey(username), member);
+    room.lookalikes.add(keys, member); // and so to room.members
     this.#members.set(member.tokenKey, member);
     this.#countMember(peer.addressKey, 1);
     const outgoing = fanOut(room, this.#record(room, EventType.JOINED, username, ""));
@@ -457,7 +467,7 @@ export class RoomRegistry {
 
   #find(from: Endpoint, datagram: ClientDatagram): Member | "unknown-token" | "foreign-token" {
     const member = this.#members.get(tokenKey(datagram.token));
-    if (member === undefined || member.room.name !== datagram.roomName) return "unknown-token";
+    if (member === undefined || !namesRoom(member.room, datagram.roomName)) return "unknown-token";
     return from.transport.authenticates(member.peer.address, from) ? member : "foreign-token";
   }
 
@@ -526,7 +536,7 @@ export class RoomRegistry {
     const to = endpointsOf(this.#members.values());
     for (const member of this.#members.values()) this.#holding.forget(member);
     this.#members.clear();
-    this.#rooms.clear();
+    this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     this.#membersByAddress.clear();
     return to.length === 0 ? [] : [{
@@ -537,7 +547,7 @@ export class RoomRegistry {
 
   #remove(member: Member, reason: CloseReason): Outgoing[] {
     const room = member.room;
-    room.members.delete(usernameKey(member.name));
+    room.lookalikes.remove(nameKeys(member.name), member); // and so from room.members
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
     this.#holding.forget(member);
@@ -559,7 +569,7 @@ export class RoomRegistry {
   }
 
   #closeRoom(room: Room, text: string): Outgoing[] {
-    this.#rooms.delete(room.name);
+    this.#roomNames.remove(nameKeys(room.name), room); // and so from #rooms
     const hostKey = room.host?.peer.addressKey;
     if (hostKey !== undefined) {
       const hosted = (this.#roomsByAddress.get(hostKey) ?? 1) - 1;
@@ -592,4 +602,23 @@ export class RoomRegistry {
 
 function refusal(status: RegistryRefusal["status"], error: string): RegistryRefusal {
   return { ok: false, status, error };
+}
+
+/**
+ * Whether a datagram's room name names `room`: the same canonical key. The
+ * spelling the room was created with is compared first, as most clients use it.
+ */
+function namesRoom(room: Room, roomName: string): boolean {
+  return roomName === room.name || canonicalKey(roomName) === room.key;
+}
+
+/**
+ * The 409 text for a room name that is taken: the same name (another spelling
+ * of it) or one that looks the same as the open room or the one being created
+ * named `existing`. The handshake uses it for rooms still hashing a password.
+ */
+export function roomNameTaken(requested: string, existing: string): string {
+  return canonicalKey(requested) === canonicalKey(existing)
+    ? `room "${existing}" already exists`
+    : `the room name "${requested}" looks the same as the room "${existing}"`;
 }

@@ -15,18 +15,24 @@ import { welcomeMembers } from "../protocol/datagram_size.ts";
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import type { EventLog } from "./event_log.ts";
 import type { MessageWindow } from "./message_window.ts";
+import type { NameIndex } from "./name_index.ts";
 import type { PasswordRecord } from "./password.ts";
 import type { TokenBucket } from "./rate_limit.ts";
 import type { RecentMsgIds } from "./recent_msg_ids.ts";
 
 /** One room. */
 export interface Room {
+  /** As its creator spelled it: what LIST and WELCOME show. */
   name: string;
+  /** Its canonical key (protocol/names.ts): rooms are found and sorted by it. */
+  key: string;
   host: Member | null;
   password: PasswordRecord | null;
   capacity: number | null;
-  /** By usernameKey. */
+  /** By canonical key of the name. */
   members: Map<string, Member>;
+  /** Over `members`, by the other confusable keys too: to refuse a lookalike (409). */
+  lookalikes: NameIndex<Member>;
   log: EventLog;
   /** The newest event's time: the next one is never earlier, whatever the wall clock does. */
   lastTimeMs: number;

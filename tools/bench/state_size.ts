@@ -46,8 +46,12 @@ const SHORT_TEXT = "hello everyone, hi!!";
 const TWO_BYTE_TEXT = "a".repeat(MAX_TEXT_BYTES - 2) + "ж";
 /** Messages a member sends to fill its msgId memory (1024) and then some, so it is steady. */
 const MSG_ID_FILL = 1_024 + 100;
-/** One-byte room names, so that texts of MAX_TEXT_BYTES fit: this many rooms at most. */
-const ONE_BYTE_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/**
+ * One-byte room names, so that texts of MAX_TEXT_BYTES fit: this many rooms at most. Room names
+ * are unique ignoring case and lookalikes (docs/protocol.md section 2), so no capitals, and no 0
+ * or 1 (they look like o and l).
+ */
+const ONE_BYTE_NAMES = "abcdefghijklmnopqrstuvwxyz23456789";
 
 /** How many objects to average over. */
 export interface StateSizeOptions {
@@ -55,7 +59,7 @@ export interface StateSizeOptions {
   members: number;
   /**
    * Empty rooms, rooms filled with short events and members filling their
-   * msgId memory; a tenth of it (at most 62) for the maximum-size windows.
+   * msgId memory; a tenth of it (at most 34) for the maximum-size windows.
    */
   rooms: number;
 }
