@@ -13,7 +13,7 @@
  * @module
  */
 import { ProtocolError } from "../protocol/errors.ts";
-import { usernameKey, validateRoomName, validateUsername } from "../protocol/names.ts";
+import { canonicalKey, validateRoomName, validateUsername } from "../protocol/names.ts";
 import {
   type JoinAccepted,
   type ListRequest,
@@ -36,12 +36,6 @@ import { NameIndex, nameKeys } from "./name_index.ts";
 import { type JoinResult, roomNameTaken, type RoomRegistry } from "./registry.ts";
 import { pageBytes, pageOfRooms } from "./room_list.ts";
 import { VerifiedPasswords } from "./verified_passwords.ts";
-
-/**
- * A room name's canonical key, for LIST order and the wrong-password limits:
- * room names compare case-insensitively, by the same key as usernames.
- */
-const roomKey = usernameKey;
 
 /** How passwords are hashed and checked (tests pass cheap ones). */
 export interface PasswordHasher {
@@ -201,7 +195,7 @@ export class Handshake {
       report("list-budget", key, "room list refused with 429");
       return refused(429, "too many room lists from your address; wait a moment");
     }
-    const page = pageOfRooms(registry.listRooms(), request, roomKey);
+    const page = pageOfRooms(registry.listKeyedRooms(), request);
     listBudget.charge(key, pageBytes(page));
     return { kind: "rooms", ...page };
   }
@@ -261,7 +255,7 @@ export class Handshake {
   async #join(request: RoomRequest, exchange: Exchange): Promise<JoinResult> {
     const { registry, passwordFailures, report } = this.#options;
     const address = exchange.peer.addressKey;
-    const room = roomKey(request.roomName);
+    const room = canonicalKey(request.roomName); // the wrong-password limits are per room
     const record = registry.passwordOf(request.roomName);
     const guessing = request.password !== null && record
       ? passwordFailures.refusal(room, address)

@@ -26,6 +26,7 @@ import { NameIndex, type NameKeys, nameKeys } from "./name_index.ts";
 import type { PasswordRecord } from "./password.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { RecentMsgIds } from "./recent_msg_ids.ts";
+import type { KeyedRoom } from "./room_list.ts";
 import { newReplayBudget } from "./replay.ts";
 import {
   closeText,
@@ -245,13 +246,21 @@ export class RoomRegistry {
 
   /** The room list for LIST_ROOMS by canonical key (UTF-16 order), in the creators' spelling. */
   listRooms(): RoomSummary[] {
+    return this.listKeyedRooms().map(({ room }) => room);
+  }
+
+  /** {@linkcode RoomRegistry.listRooms} with each room's canonical key, for paging. */
+  listKeyedRooms(): KeyedRoom[] {
     return [...this.#rooms.values()]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .map((room) => ({
-        name: room.name,
-        members: room.members.size,
-        capacity: room.capacity,
-        passwordProtected: room.password !== null,
+        key: room.key,
+        room: {
+          name: room.name,
+          members: room.members.size,
+          capacity: room.capacity,
+          passwordProtected: room.password !== null,
+        },
       }));
   }
 

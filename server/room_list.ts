@@ -15,21 +15,25 @@ export interface RoomPage {
   next: string | null;
 }
 
+/** A listed room and its canonical key (the registry keeps it, so a LIST computes none). */
+export interface KeyedRoom {
+  key: string;
+  room: RoomSummary;
+}
+
 /**
- * The page `request` asks for, out of `rooms` (any order). `keyOf` gives a
- * room's canonical key; rooms whose keys are equal are one room to the
- * registry, so the order between them does not matter.
+ * The page `request` asks for, out of `rooms` (any order). Rooms whose keys
+ * are equal are one room to the registry, so the order between them does not
+ * matter.
  */
 export function pageOfRooms(
-  rooms: readonly RoomSummary[],
+  rooms: readonly KeyedRoom[],
   request: Pick<ListRequest, "cursor" | "limit">,
-  keyOf: (name: string) => string,
 ): RoomPage {
   const limit = request.limit ?? LIST_LIMIT_DEFAULT;
   const cursor = request.cursor ?? null;
   const keyed: [string, RoomSummary][] = [];
-  for (const room of rooms) {
-    const key = keyOf(room.name);
+  for (const { key, room } of rooms) {
     // Keys are compared by UTF-16 code units, a total order that is the same on every call.
     if (cursor === null || key > cursor) keyed.push([key, room]);
   }

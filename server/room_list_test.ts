@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { usernameKey } from "../protocol/names.ts";
 import type { RoomSummary } from "../protocol/tcrp.ts";
-import { pageBytes, pageOfRooms } from "./room_list.ts";
+import { type KeyedRoom, pageBytes, pageOfRooms } from "./room_list.ts";
+
+const keyed = (rooms: RoomSummary[]): KeyedRoom[] =>
+  rooms.map((room) => ({ key: usernameKey(room.name), room }));
 
 const room = (name: string): RoomSummary => ({
   name,
@@ -12,21 +15,21 @@ const room = (name: string): RoomSummary => ({
 
 Deno.test("pageOfRooms: sorted by canonical key, cut at the limit, next is the last key", () => {
   const rooms = ["Zeta", "alpha", "Beta", "gamma", "Delta"].map(room);
-  const first = pageOfRooms(rooms, { limit: 2 }, usernameKey);
+  const first = pageOfRooms(keyed(rooms), { limit: 2 });
   assert.deepEqual(first.rooms.map((r) => r.name), ["alpha", "Beta"]);
   assert.equal(first.next, "beta");
-  const second = pageOfRooms(rooms, { cursor: first.next, limit: 2 }, usernameKey);
+  const second = pageOfRooms(keyed(rooms), { cursor: first.next, limit: 2 });
   assert.deepEqual(second.rooms.map((r) => r.name), ["Delta", "gamma"]);
-  const last = pageOfRooms(rooms, { cursor: second.next, limit: 2 }, usernameKey);
+  const last = pageOfRooms(keyed(rooms), { cursor: second.next, limit: 2 });
   assert.deepEqual(last.rooms.map((r) => r.name), ["Zeta"]);
   assert.equal(last.next, null);
-  assert.equal(pageOfRooms(rooms, { limit: 5 }, usernameKey).next, null, "exactly full: last");
-  assert.equal(pageOfRooms([], {}, usernameKey).next, null);
+  assert.equal(pageOfRooms(keyed(rooms), { limit: 5 }).next, null, "exactly full: last");
+  assert.equal(pageOfRooms(keyed([]), {}).next, null);
 });
 
 Deno.test("pageOfRooms: the default limit is 100", () => {
   const rooms = Array.from({ length: 250 }, (_, i) => room(`r${String(i).padStart(3, "0")}`));
-  const page = pageOfRooms(rooms, {}, usernameKey);
+  const page = pageOfRooms(keyed(rooms), {});
   assert.equal(page.rooms.length, 100);
   assert.equal(page.next, "r099");
 });
@@ -43,10 +46,10 @@ Deno.test("pageOfRooms: rooms opened and closed between pages; those open throug
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = pageOfRooms([...open].map(room), {
+      const page = pageOfRooms(keyed([...open].map(room)), {
         cursor,
         limit: 1 + Math.floor(random() * 40),
-      }, usernameKey);
+      });
       seen.push(...page.rooms.map((r) => r.name));
       cursor = page.next;
       for (let i = 0; i < 10; i++) {
