@@ -90,6 +90,17 @@ Deno.test("creating: the name is checked before the password, and a new password
     await ann.write("s3cret" + KEYS.enter);
     at = await waitAfter(ann, at, /\? The same password again/);
     await ann.write("s3cret" + KEYS.enter);
+    const rooms = async () => {
+      const result = await kids.run(["rooms", "--server", server.address, "--json"]);
+      return JSON.parse(result.stdout) as { name: string; passwordProtected: boolean }[];
+    };
+    const until = async (name: string) => {
+      const deadline = Date.now() + 8_000;
+      while (!(await rooms()).some((r) => r.name === name) && Date.now() < deadline) {
+        // polled: each check is a real LIST_ROOMS round trip
+      }
+    };
+    await until("vault"); // the password is hashed before the room exists
 
     // The room exists, locked with the password typed twice, not the first try.
     const bob = kids.likeTask("join", [
@@ -110,14 +121,7 @@ Deno.test("creating: the name is checked before the password, and a new password
     await zed.write("den" + KEYS.enter);
     at = await waitAfter(zed, at, /\? Password \(leave empty for an open room\)/);
     await zed.write(KEYS.enter); // an open room: nothing to repeat
-    const rooms = async () => {
-      const result = await kids.run(["rooms", "--server", server.address, "--json"]);
-      return JSON.parse(result.stdout) as { name: string; passwordProtected: boolean }[];
-    };
-    const deadline = Date.now() + 8_000;
-    while (!(await rooms()).some((r) => r.name === "den") && Date.now() < deadline) {
-      // polled: each check is a real LIST_ROOMS round trip
-    }
+    await until("den");
     assert.deepEqual(
       (await rooms()).map((r) => [r.name, r.passwordProtected]).sort(),
       [["den", false], ["vault", true]],
