@@ -43,7 +43,7 @@ export class VirtualTerminal {
     const buffer = this.term.buffer.active;
     const rows: string[] = [];
     for (let i = 0; i < buffer.length; i++) {
-      rows.push(buffer.getLine(i)?.translateToString(true) ?? "");
+      rows.push((buffer.getLine(i)?.translateToString(true) ?? "").trimEnd());
     }
     return rows;
   }
@@ -68,7 +68,13 @@ export class VirtualTerminal {
   /** Whether the cell at (row, col) of the visible screen is in reverse video. */
   isInverse(row: number, col: number): boolean {
     const buffer = this.term.buffer.active;
-    return buffer.getLine(buffer.baseY + row)?.getCell(col)?.isInverse() === 1;
+    return (buffer.getLine(buffer.baseY + row)?.getCell(col)?.isInverse() ?? 0) !== 0;
+  }
+
+  /** Whether the cell at (row, col) of the visible screen is bold. */
+  isBold(row: number, col: number): boolean {
+    const buffer = this.term.buffer.active;
+    return (buffer.getLine(buffer.baseY + row)?.getCell(col)?.isBold() ?? 0) !== 0;
   }
 
   /** The text of all rows, joined by newlines, without trailing empty rows. */

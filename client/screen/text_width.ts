@@ -103,6 +103,12 @@ export function wrapSpans(spans: readonly Span[], width: number): Span[][] {
     }
     rows.push(row);
     start = end;
+    // The space a row broke at is not carried to the start of the next.
+    if (
+      start > 0 && start < cells.length && cells[start]!.g === " " && cells[start - 1]!.g !== " "
+    ) {
+      start++;
+    }
     if (start >= cells.length) break;
   }
   return rows;
