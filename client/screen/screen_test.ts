@@ -74,7 +74,7 @@ Deno.test("screen: an input growing to 3 rows and back loses no message line", (
   assert.equal(h.visible[h.visible.length - 4]!.startsWith(" general"), true, h.visible.join("\n"));
   assertEveryLineOnce(h.all, lines);
   h.type("\x15"); // Ctrl+U: back to one row
-  assert.deepEqual(h.visible.slice(-1), ["ann> "]);
+  assert.deepEqual(h.visible.slice(-1), ["ann>"]);
   assertEveryLineOnce(h.visible, lines.slice(-8));
   assert.deepEqual(h.vt.cursor, { row: 11, col: 5 });
 });
