@@ -288,6 +288,7 @@ export class ChatView {
     }
     if (text === "") return;
     if (command === "/me" && text.trim() === "/me") {
+      this.#editor.take();
       return this.notice("/me needs some text: /me waves");
     }
     const message = text.startsWith("//") ? text.slice(1) : text;
