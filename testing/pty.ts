@@ -18,7 +18,14 @@ export const KEY = {
   down: "\x1b[B",
   ctrlC: "\x03",
   ctrlD: "\x04",
+  pageUp: "\x1b[5~",
+  pageDown: "\x1b[6~",
 } as const;
+
+/** Text as a terminal with bracketed paste on sends a paste of it. */
+export function bracketedPaste(text: string): string {
+  return `\x1b[200~${text}\x1b[201~`;
+}
 
 /**
  * A renderer for {@linkcode OutputCollector}: replays what a program wrote
@@ -51,10 +58,12 @@ export function screenRenderer(cols = 80, rows = 20): {
 export interface PtyChat {
   /** The `script` process: write keys to it, wait on `.stdout` (the rendered screen). */
   child: ChildHandle;
-  /** The emulator that renders `.stdout`: visible rows, scrollback, cursor. */
-  terminal: VirtualTerminal;
+  /** The emulator that renders `.stdout`, up to date: visible rows, scrollback, cursor. */
+  readonly terminal: VirtualTerminal;
   /** Resizes the pty (`stty -F`; the program gets SIGWINCH) and the emulator. */
   resize(cols: number, rows: number): Promise<void>;
+  /** The process id of `chat` itself (not `script`'s, nor the shell's). */
+  chatPid(): Promise<number>;
 }
 
 /**
@@ -68,12 +77,21 @@ export interface PtyChat {
 export function spawnChatScreen(
   children: Children,
   args: string[],
-  options: { cols?: number; rows?: number; env?: Record<string, string> } = {},
+  options: {
+    cols?: number;
+    rows?: number;
+    env?: Record<string, string>;
+    /** A shell command run on the same pty after chat exits (`stty -a`, say). */
+    after?: string;
+  } = {},
 ): PtyChat {
   const cols = options.cols ?? 80;
   const rows = options.rows ?? 20;
   const chat = [Deno.execPath(), ...chatArgs(args)].map(shellQuote).join(" ");
-  const command = `stty cols ${cols} rows ${rows}; echo "pty: $(tty)"; exec ${chat}`;
+  const run = options.after === undefined
+    ? `exec ${chat}`
+    : `${chat}; echo "chat exited: $?"; ${options.after}`;
+  const command = `stty cols ${cols} rows ${rows}; echo "pty: $(tty) shell: $$"; ${run}`;
   const renderer = screenRenderer(cols, rows);
   const child = children.spawn("script", ["-qfec", command, "/dev/null"], {
     env: { TERM: "xterm", ...options.env },
@@ -82,9 +100,13 @@ export function spawnChatScreen(
   });
   return {
     child,
-    terminal: renderer.terminal,
+    get terminal() {
+      void child.stdout.plain; // feeds the emulator what arrived since
+      return renderer.terminal;
+    },
     async resize(cols: number, rows: number): Promise<void> {
       const path = (await child.stdout.waitFor(/^pty: (\S+)/m))[1]!;
+      void child.stdout.plain; // render what came so far at the old size
       const stty = new Deno.Command("stty", {
         args: ["-F", path, "cols", String(cols), "rows", String(rows)],
         stdout: "null",
@@ -96,7 +118,26 @@ export function spawnChatScreen(
       }
       renderer.resize(cols, rows);
     },
+    async chatPid(): Promise<number> {
+      const shell = Number((await child.stdout.waitFor(/^pty: \S+ shell: (\d+)/m))[1]);
+      if (options.after === undefined) return shell; // exec: the shell became chat
+      const deadline = performance.now() + 5_000;
+      while (performance.now() < deadline) {
+        const ps = await new Deno.Command("ps", { args: ["-o", "pid=", "--ppid", String(shell)] })
+          .output();
+        const pid = new TextDecoder().decode(ps.stdout).trim().split(/\s+/)[0];
+        if (pid) return Number(pid);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`no child of the shell ${shell}`);
+    },
   };
+}
+
+/** True while a process with this id exists. */
+export async function processExists(pid: number): Promise<boolean> {
+  const ps = await new Deno.Command("ps", { args: ["-o", "pid=", "-p", String(pid)] }).output();
+  return new TextDecoder().decode(ps.stdout).trim() !== "";
 }
 
 /** {@linkcode spawnChatScreen} at 80 × 20, for tests that need only the child. */

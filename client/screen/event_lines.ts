@@ -3,7 +3,7 @@
  * with the name in its room colour, `/me` lines as actions, your own name
  * highlighted where others mention it. Pure: no I/O.
  */
-import { describeClose } from "../format.ts";
+import { actionText, describeClose } from "../format.ts";
 import type { SessionEvent } from "../session_options.ts";
 import type { RoomColors } from "./colors.ts";
 import { screenText, type Span } from "./text_width.ts";
@@ -15,15 +15,6 @@ export const STYLE = {
   warning: "33",
   mention: "1;7",
 } as const;
-
-/**
- * The wire convention of an action: a message whose text starts with "/me "
- * (the reference client sends `/me waves` as exactly that text) is shown as
- * `* ann waves`. Returns the action's text, or null for an ordinary message.
- */
-export function actionText(text: string): string | null {
-  return text.startsWith("/me ") ? text.slice(4) : null;
-}
 
 /** True when `text` mentions `name` as a word of its own (case-insensitive). */
 export function mentions(text: string, name: string): boolean {
