@@ -199,6 +199,38 @@ Deno.test("chat screen: /me, /quit and the host's confirmation", async () => {
   });
 });
 
+Deno.test("chat screen: the status line through a server restart: rejoining, then connected again", async () => {
+  await withChildren(async (kids) => {
+    const first = await kids.server();
+    const ann = await screenMember(kids, first, "ann", "again", true);
+    first.process.kill("SIGTERM");
+    assert.equal(await first.process.exited(5_000), 0);
+    await waitUntil(
+      () => /\| rejoining/.test(ann.terminal.visibleRows()[18] ?? ""),
+      "rejoining",
+      5_000,
+    );
+    await ann.child.write("typed while away" + KEY.enter);
+    await waitUntil(
+      () => /\| rejoining \| sending 0\/1/.test(ann.terminal.visibleRows()[18] ?? ""),
+      "sending 0/1",
+      5_000,
+    );
+    // The same ports again: the host makes the room again by itself.
+    await kids.server(["--port", String(first.port), "--udp-port", String(first.udpPort)]);
+    await ann.child.stdout.waitFor(`* Back in "again"`, 10_000);
+    await ann.child.stdout.waitFor(/\] ann: typed while away$/m, 5_000);
+    await waitUntil(
+      () =>
+        /^ again \| host ann \| 1 member \| connected *$/.test(
+          ann.terminal.visibleRows()[18] ?? "",
+        ),
+      "connected, nothing left to send",
+      5_000,
+    );
+  });
+});
+
 Deno.test("chat screen: PageUp scrolls back through the client's own lines, PageDown returns", async () => {
   await withServer(async (kids, server) => {
     const bob = kids.chat(joinArgs(server.address, "bob", "--create", "scroll"));
