@@ -29,11 +29,14 @@ async function screenMember(
   name: string,
   room: string,
   create: boolean,
-  options: { after?: string } = {},
+  options: { after?: string; args?: string[] } = {},
 ): Promise<PtyChat> {
   const pty = spawnChatScreen(
     kids,
-    joinArgs(server.address, name, create ? "--create" : "--join", room),
+    [
+      ...joinArgs(server.address, name, create ? "--create" : "--join", room),
+      ...options.args ?? [],
+    ],
     {
       env: ENV,
       ...options,
@@ -228,6 +231,25 @@ Deno.test("chat screen: the status line through a server restart: rejoining, the
       "connected, nothing left to send",
       5_000,
     );
+  });
+});
+
+Deno.test("chat screen: a mention rings the bell and is shown in reverse video; --no-bell turns the bell off", async () => {
+  await withServer(async (kids, server) => {
+    const bob = kids.chat(joinArgs(server.address, "bob", "--create", "ring"));
+    await bob.stdout.waitFor(`* You are in "ring"`);
+    const ann = await screenMember(kids, server, "ann", "ring", false, { args: ["--no-bell"] });
+    const dan = await screenMember(kids, server, "dan", "ring", false);
+    await bob.write("ann and dan: hello\n");
+    await ann.child.stdout.waitFor("bob: ann and dan: hello");
+    await dan.child.stdout.waitFor("bob: ann and dan: hello");
+    assert.ok(dan.child.stdout.text.includes("\x07"), "dan's terminal rang");
+    assert.ok(!ann.child.stdout.text.includes("\x07"), "ann's did not");
+    // Her name stands out in reverse video, even with NO_COLOR (set for every child here).
+    const rows = dan.terminal.visibleRows();
+    const row = rows.findIndex((r) => r.endsWith("bob: ann and dan: hello"));
+    const col = rows[row]!.indexOf("dan:");
+    assert.ok(dan.terminal.isInverse(row, col) && !dan.terminal.isInverse(row, col - 2));
   });
 });
 

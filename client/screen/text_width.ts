@@ -54,11 +54,16 @@ export interface Span {
   style: string;
 }
 
-/** A styled row, ready to write: every span's style is set, then reset at its end. */
+/**
+ * A styled row, ready to write: every span's style is set, then reset at its
+ * end. Without colour (NO_COLOR, or not a terminal) only bold and reverse
+ * video stay: they are not colours, and a mention must still stand out.
+ */
 export function renderSpans(spans: readonly Span[], color: boolean): string {
   let out = "";
   for (const { text, style } of spans) {
-    out += color && style !== "" ? `\x1b[${style}m${text}\x1b[0m` : text;
+    const sgr = color ? style : style.split(";").filter((p) => p === "1" || p === "7").join(";");
+    out += sgr !== "" ? `\x1b[${sgr}m${text}\x1b[0m` : text;
   }
   return out;
 }

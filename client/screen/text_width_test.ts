@@ -67,4 +67,9 @@ Deno.test("wrapSpans keeps styles per span, and renderSpans resets after each", 
   }]]);
   assert.equal(renderSpans(rows[0]!, true), "\x1b[31mann\x1b[0m: hi ");
   assert.equal(renderSpans(rows[0]!, false), "ann: hi ");
+  // Without colour, bold and reverse video stay (a mention must stand out).
+  assert.equal(
+    renderSpans([{ text: "ann", style: "1;7" }, { text: "x", style: "2" }], false),
+    "\x1b[1;7mann\x1b[0mx",
+  );
 });
