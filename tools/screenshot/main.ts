@@ -3,12 +3,14 @@
  * starts `chat serve` on loopback, opens ann's chat screen on an 80×20
  * pseudo-terminal (`script`), lets bob and carol (pipe mode) talk, types half
  * a line, and writes what the terminal shows, rendered by `@xterm/headless`:
- * docs/screen.txt (the grid as text) and docs/screen.svg (with colours).
+ * docs/screen.txt (the grid as text, leading empty rows left out), docs/screen.svg (with
+ * colours), and the text into README.md between its screen-capture markers.
  */
 import { Children } from "../../testing/cli.ts";
 import { KEY, spawnChatScreen } from "../../testing/pty.ts";
 import { waitUntil } from "../../testing/wait.ts";
 import { gridSvg } from "./grid_svg.ts";
+import { withCapture } from "./readme_capture.ts";
 
 const kids = new Children();
 try {
@@ -50,10 +52,9 @@ try {
     "the typed line",
   );
   const rows = ann.terminal.visibleRows();
-  await Deno.writeTextFile(
-    "docs/screen.txt",
-    rows.map((r) => r.trimEnd()).join("\n").replace(/^\n+/, "") + "\n",
-  );
+  const capture = rows.map((r) => r.trimEnd()).join("\n").replace(/^\n+/, "") + "\n";
+  await Deno.writeTextFile("docs/screen.txt", capture);
+  await Deno.writeTextFile("README.md", withCapture(await Deno.readTextFile("README.md"), capture));
   await Deno.writeTextFile("docs/screen.svg", gridSvg(ann.terminal.term));
   // deno-lint-ignore no-console
   console.log(`wrote docs/screen.txt and docs/screen.svg (${rows.length} rows)`);
