@@ -275,3 +275,23 @@ Deno.test("chat screen: PageUp scrolls back through the client's own lines, Page
     );
   });
 });
+
+Deno.test("chat screen: TERM=dumb gets line mode, which also leaves at once on SIGTERM", async () => {
+  await withServer(async (kids, server) => {
+    const bob = kids.chat(joinArgs(server.address, "bob", "--create", "plain"));
+    await bob.stdout.waitFor(`* You are in "plain"`);
+    const ann = spawnChatScreen(kids, joinArgs(server.address, "ann", "--join", "plain"), {
+      env: { ...ENV, TERM: "dumb" },
+    });
+    await ann.child.stdout.waitFor(`* You are in "plain"`, 10_000);
+    await ann.child.stdout.waitFor(/^ann>/m);
+    await ann.child.write("hello from a dumb terminal" + KEY.enter);
+    await bob.stdout.waitFor(/ ann: hello from a dumb terminal$/m);
+    // No scroll region, no bracketed paste: the plain readline prompt.
+    assert.ok(!ann.child.stdout.text.includes("\x1b[?2004h"));
+    assert.doesNotMatch(ann.child.stdout.text, /\x1b\[1;\d+r/);
+    Deno.kill(await ann.chatPid(), "SIGTERM");
+    await bob.stdout.waitFor(/\* ann left$/m, 3_000);
+    assert.equal(await ann.child.exited(5_000), 0);
+  });
+});
