@@ -41,6 +41,20 @@ Deno.test("view: a paste answered no sends nothing; a short paste sends at once;
   assert.equal(h.view.input, "half    typed");
 });
 
+Deno.test("view: a sent line longer than the screen leaves nothing behind; its echo shows once", () => {
+  const h = new ScreenHarness(80, 20, { members: ["ann", "bob"] });
+  h.welcome();
+  const long = "z".repeat(100);
+  h.type(long + "\r");
+  assert.deepEqual(h.session.sent, [long]);
+  assert.deepEqual(h.visible.slice(-1), ["ann>"]);
+  h.message("ann", long);
+  const rows = h.all;
+  assert.equal(rows.filter((r) => r.includes("zzzz")).length, 2, rows.join("\n")); // 2 rows of one line
+  assert.equal(rows.filter((r) => r.startsWith("ann>")).length, 1);
+  assert.ok(rows.includes("[12:00] ann: " + "z".repeat(67)));
+});
+
 Deno.test("view: /me sends an action and shows it as * name text", () => {
   const h = new ScreenHarness(80, 20, { members: ["ann", "bob"] });
   h.welcome();

@@ -112,6 +112,8 @@ export function eventSpans(event: SessionEvent, ctx: LineContext): Span[] | null
       return [{ text: `! server: ${safe(event.text)}`, style: STYLE.error }];
     case "closed":
       return dim(`* ${describeClose(event.reason, safe(event.text))}`);
+    default:
+      return null; // an event type this screen does not draw as a line (the idle warning has its own)
   }
 }
 

@@ -97,7 +97,9 @@ export function wrapSpans(spans: readonly Span[], width: number): Span[][] {
       // Break after the last space in this row, if that keeps something on it.
       let space = end;
       while (space > start && cells[space - 1]!.g !== " ") space--;
-      if (space > start && cells[end]!.g !== " ") end = space;
+      let word = 0;
+      for (let i = space; i < cells.length && cells[i]!.g !== " "; i++) word += cells[i]!.w;
+      if (space > start && cells[end]!.g !== " " && word <= width) end = space;
     }
     const row: Span[] = [];
     for (let i = start; i < end; i++) {

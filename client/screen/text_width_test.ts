@@ -54,6 +54,11 @@ Deno.test("wrapSpans: rows of at most the width, broken at spaces, wide characte
   const wide = wrapSpans([{ text: "日本語日本語", style: "" }], 5);
   assert.deepEqual(wide.map(spansText), ["日本", "語日", "本語"]);
   for (const row of wide) assert.ok(displayWidth(spansText(row)) <= 5);
+  // A word longer than a row is cut where the row ends, not moved to a row of its own.
+  assert.deepEqual(wrapSpans([{ text: "ab " + "y".repeat(12), style: "" }], 10).map(spansText), [
+    "ab yyyyyyy",
+    "yyyyy",
+  ]);
   const long = wrapSpans([{ text: "x".repeat(25), style: "" }], 10);
   assert.deepEqual(long.map(spansText), ["x".repeat(10), "x".repeat(10), "x".repeat(5)]);
   assert.deepEqual(wrapSpans([], 10), [[]], "an empty line is one empty row");
