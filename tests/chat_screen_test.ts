@@ -289,7 +289,7 @@ Deno.test("chat screen: TERM=dumb gets line mode, which also leaves at once on S
     await bob.stdout.waitFor(/ ann: hello from a dumb terminal$/m);
     // No scroll region, no bracketed paste: the plain readline prompt.
     assert.ok(!ann.child.stdout.text.includes("\x1b[?2004h"));
-    assert.doesNotMatch(ann.child.stdout.text, /\x1b\[1;\d+r/);
+    assert.doesNotMatch(ann.child.stdout.text, new RegExp(String.raw`\x1b\[1;\d+r`));
     Deno.kill(await ann.chatPid(), "SIGTERM");
     await bob.stdout.waitFor(/\* ann left$/m, 3_000);
     assert.equal(await ann.child.exited(5_000), 0);
