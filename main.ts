@@ -84,6 +84,7 @@ program.command("join")
     ),
   )
   .option("--json", "print events as JSON lines (without a terminal)")
+  .option("--no-bell", "on the chat screen, no bell when someone mentions your name")
   .addOption(
     new Option(
       "--rejoin-timeout <seconds>",

@@ -4,7 +4,10 @@
  */
 import { CloseReason } from "../protocol/datagram.ts";
 import { describeIdleWarning } from "./event_text.ts";
+import { displayWidth, screenText } from "./screen/text_width.ts";
 import type { SessionEvent } from "./session.ts";
+
+export { displayWidth };
 
 /** How lines are styled. */
 export interface FormatStyle {
@@ -24,11 +27,30 @@ export function nameColor(name: string): number {
 }
 
 /**
- * Replaces control characters (escape sequences included) with U+FFFD, so a
- * peer cannot move the cursor or rewrite the screen of whoever reads it.
+ * Makes text from others safe to print: control characters (escape
+ * sequences included) and bidi controls (U+202A–202E, U+2066–2069, U+200E/F,
+ * U+061C) become U+FFFD, so a peer cannot move the cursor, rewrite or
+ * reorder the screen of whoever reads it; a tab becomes spaces.
  */
 export function sanitize(text: string): string {
-  return text.replace(/\p{Cc}/gu, "\uFFFD");
+  return screenText(text);
+}
+
+/**
+ * The wire convention of an action: a message whose text starts with "/me "
+ * (the reference client sends `/me waves` as exactly that text) is shown as
+ * `* ann waves`. Returns the action's text, or null for an ordinary message.
+ */
+export function actionText(text: string): string | null {
+  return text.startsWith("/me ") ? text.slice(4) : null;
+}
+
+/**
+ * `text` padded with spaces to `width` terminal cells (wide characters
+ * count two), for tables; longer text is returned as it is.
+ */
+export function padCells(text: string, width: number): string {
+  return text + " ".repeat(Math.max(0, width - displayWidth(text)));
 }
 
 function clock(time: Date): string {
@@ -74,8 +96,13 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
         } s;` +
           " what you type meanwhile is sent once back in.",
       );
-    case "message":
-      return `[${clock(event.time)}] ${name(event.name)}: ${sanitize(event.text)}`;
+    case "message": {
+      // "/me waves" is an action (the reference client's convention, docs/protocol.md).
+      const action = actionText(event.text);
+      return action === null
+        ? `[${clock(event.time)}] ${name(event.name)}: ${sanitize(event.text)}`
+        : `[${clock(event.time)}] * ${name(event.name)} ${sanitize(action)}`;
+    }
     case "joined":
       return dim(`[${clock(event.time)}] * ${sanitize(event.name)} joined`);
     case "left":

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { CloseReason } from "../protocol/datagram.ts";
-import { describeClose, formatEvent, formatEventJson, nameColor, sanitize } from "./format.ts";
+import {
+  describeClose,
+  formatEvent,
+  formatEventJson,
+  nameColor,
+  padCells,
+  sanitize,
+} from "./format.ts";
 import type { SessionEvent } from "./session.ts";
 
 const ESC = "\x1b";
@@ -46,6 +53,19 @@ Deno.test("nameColor is stable per name, case-insensitive and from the palette",
   assert.ok(colors.size >= 8, `only ${colors.size} colours used`);
 });
 
+Deno.test("an action (/me) is [hh:mm] * name text", () => {
+  const line = formatEvent(
+    { type: "message", seq: 7, time: TIME, name: "alice", text: "/me waves", replay: false },
+    { color: false },
+  );
+  assert.equal(line, "[09:05] * alice waves");
+});
+
+Deno.test("padCells pads by display width", () => {
+  assert.equal(padCells("日本", 6), "日本  ");
+  assert.equal(padCells("abc", 2), "abc");
+});
+
 Deno.test("a message line is [hh:mm] name: text", () => {
   const line = formatEvent(
     { type: "message", seq: 7, time: TIME, name: "alice", text: "hi there", replay: false },
@@ -72,12 +92,15 @@ Deno.test("sanitize replaces every control character, escapes included", () => {
   assert.equal(sanitize(`${ESC}[31mred${ESC}[0m`), "\uFFFD[31mred\uFFFD[0m");
   assert.equal(
     sanitize("a\r\nb\tc\bd\x00e\x7ff\x9b2J"),
-    "a\uFFFD\uFFFDb\uFFFDc\uFFFDd\uFFFDe\uFFFDf\uFFFD2J",
+    "a\uFFFD\uFFFDb    c\uFFFDd\uFFFDe\uFFFDf\uFFFD2J",
   );
+  // Bidi controls cannot reorder the line; tabs show as spaces.
+  assert.equal(sanitize("a\u202Eb\u2067c\u200Fd\u061Ce"), "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe");
   for (let code = 0; code < 0xa0; code++) {
     const char = String.fromCharCode(code);
     const isControl = code < 0x20 || (code >= 0x7f && code < 0xa0);
-    assert.equal(sanitize(char), isControl ? "\uFFFD" : char, `U+${code.toString(16)}`);
+    const shown = code === 9 ? "    " : isControl ? "\uFFFD" : char; // a tab shows as spaces
+    assert.equal(sanitize(char), shown, `U+${code.toString(16)}`);
   }
 });
 

@@ -40,6 +40,8 @@ export interface JoinFlags {
   json?: boolean;
   /** Seconds to keep trying to get back in after the server forgets us; 0: do not. */
   rejoinTimeout?: number;
+  /** false (`--no-bell`): the chat screen rings no bell on a mention. */
+  bell?: boolean;
 }
 
 /** The terminal facts `chat join` depends on. */
@@ -70,7 +72,7 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
     // stdin is the terminal, so --password-stdin is served by the hidden
     // password prompts, asked only when the room needs one.
     const session = await openInteractively(flags, env);
-    return await runTerminal(session, { color: env.color });
+    return await runTerminal(session, { color: env.color, bell: flags.bell !== false });
   }
   if (flags.name === undefined || flags.room === undefined || !(flags.create || flags.join)) {
     throw new UsageError(

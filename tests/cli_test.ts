@@ -373,12 +373,15 @@ Deno.test("interactive: prompts, the chat screen, /members, /help and exit! on a
     await screen.waitFor(/^2 here: ann \(host\), bob$/m);
 
     await ann.type("/help" + KEY.enter);
-    await screen.waitFor(/^ {2}\/leave +leave the room/m);
+    await screen.waitFor(/^ {2}\/leave, \/quit +leave the room/m);
 
     await ann.type("/nope" + KEY.enter);
     await screen.waitFor(/^unknown command \/nope; \/help lists them$/m);
 
+    // The host is asked first: leaving closes the room for everyone.
     await ann.type("exit!" + KEY.enter);
+    await screen.waitFor("Leaving closes the room for everyone. Leave? (y/n)");
+    await ann.write("y");
     assert.equal(await ann.exited(5_000), 0, ann.describe());
     await bob.stdout.waitFor(/^\* The room was closed: its host ann left\.$/m);
     assert.equal(await bob.exited(5_000), 0, bob.describe());
@@ -472,6 +475,9 @@ Deno.test("interactive: Ctrl+C at a question exits 0; on the chat screen it leav
     await zoe.stdout.waitFor(eventLine("* bob joined"));
 
     await sleep(100);
+    await zoe.write(KEY.ctrlC);
+    // zoe is the host: a second Ctrl+C answers the question yes.
+    await zoe.stdout.waitFor("Leaving closes the room for everyone. Leave? (y/n)");
     await zoe.write(KEY.ctrlC);
     assert.equal(await zoe.exited(5_000), 0, zoe.describe());
     assert.match(zoe.stdout.plain, /^\* You left the room\.$/m);
