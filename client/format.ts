@@ -3,11 +3,11 @@
  * programs (one JSON object per line). No I/O here.
  */
 import { CloseReason } from "../protocol/datagram.ts";
-import { describeIdleWarning } from "./event_text.ts";
+import { describeClose, describeIdleWarning } from "./event_text.ts";
 import { displayWidth, screenText } from "./screen/text_width.ts";
 import type { SessionEvent } from "./session.ts";
 
-export { displayWidth };
+export { describeClose, displayWidth };
 
 /** How lines are styled. */
 export interface FormatStyle {
@@ -57,24 +57,6 @@ function clock(time: Date): string {
   return `${String(time.getHours()).padStart(2, "0")}:${
     String(time.getMinutes()).padStart(2, "0")
   }`;
-}
-
-/** Why a room closed, for a person. */
-export function describeClose(reason: CloseReason | "lost", text: string): string {
-  switch (reason) {
-    case CloseReason.HOST_LEFT:
-      return "The room was closed because its host left.";
-    case CloseReason.IDLE:
-      return "You were removed for sending no message for too long.";
-    case CloseReason.LOST:
-      return "The server stopped hearing from this client and removed it.";
-    case CloseReason.SHUTDOWN:
-      return "The server is shutting down.";
-    case CloseReason.LEFT:
-      return "You left the room.";
-    case "lost":
-      return `Connection lost: ${text}`;
-  }
 }
 
 /** One line for a person, or null for events a person need not see. */

@@ -98,16 +98,13 @@ export class ChatView {
     this.#screen.addLine([{ text, style }]);
   }
 
-  /** Shows the idle warning (`{ type: "idleWarning", removeInMs }` from the session). */
-  idleWarning(removeInMs: number): void {
-    this.#screen.addLine(idleWarningSpans(removeInMs));
-    this.#screen.bell();
-  }
-
   /** One session event. */
   handleEvent(event: SessionEvent): void {
-    const loose = event as { type: string; removeInMs?: number };
-    if (loose.type === "idleWarning") return this.idleWarning(loose.removeInMs ?? 60_000);
+    if (event.type === "idleWarning") {
+      this.#screen.addLine(idleWarningSpans(event.removeInMs));
+      this.#screen.bell();
+      return;
+    }
     if ("time" in event) this.#dayChange(event.time);
     switch (event.type) {
       case "welcome":

@@ -4,6 +4,7 @@
  * highlighted where others mention it. Pure: no I/O.
  */
 import { actionText, describeClose } from "../format.ts";
+import { describeIdleWarning } from "../event_text.ts";
 import type { SessionEvent } from "../session_options.ts";
 import type { RoomColors } from "./colors.ts";
 import { screenText, type Span } from "./text_width.ts";
@@ -117,15 +118,7 @@ export function eventSpans(event: SessionEvent, ctx: LineContext): Span[] | null
   }
 }
 
-/**
- * The notice for the idle warning (`{ type: "idleWarning", removeInMs }`, a
- * session event on the branch that adds it): what happens and how to avoid it.
- */
+/** The notice for the session's idle warning: what happens and how to avoid it. */
 export function idleWarningSpans(removeInMs: number): Span[] {
-  const seconds = Math.max(1, Math.round(removeInMs / 1000));
-  return [{
-    text: `* You have sent nothing for a while: the server removes you in ${seconds} s ` +
-      "unless you send a message.",
-    style: STYLE.warning,
-  }];
+  return [{ text: `* ${describeIdleWarning(removeInMs)}`, style: STYLE.warning }];
 }
