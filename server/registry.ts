@@ -24,7 +24,7 @@ import { EventLog } from "./event_log.ts";
 import type { PasswordRecord } from "./password.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { RecentMsgIds } from "./recent_msg_ids.ts";
-import { newReplayBudget } from "./replay.ts";
+import { ReplayBudgets } from "./replay.ts";
 import {
   closeText,
   endpointsOf,
@@ -144,13 +144,17 @@ export class RoomRegistry {
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #log: (message: string) => void;
   #context: DatagramContext;
+  /** Per address, shared by all its memberships; off (unlimited) when rate limiting is. */
+  #replayBudgets: ReplayBudgets;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
   constructor(options: RegistryOptions, log: (message: string) => void = () => {}) {
     this.#options = options;
     this.#log = log;
+    this.#replayBudgets = new ReplayBudgets(options.rateLimit > 0);
     this.#context = {
       monotonic: () => options.clocks.monotonic(),
+      replayBudgets: this.#replayBudgets,
       relay: (member, text) => {
         const event = this.#record(member.room, EventType.MESSAGE, member.name, text);
         return { seq: event.seq, outgoing: fanOut(member.room, event) };
@@ -290,7 +294,6 @@ export class RoomRegistry {
       lastMessageAt: now,
       seenMsgIds: new RecentMsgIds(REMEMBERED_MSG_IDS),
       messageBucket: rate > 0 ? new TokenBucket(rate, rate * 2, now) : null,
-      replayBucket: newReplayBudget(rate > 0, now),
     };
     room.members.set(usernameKey(username), member);
     this.#members.set(member.tokenKey, member);
@@ -382,6 +385,7 @@ export class RoomRegistry {
         out.push(...this.#remove(member, CloseReason.IDLE));
       }
     }
+    this.#replayBudgets.sweep(now);
     return out;
   }
 

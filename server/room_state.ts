@@ -48,7 +48,6 @@ export interface Member {
   /** msgId -> seq of the relayed event, the newest ones. */
   seenMsgIds: RecentMsgIds;
   messageBucket: TokenBucket | null;
-  replayBucket: TokenBucket | null;
 }
 
 /**
