@@ -10,6 +10,8 @@
  * --heartbeats is per address; --fill is MESSAGEs per flood room before the
  * flood (250 joins and 800 messages: a full 1024-event history). Prints the round trips (p50, p99, max) and the
  * repair time; the server runs in its own process, as `deno task serve` starts it.
+ * Flags after `--` go to `chat serve` (a server that limits members per
+ * address needs its limit raised for 500 members from one address).
  */
 import { parseArgs } from "node:util";
 import { Children, LOOPBACK_ANY_PORTS, waitForListening } from "../testing/cli.ts";
@@ -30,8 +32,19 @@ const { values } = parseArgs({
     heartbeats: { type: "string", default: "100" },
     seconds: { type: "string", default: "10" },
     fill: { type: "string", default: "800" },
+    help: { type: "boolean", short: "h" },
   },
 });
+if (values.help) {
+  print(
+    "Usage: deno run -A tools/replay_flood.ts [--addresses 1] [--members 500] [--heartbeats 100]\n" +
+      "  [--seconds 10] [--fill 800] [-- chat serve flags]\n\n" +
+      "Members from N addresses (127.0.1.1, ...) send HEARTBEAT lastSeq 0, --heartbeats a second\n" +
+      "from each, while a member of another room from 127.0.0.2 times its ACKs and repairs its\n" +
+      "history with RESEND; prints the round trips and what the flooding addresses got back.",
+  );
+  Deno.exit(0);
+}
 const addressCount = Number(values.addresses);
 const membersPerAddress = Math.ceil(Number(values.members) / addressCount);
 const heartbeatsPerSecond = Number(values.heartbeats);
