@@ -41,7 +41,7 @@ export interface EndpointRouterOptions {
   monotonic?: () => number;
   /**
    * Called at the end of a flush that left replays waiting: schedule another
-   * flush soon (server.ts runs one a millisecond later), or they wait for the
+   * flush soon (server.ts runs one 2 ms later), or they wait for the
    * next datagram.
    */
   onBacklog?: () => void;
