@@ -2,7 +2,6 @@
  * Turns session events into lines for people (`[hh:mm] name: text`) or for
  * programs (one JSON object per line). No I/O here.
  */
-import { CloseReason } from "../protocol/datagram.ts";
 import { describeClose, describeIdleWarning } from "./event_text.ts";
 import { displayWidth, screenText } from "./screen/text_width.ts";
 import type { SessionEvent } from "./session.ts";

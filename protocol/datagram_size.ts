@@ -50,3 +50,34 @@ export function welcomeMembers(members: Iterable<string>): string[] {
   }
   return names;
 }
+
+/**
+ * Bytes of `text` in UTF-8, as TextEncoder would write it (a lone surrogate
+ * as U+FFFD, 3 bytes), counted without encoding: for sizing datagrams that
+ * may never be encoded (replays waiting in a queue that may drop them).
+ */
+export function utf8ByteLength(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) {
+      bytes += 1;
+    } else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      bytes += 2; // a pair: 2 units, 4 bytes
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
+/** The size of the EVENT datagram that carries `event`, without encoding it. */
+export function eventDatagramBytes(event: { name: string; text: string }): number {
+  return EVENT_HEADER_BYTES + utf8ByteLength(event.name) + utf8ByteLength(event.text);
+}

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { text } from "./arbitraries_test_util.ts";
 import { encodeServerDatagram, EventType, MAX_DATAGRAM_BYTES } from "./datagram.ts";
-import { oversizedEventBytes, welcomeMembers } from "./datagram_size.ts";
+import {
+  eventDatagramBytes,
+  oversizedEventBytes,
+  utf8ByteLength,
+  welcomeMembers,
+} from "./datagram_size.ts";
 
 const eventOf = (name: string, text: string) =>
   encodeServerDatagram({ kind: "event", seq: 1, timeMs: 0, type: EventType.MESSAGE, name, text });
@@ -33,4 +40,30 @@ Deno.test("welcomeMembers: a WELCOME of the longest names still fits in a datagr
   });
   assert.ok(bytes.length <= MAX_DATAGRAM_BYTES, `${bytes.length}`);
   assert.deepEqual(welcomeMembers(["ann", "bob"]), ["ann", "bob"]);
+});
+
+Deno.test("utf8ByteLength: what TextEncoder writes, lone surrogates included", () => {
+  const encoded = (s: string) => new TextEncoder().encode(s).length;
+  for (
+    const s of ["", "a", "é", "€", "😀", "\ud800", "\udc00", "\ud800a", "a\udc00\ud800", "😀\ud83d"]
+  ) {
+    assert.equal(utf8ByteLength(s), encoded(s), JSON.stringify(s));
+  }
+  fc.assert(fc.property(text, (s) => utf8ByteLength(s) === encoded(s)));
+  // Any UTF-16, broken pairs too.
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 0xffff })).map((u) => String.fromCharCode(...u)),
+      (s) => utf8ByteLength(s) === encoded(s),
+    ),
+  );
+});
+
+Deno.test("eventDatagramBytes: the length of the encoded EVENT", () => {
+  fc.assert(
+    fc.property(text, text, (name, body) => {
+      fc.pre(utf8ByteLength(name) <= 255 && eventDatagramBytes({ name, text: body }) <= 4096);
+      assert.equal(eventDatagramBytes({ name, text: body }), eventOf(name, body).length);
+    }),
+  );
 });

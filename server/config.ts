@@ -62,6 +62,12 @@ export interface ServerConfig {
   /** Event text each room keeps for replay, at 2 bytes a UTF-16 unit. */
   historyBytes: number;
   /**
+   * Replay datagrams a second in all (history after HELLO, HEARTBEAT and
+   * RESEND), shared round-robin between addresses; 0: no limit but the cap
+   * per flush. Each address also has its own budget (replay.ts).
+   */
+  replayRate: number;
+  /**
    * Datagrams a second per address that do not authenticate (undecodable,
    * unknown token, token from another address), bursts of 2x; past it they
    * are dropped unanswered. 0 turns it off.
@@ -110,6 +116,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   maxMembersPerIp: DEFAULT_REGISTRY_LIMITS.maxMembersPerIp,
   maxMembersPerRoom: DEFAULT_REGISTRY_LIMITS.maxMembersPerRoom,
   historyBytes: DEFAULT_REGISTRY_LIMITS.historyBytes,
+  replayRate: 10_000,
   unauthenticatedRate: 20,
   abuseLogIntervalSeconds: 60,
   ipv6PrefixLength: 64,
@@ -351,6 +358,15 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     key: "historyBytes",
     help: "event text a room keeps for replay, at 2 bytes a character (the oldest go first)",
     parse: wholeNumber(0, 1 << 30),
+  }),
+  serveFlag({
+    flag: "--replay-rate",
+    value: "n",
+    env: "CHAT_REPLAY_RATE",
+    key: "replayRate",
+    help: "replayed events a second in all (after HELLO, HEARTBEAT, RESEND), shared fairly " +
+      "between addresses; 0: no limit",
+    parse: count,
   }),
   serveFlag({
     flag: "--unauthenticated-rate",

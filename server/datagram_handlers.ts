@@ -14,13 +14,15 @@ import {
   type OrderedContext,
   releaseOrderedMessages,
 } from "./ordered_messages.ts";
-import { replayEvents } from "./replay.ts";
+import { HEARTBEAT_REPLAY_TAIL, type ReplayBudgets, replayEvents } from "./replay.ts";
 import { errorTo, type Member, welcomeBody } from "./room_state.ts";
 
 /** What handlers may ask of the registry. */
 export interface DatagramContext extends OrderedContext {
   /** Monotonic milliseconds now. */
   monotonic(): number;
+  /** The replay budget of every address (HELLO, HEARTBEAT and RESEND draw on it). */
+  replayBudgets: ReplayBudgets;
   /** Records a MESSAGE event in the member's room and fans it out. */
   relay(member: Member, text: string): { seq: number; outgoing: Outgoing[] };
   /** Removes a member (the registry's own bookkeeping), with what that sends. */
@@ -46,6 +48,7 @@ const replay = (
   toSeq: number,
 ) =>
   replayEvents(
+    context.replayBudgets,
     member,
     from,
     { fromSeq, toSeq },
@@ -89,7 +92,9 @@ export const DATAGRAM_HANDLERS: { readonly [K in ClientBody["kind"]]: Handler<K>
   heartbeat(context, member, body, from) {
     const head = member.room.log.headSeq;
     if (body.lastSeq >= head) return [];
-    return replay(context, member, from, body.lastSeq + 1, head);
+    // Only the newest few: a client further behind repairs the rest with RESEND.
+    const firstSeq = Math.max(body.lastSeq + 1, head - HEARTBEAT_REPLAY_TAIL + 1);
+    return replay(context, member, from, firstSeq, head);
   },
 
   resend(context, member, body, from) {

@@ -1,15 +1,28 @@
 /**
  * Hands the registry's output to the transports: each body is encoded once,
  * and each endpoint gets it through the transport it came by. Live traffic
- * is queued at once; replays wait until {@linkcode EndpointRouter.flush}, so
- * within a batch every ACK, event and CLOSED leaves ahead of any replay, and
- * a replay goes out only if the `admitReplay` hook lets it (per-address
- * budgets plug in there).
+ * (ACK, event fan-out, WELCOME, CLOSED, ERROR, REFUSED) is queued on its
+ * transport at once and never waits or counts against anything. Replays wait
+ * in the replay queue (replay_queue.ts), per address, and each
+ * {@linkcode EndpointRouter.flush} sends a share of them, round-robin across
+ * addresses, behind the live traffic. The share is capped twice: per flush,
+ * so an ACK waits at most one flush's cap of replays, and by a global rate,
+ * so however many addresses ask (each within its own budget, replay.ts) the
+ * server keeps the time to receive and answer live traffic. What is left
+ * waits for the next flush; `onBacklog` says so, so the caller can schedule one.
  *
  * @module
  */
 import { encodeServerDatagram, type ServerBody } from "../protocol/datagram.ts";
+import { eventDatagramBytes } from "../protocol/datagram_size.ts";
 import type { Endpoint, EndpointTransport, Outgoing } from "./endpoint.ts";
+import { TokenBucket } from "./rate_limit.ts";
+import {
+  type ReplayDatagram,
+  ReplayQueue,
+  type ReplayQueueLimits,
+  type ReplayQueueStats,
+} from "./replay_queue.ts";
 
 /** What the router is told and asked. */
 export interface EndpointRouterOptions {
@@ -17,8 +30,21 @@ export interface EndpointRouterOptions {
   encode?: (body: ServerBody) => Uint8Array;
   /** A body that would not encode: a bug upstream; it is dropped and reported here. */
   onEncodeError?: (body: ServerBody, error: unknown) => void;
-  /** Whether a replay datagram of `bytes` may go to `endpoint` now; default: always. */
-  admitReplay?: (endpoint: Endpoint, bytes: number) => boolean;
+  /** Bounds of the replay queue and caps of a flush (replay_queue.ts has the defaults). */
+  replayLimits?: Partial<ReplayQueueLimits>;
+  /**
+   * Replay datagrams a second in all, across addresses (bursts of one
+   * flush's cap); 0 or absent: no limit but the cap per flush.
+   */
+  replayRate?: number;
+  /** Monotonic milliseconds, for `replayRate` (default performance.now). */
+  monotonic?: () => number;
+  /**
+   * Called at the end of a flush that left replays waiting: schedule another
+   * flush soon (server.ts runs one 2 ms later), or they wait for the
+   * next datagram.
+   */
+  onBacklog?: () => void;
 }
 
 /** Counters, for tests and (later) metrics. */
@@ -27,31 +53,44 @@ export interface EndpointRouterStats {
   queued: number;
   /** Datagrams skipped because the endpoint could not take more. */
   skippedBusy: number;
-  /** Replay datagrams the admitReplay hook refused. */
-  replaysRefused: number;
+  /** Replays, in datagrams and bytes: waiting, taken by flushes, dropped for a bound. */
+  replays: Readonly<ReplayQueueStats>;
 }
 
 /** Routes registry output to endpoints' transports. */
 export class EndpointRouter {
-  readonly stats: EndpointRouterStats = { queued: 0, skippedBusy: 0, replaysRefused: 0 };
+  readonly stats: EndpointRouterStats;
   #encode: (body: ServerBody) => Uint8Array;
   #onEncodeError: (body: ServerBody, error: unknown) => void;
-  #admitReplay: ((endpoint: Endpoint, bytes: number) => boolean) | undefined;
-  #replays: Outgoing[] = [];
+  #onBacklog: () => void;
+  #replays: ReplayQueue;
+  #replayRate: TokenBucket | null;
+  #monotonic: () => number;
   #touched = new Set<EndpointTransport>();
 
   /** A router with nothing queued. */
   constructor(options: EndpointRouterOptions = {}) {
     this.#encode = options.encode ?? encodeServerDatagram;
     this.#onEncodeError = options.onEncodeError ?? (() => {});
-    this.#admitReplay = options.admitReplay;
+    this.#onBacklog = options.onBacklog ?? (() => {});
+    this.#replays = new ReplayQueue(options.replayLimits);
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+    const rate = options.replayRate ?? 0;
+    this.#replayRate = rate > 0
+      ? new TokenBucket(rate, this.#replays.limits.flushDatagrams, this.#monotonic())
+      : null;
+    this.stats = { queued: 0, skippedBusy: 0, replays: this.#replays.stats };
   }
 
-  /** Queues live bodies on their transports now, and holds replays for {@linkcode flush}. */
+  /**
+   * Queues live bodies on their transports now, and replays in the replay
+   * queue (encoded when a flush takes them).
+   */
   queue(outgoing: readonly Outgoing[]): void {
     for (const item of outgoing) {
       if (item.replay) {
-        this.#replays.push(item);
+        const datagram = this.#replayDatagram(item.body);
+        for (const to of item.to) this.#replays.push(to.addressKey, { datagram, to });
         continue;
       }
       const bytes = this.#bytesOf(item.body);
@@ -59,28 +98,36 @@ export class EndpointRouter {
     }
   }
 
-  /** Queues the held replays behind the live traffic, then flushes every transport used. */
+  /**
+   * Queues this flush's share of the replays behind the live traffic, flushes
+   * every transport used, and calls `onBacklog` when replays are still waiting.
+   */
   flush(): void {
-    const replays = this.#replays;
-    this.#replays = [];
-    for (const item of replays) {
-      const bytes = this.#bytesOf(item.body);
-      if (bytes === null) continue;
-      let to = item.to;
-      if (this.#admitReplay !== undefined) {
-        to = to.filter((endpoint) => this.#admitReplay!(endpoint, bytes.length));
-        this.stats.replaysRefused += item.to.length - to.length;
+    const waiting = this.#replays.stats.waiting;
+    if (waiting > 0) {
+      const cap = Math.min(waiting, this.#replays.limits.flushDatagrams);
+      const granted = this.#replayRate?.takeUpTo(this.#monotonic(), cap) ?? cap;
+      for (const { datagram, to } of this.#replays.take(granted)) {
+        if (datagram.bytes === undefined) datagram.bytes = this.#bytesOf(datagram.body);
+        if (datagram.bytes !== null) this.#deliver(datagram.bytes, [to]);
       }
-      this.#deliver(bytes, to);
     }
     for (const transport of this.#touched) transport.flush();
     this.#touched.clear();
+    if (this.#replays.stats.waiting > 0) this.#onBacklog();
   }
 
   /** {@linkcode queue} then {@linkcode flush}: for output that is not part of a batch. */
   send(outgoing: readonly Outgoing[]): void {
     this.queue(outgoing);
     this.flush();
+  }
+
+  /** A replay's datagram, sized without encoding when it is an EVENT (replays are). */
+  #replayDatagram(body: ServerBody): ReplayDatagram {
+    if (body.kind === "event") return { body, size: eventDatagramBytes(body) };
+    const bytes = this.#bytesOf(body);
+    return { body, size: bytes?.length ?? 0, bytes };
   }
 
   #bytesOf(body: ServerBody): Uint8Array | null {

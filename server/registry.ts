@@ -27,7 +27,7 @@ import type { PasswordRecord } from "./password.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { RecentMsgIds } from "./recent_msg_ids.ts";
 import type { KeyedRoom } from "./room_list.ts";
-import { newReplayBudget } from "./replay.ts";
+import { ReplayBudgets } from "./replay.ts";
 import {
   closeText,
   endpointsOf,
@@ -188,6 +188,8 @@ export class RoomRegistry {
   #context: DatagramContext;
   /** Revision-2 members holding messages: the release tick visits only these. */
   #holding: HoldingMembers;
+  /** Per address, shared by all its memberships; off (unlimited) when rate limiting is. */
+  #replayBudgets: ReplayBudgets;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
   constructor(options: RegistryOptions, log: (message: string) => void = () => {}) {
@@ -201,10 +203,12 @@ export class RoomRegistry {
       maxHeld: options.maxHeldMessages ?? limits.maxHeldMessages,
       onHolding: options.onHolding,
     });
+    this.#replayBudgets = new ReplayBudgets(options.rateLimit > 0);
     this.#context = {
       windowLimits: holding.limits,
       holding: (member, holds) => holding.set(member, holds),
       monotonic: () => options.clocks.monotonic(),
+      replayBudgets: this.#replayBudgets,
       relay: (member, text) => {
         const event = this.#record(member.room, EventType.MESSAGE, member.name, text);
         return { seq: event.seq, outgoing: fanOut(member.room, event) };
@@ -444,7 +448,6 @@ export class RoomRegistry {
       protocol,
       window: null,
       messageBucket: rate > 0 ? new TokenBucket(rate, rate * 2, now) : null,
-      replayBucket: newReplayBudget(rate > 0, now),
     };
     room.lookalikes.add(keys, member); // and so to room.members
     this.#members.set(member.tokenKey, member);
@@ -537,6 +540,7 @@ export class RoomRegistry {
         out.push(...this.#remove(member, CloseReason.IDLE));
       }
     }
+    this.#replayBudgets.sweep(now);
     return out;
   }
 

@@ -62,8 +62,14 @@ function endpoint(name: string, address = `10.0.${nextPort % 250}.${nextPort % 7
 }
 
 /** Creates or joins a room (no password, no capacity); no HELLO yet. */
-function enter(reg: RoomRegistry, room: string, name: string, how = "join"): Client {
-  const ep = endpoint(name);
+function enter(
+  reg: RoomRegistry,
+  room: string,
+  name: string,
+  how = "join",
+  address?: string,
+): Client {
+  const ep = endpoint(name, address);
   const request = { roomName: room, username: name, peer: peer(ep.address) };
   const result = how === "create"
     ? reg.create({ ...request, password: null, capacity: null })
@@ -76,9 +82,15 @@ function send(reg: RoomRegistry, c: Client, body: ClientBody, from = c.ep): Outg
   return reg.handleDatagram(from, { roomName: c.room, token: c.token, body });
 }
 
-/** Enters and says HELLO. */
-function member(reg: RoomRegistry, room: string, name: string, how?: string): Client {
-  const c = enter(reg, room, name, how);
+/** Enters (from `address`, or one of its own) and says HELLO. */
+function member(
+  reg: RoomRegistry,
+  room: string,
+  name: string,
+  how?: string,
+  address?: string,
+): Client {
+  const c = enter(reg, room, name, how, address);
   send(reg, c, hello(0));
   return c;
 }
@@ -475,20 +487,47 @@ Deno.test("WELCOME fits in a datagram for 200 members with long multi-byte names
   }
 });
 
-Deno.test("replay budget: 1 per request plus 1 per event, 1024 at once, 200 a second; cut, then 429", () => {
-  const { reg, ann, bob } = pair({ rateLimit: 20, historyLimit: 1_024 });
-  now += 10_000; // both buckets full
-  for (let i = 1; i <= 1_000; i++) {
-    send(reg, ann, msg(i));
-    if (i % 40 === 0) now += 2_000; // keep ann under her message rate limit
+Deno.test("replay budget: per address, shared by its members; 1 per request plus 1 per event, 4096 at once, 1000 a second; cut, then 429", () => {
+  const { reg, ann, bob } = pair({ rateLimit: 1_000 }); // ann may say 1000 at once
+  for (let i = 1; i <= 1_000; i++) send(reg, ann, msg(i)); // head 1002
+  // Three members from one address (their HELLOs replay too, from the same budget).
+  const [x1, x2, x3] = ["x1", "x2", "x3"].map((name) => member(reg, "r", name, "join", "10.9.9.9"));
+  now += 10_000; // every budget full again
+  const all = span(1, 1_005);
+  assert.deepEqual(seqs(send(reg, x1!, resend(1, 1_005))), all, "1006 of 4096");
+  assert.deepEqual(seqs(send(reg, x2!, resend(1, 1_005))), all, "2012");
+  assert.deepEqual(seqs(send(reg, x3!, resend(1, 1_005))), all, "3018");
+  assert.deepEqual(seqs(send(reg, x1!, resend(1, 1_005))), all, "4024");
+  assert.deepEqual(seqs(send(reg, x2!, resend(1, 1_005))), span(1, 71), "cut: 72 left");
+  assert.equal(show(send(reg, x3!, resend(1, 1))), "x3 error429", "spent for every member");
+  assert.deepEqual(seqs(send(reg, bob, resend(1, 1_005))), all, "another address has its own");
+  now += 100; // 100 datagrams' worth
+  assert.deepEqual(seqs(send(reg, x1!, resend(500, 600))), span(500, 598), "99 plus the request");
+  assert.equal(show(send(reg, x3!, resend(1, 1))), "x3 error429");
+  now += 20;
+  assert.deepEqual(seqs(send(reg, x3!, beat(1_000))), span(1_001, 1_005), "HEARTBEAT: 6 of 20");
+  assert.deepEqual(seqs(send(reg, x2!, resend(1, 1_005))), span(1, 13), "14 left");
+  assert.equal(show(send(reg, x2!, hello(1_004))), "x2 error429", "HELLO shares it");
+});
+
+Deno.test("replay budget: none when rate limiting is off", () => {
+  const { reg, ann, bob } = pair({ rateLimit: 0 });
+  for (let i = 1; i <= 1_000; i++) send(reg, ann, msg(i));
+  for (let round = 0; round < 5; round++) {
+    assert.equal(seqs(send(reg, bob, resend(1, 1_002))).length, 1_002);
   }
-  // The bucket is full (1024): the whole window (1002 events) costs 1003.
-  assert.deepEqual(seqs(send(reg, bob, resend(1, 1_002))), span(1, 1_002));
-  assert.deepEqual(seqs(send(reg, bob, resend(1, 1_002))), span(1, 20), "cut: the oldest first");
-  assert.equal(show(send(reg, bob, resend(1, 1))), "bob error429");
-  now += 100; // 20 datagrams' worth
-  assert.deepEqual(seqs(send(reg, bob, resend(500, 600))), span(500, 518), "19 plus the request");
-  assert.equal(show(send(reg, bob, hello(1_001))), "bob error429", "HELLO shares the budget");
+});
+
+Deno.test("HEARTBEAT: replays at most the newest 16 events after lastSeq; RESEND goes deeper", () => {
+  const { reg, ann, bob } = pair({ rateLimit: 0 });
+  for (let i = 1; i <= 40; i++) send(reg, ann, msg(i)); // head 42
+  assert.deepEqual(seqs(send(reg, bob, beat(0))), span(27, 42), "lastSeq 0: the newest 16");
+  assert.deepEqual(seqs(send(reg, bob, beat(26))), span(27, 42));
+  assert.deepEqual(seqs(send(reg, bob, beat(30))), span(31, 42), "fewer behind: all of them");
+  assert.deepEqual(seqs(send(reg, bob, beat(41))), [42]);
+  assert.deepEqual(send(reg, bob, beat(42)), [], "up to date: nothing");
+  assert.ok(send(reg, bob, beat(0)).every((o) => o.replay === true), "marked as replays");
+  assert.deepEqual(seqs(send(reg, bob, resend(1, 42))), span(1, 42));
 });
 
 Deno.test("maxRoomsPerIp: a host's address past it gets 429; a closed room frees a slot", () => {
@@ -552,7 +591,7 @@ Deno.test("a member over its rate limits is reported as flooding, with no messag
     onAbuse: (kind, ip, detail) => reported.push(`${kind} ${ip} ${detail}`),
   });
   for (let i = 1; i <= 3; i++) send(reg, bob, msg(i, "secret text"));
-  for (let i = 0; i < 400; i++) send(reg, bob, resend(1, 2)); // 3 each: past the 1024 burst
+  for (let i = 0; i < 1_400; i++) send(reg, bob, resend(1, 2)); // 3 each: past the 4096 burst
   assert.deepEqual(
     new Set(reported),
     new Set([

@@ -1,10 +1,13 @@
 /**
  * Replays: stored events sent again to one member, after HELLO, behind a
  * HEARTBEAT, or on RESEND. They are the requests that make the server send
- * many datagrams, so each member has a budget counted in datagrams; a replay
- * larger than what is left is cut (the client asks again for the rest), and
- * with nothing left the answer is ERROR 429. Replays are marked as such, so
- * the router sends them behind live traffic.
+ * many datagrams, so they have a budget counted in datagrams, per ADDRESS
+ * (address_key.ts) and shared by every membership from it: one host with 500
+ * memberships gets what one membership would, not 500 times that. A replay
+ * larger than what is left is cut (the oldest events go first; the client
+ * asks again for the rest), and with nothing left the answer is ERROR 429.
+ * Replays are marked as such, so the endpoint router queues them per address
+ * behind live traffic.
  *
  * @module
  */
@@ -13,40 +16,86 @@ import type { Endpoint, Outgoing } from "./endpoint.ts";
 import { errorTo, eventBody, type Member } from "./room_state.ts";
 
 /**
- * Replay budget per member, when rate limiting is on: each HELLO, HEARTBEAT
- * or RESEND that replays costs 1 plus 1 per event, so repair keeps up with a
- * lossy link but a member cannot make the server send more than this. The
- * chaos suite (20% loss, 75 events/s) uses about 15 a second.
+ * Replay budget per address, when rate limiting is on: each HELLO,
+ * HEARTBEAT or RESEND that replays costs 1 plus 1 per event. The chaos suite
+ * (20% loss, 75 events/s) uses about 15 a second per member, so 1000 is
+ * plenty for a household or an office behind one address, and one address
+ * cannot make the server send more than this, however many members it holds.
  */
-export const REPLAY_DATAGRAMS_PER_SECOND = 200;
-/** The most a member may replay at once. */
-export const REPLAY_BURST = 1_024;
+export const REPLAY_DATAGRAMS_PER_SECOND = 1_000;
+/**
+ * The most an address may replay at once: four whole 1024-event histories
+ * (a few members behind one NAT rejoining together), not a multiple of the
+ * member count.
+ */
+export const REPLAY_BURST = 4_096;
+/**
+ * The most events a HEARTBEAT replays: the newest ones after its lastSeq. A
+ * HEARTBEAT repairs a lost tail, which no later event would reveal; a client
+ * further behind sees the gap below that tail and asks for it with RESEND.
+ * (Before, a HEARTBEAT with lastSeq 0 asked for the room's whole history.)
+ */
+export const HEARTBEAT_REPLAY_TAIL = 16;
 
-/** A new member's replay budget at monotonic time `now` (none when rate limiting is off). */
-export function newReplayBudget(rateLimitOn: boolean, now: number): TokenBucket | null {
-  return rateLimitOn ? new TokenBucket(REPLAY_DATAGRAMS_PER_SECOND, REPLAY_BURST, now) : null;
+/** The replay budgets of every address, on an injected clock (time is passed in). */
+export class ReplayBudgets {
+  #on: boolean;
+  #buckets = new Map<string, TokenBucket>();
+
+  /** Budgets that limit when `on` (rate limiting is on), and grant everything otherwise. */
+  constructor(on: boolean) {
+    this.#on = on;
+  }
+
+  /**
+   * Takes up to `count` datagrams from `addressKey`'s budget at monotonic
+   * time `now` and returns how many it got (0: the budget is spent).
+   */
+  take(addressKey: string, now: number, count: number): number {
+    if (!this.#on) return count;
+    let bucket = this.#buckets.get(addressKey);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(REPLAY_DATAGRAMS_PER_SECOND, REPLAY_BURST, now);
+      this.#buckets.set(addressKey, bucket);
+    }
+    return bucket.takeUpTo(now, count);
+  }
+
+  /** Forgets addresses whose budgets are full again, so memory follows activity. */
+  sweep(now: number): void {
+    for (const [key, bucket] of this.#buckets) {
+      if (bucket.isFull(now)) this.#buckets.delete(key);
+    }
+  }
+
+  /** Addresses tracked now. */
+  get size(): number {
+    return this.#buckets.size;
+  }
 }
 
 /**
  * The events fromSeq..toSeq the member's room still holds, oldest first, as
- * far as its budget goes at monotonic time `now`; or ERROR 429 (after
- * `onSpent`) when the budget is spent.
+ * far as the budget of the member's address goes at monotonic time `now`; or
+ * ERROR 429 (after `onSpent`) when that budget is spent.
  */
 export function replayEvents(
+  budgets: ReplayBudgets,
   member: Member,
   to: Endpoint,
   range: { fromSeq: number; toSeq: number },
   now: number,
   onSpent: () => void,
 ): Outgoing[] {
-  let events = member.room.log.range(range.fromSeq, range.toSeq);
-  if (member.replayBucket !== null) {
-    const granted = member.replayBucket.takeUpTo(now, events.length + 1);
-    if (granted === 0) {
-      onSpent();
-      return [errorTo(to, 429, "too many HELLO, HEARTBEAT or RESEND replays")];
-    }
-    events = events.slice(0, granted - 1);
+  const events = member.room.log.range(range.fromSeq, range.toSeq);
+  const granted = budgets.take(member.peer.addressKey, now, events.length + 1);
+  if (granted === 0) {
+    onSpent();
+    return [errorTo(to, 429, "too many HELLO, HEARTBEAT or RESEND replays from your address")];
   }
-  return events.map((event) => ({ to: [to], body: eventBody(event), replay: true }));
+  return events.slice(0, granted - 1).map((event) => ({
+    to: [to],
+    body: eventBody(event),
+    replay: true,
+  }));
 }

@@ -59,7 +59,6 @@ export interface Member {
   /** Revision 2: the expected msgId and held messages; null until its first MESSAGE. */
   window: MessageWindow | null;
   messageBucket: TokenBucket | null;
-  replayBucket: TokenBucket | null;
 }
 
 /**

@@ -39,6 +39,11 @@ const SOCKET_BUFFER_BYTES = 4 << 20;
 export const LIST_BYTE_BUDGET = { ratePerSecond: 256 * 1024, burst: 1024 * 1024 } as const;
 /** How long shutdown waits for buffered log lines to reach stderr. */
 const SHUTDOWN_LOG_FLUSH_MS = 1_000;
+/**
+ * How soon replays left waiting by a flush (past its cap) get the next one
+ * when no datagram arrives meanwhile (each received batch flushes too).
+ */
+const REPLAY_DRAIN_MS = 2;
 
 /** Test seams: time, where log lines go, and how passwords are hashed. */
 export interface ServerHooks {
@@ -128,10 +133,21 @@ export function startChatServer(
   const tcpAddr = listener.addr as Deno.NetAddr;
   const udpAddr = datagrams.addr;
   const keyOf = (ip: string) => addressKey(ip, { ipv6PrefixLength: config.ipv6PrefixLength });
-  const router = new EndpointRouter({
+  let closing = false;
+  let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  const router: EndpointRouter = new EndpointRouter({
     // A body the registry should never have produced: drop it, keep serving.
     onEncodeError: (body, error) =>
       log.error(`encode ${body.kind}: ${(error as Error).stack ?? error}`),
+    replayRate: config.replayRate,
+    monotonic,
+    onBacklog: () => {
+      if (closing || drainTimer !== undefined) return;
+      drainTimer = setTimeout(() => {
+        drainTimer = undefined;
+        router.flush();
+      }, REPLAY_DRAIN_MS);
+    },
   });
   const strangers = new KeyedRateLimiter({
     ratePerSecond: config.unauthenticatedRate,
@@ -218,7 +234,14 @@ export function startChatServer(
   ]);
   // One sweep for every member's timeouts, instead of a timer per member.
   const sweepMs = Math.min(500, (config.heartbeatSeconds * 1000) / 4);
+  let dbgAt = 0;
   const sweep = setInterval(() => {
+    if (monotonic() - dbgAt > 2000) {
+      dbgAt = monotonic();
+      log.warn(
+        `DBG router ${JSON.stringify(router.stats)} socket ${JSON.stringify(datagrams.stats)}`,
+      );
+    }
     router.send(registry.tick());
     requestLimiter.sweep();
     passwordFailures.sweep();
@@ -247,6 +270,9 @@ export function startChatServer(
 
   const shutdown = () => {
     stopping ??= (async () => {
+      // Replays still waiting are dropped: every member is being told CLOSED.
+      closing = true;
+      clearTimeout(drainTimer);
       clearInterval(sweep);
       clearInterval(release);
       router.send(registry.shutdown());

@@ -2,8 +2,9 @@
  * The UDP front end: decodes datagrams, asks the registry, and hands what it
  * returns to the endpoint router. It works a batch at a time: every datagram
  * the socket has waiting is handled, then everything they caused leaves in
- * one flush (one sendmmsg on the mmsg socket), live traffic ahead of
- * replays. Datagrams that do not authenticate are answered only within a
+ * one flush (one sendmmsg on the mmsg socket): all the live traffic, then
+ * the replays' share for this flush (endpoint_router.ts; the rest wait for
+ * the next batch or the drain timer in server.ts). Datagrams that do not authenticate are answered only within a
  * per-address rate, so junk cannot make the server an amplifier or keep it
  * busy answering.
  *
