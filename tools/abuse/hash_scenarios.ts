@@ -13,7 +13,13 @@ import {
   SendOnlySocket,
   tally,
 } from "./from_address.ts";
-import type { AbuseOutcome, Scale, Scenario, Target } from "./harness.ts";
+import {
+  type AbuseOutcome,
+  FLOOD_PEAK_RSS_MIB,
+  type Scale,
+  type Scenario,
+  type Target,
+} from "./harness.ts";
 import { BYSTANDER_SOURCE, source, sources } from "./sources.ts";
 
 const PASSWORD = "correct horse";
@@ -48,6 +54,7 @@ const FAIRNESS: Record<Scale, { floodSeconds: number; probes: number; targetMs: 
 /** 8 addresses flood password JOINs; a 9th's password JOIN must still be quick. */
 export const hashFairness: Scenario = {
   name: "password flood from 8 addresses, a 9th joins",
+  peakRssMiB: FLOOD_PEAK_RSS_MIB,
   expectedKinds: [],
   serverArgs: [],
   async run(target: Target): Promise<AbuseOutcome> {

@@ -17,7 +17,13 @@ import {
   setupRequestFrom,
   tally,
 } from "./from_address.ts";
-import type { AbuseOutcome, Scale, Scenario, Target } from "./harness.ts";
+import {
+  type AbuseOutcome,
+  FLOOD_PEAK_RSS_MIB,
+  type Scale,
+  type Scenario,
+  type Target,
+} from "./harness.ts";
 import { BYSTANDER_SOURCE, sources } from "./sources.ts";
 
 const PLAN: Record<Scale, { rooms: number; pullers: number; seconds: number }> = {
@@ -53,7 +59,9 @@ async function makeRooms(target: Target, rooms: number): Promise<Household[]> {
             )
               .then((answer) => ({ room, answer }));
           }),
-          8,
+          // 40 creators × 4 in flight stay under --max-handshakes (256): past it the
+          // oldest unfinished connection is evicted.
+          4,
         );
         for (const { room, answer } of answers) {
           if (answer.token === null) {
@@ -99,6 +107,7 @@ async function pull(target: Target, src: string, end: number) {
 /** 1,000 rooms; 10 addresses pull LIST pages as fast as they may; a bystander lists too. */
 export const listFlood: Scenario = {
   name: "LIST_ROOMS flood from 10 addresses",
+  peakRssMiB: FLOOD_PEAK_RSS_MIB,
   expectedKinds: [],
   // 25 rooms per address from 40 addresses: the point is the list, not the rooms-per-address limit.
   serverArgs: ["--max-rooms-per-ip", "32"],

@@ -9,17 +9,28 @@ import { enterRoom, type UdpMember } from "../../testing/raw_client.ts";
 import { readCpuSeconds } from "../proc_stat.ts";
 import { leaveCrowd, makeCrowd, membersOf } from "./crowd.ts";
 import { datagramFor, paced, pause, quantile, tally } from "./from_address.ts";
-import type { AbuseOutcome, Scale, Scenario, Target } from "./harness.ts";
+import {
+  type AbuseOutcome,
+  FLOOD_PEAK_RSS_MIB,
+  type Scale,
+  type Scenario,
+  type Target,
+} from "./harness.ts";
 import { sources } from "./sources.ts";
 
 interface ReplayPlan {
   addresses: number;
   memberships: number;
   roomsPerAddress: number;
-  /** HEARTBEATs a second per membership. */
-  heartbeatsPerSecond: number;
+  /**
+   * HEARTBEATs a second from each address, spread over its memberships: the
+   * issue measured 100 a second from one address (about 7 KiB/s in), each
+   * asking for the room's whole history. The attack is amplification, not a
+   * packet flood.
+   */
+  heartbeatsPerAddress: number;
   seconds: number;
-  /** Messages each member sends first, so each room has history to replay. */
+  /** Messages each member sends first, so each room has history to replay (up to its 1024). */
   messagesEach: number;
 }
 
@@ -175,7 +186,8 @@ async function replayFlood(target: Target, plan: ReplayPlan): Promise<AbuseOutco
     const probe = new Probe(sender.member, receiver.member);
     const pid = target.server.process.child.pid;
     const cpuBefore = await readCpuSeconds(pid);
-    const total = Math.round(members.length * plan.heartbeatsPerSecond * plan.seconds);
+    const rate = plan.addresses * plan.heartbeatsPerAddress;
+    const total = Math.round(rate * plan.seconds);
     const floodMs = plan.seconds * 1000;
     const repairs: (number | null)[] = [];
     const floodStart = performance.now();
@@ -191,7 +203,7 @@ async function replayFlood(target: Target, plan: ReplayPlan): Promise<AbuseOutco
     const [flood] = await Promise.all([
       paced(
         total,
-        members.length * plan.heartbeatsPerSecond,
+        rate,
         (i) => {
           const [socket, m] = members[i % members.length]!;
           return [socket, datagramFor.heartbeat(m, 0)];
@@ -227,7 +239,7 @@ async function replayFlood(target: Target, plan: ReplayPlan): Promise<AbuseOutco
       sends: `${members.length} memberships from ${plan.addresses} address` +
         `${plan.addresses === 1 ? "" : "es"} (${crowd.length * plan.roomsPerAddress} rooms, ` +
         `${plan.messagesEach} messages each first), HEARTBEAT lastSeq 0 ` +
-        `${plan.heartbeatsPerSecond}/s each for ${plan.seconds} s`,
+        `${plan.heartbeatsPerAddress}/s from each address for ${plan.seconds} s`,
       failures,
       notes: [
         ...(refused.length > 0
@@ -257,15 +269,15 @@ const PLANS: Record<"one" | "forty", Record<Scale, ReplayPlan>> = {
       addresses: 1,
       memberships: 256,
       roomsPerAddress: 8,
-      heartbeatsPerSecond: 100,
+      heartbeatsPerAddress: 100,
       seconds: 6,
-      messagesEach: 4,
+      messagesEach: 32, // 32 members a room × 32: 1024 events, a full history
     },
     test: {
       addresses: 1,
       memberships: 32,
       roomsPerAddress: 2,
-      heartbeatsPerSecond: 20,
+      heartbeatsPerAddress: 100,
       seconds: 2,
       messagesEach: 2,
     },
@@ -275,15 +287,15 @@ const PLANS: Record<"one" | "forty", Record<Scale, ReplayPlan>> = {
       addresses: 40,
       memberships: 500,
       roomsPerAddress: 1,
-      heartbeatsPerSecond: 100,
+      heartbeatsPerAddress: 100,
       seconds: 6,
-      messagesEach: 4,
+      messagesEach: 32, // 12-13 members a room: about 400 events each
     },
     test: {
       addresses: 8,
       memberships: 40,
       roomsPerAddress: 1,
-      heartbeatsPerSecond: 20,
+      heartbeatsPerAddress: 100,
       seconds: 2,
       messagesEach: 2,
     },
@@ -295,6 +307,7 @@ const REPLAY_SERVER_ARGS = ["--request-rate", "0"];
 /** Replay flood from one address. */
 export const replayFloodOneAddress: Scenario = {
   name: "replay flood, one address",
+  peakRssMiB: FLOOD_PEAK_RSS_MIB,
   expectedKinds: [],
   serverArgs: REPLAY_SERVER_ARGS,
   run: (target) => replayFlood(target, PLANS.one[target.scale]),
@@ -303,6 +316,7 @@ export const replayFloodOneAddress: Scenario = {
 /** Replay flood from 40 addresses. */
 export const replayFloodFortyAddresses: Scenario = {
   name: "replay flood, 40 addresses",
+  peakRssMiB: FLOOD_PEAK_RSS_MIB,
   expectedKinds: [],
   serverArgs: REPLAY_SERVER_ARGS,
   run: (target) => replayFlood(target, PLANS.forty[target.scale]),

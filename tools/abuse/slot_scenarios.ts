@@ -7,7 +7,13 @@
 import net from "node:net";
 import { type Household, leaveCrowd } from "./crowd.ts";
 import { listFrame, pause, requestFrom, roomFrame, SendOnlySocket, tally } from "./from_address.ts";
-import type { AbuseOutcome, Scale, Scenario, Target } from "./harness.ts";
+import {
+  type AbuseOutcome,
+  FLOOD_PEAK_RSS_MIB,
+  type Scale,
+  type Scenario,
+  type Target,
+} from "./harness.ts";
 import { BYSTANDER_SOURCE, source, sources } from "./sources.ts";
 
 /**
@@ -116,6 +122,7 @@ const JOINS: Record<Scale, { addresses: number; seconds: number; maxMembers: num
  */
 export const joinFlood: Scenario = {
   name: "40 addresses join as fast as allowed, a new one joins",
+  peakRssMiB: FLOOD_PEAK_RSS_MIB,
   expectedKinds: [],
   serverArgs: (scale) => ["--max-members", String(JOINS[scale].maxMembers)],
   async run(target: Target): Promise<AbuseOutcome> {
