@@ -181,6 +181,7 @@ async function replayFlood(target: Target, plan: ReplayPlan): Promise<AbuseOutco
     // History to replay: every member says a few things (within its burst of 40).
     for (let k = 1; k <= plan.messagesEach; k++) {
       await Promise.all(members.map(([socket, m]) => socket.send(datagramFor.message(m, k, "x"))));
+      await pause(100); // one round at a time, so the server's receive buffer does not overflow
     }
     await pause(500);
     const probe = new Probe(sender.member, receiver.member);
