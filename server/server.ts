@@ -234,14 +234,7 @@ export function startChatServer(
   ]);
   // One sweep for every member's timeouts, instead of a timer per member.
   const sweepMs = Math.min(500, (config.heartbeatSeconds * 1000) / 4);
-  let dbgAt = 0;
   const sweep = setInterval(() => {
-    if (monotonic() - dbgAt > 2000) {
-      dbgAt = monotonic();
-      log.warn(
-        `DBG router ${JSON.stringify(router.stats)} socket ${JSON.stringify(datagrams.stats)}`,
-      );
-    }
     router.send(registry.tick());
     requestLimiter.sweep();
     passwordFailures.sweep();
