@@ -5,19 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { type ClientBody, CloseReason } from "../protocol/datagram.ts";
-import type { Endpoint, EndpointTransport, Outgoing } from "./endpoint.ts";
+import type { Endpoint, Outgoing } from "./endpoint.ts";
 import { DEFAULT_REGISTRY_LIMITS, type RegistryOptions, RoomRegistry } from "./registry.ts";
 import { hostGoneText } from "./room_state.ts";
+import { ipBoundTransport } from "./fake_transport_test_util.ts";
 
 let now = 0;
-const transport: EndpointTransport = {
-  name: "test",
-  authenticates: (bound, candidate) => candidate.address === bound,
-  movesTo: () => true,
-  canSend: () => true,
-  queue: () => {},
-  flush: () => {},
-};
+const transport = ipBoundTransport;
 
 let nextToken = 0;
 function setUp(overrides: Partial<RegistryOptions> = {}) {

@@ -6,19 +6,13 @@
  */
 import assert from "node:assert/strict";
 import type { ClientBody, ServerBody } from "../protocol/datagram.ts";
-import type { Endpoint, EndpointTransport, Outgoing } from "./endpoint.ts";
+import type { Endpoint, Outgoing } from "./endpoint.ts";
 import { DEFAULT_REGISTRY_LIMITS, type RegistryOptions, RoomRegistry } from "./registry.ts";
+import { ipBoundTransport } from "./fake_transport_test_util.ts";
 
 let now = 1_000_000;
 const clocks = { monotonic: () => now, wall: () => now };
-const transport: EndpointTransport = {
-  name: "test",
-  authenticates: (bound, candidate) => candidate.address === bound,
-  movesTo: () => true,
-  canSend: () => true,
-  queue: () => {},
-  flush: () => {},
-};
+const transport = ipBoundTransport;
 const names = new Map<Endpoint, string>();
 
 type Client = { token: Uint8Array; ep: Endpoint };

@@ -6,19 +6,13 @@
 import assert from "node:assert/strict";
 import type { ClientBody } from "../protocol/datagram.ts";
 import { validateRoomName, validateUsername } from "../protocol/names.ts";
-import type { Endpoint, EndpointTransport } from "./endpoint.ts";
+import type { Endpoint } from "./endpoint.ts";
 import { DEFAULT_REGISTRY_LIMITS, type JoinResult, RoomRegistry } from "./registry.ts";
+import { ipBoundTransport } from "./fake_transport_test_util.ts";
 
 const now = 1_000_000;
 const clocks = { monotonic: () => now, wall: () => now };
-const transport: EndpointTransport = {
-  name: "test",
-  authenticates: (boundAddress, candidate) => candidate.address === boundAddress,
-  movesTo: () => true,
-  canSend: () => true,
-  queue: () => {},
-  flush: () => {},
-};
+const transport = ipBoundTransport;
 const ADDRESS = "10.0.0.1";
 const from: Endpoint = { transport, address: ADDRESS, addressKey: ADDRESS };
 const peer = { address: ADDRESS, addressKey: ADDRESS };

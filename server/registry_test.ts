@@ -17,21 +17,14 @@ import {
   type RegistryOptions,
   RoomRegistry,
 } from "./registry.ts";
+import { ipBoundTransport } from "./fake_transport_test_util.ts";
 
 /** Monotonic time, and how far the wall clock is from it (a clock step changes only that). */
 let now = 1_000_000;
 let wallStep = 0;
 const clocks = { monotonic: () => now, wall: () => now + wallStep };
 
-/** A transport like plain UDP: a token acts from its IP, any port. */
-const transport: EndpointTransport = {
-  name: "test",
-  authenticates: (boundAddress, candidate) => candidate.address === boundAddress,
-  movesTo: () => true,
-  canSend: () => true,
-  queue: () => {},
-  flush: () => {},
-};
+const transport = ipBoundTransport;
 
 type TestEndpoint = Endpoint & { port: number };
 const peer = (address: string): Peer => ({ address, addressKey: address });
