@@ -8,7 +8,7 @@ import {
   type ServerBody,
 } from "../protocol/datagram.ts";
 import { validateRoomName, validateUsername } from "../protocol/names.ts";
-import type { Endpoint, EndpointTransport, Outgoing, Peer } from "./endpoint.ts";
+import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import type { PasswordRecord } from "./password.ts";
 import {
   type CreateRequest,
