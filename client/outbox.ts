@@ -68,6 +68,14 @@ export interface OutboxOptions {
    * reports the message as not delivered.
    */
   serverSilent: () => boolean;
+  /**
+   * Every msgId of this membership has been used and answered, and messages
+   * still wait: msgIds do not wrap (protocol.md 4.7), so the session must get
+   * a new membership (rejoin), which numbers from 1 again.
+   */
+  msgIdsUsedUp?: () => void;
+  /** The highest msgId a membership may use: 2^32 - 1 (tests pass less). */
+  lastMsgId?: number;
 }
 
 interface PendingMessage {
@@ -225,7 +233,11 @@ export class Outbox {
       // The server holds msgIds up to its window past the oldest it still
       // waits for; ours is the oldest not yet answered.
       const oldest = this.#outstanding.keys().next().value ?? this.#nextMsgId;
-      if (this.#nextMsgId >= oldest + this.#pace.window || this.#nextMsgId > 0xffff_ffff) return;
+      if (this.#nextMsgId >= oldest + this.#pace.window) return;
+      if (this.#nextMsgId > (this.#options.lastMsgId ?? 0xffff_ffff)) {
+        if (this.#outstanding.size === 0) this.#options.msgIdsUsedUp?.();
+        return;
+      }
       const wait = this.#tokenWait();
       if (wait > 0) {
         this.#pumpTimer = scheduler.setTimeout(() => this.#pump(), wait);

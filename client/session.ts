@@ -137,6 +137,12 @@ export class ChatSession {
       },
       undelivered: (msgId, text) => this.#events.push({ type: "undelivered", msgId, text }),
       serverSilent: () => this.#startRejoin("no answer from the server"),
+      msgIdsUsedUp: () => {
+        if (!this.#startRejoin("every msgId of this membership is used")) {
+          this.#outbox.giveUpAll();
+        }
+      },
+      lastMsgId: options.lastMsgId,
     });
   }
 

@@ -96,4 +96,9 @@ export interface SessionOptions {
   scheduler?: Scheduler;
   /** Transforms every datagram both ways; default none. */
   crypto?: DatagramCrypto;
+  /**
+   * The highest msgId one membership may use before the session gets a new
+   * one (rejoins): 2^32 - 1, since msgIds do not wrap. Tests pass less.
+   */
+  lastMsgId?: number;
 }

@@ -134,6 +134,33 @@ Deno.test("after a rejoin what is unacknowledged is numbered again from msgId 1,
   );
 });
 
+Deno.test("when every msgId is used and answered, the session gets a new membership and numbers from 1", async () => {
+  await withSession(
+    {
+      session: { lastMsgId: 2 },
+      network: (connector) => (connector.accepted = REVISION_2),
+    },
+    async ({ clock, connector, fake, events, session }) => {
+      session.send("a");
+      session.send("b");
+      session.send("c"); // msgId 3 would be past the last: it waits
+      assert.deepEqual(fake.of("message").map((m) => m.msgId), [1, 2]);
+      fake.inject({ kind: "ack", msgId: 1, seq: 2 });
+      await clock.settle();
+      assert.equal(events.of("rejoining").length, 0, "msgId 2 is still out");
+      fake.inject({ kind: "ack", msgId: 2, seq: 3 });
+      await clock.settle();
+      assert.equal(events.of("rejoining").length, 1, "used up: rejoin");
+      const second = connector.channel;
+      assert.notEqual(second, fake);
+      second.inject(welcome(3));
+      await clock.settle();
+      assert.deepEqual(second.of("message").map((m) => [m.msgId, m.text]), [[1, "c"]]);
+      assert.equal(events.of("undelivered").length, 0);
+    },
+  );
+});
+
 Deno.test("the first join retries 429 after 250 ms, doubling, and gives up within connectTimeout", async () => {
   const busy = () => new ChatRefusedError(429, "too many requests");
   const { clock, connector, opening } = startOpening({
