@@ -14,7 +14,8 @@ import {
   type OrderedContext,
   releaseOrderedMessages,
 } from "./ordered_messages.ts";
-import { HEARTBEAT_REPLAY_TAIL, type ReplayBudgets, replayEvents } from "./replay.ts";
+import type { KeyedRateLimiter } from "./rate_limit.ts";
+import { HEARTBEAT_REPLAY_TAIL, replayEvents } from "./replay.ts";
 import { errorTo, type Member, welcomeBody } from "./room_state.ts";
 
 /** What handlers may ask of the registry. */
@@ -22,7 +23,7 @@ export interface DatagramContext extends OrderedContext {
   /** Monotonic milliseconds now. */
   monotonic(): number;
   /** The replay budget of every address (HELLO, HEARTBEAT and RESEND draw on it). */
-  replayBudgets: ReplayBudgets;
+  replayBudgets: KeyedRateLimiter;
   /** Records a MESSAGE event in the member's room and fans it out. */
   relay(member: Member, text: string): { seq: number; outgoing: Outgoing[] };
   /** Removes a member (the registry's own bookkeeping), with what that sends. */
@@ -52,7 +53,6 @@ const replay = (
     member,
     from,
     { fromSeq, toSeq },
-    context.monotonic(),
     () => context.reportFlood(member, "HELLO, HEARTBEAT or RESEND replay"),
   );
 

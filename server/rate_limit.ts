@@ -58,17 +58,25 @@ export class KeyedRateLimiter {
 
   /** Takes one token for `key`; false means "over the limit". */
   take(key: string): boolean {
+    return this.takeUpTo(key, 1) === 1;
+  }
+
+  /**
+   * Takes up to `count` whole tokens for `key` and returns how many it got
+   * (0 means "over the limit"; all of them when the rate is 0).
+   */
+  takeUpTo(key: string, count: number): number {
     const { ratePerSecond, burst, clock, maxKeys = 100_000 } = this.#options;
-    if (ratePerSecond <= 0) return true;
+    if (ratePerSecond <= 0) return count;
     const now = clock();
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= maxKeys) this.sweep();
-      if (this.#buckets.size >= maxKeys) return false;
+      if (this.#buckets.size >= maxKeys) return 0;
       bucket = new TokenBucket(ratePerSecond, burst, now);
       this.#buckets.set(key, bucket);
     }
-    return bucket.take(now);
+    return bucket.takeUpTo(now, count);
   }
 
   /** Forgets keys whose buckets are full again, so memory follows activity. */

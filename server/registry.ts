@@ -22,10 +22,10 @@ import { EventLog } from "./event_log.ts";
 import { HoldingMembers } from "./ordered_messages.ts";
 import { NameIndex, type NameKeys, nameKeys } from "./name_index.ts";
 import type { PasswordRecord } from "./password.ts";
-import { TokenBucket } from "./rate_limit.ts";
+import { type KeyedRateLimiter, TokenBucket } from "./rate_limit.ts";
 import { RecentMsgIds } from "./recent_msg_ids.ts";
 import type { KeyedRoom } from "./room_list.ts";
-import { ReplayBudgets } from "./replay.ts";
+import { newReplayBudgets } from "./replay.ts";
 import {
   closeText,
   endpointsOf,
@@ -86,7 +86,7 @@ export class RoomRegistry {
   /** Revision-2 members holding messages: the release tick visits only these. */
   #holding: HoldingMembers;
   /** Per address, shared by all its memberships; off (unlimited) when rate limiting is. */
-  #replayBudgets: ReplayBudgets;
+  #replayBudgets: KeyedRateLimiter;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
   constructor(options: RegistryOptions, log: (message: string) => void = () => {}) {
@@ -100,7 +100,7 @@ export class RoomRegistry {
       maxHeld: options.maxHeldMessages ?? limits.maxHeldMessages,
       onHolding: options.onHolding,
     });
-    this.#replayBudgets = new ReplayBudgets(options.rateLimit > 0);
+    this.#replayBudgets = newReplayBudgets(options.rateLimit > 0, () => options.clocks.monotonic());
     this.#context = {
       windowLimits: holding.limits,
       holding: (member, holds) => holding.set(member, holds),
@@ -437,7 +437,7 @@ export class RoomRegistry {
         out.push(...this.#remove(member, CloseReason.IDLE));
       }
     }
-    this.#replayBudgets.sweep(now);
+    this.#replayBudgets.sweep();
     return out;
   }
 

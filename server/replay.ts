@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { TokenBucket } from "./rate_limit.ts";
+import { KeyedRateLimiter } from "./rate_limit.ts";
 import type { Endpoint, Outgoing } from "./endpoint.ts";
 import { errorTo, eventBody, type Member } from "./room_state.ts";
 
@@ -37,58 +37,34 @@ export const REPLAY_BURST = 4_096;
  */
 export const HEARTBEAT_REPLAY_TAIL = 16;
 
-/** The replay budgets of every address, on an injected clock (time is passed in). */
-export class ReplayBudgets {
-  #on: boolean;
-  #buckets = new Map<string, TokenBucket>();
-
-  /** Budgets that limit when `on` (rate limiting is on), and grant everything otherwise. */
-  constructor(on: boolean) {
-    this.#on = on;
-  }
-
-  /**
-   * Takes up to `count` datagrams from `addressKey`'s budget at monotonic
-   * time `now` and returns how many it got (0: the budget is spent).
-   */
-  take(addressKey: string, now: number, count: number): number {
-    if (!this.#on) return count;
-    let bucket = this.#buckets.get(addressKey);
-    if (bucket === undefined) {
-      bucket = new TokenBucket(REPLAY_DATAGRAMS_PER_SECOND, REPLAY_BURST, now);
-      this.#buckets.set(addressKey, bucket);
-    }
-    return bucket.takeUpTo(now, count);
-  }
-
-  /** Forgets addresses whose budgets are full again, so memory follows activity. */
-  sweep(now: number): void {
-    for (const [key, bucket] of this.#buckets) {
-      if (bucket.isFull(now)) this.#buckets.delete(key);
-    }
-  }
-
-  /** Addresses tracked now. */
-  get size(): number {
-    return this.#buckets.size;
-  }
+/**
+ * The replay budgets of every address: one token bucket per address key on
+ * the registry's monotonic clock, or none at all when rate limiting is off.
+ * Every address key belongs to a member, so there is no cap on keys.
+ */
+export function newReplayBudgets(on: boolean, clock: () => number): KeyedRateLimiter {
+  return new KeyedRateLimiter({
+    ratePerSecond: on ? REPLAY_DATAGRAMS_PER_SECOND : 0,
+    burst: REPLAY_BURST,
+    clock,
+    maxKeys: Infinity,
+  });
 }
 
 /**
  * The events fromSeq..toSeq the member's room still holds, oldest first, as
- * far as the budget of the member's address goes at monotonic time `now`; or
- * ERROR 429 (after `onSpent`) when that budget is spent.
+ * far as the budget of the member's address goes; or ERROR 429 (after
+ * `onSpent`) when that budget is spent.
  */
 export function replayEvents(
-  budgets: ReplayBudgets,
+  budgets: KeyedRateLimiter,
   member: Member,
   to: Endpoint,
   range: { fromSeq: number; toSeq: number },
-  now: number,
   onSpent: () => void,
 ): Outgoing[] {
   const events = member.room.log.range(range.fromSeq, range.toSeq);
-  const granted = budgets.take(member.peer.addressKey, now, events.length + 1);
+  const granted = budgets.takeUpTo(member.peer.addressKey, events.length + 1);
   if (granted === 0) {
     onSpent();
     return [errorTo(to, 429, "too many HELLO, HEARTBEAT or RESEND replays from your address")];
