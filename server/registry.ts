@@ -50,18 +50,7 @@ import {
 } from "./registry_types.ts";
 
 // Re-exported, so that one import of registry.ts gives the registry and its vocabulary.
-export {
-  type Authentication,
-  type CreateRequest,
-  DEFAULT_REGISTRY_LIMITS,
-  HEADROOM_MEMBERS_PER_ADDRESS,
-  HEADROOM_SHARE,
-  type JoinRequest,
-  type JoinResult,
-  type Refuse,
-  type RegistryOptions,
-  type RegistryRefusal,
-} from "./registry_types.ts";
+export * from "./registry_types.ts";
 
 /** MESSAGE ids remembered per member for duplicate suppression. */
 const REMEMBERED_MSG_IDS = 1_024;
