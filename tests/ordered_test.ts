@@ -51,6 +51,16 @@ async function join(
   return new Member(username, session);
 }
 
+/** Leaves in the reverse of joining (the host last), then stops the relay and the server. */
+async function stopAll(members: Member[], relay: FaultProxy, server: TestServer): Promise<void> {
+  for (const member of members.toReversed()) {
+    await member.session.leave();
+    await member.done;
+  }
+  await relay.close();
+  await server.shutdown();
+}
+
 const texts = (who: string, n: number) => Array.from({ length: n }, (_, k) => `${who} #${k + 1}`);
 
 Deno.test("60 messages sent at once at the default rate (20/s, bursts of 40) all arrive, in order, no 429", async () => {
@@ -94,12 +104,7 @@ Deno.test("60 messages sent at once at the default rate (20/s, bursts of 40) all
     // 40 at once, 20 more at 20 a second: about a second, not less.
     assert.ok(elapsed >= 900, `paced: ${elapsed} ms`);
   } finally {
-    for (const member of members.toReversed()) {
-      await member.session.leave();
-      await member.done;
-    }
-    await relay.close();
-    await server.shutdown();
+    await stopAll(members, relay, server);
   }
 });
 
@@ -157,12 +162,7 @@ Deno.test("over a lossy, reordering link each sender's messages arrive in the or
     assert.ok(relay.stats.toServer.dropped > 10, JSON.stringify(relay.stats));
     assert.ok(relay.stats.toServer.delayed > 10, JSON.stringify(relay.stats));
   } finally {
-    for (const member of members.toReversed()) {
-      await member.session.leave();
-      await member.done;
-    }
-    await relay.close();
-    await server.shutdown();
+    await stopAll(members, relay, server);
   }
 });
 
