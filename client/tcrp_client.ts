@@ -45,6 +45,11 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Most LIST_ROOMS pages one walk reads: a server's whole list is 10 at its default 1,000 rooms. */
 const MAX_LIST_PAGES = 10_000;
+/**
+ * Most answer bytes one walk reads in all: what one answer may be, so a
+ * server cannot make the client hold more by cutting its list into pages.
+ */
+export const MAX_LIST_WALK_BYTES = MAX_RESPONSE_BYTES;
 /** Waits before asking again for a page refused with 429 (the walk is under way). */
 const PAGE_RETRY_MS = [250, 500, 1_000, 2_000, 2_000];
 
@@ -53,7 +58,8 @@ const PAGE_RETRY_MS = [250, 500, 1_000, 2_000, 2_000];
  * `timeoutMs` each), following each answer's `next` until it is null or
  * absent (a revision-1 server sends its whole list at once). A page after
  * the first refused with 429 (the address's list budget or request rate) is
- * asked for again after a pause, so a long walk is slowed, not lost.
+ * asked for again after a pause, so a long walk is slowed, not lost. The
+ * walk reads at most {@linkcode MAX_LIST_WALK_BYTES} of answers in all.
  */
 export async function requestRoomList(
   server: HostPort,
@@ -63,11 +69,17 @@ export async function requestRoomList(
   const rooms: RoomSummary[] = [];
   const cursors = new Set<string>();
   let cursor: string | null = null;
+  let bytes = 0;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
     const request: ListRequest = cursor === null
       ? { operation: Operation.LIST_ROOMS }
       : { operation: Operation.LIST_ROOMS, cursor };
-    const list = await listPage(server, request, options, page === 0 ? [] : PAGE_RETRY_MS, sleep);
+    const answer = await listPage(server, request, options, page === 0 ? [] : PAGE_RETRY_MS, sleep);
+    bytes += answer.bytes;
+    if (bytes > MAX_LIST_WALK_BYTES) {
+      throw new ChatTransportError("the server's room list is larger than any real one");
+    }
+    const list = answer.list;
     rooms.push(...list.rooms);
     const next = list.next ?? null;
     if (next === null) return rooms;
@@ -85,10 +97,11 @@ async function listPage(
   options: TcrpCallOptions,
   retries: readonly number[],
   sleep: (ms: number) => Promise<void>,
-): Promise<RoomList> {
+): Promise<{ list: RoomList; bytes: number }> {
   for (let attempt = 0;; attempt++) {
     try {
-      return (await exchange(server, request, 1, options)).response as RoomList;
+      const { response, frames } = await exchange(server, request, 1, options);
+      return { list: response as RoomList, bytes: frames[0]!.payload.length };
     } catch (error) {
       const retry = retries[attempt];
       if (!(error instanceof ChatRefusedError && error.status === 429) || retry === undefined) {

@@ -14,7 +14,7 @@ import {
   type TcrpResponse,
 } from "../protocol/tcrp.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
-import { requestRoomList } from "./tcrp_client.ts";
+import { MAX_LIST_WALK_BYTES, requestRoomList } from "./tcrp_client.ts";
 
 const room = (name: string): RoomSummary => ({
   name,
@@ -115,6 +115,23 @@ Deno.test("requestRoomList: a cursor that comes back again is an error, not an e
     async (port, requests) => {
       await assert.rejects(requestRoomList(server(port), {}, noWait), ChatTransportError);
       assert.equal(requests.length, 2);
+    },
+  );
+});
+
+Deno.test("requestRoomList: pages that add up to more than one answer may hold are an error", async () => {
+  // Each page about 1.3 MB, with a new cursor every time: a list with no end in sight.
+  const page = Array.from({ length: 5_000 }, (_, i) => room(`${"x".repeat(200)} ${i}`));
+  await withScriptedServer(
+    (_, i) => ({ status: 200, rooms: page, next: `cursor ${i}` }),
+    async (port, requests) => {
+      await assert.rejects(
+        requestRoomList(server(port)),
+        (error: unknown) =>
+          error instanceof ChatTransportError && /larger than any real/.test(error.message),
+      );
+      const pageBytes = JSON.stringify({ status: 200, rooms: page, next: "cursor 0" }).length;
+      assert.equal(requests.length, Math.floor(MAX_LIST_WALK_BYTES / pageBytes) + 1);
     },
   );
 });
