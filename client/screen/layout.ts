@@ -2,7 +2,7 @@
  * Where things go on the chat screen: how the input wraps into 1–3 rows with
  * the cursor among them, and what the status line says. Pure: no I/O.
  */
-import { cellWidth, displayWidth, graphemes } from "./text_width.ts";
+import { cellWidth, displayWidth, graphemes, screenText } from "./text_width.ts";
 
 /** The input never takes more rows than this; a longer text scrolls within them. */
 export const MAX_INPUT_ROWS = 3;
@@ -34,8 +34,11 @@ export function layoutInput(
   let col = 0;
   let cursorRow = 0;
   let cursorCol = 0;
-  const put = (g: string) => {
-    const w = cellWidth(g);
+  // Drawn as screenText shows it: a member name Tab put in, or a pasted escape,
+  // must not reach the terminal raw (or count as zero cells).
+  const put = (raw: string) => {
+    const g = screenText(raw);
+    const w = displayWidth(g);
     if (col + w > width) {
       rows.push("");
       col = 0;

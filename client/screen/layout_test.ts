@@ -12,6 +12,15 @@ Deno.test("input layout: wraps by cells, cursor at the insertion point", () => {
   assert.deepEqual([mid.cursorRow, mid.cursorCol], [1, 0]);
 });
 
+Deno.test("input layout: control and bidi characters in the input are drawn as U+FFFD, a tab as spaces", () => {
+  // A member name from a hostile server, put in by Tab, or a pasted escape sequence.
+  const text = "eve\x1b[2J\u202Ex\ty";
+  const layout = layoutInput("> ", text, text.length, 80);
+  assert.deepEqual(layout.rows, ["> eve\uFFFD[2J\uFFFDx    y"]);
+  assert.equal(layout.cursorCol, displayWidth(layout.rows[0]!));
+  assert.ok(!layout.rows.join("").includes("\x1b"));
+});
+
 Deno.test("input layout: a full last row puts the cursor on a new row; at most 3 rows, around the cursor", () => {
   const full = layoutInput("> ", "x".repeat(8), 8, 10);
   assert.deepEqual(full.rows, ["> " + "x".repeat(8), ""]);
