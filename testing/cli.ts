@@ -394,6 +394,19 @@ export interface ServerProcess {
  */
 export class Children {
   #all: ChildHandle[] = [];
+  #home: string | null = null;
+
+  /**
+   * This set of children's own configuration and data directories
+   * (XDG_CONFIG_HOME, XDG_DATA_HOME), made on first use and removed by
+   * {@linkcode dispose}: every child sees them unless a test passes its own,
+   * so no test reads or writes the user's pins or server key, and children of
+   * one test share them as one person's programs do.
+   */
+  get homeDirs(): { config: string; data: string } {
+    this.#home ??= Deno.makeTempDirSync({ prefix: "chat-test-home-" });
+    return { config: `${this.#home}/config`, data: `${this.#home}/data` };
+  }
 
   /** Spawns `chat ARGS...` through Deno.execPath(). */
   chat(args: string[], options: SpawnOptions = {}): ChildHandle {
@@ -405,7 +418,9 @@ export class Children {
 
   /** Spawns any command (in the repository root, NO_COLOR=1). */
   spawn(command: string, args: string[], options: SpawnOptions = {}): ChildHandle {
-    const handle = new ChildHandle(command, args, options);
+    const { config, data } = this.homeDirs;
+    const env = { XDG_CONFIG_HOME: config, XDG_DATA_HOME: data, ...options.env };
+    const handle = new ChildHandle(command, args, { ...options, env });
     this.#all.push(handle);
     return handle;
   }
@@ -489,6 +504,10 @@ export class Children {
     const all = this.#all;
     this.#all = [];
     await Promise.all(all.map((child) => child.dispose().catch(() => {})));
+    if (this.#home !== null) {
+      await Deno.remove(this.#home, { recursive: true }).catch(() => {});
+      this.#home = null;
+    }
   }
 }
 
