@@ -23,7 +23,13 @@ import {
 } from "../protocol/sealed_datagram.ts";
 import type { Ed25519Signer, SealedSessionParams } from "../protocol/sealed_types.ts";
 import type { RoomRequest } from "../protocol/tcrp.ts";
-import type { FakeWire } from "./fake_network_test_util.ts";
+import {
+  type FakeConnector,
+  type FakeWire,
+  type Harness,
+  type HarnessOptions,
+  withSession,
+} from "./fake_network_test_util.ts";
 
 /** The provider the fakes and the sessions under test use. */
 export const TEST_CRYPTO = nodeCrypto;
@@ -161,4 +167,20 @@ export class FakeSealedWire implements FakeWire {
   reset(token: Uint8Array = this.params.resetToken): Uint8Array {
     return encodeResetDatagram(this.params.sessionId, token);
   }
+}
+
+/** withSession over a sealed server; `body` also gets the server and the first wire. */
+export function withSealedSession(
+  options: HarnessOptions,
+  body: (h: Harness & { server: FakeSealedServer; wire: FakeSealedWire }) => Promise<void> | void,
+): Promise<void> {
+  const server = new FakeSealedServer();
+  return withSession({
+    ...options,
+    session: { crypto: TEST_CRYPTO, ...options.session },
+    network: (connector: FakeConnector) => {
+      connector.sealed = server;
+      options.network?.(connector);
+    },
+  }, (h) => body({ ...h, server, wire: server.wires[0]! }));
 }
