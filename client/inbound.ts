@@ -130,13 +130,7 @@ export class InboundOrder {
     this.#head = headSeq;
     if (headSeq < this.#nextSeq) return;
     const floor = headSeq - INBOUND_WINDOW + 1;
-    if (floor > this.#nextSeq) {
-      this.#options.missed(this.#nextSeq, floor - 1);
-      for (const seq of this.#buffered.keys()) if (seq < floor) this.#buffered.delete(seq);
-      this.#nextSeq = floor;
-      if (this.#gap !== null) this.#gap.progressAt = floor;
-      this.#drain();
-    }
+    if (floor > this.#nextSeq) this.#skipTo(floor);
     this.#checkGap(headSeq, true);
   }
 
@@ -160,6 +154,23 @@ export class InboundOrder {
     this.#head = 0;
     this.#early = [];
     this.#buffered.clear();
+  }
+
+  /**
+   * Moves delivery on to `floor`: what is buffered below it is delivered in
+   * order, and every run missing in between is reported as missed.
+   */
+  #skipTo(floor: number): void {
+    const below = [...this.#buffered.keys()].filter((seq) => seq < floor).sort((a, b) => a - b);
+    for (const seq of below) {
+      if (seq > this.#nextSeq) this.#options.missed(this.#nextSeq, seq - 1);
+      this.#nextSeq = seq;
+      this.#drain();
+    }
+    if (floor > this.#nextSeq) this.#options.missed(this.#nextSeq, floor - 1);
+    this.#nextSeq = Math.max(this.#nextSeq, floor);
+    if (this.#gap !== null) this.#gap.progressAt = this.#nextSeq;
+    this.#drain();
   }
 
   #inWindow(seq: number): boolean {
