@@ -152,10 +152,7 @@ export class FakeSealedWire implements FakeWire {
 
   /** HEARTBEAT_ACK with the room's head seq, on the member channel. */
   heartbeatAck(headSeq: number): Uint8Array {
-    const inner = new Uint8Array(5);
-    inner[0] = 0x88;
-    new DataView(inner.buffer).setUint32(1, headSeq);
-    return this.member(inner);
+    return this.member(encodeServerDatagram({ kind: "heartbeatAck", headSeq }));
   }
 
   /** PATH_CHALLENGE on the member channel. */

@@ -1,13 +1,15 @@
 /**
  * The session library's connector for Deno: the membership over TCRP (TCP),
  * then the chat datagrams over a UDP socket bound to the IP address the
- * token is bound to. This is where the Deno socket APIs live, outside the
+ * token is bound to and connected to the server's UDP endpoint. This is where the Deno socket APIs live, outside the
  * library; front ends and tools open real sessions with
  * {@linkcode openChatSession}.
  */
+import dgram from "node:dgram";
 import type { HostPort } from "../protocol/host_port.ts";
 import type { Connection, ConnectOptions, Connector, DatagramChannel } from "./connector.ts";
 import type { RoomRequest } from "../protocol/tcrp.ts";
+import { ChatTransportError } from "./errors.ts";
 import { ChatSession, type SessionOptions } from "./session.ts";
 import { requestMembership } from "./tcrp_client.ts";
 
@@ -50,7 +52,7 @@ export class TcpUdpConnector implements Connector {
     return {
       accepted: membership.accepted,
       token: membership.token,
-      channel: openUdpChannel(membership.localHostname, target),
+      channel: await openUdpChannel(membership.localHostname, target),
       reliable: false,
     };
   }
@@ -70,46 +72,95 @@ export function openChatSession(options: ServerSessionOptions): Promise<ChatSess
   return ChatSession.open({ ...rest, connector: new TcpUdpConnector(server, { udpTarget }) });
 }
 
-// Larger than any legal datagram, so an oversized one is seen (and rejected) whole.
-const RECEIVE_BUFFER_BYTES = 65_536;
+/** Datagrams kept for a slow reader; past this, new ones are dropped like lost ones. */
+const RECEIVE_QUEUE_DATAGRAMS = 4_096;
 
 /**
  * A UDP socket bound to `localHostname` (the IP our token is bound to) on
- * an ephemeral port, talking to one server endpoint. Datagrams from any
- * other source port are ignored.
+ * an ephemeral port and connected (node:dgram `connect`) to one server
+ * endpoint: datagrams go there, and only datagrams from exactly that
+ * address and port are received.
+ *
+ * Deno 2.9.6's node:dgram `connect` does not connect the kernel socket (it
+ * stays unconnected, `ss` shows no peer, and a datagram from another port
+ * is delivered), so the kernel does not filter: this channel drops every
+ * datagram whose source is not the connected address and port itself.
+ * Before, only the port was compared, so any host could send from the
+ * server's port.
  */
-export function openUdpChannel(localHostname: string, server: HostPort): DatagramChannel {
-  const conn = Deno.listenDatagram({ hostname: localHostname, port: 0, transport: "udp" });
-  const target = { transport: "udp" as const, hostname: server.hostname, port: server.port };
-  const buffer = new Uint8Array(RECEIVE_BUFFER_BYTES);
+export async function openUdpChannel(
+  localHostname: string,
+  server: HostPort,
+): Promise<DatagramChannel> {
+  const socket = dgram.createSocket(localHostname.includes(":") ? "udp6" : "udp4");
+  const queue: Uint8Array[] = [];
+  let waiting: ((bytes: Uint8Array | null) => void) | null = null;
   let closed = false;
-  const local = conn.addr as Deno.NetAddr;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, localHostname, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.connect(server.port, server.hostname, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    socket.close();
+    throw new ChatTransportError(
+      `cannot open a UDP socket to ${server.hostname}:${server.port}: ${describe(error)}`,
+      { cause: error },
+    );
+  }
+  const remote = socket.remoteAddress();
+  const local = socket.address();
+  socket.on("message", (message: Uint8Array, from: { address: string; port: number }) => {
+    if (closed || from.port !== remote.port || from.address !== remote.address) return;
+    const bytes = new Uint8Array(message); // a copy: the session may keep it
+    if (waiting !== null) {
+      const wake = waiting;
+      waiting = null;
+      wake(bytes);
+    } else if (queue.length < RECEIVE_QUEUE_DATAGRAMS) {
+      queue.push(bytes);
+    }
+  });
+  // ICMP "port unreachable" and the like: UDP loss, which the session handles by retrying.
+  socket.on("error", () => {});
   return {
-    local: { hostname: local.hostname, port: local.port },
+    local: { hostname: local.address, port: local.port },
     send(bytes) {
       if (closed) return;
-      conn.send(bytes, target).catch(() => {/* loss is handled by retransmission */});
+      try {
+        socket.send(bytes, (error: Error | null) => void error); // loss is retransmission's business
+      } catch { /* the socket is closing */ }
     },
-    async receive() {
-      while (!closed) {
-        try {
-          const [bytes, addr] = await conn.receive(buffer);
-          const from = addr as Deno.NetAddr;
-          if (from.port !== server.port) continue;
-          return bytes.slice();
-        } catch (error) {
-          if (closed || error instanceof Deno.errors.BadResource) return null;
-          // ICMP "port unreachable" can surface as a receive error; the session retries.
-        }
-      }
-      return null;
+    receive() {
+      const next = queue.shift();
+      if (next !== undefined) return Promise.resolve(next);
+      if (closed) return Promise.resolve(null);
+      return new Promise((resolve) => (waiting = resolve));
     },
     close() {
       if (closed) return;
       closed = true;
+      queue.length = 0;
+      const wake = waiting;
+      waiting = null;
+      wake?.(null);
       try {
-        conn.close();
+        socket.close();
       } catch { /* already closed */ }
     },
   };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
