@@ -8,7 +8,12 @@
  */
 import type { JoinAccepted, RoomRequest } from "../protocol/tcrp.ts";
 import type { HostPort } from "../protocol/host_port.ts";
-import type { SealedSessionParams } from "../protocol/sealed_types.ts";
+import { sameBytes } from "../protocol/sealed_datagram.ts";
+import {
+  type SealedSessionParams,
+  type ServerKeyCheck,
+  ServerKeyMismatchError,
+} from "../protocol/sealed_types.ts";
 import { ChatTransportError } from "./errors.ts";
 import type { Scheduler, TimerId } from "./scheduler.ts";
 
@@ -134,4 +139,44 @@ export function connectWithin(
     if (abort.signal.aborted) connection.channel.close(); // too late: nobody will use it
   }, () => {});
   return Promise.race([connecting, deadline]).finally(() => scheduler.clearTimeout(timer));
+}
+
+/**
+ * `check` for the first key a connector meets, then that key only: what a
+ * connector for sealed sessions uses, so a rejoin never pins a new key
+ * (whatever the pin store says by then, after a `chat trust` or a first-use
+ * pin by another client). A later key that differs is refused with
+ * {@linkcode ServerKeyMismatchError} (both keys whole, in hex), before the
+ * exchange sends its request. A first check that throws keeps nothing.
+ *
+ * @example
+ * ```ts
+ * const check = keepFirstServerKey((key) => pins.check(server, key));
+ * await check(keyA); // pins.check ran (it may pin on first use)
+ * await check(keyA); // the kept key: no pin store involved
+ * await check(keyB); // throws ServerKeyMismatchError
+ * ```
+ */
+export function keepFirstServerKey(check: ServerKeyCheck): ServerKeyCheck {
+  let kept: Uint8Array | null = null;
+  return async (serverStaticKey) => {
+    if (kept === null) {
+      await check(serverStaticKey);
+      kept ??= serverStaticKey.slice();
+      return;
+    }
+    if (!sameBytes(kept, serverStaticKey)) {
+      throw new ServerKeyMismatchError(
+        kept,
+        serverStaticKey.slice(),
+        `the server's key changed since this session first connected (was ${hex(kept)}, ` +
+          `now ${hex(serverStaticKey)}); nothing was sent. If the server's key was replaced ` +
+          "on purpose, trust the new one and join again",
+      );
+    }
+  };
+}
+
+function hex(bytes: Uint8Array): string {
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -7,11 +7,18 @@
  */
 import dgram from "node:dgram";
 import type { HostPort } from "../protocol/host_port.ts";
-import type { Connection, ConnectOptions, Connector, DatagramChannel } from "./connector.ts";
+import type { CryptoProvider, ServerKeyCheck } from "../protocol/sealed_types.ts";
 import type { RoomRequest } from "../protocol/tcrp.ts";
+import {
+  type Connection,
+  type ConnectOptions,
+  type Connector,
+  type DatagramChannel,
+  keepFirstServerKey,
+} from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
 import { ChatSession, type SessionOptions } from "./session.ts";
-import { requestMembership } from "./tcrp_client.ts";
+import { requestMembership, requestSealedMembership } from "./tcrp_client.ts";
 
 /** Options of {@linkcode TcpUdpConnector}. */
 export interface TcpUdpConnectorOptions {
@@ -20,12 +27,27 @@ export interface TcpUdpConnectorOptions {
    * announces (a fault proxy in tests and the chaos suites).
    */
   udpTarget?: HostPort;
+  /** Ask for sealed memberships (docs/protocol.md 6); absent: plain ones. */
+  sealed?: SealedConnectorOptions;
+}
+
+/** What a sealed {@linkcode TcpUdpConnector} needs. */
+export interface SealedConnectorOptions {
+  crypto: CryptoProvider;
+  /**
+   * Judges the server's key on first contact (a pin store: it may pin on
+   * first use). The connector calls it once, for the first key it meets,
+   * and holds every later request to that key.
+   */
+  checkServerKey: ServerKeyCheck;
 }
 
 /**
  * Connects over TCP + UDP: one TCRP request per membership, then a new UDP
  * socket for its datagrams. UDP loses and reorders, so the channel is not
- * reliable.
+ * reliable. With `sealed`, each request is a sealed exchange, and the
+ * server key first accepted is the only one any later request (a rejoin)
+ * accepts: a changed key stops it before the request goes out.
  *
  * @example
  * ```ts
@@ -37,15 +59,35 @@ export class TcpUdpConnector implements Connector {
   /** The server's TCRP address. */
   readonly server: HostPort;
   #udpTarget: HostPort | undefined;
+  #sealed: SealedConnectorOptions | undefined;
 
   /** A connector for the server whose TCRP port is at `server`. */
   constructor(server: HostPort, options: TcpUdpConnectorOptions = {}) {
     this.server = server;
     this.#udpTarget = options.udpTarget;
+    this.#sealed = options.sealed && {
+      crypto: options.sealed.crypto,
+      checkServerKey: keepFirstServerKey(options.sealed.checkServerKey),
+    };
   }
 
   /** Sends the request over TCP; on success opens the UDP channel. */
   async connect(request: RoomRequest, options: ConnectOptions): Promise<Connection> {
+    if (this.#sealed !== undefined) {
+      const answer = await requestSealedMembership(this.server, request, {
+        ...options,
+        ...this.#sealed,
+      });
+      const target = this.#udpTarget ??
+        { hostname: this.server.hostname, port: answer.accepted.udpPort };
+      return {
+        accepted: answer.accepted,
+        token: new Uint8Array(0),
+        channel: await openUdpChannel(answer.localHostname, target),
+        reliable: false,
+        sealed: answer.session,
+      };
+    }
     const membership = await requestMembership(this.server, request, options);
     const target = this.#udpTarget ??
       { hostname: this.server.hostname, port: membership.accepted.udpPort };
@@ -59,17 +101,23 @@ export class TcpUdpConnector implements Connector {
 }
 
 /** {@linkcode SessionOptions} for a real server: its address instead of a connector. */
-export type ServerSessionOptions = Omit<SessionOptions, "connector"> & {
+export type ServerSessionOptions = Omit<SessionOptions, "connector" | "crypto"> & {
   /** The server's TCRP address. */
   server: HostPort;
   /** Datagrams go here instead of to the server (a fault proxy). */
   udpTarget?: HostPort;
+  /** A sealed session (its provider seals the datagrams too); absent: plain. */
+  sealed?: SealedConnectorOptions;
 };
 
 /** Opens a session with a real server over TCP + UDP. */
 export function openChatSession(options: ServerSessionOptions): Promise<ChatSession> {
-  const { server, udpTarget, ...rest } = options;
-  return ChatSession.open({ ...rest, connector: new TcpUdpConnector(server, { udpTarget }) });
+  const { server, udpTarget, sealed, ...rest } = options;
+  return ChatSession.open({
+    ...rest,
+    crypto: sealed?.crypto,
+    connector: new TcpUdpConnector(server, { udpTarget, sealed }),
+  });
 }
 
 /** Datagrams kept for a slow reader; past this, new ones are dropped like lost ones. */

@@ -1,7 +1,9 @@
 /** The Deno UDP channel on loopback: connected to one endpoint, and deaf to every other. */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { openUdpChannel } from "./tcp_udp_connector.ts";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
+import { startTestServer } from "../testing/test_server.ts";
+import { openUdpChannel, TcpUdpConnector } from "./tcp_udp_connector.ts";
 
 function udpSocket(): Promise<dgram.Socket> {
   const socket = dgram.createSocket("udp4");
@@ -32,5 +34,38 @@ Deno.test("openUdpChannel: sends to the server, receives only from its exact add
     assert.equal(await channel.receive(), null, "closed: receive says null");
     server.close();
     stranger.close();
+  }
+});
+
+Deno.test("TcpUdpConnector sealed: a sealed membership from a real server; the first key is checked once and kept", async () => {
+  const server = startTestServer();
+  const checked: Uint8Array[] = [];
+  const connector = new TcpUdpConnector(
+    { hostname: server.tcpAddr.hostname, port: server.tcpAddr.port },
+    { sealed: { crypto: nodeCrypto, checkServerKey: (key) => void checked.push(key) } },
+  );
+  const request = (operation: 1 | 2, username: string) => ({
+    operation,
+    roomName: "sealed-room",
+    username,
+    password: "pw",
+    capacity: null,
+    protocol: 2,
+  } as const);
+  const connections = [];
+  try {
+    connections.push(await connector.connect(request(1, "ann"), { timeoutMs: 5_000 }));
+    connections.push(await connector.connect(request(2, "bob"), { timeoutMs: 5_000 }));
+    const [first, second] = connections;
+    assert.deepEqual(first!.sealed!.serverStaticKey, server.staticPublicKey);
+    assert.equal(first!.sealed!.passwordProtected, true);
+    assert.equal(first!.sealed!.host, "ann");
+    assert.equal(first!.token.length, 0, "no token leaves the server");
+    assert.notDeepEqual(first!.sealed!.sessionId, second!.sealed!.sessionId);
+    assert.deepEqual(checked, [server.staticPublicKey], "checked once: the rejoin path keeps it");
+    assert.ok(first!.channel.local !== undefined);
+  } finally {
+    for (const connection of connections) connection.channel.close();
+    await server.shutdown();
   }
 });
