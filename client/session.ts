@@ -28,6 +28,7 @@ import { type DatagramLink, type Inbound, plainLink, sealedLink } from "./datagr
 import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { IdleWarning } from "./idle_warning.ts";
 import { InboundOrder } from "./inbound.ts";
+import { keepAlive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
 import { paceOf } from "./pace.ts";
 import {
@@ -37,13 +38,7 @@ import {
   RejoinStoppedError,
   ShownEvents,
 } from "./rejoin.ts";
-import {
-  guardedScheduler,
-  raceTimeout,
-  repeat,
-  type Scheduler,
-  systemScheduler,
-} from "./scheduler.ts";
+import { guardedScheduler, raceTimeout, type Scheduler, systemScheduler } from "./scheduler.ts";
 import {
   DEFAULT_TIMINGS,
   type SessionEvent,
@@ -58,9 +53,6 @@ export type { SessionEvent, SessionOptions, SessionTimings };
 
 /** LEAVE is sent this many times, `retryBaseMs` apart, until CLOSED comes back. */
 const LEAVE_TRIES = 3;
-
-/** A sealed session that hears no authenticated datagram for this many heartbeat periods rejoins. */
-export const SILENT_PERIODS = 3;
 
 /** welcoming: HELLO sent, no WELCOME yet; live: in the room; rejoining: between servers. */
 type Phase = "welcoming" | "live" | "rejoining";
@@ -429,21 +421,14 @@ export class ChatSession {
     this.#inbound.start(body.headSeq);
     this.#idleWarning.start(this.#connection.accepted.idleTimeoutSeconds);
     this.#stopHeartbeat();
-    // Twice a period: the server drops a member after 3 silent periods, and
-    // 3 heartbeats lost in a row happen 0.8% of the time at 20% loss (the
-    // chaos suite saw it); 6 in a row, 0.006%.
-    const heartbeatMs = this.#connection.accepted.heartbeatSeconds * 1000;
-    const link = this.#link;
-    this.#stopHeartbeat = repeat(this.#scheduler, heartbeatMs / 2, () => {
-      // A sealed server answers every HEARTBEAT: its silence means it is gone
-      // (nothing a stranger can forge keeps us here, or sends us away).
-      if (link.sealed && this.#scheduler.now() - link.heardAt >= SILENT_PERIODS * heartbeatMs) {
-        const reason = `no authenticated datagram from the server for ${SILENT_PERIODS} ` +
-          "heartbeat periods";
+    this.#stopHeartbeat = keepAlive({
+      scheduler: this.#scheduler,
+      heartbeatSeconds: this.#connection.accepted.heartbeatSeconds,
+      link: this.#link,
+      beat: () => this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq }),
+      silent: (reason) => {
         if (!this.#startRejoin(reason)) this.#close("lost", reason);
-        return;
-      }
-      this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq });
+      },
     });
     // What was typed while we were away goes out now, with the new token.
     this.#outbox.resume(
