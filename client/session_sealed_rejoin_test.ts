@@ -6,7 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { startOpening, USER, welcome } from "./fake_network_test_util.ts";
-import { withSealedSession } from "./fake_sealed_server_test_util.ts";
+import {
+  FakeSealedServer,
+  type FakeSealedWire,
+  withSealedSession,
+} from "./fake_sealed_server_test_util.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { TEST_CRYPTO } from "./fake_sealed_server_test_util.ts";
@@ -161,4 +165,28 @@ Deno.test("refusals before the handshake (plain, anyone's) are retried; a sealed
     await assert.rejects(opening, kind);
     assert.equal(connector.requests.length, 1, "not retried");
   }
+});
+
+Deno.test("sealed: a reset during a welcome phase ends that attempt: the first open fails, a rejoin asks again", async () => {
+  const { clock, connector, opening } = startOpening({
+    network: (connector) => (connector.sealed = new FakeSealedServer()),
+    session: { crypto: TEST_CRYPTO },
+  });
+  await clock.settle();
+  connector.channel.injectBytes((connector.channel.wire as FakeSealedWire).reset());
+  await clock.settle();
+  await assert.rejects(opening, /no longer knows this session/);
+
+  await withSealedSession({}, async ({ clock, connector, fake, events, wire }) => {
+    fake.injectBytes(wire.reset());
+    await clock.settle();
+    const second = connector.channel;
+    assert.equal(second.of("hello").length, 1);
+    second.injectBytes((second.wire as FakeSealedWire).reset()); // forgotten again at once
+    await clock.advance(250);
+    assert.equal(connector.requests.length, 3, "a new membership, not more HELLOs to a dead one");
+    connector.channel.inject(welcome(0));
+    await clock.settle();
+    assert.deepEqual(events.of("welcome").map((w) => w.rejoined), [false, true]);
+  });
 });
