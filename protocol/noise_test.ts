@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { nobleCrypto } from "../crypto/noble_crypto.ts";
 import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { flip, hex, toHex } from "../crypto/provider_vectors_test_util.ts";
 import {
@@ -68,10 +69,12 @@ function runVector(provider: CryptoProvider, v: Vector): void {
   });
 }
 
-for (const v of vectors) {
-  Deno.test(`Noise NX matches the published vectors of ${v.source.split(" ")[0]}`, () => {
-    runVector(crypto, v);
-  });
+for (const provider of [nodeCrypto, nobleCrypto]) {
+  for (const v of vectors) {
+    Deno.test(`Noise NX on ${provider.name} matches the vectors of ${v.source.split(" ")[0]}`, () => {
+      runVector(provider, v);
+    });
+  }
 }
 
 function handshake(prologue = Uint8Array.of(1, 2, 3)) {
