@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { encodeServerDatagram } from "../protocol/datagram.ts";
 import { MAX_COUNTER } from "../protocol/sealed_datagram.ts";
 import { encodeUtf8 } from "../protocol/bytes.ts";
+import type { CryptoProvider } from "../protocol/sealed_types.ts";
+import { nobleCrypto } from "../crypto/noble_crypto.ts";
 import { message, withSession } from "./fake_network_test_util.ts";
 import {
   FakeSealedServer,
@@ -215,5 +217,22 @@ Deno.test("sealed: a HEARTBEAT_ACK head far ahead moves delivery to the window b
     fake.inject(message(3_977));
     await clock.settle();
     assert.deepEqual(events.seqs(), [1, 3_977]);
+  });
+});
+
+Deno.test("sealed: the session runs on the browser's provider (@noble) against a node:crypto server, with a verify that answers by promise", async () => {
+  const crypto: CryptoProvider = {
+    ...nobleCrypto,
+    ed25519Verify: (...args) => Promise.resolve(nobleCrypto.ed25519Verify(...args)), // as WebCrypto
+  };
+  await withSealedSession({ session: { crypto } }, async ({ clock, fake, session, events }) => {
+    const id = session.send("hi");
+    await clock.settle();
+    fake.inject({ kind: "ack", msgId: 1, seq: 1 });
+    fake.inject(message(1, "hi", "alice"));
+    fake.inject(message(2));
+    await clock.settle();
+    assert.deepEqual(events.of("delivered").map((d) => d.msgId), [id]);
+    assert.deepEqual(events.seqs(), [1, 2]);
   });
 });
