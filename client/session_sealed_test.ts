@@ -218,6 +218,17 @@ Deno.test("sealed: a HEARTBEAT_ACK head far ahead moves delivery to the window b
     await clock.settle();
     assert.deepEqual(events.seqs(), [1, 3_977]);
   });
+  // The same HEARTBEAT_ACK on the plain protocol is anyone's: it moves nothing.
+  await withSession({}, async ({ clock, fake, events }) => {
+    fake.inject(message(1));
+    fake.inject({ kind: "heartbeatAck", headSeq: 5_000 });
+    await clock.advance(15_000);
+    assert.deepEqual(events.of("missed"), []);
+    assert.deepEqual(fake.of("resend"), []);
+    fake.inject(message(2));
+    await clock.settle();
+    assert.deepEqual(events.seqs(), [1, 2]);
+  });
 });
 
 Deno.test("sealed: the session runs on the browser's provider (@noble) against a node:crypto server, with a verify that answers by promise", async () => {
