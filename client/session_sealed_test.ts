@@ -10,7 +10,7 @@ import { MAX_COUNTER } from "../protocol/sealed_datagram.ts";
 import { encodeUtf8 } from "../protocol/bytes.ts";
 import type { CryptoProvider } from "../protocol/sealed_types.ts";
 import { nobleCrypto } from "../crypto/noble_crypto.ts";
-import { message, withSession } from "./fake_network_test_util.ts";
+import { message, welcome, withSession } from "./fake_network_test_util.ts";
 import {
   FakeSealedServer,
   TEST_CRYPTO,
@@ -245,5 +245,20 @@ Deno.test("sealed: the session runs on the browser's provider (@noble) against a
     await clock.settle();
     assert.deepEqual(events.of("delivered").map((d) => d.msgId), [id]);
     assert.deepEqual(events.seqs(), [1, 2]);
+  });
+});
+
+Deno.test("sealed: room datagrams that overtake the WELCOME wait for its key, then are delivered in order", async () => {
+  await withSealedSession({
+    beforeWelcome: async (fake, clock) => {
+      fake.inject(message(2));
+      fake.inject(message(1));
+      await clock.settle();
+      fake.inject(welcome(1));
+    },
+  }, async ({ clock, events }) => {
+    await clock.settle();
+    assert.deepEqual(events.seqs(), [1, 2]);
+    assert.deepEqual(events.of("message").map((m) => m.replay), [true, false]);
   });
 });
