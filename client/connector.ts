@@ -8,15 +8,22 @@
  */
 import type { JoinAccepted, RoomRequest } from "../protocol/tcrp.ts";
 import type { HostPort } from "../protocol/host_port.ts";
+import { sameBytes } from "../protocol/sealed_datagram.ts";
+import {
+  type SealedSessionParams,
+  type ServerKeyCheck,
+  ServerKeyMismatchError,
+} from "../protocol/sealed_types.ts";
 import { ChatTransportError } from "./errors.ts";
 import type { Scheduler, TimerId } from "./scheduler.ts";
 
-export type { JoinAccepted, RoomRequest };
+export type { JoinAccepted, RoomRequest, SealedSessionParams };
 
 /**
- * Chat datagrams to and from one server, for one membership. Client
- * datagrams go out as encoded by `protocol/datagram.ts`; server datagrams
- * come back as received (the session decodes them and drops garbage).
+ * Chat datagrams to and from one server, for one membership, as bytes on
+ * the wire: plain ones as `protocol/datagram.ts` encodes them, sealed ones
+ * as `protocol/sealed_datagram.ts` does (the session seals, opens, decodes
+ * and drops garbage; the channel only carries).
  */
 export interface DatagramChannel {
   /** Sends one datagram; never waits. Loss is the session's business, not an error. */
@@ -37,8 +44,15 @@ export interface DatagramChannel {
 export interface Connection {
   /** The server's answer: where datagrams go, their size limit, heartbeat and idle periods. */
   accepted: JoinAccepted;
-  /** The member's token, carried by every datagram. */
+  /** The member's token, carried by every plain datagram; empty for a sealed connection. */
   token: Uint8Array;
+  /**
+   * Present when the membership is sealed (docs/protocol.md 6): the keys,
+   * reset token and server keys from the sealed answer. The session then
+   * seals every datagram and accepts only authenticated ones; absent, it
+   * speaks the plain protocol.
+   */
+  sealed?: SealedSessionParams;
   /** The channel for this membership's datagrams. */
   channel: DatagramChannel;
   /**
@@ -60,6 +74,12 @@ export interface ConnectOptions {
 /**
  * Asks a server for a membership.
  *
+ * A connector for sealed sessions checks the server's static key before it
+ * sends anything secret, and keeps the key it first accepted: every later
+ * request (a rejoin) must meet that same key, whatever a pin store says by
+ * then, and one that meets another is stopped before the request goes out
+ * (`ServerKeyMismatchError`). A rejoin never pins a new key.
+ *
  * @example A connector that counts its calls around another one
  * ```ts
  * let calls = 0;
@@ -75,8 +95,11 @@ export interface Connector {
   /**
    * Sends one CREATE_ROOM or JOIN_ROOM. Resolves with the answer and an open
    * channel; rejects with `ChatRefusedError` when the server says no
-   * (`status` is its code) and `ChatTransportError` when it cannot be
-   * reached or answers with garbage, in time or at all.
+   * (`status` is its code; for a sealed request, only a sealed refusal),
+   * `ChatTransportError` when it cannot be reached, answers with garbage,
+   * in time or at all, or refuses before the handshake completes (a plain
+   * refusal, with its `status`: anyone could have sent it), and
+   * `ServerKeyMismatchError` when the server proved another key.
    */
   connect(request: RoomRequest, options: ConnectOptions): Promise<Connection>;
 }
@@ -116,4 +139,44 @@ export function connectWithin(
     if (abort.signal.aborted) connection.channel.close(); // too late: nobody will use it
   }, () => {});
   return Promise.race([connecting, deadline]).finally(() => scheduler.clearTimeout(timer));
+}
+
+/**
+ * `check` for the first key a connector meets, then that key only: what a
+ * connector for sealed sessions uses, so a rejoin never pins a new key
+ * (whatever the pin store says by then, after a `chat trust` or a first-use
+ * pin by another client). A later key that differs is refused with
+ * {@linkcode ServerKeyMismatchError} (both keys whole, in hex), before the
+ * exchange sends its request. A first check that throws keeps nothing.
+ *
+ * @example
+ * ```ts
+ * const check = keepFirstServerKey((key) => pins.check(server, key));
+ * await check(keyA); // pins.check ran (it may pin on first use)
+ * await check(keyA); // the kept key: no pin store involved
+ * await check(keyB); // throws ServerKeyMismatchError
+ * ```
+ */
+export function keepFirstServerKey(check: ServerKeyCheck): ServerKeyCheck {
+  let kept: Uint8Array | null = null;
+  return async (serverStaticKey) => {
+    if (kept === null) {
+      await check(serverStaticKey);
+      kept ??= serverStaticKey.slice();
+      return;
+    }
+    if (!sameBytes(kept, serverStaticKey)) {
+      throw new ServerKeyMismatchError(
+        kept,
+        serverStaticKey.slice(),
+        `the server's key changed since this session first connected (was ${hex(kept)}, ` +
+          `now ${hex(serverStaticKey)}); nothing was sent. If the server's key was replaced ` +
+          "on purpose, trust the new one and join again",
+      );
+    }
+  };
+}
+
+function hex(bytes: Uint8Array): string {
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,95 +1,130 @@
 /**
- * A hook to transform every datagram on its way out and in (sealed sessions
- * will encrypt here, with WebCrypto, which is asynchronous), applied as a
- * wrapper around the channel so the session's protocol logic does not change.
- */
-import type { HostPort } from "../protocol/host_port.ts";
-import type { DatagramChannel } from "./connector.ts";
-
-/**
- * Transforms datagrams; either method may return a promise.
+ * How one connection's datagrams are protected on the wire, behind one
+ * interface the session talks through: plain (room name and token in every
+ * datagram, nothing authenticated: docs/protocol.md 4) or sealed (the
+ * member and room channels of `sealed_channel.ts`: 6.3). The session picks
+ * one per connection from its `sealed` params; the crypto provider is
+ * injected, never imported.
  *
- * @example A transform that frames every datagram with a marker byte
- * ```ts
- * const framing: DatagramCrypto = {
- *   seal: (bytes) => Uint8Array.of(0x7e, ...bytes),
- *   open: (bytes) => (bytes[0] === 0x7e ? bytes.subarray(1) : null),
- * };
- * ```
+ * Before sealed sessions this file held a generic transform hook around
+ * every datagram. Sealing needs more than a transform can know (which
+ * channel a datagram came by, epoch keys arriving in WELCOME and KEY, a
+ * fresh counter at each retransmission), so the hook gave way to this.
  */
-export interface DatagramCrypto {
-  /** Turns a datagram the session wrote into what goes on the wire. */
-  seal(bytes: Uint8Array): Uint8Array | Promise<Uint8Array>;
-  /**
-   * Turns what came off the wire back into a server datagram, or null for
-   * one that does not open (forged, damaged): it is dropped like garbage.
-   * Throwing (or rejecting) is a failure, and ends the session as lost.
-   */
-  open(bytes: Uint8Array): Uint8Array | null | Promise<Uint8Array | null>;
-}
+import {
+  type ClientBody,
+  decodeServerDatagram,
+  encodeClientDatagram,
+  type ServerBody,
+} from "../protocol/datagram.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { encodeSealedClientBody, MEMBER_OVERHEAD_BYTES } from "../protocol/sealed_datagram.ts";
+import type { CryptoProvider } from "../protocol/sealed_types.ts";
+import type { Connection } from "./connector.ts";
+import type { Scheduler } from "./scheduler.ts";
+import { type EventBody, type MemberBody, SealedChannel } from "./sealed_channel.ts";
 
 /**
- * `channel` with `crypto` applied both ways. Sealing runs at once for each
- * send (several may be under way together) but datagrams leave in the order
- * they were sent; received datagrams are opened one at a time, in order. A
- * seal that throws makes the next receive reject with that error, so the
- * session sees it.
+ * What arrived: a plain datagram (anyone could have sent it), or an
+ * authenticated one from the member or the room channel, or a stateless
+ * reset for this session.
  */
-export function sealChannel(channel: DatagramChannel, crypto: DatagramCrypto): DatagramChannel {
-  return new SealedChannel(channel, crypto);
+export type Inbound =
+  | { from: "plain"; body: ServerBody }
+  | { from: "member"; body: MemberBody }
+  | { from: "room"; body: EventBody }
+  | { from: "reset" };
+
+/** One connection's datagrams, as the session sees them. */
+export interface DatagramLink {
+  /** True when what {@linkcode receive} yields is authenticated (sealed). */
+  readonly sealed: boolean;
+  /**
+   * The bytes {@linkcode send} takes for `body`: kept by the outbox and
+   * passed again for each retransmission. Throws RangeError when the whole
+   * datagram (for sealed: with marker, header and tag) would be over the
+   * server's maxDatagramBytes.
+   */
+  encode(body: ClientBody): Uint8Array;
+  /** Puts `encode`d bytes on the wire; sealed, under a fresh counter each time. */
+  send(bytes: Uint8Array): void;
+  /** The next datagram the session should look at, or null once closed; garbage is skipped. */
+  receive(): Promise<Inbound | null>;
+  /** When an authenticated datagram last arrived (sealed); -Infinity for plain. */
+  readonly heardAt: number;
+  close(): void;
 }
 
-class SealedChannel implements DatagramChannel {
-  #inner: DatagramChannel;
-  #crypto: DatagramCrypto;
-  /** The previous send's turn on the wire: each send waits for it, so order holds. */
-  #sending: Promise<void> = Promise.resolve();
-  #receiving: Promise<Uint8Array | null> | undefined;
-  #failed: Promise<never>;
-  #fail!: (error: unknown) => void;
-  #closed = false;
+/** The plain link: every datagram names the room and carries the token. */
+export function plainLink(connection: Connection, room: string): DatagramLink {
+  const { channel, token, accepted } = connection;
+  return {
+    sealed: false,
+    heardAt: -Infinity,
+    encode(body) {
+      const bytes = encodeClientDatagram({ roomName: room, token, body });
+      checkSize(bytes.length, accepted.maxDatagramBytes);
+      return bytes;
+    },
+    send: (bytes) => channel.send(bytes),
+    async receive() {
+      while (true) {
+        const bytes = await channel.receive();
+        if (bytes === null) return null;
+        try {
+          return { from: "plain", body: decodeServerDatagram(bytes) };
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error; // garbage is dropped, as the server does
+        }
+      }
+    },
+    close: () => channel.close(),
+  };
+}
 
-  constructor(inner: DatagramChannel, crypto: DatagramCrypto) {
-    this.#inner = inner;
-    this.#crypto = crypto;
-    this.#failed = new Promise<never>((_, reject) => (this.#fail = reject));
-    this.#failed.catch(() => {}); // seen by the next receive, not unhandled meanwhile
-  }
+/** What a sealed link needs besides the connection (whose `sealed` params it uses). */
+export interface SealedLinkOptions {
+  crypto: CryptoProvider;
+  scheduler: Scheduler;
+  /** HELLO, to ask for an epoch key we missed (rate limited by the channel). */
+  askForKey: () => void;
+  /** The member channel's counter is used up. */
+  exhausted: () => void;
+  /** Tests: the first member counter. */
+  firstCounter?: number;
+}
 
-  get local(): HostPort | undefined {
-    return this.#inner.local;
-  }
+/** The sealed link over `connection`, which must carry `sealed` params. */
+export function sealedLink(connection: Connection, options: SealedLinkOptions): DatagramLink {
+  const params = connection.sealed;
+  if (params === undefined) throw new TypeError("a sealed link needs a sealed connection");
+  const { maxDatagramBytes } = connection.accepted;
+  const channel = new SealedChannel({
+    channel: connection.channel,
+    params,
+    maxDatagramBytes,
+    ...options,
+  });
+  return {
+    sealed: true,
+    get heardAt() {
+      return channel.heardAt;
+    },
+    encode(body) {
+      const inner = encodeSealedClientBody(body);
+      checkSize(inner.length + MEMBER_OVERHEAD_BYTES, maxDatagramBytes);
+      return inner;
+    },
+    send: (inner) => channel.send(inner),
+    receive: () => channel.receive(),
+    close: () => channel.close(),
+  };
+}
 
-  send(bytes: Uint8Array): void {
-    if (this.#closed) return;
-    let sealing: Promise<Uint8Array>;
-    try {
-      sealing = Promise.resolve(this.#crypto.seal(bytes));
-    } catch (error) {
-      sealing = Promise.reject(error);
-    }
-    this.#sending = this.#sending.then(() => sealing).then(
-      (sealed) => {
-        if (!this.#closed) this.#inner.send(sealed);
-      },
-      (error) => this.#fail(error),
+function checkSize(size: number, maxDatagramBytes: number): void {
+  if (size > maxDatagramBytes) {
+    throw new RangeError(
+      `message is ${size} bytes with headers; the server takes ${maxDatagramBytes}`,
     );
-  }
-
-  async receive(): Promise<Uint8Array | null> {
-    while (true) {
-      // A receive cut short by a failure stays pending: the next call reuses it.
-      this.#receiving ??= this.#inner.receive();
-      const bytes = await Promise.race([this.#receiving, this.#failed]);
-      this.#receiving = undefined;
-      if (bytes === null) return null;
-      const opened = await this.#crypto.open(bytes);
-      if (opened !== null) return opened;
-    }
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#inner.close();
   }
 }

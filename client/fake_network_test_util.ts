@@ -2,17 +2,20 @@
  * A scripted network for session tests, on virtual time: a connector whose
  * answers the test chooses, and channels that record what the session sends
  * and hand it whatever server datagrams the test injects. No server, no
- * sockets, no real time.
+ * sockets, no real time. With a {@linkcode FakeSealedServer} the connector
+ * hands out sealed connections, and the channels seal and open as a sealed
+ * server would (`fake_sealed_server_test_util.ts`).
  */
 import assert from "node:assert/strict";
 import {
-  type ClientBody,
   CloseReason,
   decodeClientDatagram,
   encodeServerDatagram,
   EventType,
   type ServerBody,
 } from "../protocol/datagram.ts";
+import type { SealedClientBody } from "../protocol/sealed_datagram.ts";
+import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import type {
   Connection,
   ConnectOptions,
@@ -22,6 +25,7 @@ import type {
   RoomRequest,
 } from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
+import type { FakeSealedServer } from "./fake_sealed_server_test_util.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { ChatSession, type SessionEvent, type SessionOptions } from "./session.ts";
 import { VirtualClock } from "../testing/virtual_time.ts";
@@ -40,21 +44,33 @@ export const ACCEPTED: JoinAccepted = {
 
 /** One datagram the session sent, decoded, with its token's first byte and when it was sent. */
 export interface Sent {
-  body: ClientBody;
-  /** Which connection's token it carried (tokens are filled with the connection's number). */
+  body: SealedClientBody;
+  /**
+   * Which connection's token (or sealed session id) it carried: they are
+   * filled with the connection's number.
+   */
   tokenByte: number;
   atMs: number;
 }
 
-/** How the far end reads and writes bytes (a test of the crypto hook changes them). */
-export interface WireCodec {
-  /** What the server makes of the bytes the client put on the wire. */
-  fromClient(bytes: Uint8Array): Uint8Array;
+/** How the far end reads and writes datagrams: plain, or as a sealed server. */
+export interface FakeWire {
+  /** What the server makes of the bytes the client put on the wire (asserting they are well formed). */
+  fromClient(bytes: Uint8Array): { body: SealedClientBody; tokenByte: number };
   /** What the server puts on the wire for a datagram. */
-  toClient(bytes: Uint8Array): Uint8Array;
+  toClient(body: ServerBody): Uint8Array;
 }
 
-const PLAIN: WireCodec = { fromClient: (bytes) => bytes, toClient: (bytes) => bytes };
+/** The plain protocol: room name and token in, server datagrams out as they are. */
+export const PLAIN_WIRE: FakeWire = {
+  fromClient(bytes) {
+    const datagram = decodeClientDatagram(bytes);
+    assert.equal(datagram.roomName, ROOM);
+    assert.equal(datagram.token.length, 32);
+    return { body: datagram.body, tokenByte: datagram.token[0]! };
+  },
+  toClient: (body) => encodeServerDatagram(body),
+};
 
 /**
  * A scripted channel: records what the session sends (decoded) and hands it
@@ -63,13 +79,14 @@ const PLAIN: WireCodec = { fromClient: (bytes) => bytes, toClient: (bytes) => by
 export class FakeChannel implements DatagramChannel {
   readonly sent: Sent[] = [];
   /** The bytes as they went on the wire. */
-  readonly wire: Uint8Array[] = [];
+  readonly onWire: Uint8Array[] = [];
   closed = false;
   /** Answer LEAVE with CLOSED 5, as the server does. */
   answerLeave = true;
   readonly local = { hostname: "127.0.0.1", port: 40_000 };
   #clock: Scheduler;
-  #codec: WireCodec;
+  /** How this channel's far end reads and writes. */
+  readonly wire: FakeWire;
   /** When set, send() throws it (a channel failing under the session). */
   sendThrows: Error | null = null;
   #inbox: Uint8Array[] = [];
@@ -77,20 +94,18 @@ export class FakeChannel implements DatagramChannel {
   #waiting: { resolve: (bytes: Uint8Array | null) => void; reject: (error: Error) => void } | null =
     null;
 
-  constructor(clock: Scheduler, codec: WireCodec = PLAIN) {
+  constructor(clock: Scheduler, wire: FakeWire = PLAIN_WIRE) {
     this.#clock = clock;
-    this.#codec = codec;
+    this.wire = wire;
   }
 
   send(bytes: Uint8Array): void {
     if (this.sendThrows !== null) throw this.sendThrows;
     if (this.closed) return;
-    this.wire.push(bytes);
-    const datagram = decodeClientDatagram(this.#codec.fromClient(bytes));
-    assert.equal(datagram.roomName, ROOM);
-    assert.equal(datagram.token.length, 32);
-    this.sent.push({ body: datagram.body, tokenByte: datagram.token[0]!, atMs: this.#clock.now() });
-    if (datagram.body.kind === "leave" && this.answerLeave) {
+    this.onWire.push(bytes);
+    const { body, tokenByte } = this.wire.fromClient(bytes);
+    this.sent.push({ body, tokenByte, atMs: this.#clock.now() });
+    if (body.kind === "leave" && this.answerLeave) {
       this.inject({ kind: "closed", reason: CloseReason.LEFT, text: "you left the room" });
     }
   }
@@ -117,9 +132,9 @@ export class FakeChannel implements DatagramChannel {
     this.#wake(null);
   }
 
-  /** Delivers one server datagram to the session. */
+  /** Delivers one server datagram to the session (sealed by a sealed wire). */
   inject(body: ServerBody): void {
-    this.injectBytes(this.#codec.toClient(encodeServerDatagram(body)));
+    this.injectBytes(this.wire.toClient(body));
   }
 
   /** Delivers raw bytes, garbage included. */
@@ -136,14 +151,14 @@ export class FakeChannel implements DatagramChannel {
   }
 
   /** Bodies of one kind sent so far. */
-  of<K extends ClientBody["kind"]>(kind: K): Extract<ClientBody, { kind: K }>[] {
-    return this.sent.map((s) => s.body).filter((b): b is Extract<ClientBody, { kind: K }> =>
+  of<K extends SealedClientBody["kind"]>(kind: K): Extract<SealedClientBody, { kind: K }>[] {
+    return this.sent.map((s) => s.body).filter((b): b is Extract<SealedClientBody, { kind: K }> =>
       b.kind === kind
     );
   }
 
   /** When each datagram of one kind was sent. */
-  timesOf(kind: ClientBody["kind"]): number[] {
+  timesOf(kind: SealedClientBody["kind"]): number[] {
     return this.sent.filter((s) => s.body.kind === kind).map((s) => s.atMs);
   }
 }
@@ -155,7 +170,10 @@ export type ConnectAnswer = "ok" | Error;
  * A scripted connector: each request takes the next answer from `answers`
  * ("ok" when they run out, unless `otherwise` says else); each success opens
  * a new {@linkcode FakeChannel} whose token is filled with the connection's
- * number (1, 2, ...).
+ * number (1, 2, ...). With `sealed` set, connections are sealed ones from
+ * that server, and the connector behaves as a sealed connector must: it
+ * keeps the server key it first accepted, and a request that meets another
+ * is refused (ServerKeyMismatchError) before it goes out, and not recorded.
  */
 export class FakeConnector implements Connector {
   readonly requests: RoomRequest[] = [];
@@ -166,7 +184,13 @@ export class FakeConnector implements Connector {
   otherwise: ConnectAnswer = "ok";
   reliable = false;
   accepted: JoinAccepted = ACCEPTED;
-  codec: WireCodec = PLAIN;
+  /** The sealed server behind this connector; null: plain. */
+  sealed: FakeSealedServer | null = null;
+  /** A sealed connector keeps the first key; false plays one that forgets to (the session must still refuse). */
+  keepsServerKey = true;
+  /** Requests stopped because the server proved another key. */
+  keyRefusals = 0;
+  #acceptedKey: Uint8Array | null = null;
   #clock: Scheduler;
 
   constructor(clock: Scheduler) {
@@ -174,6 +198,15 @@ export class FakeConnector implements Connector {
   }
 
   connect(request: RoomRequest, options: ConnectOptions): Promise<Connection> {
+    if (this.sealed !== null && this.keepsServerKey) {
+      const proved = this.sealed.staticKey;
+      if (this.#acceptedKey !== null && proved.some((byte, i) => byte !== this.#acceptedKey![i])) {
+        this.keyRefusals++;
+        return Promise.reject(
+          new ServerKeyMismatchError(this.#acceptedKey, proved, "the server's key changed"),
+        );
+      }
+    }
     this.requests.push(request);
     this.requestTimes.push(this.#clock.now());
     if (options.signal?.aborted) {
@@ -181,11 +214,25 @@ export class FakeConnector implements Connector {
     }
     const answer = this.answers.shift() ?? this.otherwise;
     if (answer instanceof Error) return Promise.reject(answer);
-    const channel = new FakeChannel(this.#clock, this.codec);
+    const number = this.channels.length + 1;
+    if (this.sealed !== null) {
+      this.#acceptedKey ??= this.sealed.staticKey;
+      const { params, wire } = this.sealed.admit(number, request);
+      const channel = new FakeChannel(this.#clock, wire);
+      this.channels.push(channel);
+      return Promise.resolve({
+        accepted: this.accepted,
+        token: new Uint8Array(0),
+        channel,
+        reliable: this.reliable,
+        sealed: params,
+      });
+    }
+    const channel = new FakeChannel(this.#clock);
     this.channels.push(channel);
     return Promise.resolve({
       accepted: this.accepted,
-      token: new Uint8Array(32).fill(this.channels.length),
+      token: new Uint8Array(32).fill(number),
       channel,
       reliable: this.reliable,
     });

@@ -3,12 +3,25 @@
  * repeated and out of order; this hands them on once each, in seq order, and
  * asks the server again (RESEND) for what is missing, until it comes or has
  * waited too long and is reported as missed.
+ *
+ * An event's seq is believed only within {@linkcode INBOUND_WINDOW} of the
+ * next one expected, so one event with a huge seq (forged, or a server's
+ * bug) can neither freeze the client in a long gap scan nor move it past
+ * every real event. Only a head seq from the server's own channel (WELCOME,
+ * and a sealed room's HEARTBEAT_ACK) may move the next seq further.
  */
 import { type ChatEvent, REPLAY_ON_WELCOME } from "../protocol/datagram.ts";
 import type { Scheduler, TimerId } from "./scheduler.ts";
 
 /** RESENDs sent at once for separate runs of missing seqs; the rest wait a round. */
 export const MAX_RESEND_RUNS = 32;
+
+/**
+ * Seqs from the next one expected that an event may carry and be kept:
+ * the server's history is 1024 events, so nothing further could be asked
+ * for again anyway. It also bounds what is buffered, and every gap scan.
+ */
+export const INBOUND_WINDOW = 1024;
 
 /** What {@linkcode InboundOrder} needs and whom it tells. */
 export interface InboundOrderOptions {
@@ -61,6 +74,8 @@ export class InboundOrder {
   #replayUntil = 0;
   #early: ChatEvent[] = [];
   #buffered = new Map<number, ChatEvent>();
+  /** The newest seq the server said it has, on its own channel; 0 until WELCOME. */
+  #head = 0;
   #gap: GapState | null = null;
 
   /** Nothing is delivered before {@linkcode start}. */
@@ -76,25 +91,47 @@ export class InboundOrder {
   start(headSeq: number): void {
     this.#nextSeq = Math.max(1, headSeq - REPLAY_ON_WELCOME + 1);
     this.#replayUntil = headSeq;
+    this.#head = headSeq;
     // Buffer every early event before looking for gaps, so none is asked for again.
     for (const event of this.#early) {
-      if (event.seq >= this.#nextSeq) this.#buffered.set(event.seq, event);
+      if (this.#inWindow(event.seq)) this.#buffered.set(event.seq, event);
     }
     this.#early = [];
     this.#drain();
     this.#checkGap(headSeq, true);
   }
 
-  /** An EVENT datagram; duplicates and seqs already passed are dropped. */
+  /**
+   * An EVENT datagram; duplicates, seqs already passed and seqs
+   * {@linkcode INBOUND_WINDOW} or more ahead of the next one are dropped.
+   */
   receive(event: ChatEvent): void {
     if (this.#nextSeq === 0) {
-      this.#early.push(event); // overtook the WELCOME
+      // Overtook the WELCOME; as many as the window holds, since it is not known yet.
+      if (this.#early.length < INBOUND_WINDOW) this.#early.push(event);
       return;
     }
-    if (event.seq < this.#nextSeq || this.#buffered.has(event.seq)) return; // duplicate
+    if (!this.#inWindow(event.seq) || this.#buffered.has(event.seq)) return;
     this.#buffered.set(event.seq, event);
     this.#drain();
     this.#checkGap(0);
+  }
+
+  /**
+   * The room's newest seq, as the server said on its own channel (a sealed
+   * room's HEARTBEAT_ACK, or a WELCOME in answer to a later HELLO): a lost
+   * tail is asked for if it does not come within an interval (the server
+   * may be resending it already), and when the head is a window or more
+   * ahead, delivery skips to the window below it and says what was missed.
+   * Before WELCOME, or for a head not ahead of what we have, nothing changes.
+   */
+  head(headSeq: number): void {
+    if (this.#nextSeq === 0 || headSeq <= this.#head) return;
+    this.#head = headSeq;
+    if (headSeq < this.#nextSeq) return;
+    const floor = headSeq - INBOUND_WINDOW + 1;
+    if (floor > this.#nextSeq) this.#skipTo(floor);
+    this.#checkGap(headSeq, true);
   }
 
   /**
@@ -114,8 +151,37 @@ export class InboundOrder {
     this.#gap = null;
     this.#nextSeq = 0;
     this.#replayUntil = 0;
+    this.#head = 0;
     this.#early = [];
     this.#buffered.clear();
+  }
+
+  /**
+   * Moves delivery on to `floor`: what is buffered below it is delivered in
+   * order, and every run missing in between is reported as missed.
+   */
+  #skipTo(floor: number): void {
+    const below = [...this.#buffered.keys()].filter((seq) => seq < floor).sort((a, b) => a - b);
+    for (const seq of below) {
+      if (seq > this.#nextSeq) this.#options.missed(this.#nextSeq, seq - 1);
+      this.#nextSeq = seq;
+      this.#drain();
+    }
+    if (floor > this.#nextSeq) this.#options.missed(this.#nextSeq, floor - 1);
+    this.#nextSeq = Math.max(this.#nextSeq, floor);
+    if (this.#gap !== null) this.#gap.progressAt = this.#nextSeq;
+    this.#drain();
+  }
+
+  #inWindow(seq: number): boolean {
+    return seq >= this.#nextSeq && seq < this.#nextSeq + INBOUND_WINDOW;
+  }
+
+  /** The highest seq known to exist: buffered, or the server's head. */
+  #top(): number {
+    let top = this.#head;
+    for (const seq of this.#buffered.keys()) if (seq > top) top = seq;
+    return top;
   }
 
   #drain(): void {
@@ -130,13 +196,14 @@ export class InboundOrder {
 
   /**
    * Asks at once for every missing range not yet asked for, below the highest
-   * seq buffered (or `headSeq`); the retry timer asks again for whatever is
-   * still missing. With `replayComing` (after WELCOME, which the replay
-   * follows) the first RESEND waits one interval instead of asking for what
+   * seq buffered (or the server's head); the retry timer asks again for
+   * whatever is still missing. With `replayComing` (after WELCOME, which the
+   * replay follows, or a head the server may be resending the tail below)
+   * a new gap's first RESEND waits one interval instead of asking for what
    * is on its way.
    */
   #checkGap(headSeq: number, replayComing = false): void {
-    const top = Math.max(headSeq, ...this.#buffered.keys());
+    const top = Math.max(headSeq, this.#top());
     if (top < this.#nextSeq) {
       this.#options.scheduler.clearTimeout(this.#gap?.timer);
       this.#gap = null;
@@ -183,7 +250,7 @@ export class InboundOrder {
       gap.tries = 0;
       this.#drain();
     }
-    const top = Math.max(gap.askedUpTo, ...this.#buffered.keys());
+    const top = Math.max(gap.askedUpTo, this.#top());
     if (top < this.#nextSeq) {
       this.#gap = null;
       return;
@@ -197,8 +264,13 @@ export class InboundOrder {
     );
   }
 
-  /** One RESEND per run of missing seqs in fromSeq..toSeq (at most 32 of them). */
-  #askFor(fromSeq: number, toSeq: number): void {
+  /**
+   * One RESEND per run of missing seqs in fromSeq..toSeq (at most 32 of
+   * them), looking at most {@linkcode INBOUND_WINDOW} seqs past the next
+   * one expected: the scan is bounded whatever the range.
+   */
+  #askFor(fromSeq: number, requestedToSeq: number): void {
+    const toSeq = Math.min(requestedToSeq, this.#nextSeq + INBOUND_WINDOW - 1);
     let runs = 0;
     let start = -1;
     for (let seq = fromSeq; seq <= toSeq + 1 && runs < MAX_RESEND_RUNS; seq++) {

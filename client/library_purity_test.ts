@@ -50,6 +50,7 @@ Deno.test("the session library is what its imports say: the session, its parts, 
       "outbox",
       "rejoin",
       "scheduler",
+      "sealed_channel",
       "session",
       "welcome",
     ]
@@ -63,8 +64,10 @@ Deno.test("the session library is what its imports say: the session, its parts, 
 Deno.test("no file of the session library uses Deno or node: APIs", () => {
   const offenders: string[] = [];
   for (const [path, text] of libraryFiles()) {
+    // Comments may name them (sealed_types.ts names the "node:crypto" provider it never imports).
+    const body = code(text);
     for (const [pattern, what] of [[/\bDeno\./, "Deno."], [/["']node:/, "node:"]] as const) {
-      if (pattern.test(text)) offenders.push(`${path} references ${what}`);
+      if (pattern.test(body)) offenders.push(`${path} references ${what}`);
     }
   }
   assert.deepEqual(offenders, []);

@@ -7,7 +7,10 @@
  * without relaying it again) until its ACK comes or the server refuses it
  * for good, or reported as not delivered after the last try; while the
  * session is between servers they wait, and go out with the new token,
- * numbered afresh from msgId 1, once it is back in.
+ * numbered afresh from msgId 1, once it is back in. Each try is handed to
+ * `send`, which on a sealed session seals it there and then under a fresh
+ * counter: a retransmission is a new datagram to the server, never a
+ * replay it would drop, and the msgId stays what it de-duplicates on.
  */
 import type { RefusedCode } from "../protocol/datagram.ts";
 import type { Scheduler, TimerId } from "./scheduler.ts";
@@ -53,7 +56,7 @@ export interface OutboxOptions {
   sendTries: number;
   /** The MESSAGE datagram for the current connection; throws RangeError when it cannot fit. */
   encode: (msgId: number, text: string) => Uint8Array;
-  /** Puts a datagram on the current channel. */
+  /** Puts a datagram on the current channel (sealing it afresh, on a sealed session), at each try. */
   send: (bytes: Uint8Array) => void;
   /** When the server was last heard from, on the scheduler's clock. */
   lastHeardAt: () => number;

@@ -4,8 +4,16 @@
  * else joins, and both retry for a bounded time while the server is away or
  * the room is not there yet. Then HELLO on the new connection, and the
  * replay that follows is not shown twice.
+ *
+ * Sealed sessions add what a rejoin must refuse (docs/protocol.md 6.3): a
+ * server key other than the one first accepted (the connector stops before
+ * the request; {@linkcode checkRejoinAnswer} checks again), and a room that
+ * no longer asks for the password we had (someone else may have created
+ * its name first after a restart).
  */
 import { type ChatEvent, REPLAY_ON_WELCOME } from "../protocol/datagram.ts";
+import { sameBytes } from "../protocol/sealed_datagram.ts";
+import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { type Connection, type Connector, connectWithin, type RoomRequest } from "./connector.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
@@ -36,6 +44,80 @@ export interface RejoinOptions {
 }
 
 const MAX_RETRY_WAIT_MS = 2_000;
+
+/**
+ * The client refused the room a rejoin led to (it no longer asks for our
+ * password, or the server answered without sealing): final, not retried.
+ */
+export class RejoinStoppedError extends Error {
+  /** Says what was refused and why. */
+  constructor(message: string) {
+    super(message);
+    this.name = "RejoinStoppedError";
+  }
+}
+
+/**
+ * What the session had when it rejoins: the server key it first accepted
+ * (null for a plain session) and whether it gave a password.
+ */
+export interface RejoinExpectations {
+  serverKey: Uint8Array | null;
+  hadPassword: boolean;
+  room: string;
+}
+
+/**
+ * Judges a rejoin's answer before anything is sent on it. Throws
+ * `ServerKeyMismatchError` for a sealed session whose server now proves
+ * another key (a connector should have stopped before the request; this is
+ * the session's own check), `RejoinStoppedError` for a sealed session that
+ * gets a plain answer, or a room that no longer asks for the password we
+ * had: then `leave` is called first, to give the membership back.
+ */
+export function checkRejoinAnswer(
+  expected: RejoinExpectations,
+  connection: Connection,
+  leave: () => void,
+): void {
+  const { sealed } = connection;
+  if (expected.serverKey !== null) {
+    if (sealed === undefined) {
+      throw new RejoinStoppedError(
+        `the server answered the rejoin of "${expected.room}" without sealing; not rejoining`,
+      );
+    }
+    if (
+      sealed.serverStaticKey.length !== expected.serverKey.length ||
+      !sameBytes(sealed.serverStaticKey, expected.serverKey)
+    ) {
+      throw new ServerKeyMismatchError(
+        expected.serverKey,
+        sealed.serverStaticKey,
+        `the server's key changed since this session first joined "${expected.room}"; ` +
+          "not rejoining (nothing was sent)",
+      );
+    }
+  }
+  if (sealed !== undefined && expected.hadPassword && !sealed.passwordProtected) {
+    leave();
+    throw new RejoinStoppedError(
+      `"${expected.room}" no longer asks for a password: after a restart someone else may ` +
+        "have created a room of that name; left it without sending a message",
+    );
+  }
+}
+
+/** A refusal that waiting may change: 429 from the server, or a plain one before the handshake. */
+function isBusy(error: unknown): boolean {
+  if (error instanceof ChatRefusedError) return error.status === 429;
+  if (error instanceof ChatTransportError) {
+    // A plain refusal before a sealed handshake completes (anyone could send one).
+    const status = (error as { status?: unknown }).status;
+    return status === 429 || status === 503;
+  }
+  return false;
+}
 /** One attempt's own limit, within what is left of the whole. */
 const ATTEMPT_TIMEOUT_MS = { min: 100, max: 5_000 };
 
@@ -84,7 +166,7 @@ export async function rejoinRoom(options: RejoinOptions): Promise<Connection> {
           throw error;
         }
       } else if (!(error instanceof ChatTransportError)) {
-        throw error;
+        throw error; // ServerKeyMismatchError above all: never retried, never pinned
       }
       lastError = error;
     }
@@ -109,9 +191,11 @@ export interface FirstConnectOptions {
 
 /**
  * The first membership request. A 429 (too many requests from this address
- * just now, as when many clients start at once) is retried after a wait
- * that doubles up to 2 s, within `timeoutMs` in all; every other refusal,
- * and a 429 when the time is up, rejects at once.
+ * just now, as when many clients start at once), and a plain 429 or 503
+ * that arrives before a sealed handshake completes (a retryable transport
+ * failure), is retried after a wait that doubles up to 2 s, within
+ * `timeoutMs` in all; every other refusal, and a 429 when the time is up,
+ * rejects at once.
  */
 export async function connectFirst(options: FirstConnectOptions): Promise<Connection> {
   const { scheduler, signal, timeoutMs } = options;
@@ -126,7 +210,7 @@ export async function connectFirst(options: FirstConnectOptions): Promise<Connec
       });
     } catch (error) {
       const left = deadline - scheduler.now();
-      if (!(error instanceof ChatRefusedError) || error.status !== 429 || left <= wait) throw error;
+      if (!isBusy(error) || left <= wait) throw error;
     }
     await sleep(scheduler, wait, signal);
     wait = Math.min(wait * 2, MAX_RETRY_WAIT_MS);

@@ -4,43 +4,48 @@
  * (`welcome.ts`), keeps the membership alive with heartbeats, sends messages
  * until acknowledged (`outbox.ts`), hands out the room's events once each
  * and in order (`inbound.ts`), and gets back into the room when the server
- * forgets it (`rejoin.ts`). It does no I/O of its own and uses no runtime-specific API:
- * the connector, the scheduler and the crypto hook are injected, so the same
- * code runs in Deno, in a browser, and in tests on virtual time.
+ * forgets it (`rejoin.ts`). A connection with `sealed` params is spoken to
+ * in sealed datagrams (`datagram_crypto.ts`, `sealed_channel.ts`): then
+ * only authenticated datagrams count, and the server's silence, a stateless
+ * reset, a changed key and a room that lost its password have rules of
+ * their own (docs/protocol.md 6.3). It does no I/O of its own and uses no
+ * runtime-specific API: the connector, the scheduler and the crypto
+ * provider are injected, so the same code runs in Deno, in a browser, and
+ * in tests on virtual time.
  */
 import {
   type ChatEvent,
   type ClientBody,
   CloseReason,
-  decodeServerDatagram,
-  encodeClientDatagram,
   EventType,
   type ServerBody,
 } from "../protocol/datagram.ts";
-import { ProtocolError } from "../protocol/errors.ts";
+import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
-import { type Connection, type DatagramChannel, type JoinAccepted } from "./connector.ts";
-import { sealChannel } from "./datagram_crypto.ts";
+import { type Connection, type JoinAccepted } from "./connector.ts";
+import { type DatagramLink, type Inbound, plainLink, sealedLink } from "./datagram_crypto.ts";
 import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { IdleWarning } from "./idle_warning.ts";
 import { InboundOrder } from "./inbound.ts";
+import { keepAlive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
 import { paceOf } from "./pace.ts";
-import { connectFirst, getBackIn, ShownEvents } from "./rejoin.ts";
 import {
-  guardedScheduler,
-  raceTimeout,
-  repeat,
-  type Scheduler,
-  systemScheduler,
-} from "./scheduler.ts";
+  checkRejoinAnswer,
+  connectFirst,
+  getBackIn,
+  RejoinStoppedError,
+  ShownEvents,
+} from "./rejoin.ts";
+import { guardedScheduler, raceTimeout, type Scheduler, systemScheduler } from "./scheduler.ts";
 import {
   DEFAULT_TIMINGS,
   type SessionEvent,
   type SessionOptions,
   type SessionTimings,
 } from "./session_options.ts";
+import type { MemberBody } from "./sealed_channel.ts";
 import { helloUntilWelcome } from "./welcome.ts";
 
 export { DEFAULT_TIMINGS };
@@ -79,6 +84,12 @@ export class ChatSession {
   /** Every timer of this session; a throw in one fails the session instead of the program. */
   #scheduler: Scheduler;
   #connection!: Connection;
+  /** The current connection's datagrams, plain or sealed. */
+  #link!: DatagramLink;
+  /** The server key the first connection proved (sealed); every rejoin must meet it. */
+  #serverKey: Uint8Array | null = null;
+  /** Set when a stateless reset ends the welcome phase under way. */
+  #resetDuringWelcome: string | null = null;
   #events = new AsyncQueue<SessionEvent>();
   #phase: Phase = "welcoming";
   #rejoined = false;
@@ -129,7 +140,8 @@ export class ChatSession {
       retryMaxMs: timings.retryMaxMs,
       sendTries: timings.sendTries,
       encode: (msgId, text) => this.#encode({ kind: "message", msgId, text }),
-      send: (bytes) => this.#connection.channel.send(bytes),
+      // Sealed: each try is sealed here, under a fresh counter; the msgId stays the key.
+      send: (bytes) => this.#link.send(bytes),
       lastHeardAt: () => this.#lastHeardAt,
       delivered: (msgId, seq) => {
         this.#idleWarning.activity();
@@ -170,6 +182,7 @@ export class ChatSession {
       retryBaseMs: timings.rejoinRetryMs,
     });
     const session = new ChatSession(options, timings, scheduler);
+    session.#serverKey = connection.sealed?.serverStaticKey ?? null;
     try {
       session.#useConnection(connection);
       await session.#sayHello(timings.helloTimeoutMs);
@@ -240,10 +253,11 @@ export class ChatSession {
       return;
     }
     const acked = new Promise<void>((resolve) => (this.#leaveAcked = resolve));
-    const { channel, reliable } = this.#connection;
-    const leave = this.#encode({ kind: "leave" });
+    const { reliable } = this.#connection;
+    const link = this.#link;
+    const leave = link.encode({ kind: "leave" });
     for (let i = 0; i < LEAVE_TRIES && !this.#closed; i++) {
-      if (i === 0 || !reliable) channel.send(leave);
+      if (i === 0 || !reliable) link.send(leave); // sealed: a fresh counter each time
       await raceTimeout(this.#scheduler, acked, this.#timings.retryBaseMs);
     }
     this.#close(CloseReason.LEFT, "you left the room");
@@ -251,21 +265,45 @@ export class ChatSession {
 
   /** Starts talking over a new connection: the welcome phase begins. */
   #useConnection(connection: Connection): void {
-    const crypto = this.#options.crypto;
-    const channel = crypto ? sealChannel(connection.channel, crypto) : connection.channel;
-    this.#connection = { ...connection, channel };
+    const link = this.#linkFor(connection);
+    this.#connection = connection;
+    this.#link = link;
     this.#phase = "welcoming";
+    this.#resetDuringWelcome = null;
     this.#inbound.stop();
     this.#welcomePhaseOver = new Promise((resolve) => (this.#endWelcomePhase = resolve));
-    void this.#receiveLoop(channel);
+    void this.#receiveLoop(link);
+  }
+
+  /** The plain or sealed link for `connection`. */
+  #linkFor(connection: Connection): DatagramLink {
+    if (connection.sealed === undefined) return plainLink(connection, this.room);
+    const crypto = this.#options.crypto;
+    if (crypto === undefined) {
+      connection.channel.close();
+      throw new ChatInternalError("a sealed connection needs the session's crypto option");
+    }
+    return sealedLink(connection, {
+      crypto,
+      scheduler: this.#scheduler,
+      // A room datagram of an epoch we have no key for: we missed a KEY, and WELCOME has it.
+      askForKey: () => this.#send({ kind: "hello", lastSeq: this.#inbound.highestSeq }),
+      exhausted: () =>
+        this.#scheduler.setTimeout(
+          () => this.#close("lost", "this membership's datagram counter is used up; join again"),
+          0,
+        ),
+      firstCounter: this.#options.firstCounter,
+    });
   }
 
   /** HELLO until WELCOME on the current connection; throws ChatTransportError on timeout. */
   #sayHello(timeoutMs: number): Promise<void> {
+    const link = this.#link;
+    const hello = link.encode({ kind: "hello", lastSeq: 0 });
     return helloUntilWelcome({
       scheduler: this.#scheduler,
-      channel: this.#connection.channel,
-      hello: this.#encode({ kind: "hello", lastSeq: 0 }),
+      sendHello: () => link.send(hello),
       intervalMs: this.#timings.helloIntervalMs,
       timeoutMs,
       reliable: this.#connection.reliable,
@@ -273,30 +311,23 @@ export class ChatSession {
       settled: Promise.race([this.#welcomePhaseOver, this.#closedPromise]),
       isWelcomed: () => this.#phase !== "welcoming",
       isClosed: () => this.#closed,
+      abandoned: () => this.#resetDuringWelcome,
     });
   }
 
   /**
-   * Reads one channel until it closes or is replaced. Anything unexpected
-   * (a decoding bug, a throw while handling a datagram, a channel that
-   * rejects) ends the session as lost rather than escaping as an unhandled
-   * rejection.
+   * Reads one link until it closes or is replaced. Anything unexpected
+   * (a decoding bug, a throw while handling a datagram, a channel or a
+   * crypto provider that rejects) ends the session as lost rather than
+   * escaping as an unhandled rejection.
    */
-  async #receiveLoop(channel: DatagramChannel): Promise<void> {
-    const current = () => !this.#closed && channel === this.#connection.channel;
+  async #receiveLoop(link: DatagramLink): Promise<void> {
+    const current = () => !this.#closed && link === this.#link;
     try {
       while (current()) {
-        const bytes = await channel.receive();
-        if (bytes === null || !current()) break;
-        let body: ServerBody;
-        try {
-          body = decodeServerDatagram(bytes);
-        } catch (error) {
-          if (error instanceof ProtocolError) continue; // garbage is dropped, as the server does
-          throw error;
-        }
-        this.#lastHeardAt = this.#scheduler.now();
-        this.#onDatagram(body);
+        const inbound = await link.receive();
+        if (inbound === null || !current()) break;
+        this.#onInbound(inbound);
       }
       if (current() && this.#phase !== "rejoining") {
         this.#close("lost", "the connection to the server closed");
@@ -306,14 +337,41 @@ export class ChatSession {
     }
   }
 
-  #onDatagram(body: ServerBody): void {
+  #onInbound(inbound: Inbound): void {
+    if (inbound.from === "reset") {
+      this.#onReset();
+      return;
+    }
+    this.#lastHeardAt = this.#scheduler.now();
+    if (inbound.from === "room") this.#inbound.receive(inbound.body);
+    else this.#onDatagram(inbound.body, inbound.from === "member");
+  }
+
+  /** A stateless reset with our token: the server no longer knows this session. */
+  #onReset(): void {
+    const reason = "the server no longer knows this session (it restarted?)";
+    if (this.#phase === "welcoming") {
+      this.#resetDuringWelcome = reason; // this HELLO cannot succeed: ask for a membership again
+      this.#endWelcomePhase();
+    } else if (this.#phase === "live" && !this.#startRejoin(reason)) {
+      this.#close("lost", reason);
+    }
+  }
+
+  /** `fromServer`: it came over the member channel, so its head seq may move ours. */
+  #onDatagram(body: ServerBody | MemberBody, fromServer: boolean): void {
     switch (body.kind) {
       case "event":
         this.#inbound.receive(body); // kept until WELCOME if it overtook it
         return;
       case "welcome":
         if (this.#phase === "welcoming") this.#onWelcome(body);
-        return; // else an answer to a repeated HELLO
+        // Else an answer to a repeated HELLO, or to one asking for a key we missed.
+        else if (fromServer) this.#inbound.head(body.headSeq);
+        return;
+      case "heartbeatAck":
+        if (fromServer) this.#inbound.head(body.headSeq);
+        return;
       case "ack":
         this.#outbox.acknowledge(body.msgId, body.seq);
         return;
@@ -342,7 +400,8 @@ export class ChatSession {
     }
   }
 
-  #onWelcome(body: ServerBody & { kind: "welcome" }): void {
+  #onWelcome(body: MemberBody & { kind: "welcome" }): void {
+    const previousHost = this.#host;
     this.#phase = "live";
     this.#host = body.host;
     this.#isHost = body.host === this.username;
@@ -354,16 +413,22 @@ export class ChatSession {
       host: body.host,
       members: body.members,
       rejoined: this.#rejoined,
+      // A rejoin that lands in a room with another host: a restart let someone else create it.
+      ...(this.#rejoined && previousHost !== "" && previousHost !== body.host
+        ? { previousHost }
+        : {}),
     });
     this.#inbound.start(body.headSeq);
     this.#idleWarning.start(this.#connection.accepted.idleTimeoutSeconds);
     this.#stopHeartbeat();
-    // Twice a period: the server drops a member after 3 silent periods, and
-    // 3 heartbeats lost in a row happen 0.8% of the time at 20% loss (the
-    // chaos suite saw it); 6 in a row, 0.006%.
-    const periodMs = (this.#connection.accepted.heartbeatSeconds * 1000) / 2;
-    this.#stopHeartbeat = repeat(this.#scheduler, periodMs, () => {
-      this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq });
+    this.#stopHeartbeat = keepAlive({
+      scheduler: this.#scheduler,
+      heartbeatSeconds: this.#connection.accepted.heartbeatSeconds,
+      link: this.#link,
+      beat: () => this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq }),
+      silent: (reason) => {
+        if (!this.#startRejoin(reason)) this.#close("lost", reason);
+      },
     });
     // What was typed while we were away goes out now, with the new token.
     this.#outbox.resume(
@@ -410,7 +475,7 @@ export class ChatSession {
     this.#idleWarning.stop();
     this.#inbound.stop();
     this.#outbox.pause();
-    this.#connection.channel.close();
+    this.#link.close();
     this.#shown.rejoining();
     this.#events.push({ type: "rejoining", reason, timeoutMs });
     getBackIn({
@@ -426,19 +491,38 @@ export class ChatSession {
       signal: this.#stop.signal,
       isClosed: () => this.#closed,
       welcome: async (connection, timeoutMs) => {
+        const expected = {
+          serverKey: this.#serverKey,
+          hadPassword: (this.#options.password ?? "") !== "",
+          room: this.room,
+        };
+        try {
+          checkRejoinAnswer(expected, connection, () => {
+            // Give the membership back at once rather than let it time out.
+            const link = this.#linkFor(connection);
+            link.send(link.encode({ kind: "leave" }));
+          });
+        } catch (error) {
+          connection.channel.close();
+          throw error;
+        }
         this.#useConnection(connection);
         this.#rejoined = true;
         try {
           await this.#sayHello(Math.min(this.#timings.helloTimeoutMs, timeoutMs));
         } catch (error) {
-          this.#connection.channel.close();
+          this.#link.close();
           this.#phase = "rejoining";
           throw error;
         }
       },
     }).catch((error) => {
       if (this.#closed) return;
-      if (error instanceof ChatRefusedError || error instanceof ChatTransportError) {
+      if (
+        error instanceof ChatRefusedError || error instanceof ChatTransportError ||
+        error instanceof ServerKeyMismatchError || error instanceof RejoinStoppedError
+      ) {
+        // Messages still waiting are reported undelivered as the session closes.
         this.#close("lost", `could not get back into "${this.room}": ${error.message}`);
       } else {
         this.#fail(error);
@@ -467,7 +551,7 @@ export class ChatSession {
     this.#inbound.stop();
     this.#outbox.giveUpAll();
     try {
-      this.#connection?.channel.close();
+      this.#link?.close();
     } catch { /* closing anyway; a channel that cannot close has nothing more to say */ }
     this.#events.push({ type: "closed", reason, text });
     this.#events.end();
@@ -475,19 +559,12 @@ export class ChatSession {
   }
 
   #send(body: ClientBody): void {
-    this.#connection.channel.send(this.#encode(body));
+    this.#link.send(this.#encode(body));
   }
 
+  /** What the link sends for `body`; throws RangeError when it cannot fit. */
   #encode(body: ClientBody): Uint8Array {
-    const { token, accepted } = this.#connection;
-    const bytes = encodeClientDatagram({ roomName: this.room, token, body });
-    if (bytes.length > accepted.maxDatagramBytes) {
-      throw new RangeError(
-        `message is ${bytes.length} bytes with headers; the server takes ` +
-          `${accepted.maxDatagramBytes}`,
-      );
-    }
-    return bytes;
+    return this.#link.encode(body);
   }
 }
 

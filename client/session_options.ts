@@ -3,13 +3,24 @@
  * timings, and the events a front end reads.
  */
 import type { CloseReason } from "../protocol/datagram.ts";
+import type { CryptoProvider } from "../protocol/sealed_types.ts";
 import type { Connector } from "./connector.ts";
-import type { DatagramCrypto } from "./datagram_crypto.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 /** What the front end is told, in order. */
 export type SessionEvent =
-  | { type: "welcome"; room: string; host: string; members: string[]; rejoined: boolean }
+  | {
+    type: "welcome";
+    room: string;
+    host: string;
+    members: string[];
+    rejoined: boolean;
+    /**
+     * Set when a rejoin landed in a room whose host is not the one before
+     * (after a restart, someone else created the room first): show it.
+     */
+    previousHost?: string;
+  }
   | { type: "message"; seq: number; time: Date; name: string; text: string; replay: boolean }
   | {
     type: "joined" | "left" | "timedOut";
@@ -94,8 +105,14 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** The clock and timers; default the system's (`performance.now` and global timers). */
   scheduler?: Scheduler;
-  /** Transforms every datagram both ways; default none. */
-  crypto?: DatagramCrypto;
+  /**
+   * The primitives for sealed datagrams; needed when the connector hands
+   * out sealed connections (a `sealed` Connection without it fails the
+   * session). Injected, so a browser can pass a pure-JS provider.
+   */
+  crypto?: CryptoProvider;
+  /** The first counter of each sealed member channel: 0. Tests start near 2^53 - 1. */
+  firstCounter?: number;
   /**
    * The highest msgId one membership may use before the session gets a new
    * one (rejoins): 2^32 - 1, since msgIds do not wrap. Tests pass less.

@@ -1,15 +1,24 @@
 /**
  * The session library's connector for Deno: the membership over TCRP (TCP),
  * then the chat datagrams over a UDP socket bound to the IP address the
- * token is bound to. This is where the Deno socket APIs live, outside the
+ * token is bound to and connected to the server's UDP endpoint. This is where the Deno socket APIs live, outside the
  * library; front ends and tools open real sessions with
  * {@linkcode openChatSession}.
  */
+import dgram from "node:dgram";
 import type { HostPort } from "../protocol/host_port.ts";
-import type { Connection, ConnectOptions, Connector, DatagramChannel } from "./connector.ts";
+import type { CryptoProvider, ServerKeyCheck } from "../protocol/sealed_types.ts";
 import type { RoomRequest } from "../protocol/tcrp.ts";
+import {
+  type Connection,
+  type ConnectOptions,
+  type Connector,
+  type DatagramChannel,
+  keepFirstServerKey,
+} from "./connector.ts";
+import { ChatTransportError } from "./errors.ts";
 import { ChatSession, type SessionOptions } from "./session.ts";
-import { requestMembership } from "./tcrp_client.ts";
+import { requestMembership, requestSealedMembership } from "./tcrp_client.ts";
 
 /** Options of {@linkcode TcpUdpConnector}. */
 export interface TcpUdpConnectorOptions {
@@ -18,12 +27,27 @@ export interface TcpUdpConnectorOptions {
    * announces (a fault proxy in tests and the chaos suites).
    */
   udpTarget?: HostPort;
+  /** Ask for sealed memberships (docs/protocol.md 6); absent: plain ones. */
+  sealed?: SealedConnectorOptions;
+}
+
+/** What a sealed {@linkcode TcpUdpConnector} needs. */
+export interface SealedConnectorOptions {
+  crypto: CryptoProvider;
+  /**
+   * Judges the server's key on first contact (a pin store: it may pin on
+   * first use). The connector calls it once, for the first key it meets,
+   * and holds every later request to that key.
+   */
+  checkServerKey: ServerKeyCheck;
 }
 
 /**
  * Connects over TCP + UDP: one TCRP request per membership, then a new UDP
  * socket for its datagrams. UDP loses and reorders, so the channel is not
- * reliable.
+ * reliable. With `sealed`, each request is a sealed exchange, and the
+ * server key first accepted is the only one any later request (a rejoin)
+ * accepts: a changed key stops it before the request goes out.
  *
  * @example
  * ```ts
@@ -35,81 +59,156 @@ export class TcpUdpConnector implements Connector {
   /** The server's TCRP address. */
   readonly server: HostPort;
   #udpTarget: HostPort | undefined;
+  #sealed: SealedConnectorOptions | undefined;
 
   /** A connector for the server whose TCRP port is at `server`. */
   constructor(server: HostPort, options: TcpUdpConnectorOptions = {}) {
     this.server = server;
     this.#udpTarget = options.udpTarget;
+    this.#sealed = options.sealed && {
+      crypto: options.sealed.crypto,
+      checkServerKey: keepFirstServerKey(options.sealed.checkServerKey),
+    };
   }
 
   /** Sends the request over TCP; on success opens the UDP channel. */
   async connect(request: RoomRequest, options: ConnectOptions): Promise<Connection> {
+    if (this.#sealed !== undefined) {
+      const answer = await requestSealedMembership(this.server, request, {
+        ...options,
+        ...this.#sealed,
+      });
+      const target = this.#udpTarget ??
+        { hostname: this.server.hostname, port: answer.accepted.udpPort };
+      return {
+        accepted: answer.accepted,
+        token: new Uint8Array(0),
+        channel: await openUdpChannel(answer.localHostname, target),
+        reliable: false,
+        sealed: answer.session,
+      };
+    }
     const membership = await requestMembership(this.server, request, options);
     const target = this.#udpTarget ??
       { hostname: this.server.hostname, port: membership.accepted.udpPort };
     return {
       accepted: membership.accepted,
       token: membership.token,
-      channel: openUdpChannel(membership.localHostname, target),
+      channel: await openUdpChannel(membership.localHostname, target),
       reliable: false,
     };
   }
 }
 
 /** {@linkcode SessionOptions} for a real server: its address instead of a connector. */
-export type ServerSessionOptions = Omit<SessionOptions, "connector"> & {
+export type ServerSessionOptions = Omit<SessionOptions, "connector" | "crypto"> & {
   /** The server's TCRP address. */
   server: HostPort;
   /** Datagrams go here instead of to the server (a fault proxy). */
   udpTarget?: HostPort;
+  /** A sealed session (its provider seals the datagrams too); absent: plain. */
+  sealed?: SealedConnectorOptions;
 };
 
 /** Opens a session with a real server over TCP + UDP. */
 export function openChatSession(options: ServerSessionOptions): Promise<ChatSession> {
-  const { server, udpTarget, ...rest } = options;
-  return ChatSession.open({ ...rest, connector: new TcpUdpConnector(server, { udpTarget }) });
+  const { server, udpTarget, sealed, ...rest } = options;
+  return ChatSession.open({
+    ...rest,
+    crypto: sealed?.crypto,
+    connector: new TcpUdpConnector(server, { udpTarget, sealed }),
+  });
 }
 
-// Larger than any legal datagram, so an oversized one is seen (and rejected) whole.
-const RECEIVE_BUFFER_BYTES = 65_536;
+/** Datagrams kept for a slow reader; past this, new ones are dropped like lost ones. */
+const RECEIVE_QUEUE_DATAGRAMS = 4_096;
 
 /**
  * A UDP socket bound to `localHostname` (the IP our token is bound to) on
- * an ephemeral port, talking to one server endpoint. Datagrams from any
- * other source port are ignored.
+ * an ephemeral port and connected (node:dgram `connect`) to one server
+ * endpoint: datagrams go there, and only datagrams from exactly that
+ * address and port are received.
+ *
+ * Deno 2.9.6's node:dgram `connect` does not connect the kernel socket (it
+ * stays unconnected, `ss` shows no peer, and a datagram from another port
+ * is delivered), so the kernel does not filter: this channel drops every
+ * datagram whose source is not the connected address and port itself.
+ * Before, only the port was compared, so any host could send from the
+ * server's port.
  */
-export function openUdpChannel(localHostname: string, server: HostPort): DatagramChannel {
-  const conn = Deno.listenDatagram({ hostname: localHostname, port: 0, transport: "udp" });
-  const target = { transport: "udp" as const, hostname: server.hostname, port: server.port };
-  const buffer = new Uint8Array(RECEIVE_BUFFER_BYTES);
+export async function openUdpChannel(
+  localHostname: string,
+  server: HostPort,
+): Promise<DatagramChannel> {
+  const socket = dgram.createSocket(localHostname.includes(":") ? "udp6" : "udp4");
+  const queue: Uint8Array[] = [];
+  let waiting: ((bytes: Uint8Array | null) => void) | null = null;
   let closed = false;
-  const local = conn.addr as Deno.NetAddr;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, localHostname, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.connect(server.port, server.hostname, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    socket.close();
+    throw new ChatTransportError(
+      `cannot open a UDP socket to ${server.hostname}:${server.port}: ${describe(error)}`,
+      { cause: error },
+    );
+  }
+  const remote = socket.remoteAddress();
+  const local = socket.address();
+  socket.on("message", (message: Uint8Array, from: { address: string; port: number }) => {
+    if (closed || from.port !== remote.port || from.address !== remote.address) return;
+    const bytes = new Uint8Array(message); // a copy: the session may keep it
+    if (waiting !== null) {
+      const wake = waiting;
+      waiting = null;
+      wake(bytes);
+    } else if (queue.length < RECEIVE_QUEUE_DATAGRAMS) {
+      queue.push(bytes);
+    }
+  });
+  // ICMP "port unreachable" and the like: UDP loss, which the session handles by retrying.
+  socket.on("error", () => {});
   return {
-    local: { hostname: local.hostname, port: local.port },
+    local: { hostname: local.address, port: local.port },
     send(bytes) {
       if (closed) return;
-      conn.send(bytes, target).catch(() => {/* loss is handled by retransmission */});
+      try {
+        socket.send(bytes, (error: Error | null) => void error); // loss is retransmission's business
+      } catch { /* the socket is closing */ }
     },
-    async receive() {
-      while (!closed) {
-        try {
-          const [bytes, addr] = await conn.receive(buffer);
-          const from = addr as Deno.NetAddr;
-          if (from.port !== server.port) continue;
-          return bytes.slice();
-        } catch (error) {
-          if (closed || error instanceof Deno.errors.BadResource) return null;
-          // ICMP "port unreachable" can surface as a receive error; the session retries.
-        }
-      }
-      return null;
+    receive() {
+      const next = queue.shift();
+      if (next !== undefined) return Promise.resolve(next);
+      if (closed) return Promise.resolve(null);
+      return new Promise((resolve) => (waiting = resolve));
     },
     close() {
       if (closed) return;
       closed = true;
+      queue.length = 0;
+      const wake = waiting;
+      waiting = null;
+      wake?.(null);
       try {
-        conn.close();
+        socket.close();
       } catch { /* already closed */ }
     },
   };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

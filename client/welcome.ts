@@ -4,7 +4,6 @@
  * lose it, so it is repeated, for a bounded time after which UDP is taken to
  * be blocked.
  */
-import type { DatagramChannel } from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
 import { raceTimeout, type Scheduler } from "./scheduler.ts";
 
@@ -12,10 +11,8 @@ import { raceTimeout, type Scheduler } from "./scheduler.ts";
 export interface HelloOptions {
   /** The clock for the repeats and the timeout. */
   scheduler: Scheduler;
-  /** Where HELLO goes. */
-  channel: DatagramChannel;
-  /** The HELLO datagram. */
-  hello: Uint8Array;
+  /** Sends HELLO (sealed: under a fresh counter each time, so a repeat is not a replay). */
+  sendHello: () => void;
   /** HELLO is repeated this often... */
   intervalMs: number;
   /** ...for at most this long. */
@@ -30,6 +27,11 @@ export interface HelloOptions {
   isWelcomed: () => boolean;
   /** True once the session has closed. */
   isClosed: () => boolean;
+  /**
+   * Why this welcome phase cannot succeed any more (the server reset the
+   * session), or null: checked after each wait, it rejects the phase.
+   */
+  abandoned?: () => string | null;
 }
 
 /**
@@ -45,6 +47,8 @@ export async function helloUntilWelcome(options: HelloOptions): Promise<void> {
     if (options.isClosed()) {
       throw new ChatTransportError("the session closed before the server welcomed it");
     }
+    const abandoned = options.abandoned?.() ?? null;
+    if (abandoned !== null) throw new ChatTransportError(abandoned);
     const left = timeoutMs - (scheduler.now() - started);
     if (left <= 0) {
       throw new ChatTransportError(
@@ -53,7 +57,7 @@ export async function helloUntilWelcome(options: HelloOptions): Promise<void> {
           : `no answer from UDP port ${options.udpPort} within ${timeoutMs} ms (is UDP blocked?)`,
       );
     }
-    if (!sent || !options.reliable) options.channel.send(options.hello);
+    if (!sent || !options.reliable) options.sendHello();
     sent = true;
     await raceTimeout(
       scheduler,

@@ -1,0 +1,71 @@
+/** The Deno UDP channel on loopback: connected to one endpoint, and deaf to every other. */
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
+import { startTestServer } from "../testing/test_server.ts";
+import { openUdpChannel, TcpUdpConnector } from "./tcp_udp_connector.ts";
+
+function udpSocket(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket("udp4");
+  return new Promise((resolve) => socket.bind(0, "127.0.0.1", () => resolve(socket)));
+}
+
+Deno.test("openUdpChannel: sends to the server, receives only from its exact address and port", async () => {
+  const server = await udpSocket();
+  const stranger = await udpSocket();
+  const channel = await openUdpChannel("127.0.0.1", {
+    hostname: "127.0.0.1",
+    port: server.address().port,
+  });
+  try {
+    const arrived = new Promise<Uint8Array>((resolve) =>
+      server.once("message", (bytes: Uint8Array) => resolve(new Uint8Array(bytes)))
+    );
+    channel.send(Uint8Array.of(1, 2, 3));
+    assert.deepEqual(await arrived, Uint8Array.of(1, 2, 3));
+    const to = channel.local!;
+    // The stranger shares the server's IP but not its port: dropped, though it comes first
+    // (a loopback send has queued the datagram at the receiver when its callback runs).
+    await new Promise((resolve) => stranger.send(Uint8Array.of(9), to.port, to.hostname, resolve));
+    await new Promise((resolve) => server.send(Uint8Array.of(7), to.port, to.hostname, resolve));
+    assert.deepEqual(await channel.receive(), Uint8Array.of(7));
+  } finally {
+    channel.close();
+    assert.equal(await channel.receive(), null, "closed: receive says null");
+    server.close();
+    stranger.close();
+  }
+});
+
+Deno.test("TcpUdpConnector sealed: a sealed membership from a real server; the first key is checked once and kept", async () => {
+  const server = startTestServer();
+  const checked: Uint8Array[] = [];
+  const connector = new TcpUdpConnector(
+    { hostname: server.tcpAddr.hostname, port: server.tcpAddr.port },
+    { sealed: { crypto: nodeCrypto, checkServerKey: (key) => void checked.push(key) } },
+  );
+  const request = (operation: 1 | 2, username: string) => ({
+    operation,
+    roomName: "sealed-room",
+    username,
+    password: "pw",
+    capacity: null,
+    protocol: 2,
+  } as const);
+  const connections = [];
+  try {
+    connections.push(await connector.connect(request(1, "ann"), { timeoutMs: 5_000 }));
+    connections.push(await connector.connect(request(2, "bob"), { timeoutMs: 5_000 }));
+    const [first, second] = connections;
+    assert.deepEqual(first!.sealed!.serverStaticKey, server.staticPublicKey);
+    assert.equal(first!.sealed!.passwordProtected, true);
+    assert.equal(first!.sealed!.host, "ann");
+    assert.equal(first!.token.length, 0, "no token leaves the server");
+    assert.notDeepEqual(first!.sealed!.sessionId, second!.sealed!.sessionId);
+    assert.deepEqual(checked, [server.staticPublicKey], "checked once: the rejoin path keeps it");
+    assert.ok(first!.channel.local !== undefined);
+  } finally {
+    for (const connection of connections) connection.channel.close();
+    await server.shutdown();
+  }
+});
