@@ -52,10 +52,15 @@ const program = new Command("chat")
 const serve = program.command("serve")
   .description("run the chat server (TCRP on TCP, chat datagrams on UDP)");
 const serveOptions = new Map(SERVE_FLAGS.map((flag) => {
-  const option = new Option(`${flag.flag} <${flag.value}>`, flag.help)
+  // A switch takes an optional value: the flag alone is "true".
+  const option = new Option(
+    flag.switch ? `${flag.flag} [${flag.value}]` : `${flag.flag} <${flag.value}>`,
+    flag.help,
+  )
     .env(flag.env)
-    .default(DEFAULT_SERVER_CONFIG[flag.key])
+    .default(DEFAULT_SERVER_CONFIG[flag.key], flag.defaultHelp)
     .argParser(forCommander(flag.parse));
+  if (flag.switch) option.preset("true");
   serve.addOption(option);
   return [flag, option];
 }));

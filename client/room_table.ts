@@ -66,7 +66,7 @@ export function createCommand(how: Invocation): string {
     const base = how.cwd.endsWith("/") ? how.cwd : `${how.cwd}/`;
     main = path.startsWith(base) ? path.slice(base.length) : path;
   }
-  return `deno run --allow-net --allow-env ${main} ${args}`;
+  return `deno run --allow-net --allow-env --allow-read --allow-write ${main} ${args}`;
 }
 
 /** The line `chat rooms` prints when there are none. */

@@ -48,11 +48,11 @@ Deno.test("the empty-list hint names the command the reader runs", () => {
   );
   assert.equal(
     createCommand({ ...base, execPath: "/usr/bin/deno" }),
-    "deno run --allow-net --allow-env main.ts join --create --room NAME",
+    "deno run --allow-net --allow-env --allow-read --allow-write main.ts join --create --room NAME",
   );
   assert.equal(
     createCommand({ ...base, execPath: "/usr/bin/deno", cwd: "/tmp" }),
-    "deno run --allow-net --allow-env /home/u/chat/main.ts join --create --room NAME",
+    "deno run --allow-net --allow-env --allow-read --allow-write /home/u/chat/main.ts join --create --room NAME",
   );
   assert.equal(
     createCommand({ ...base, execPath: "/home/u/chat/dist/chat", userAgent: "deno/2.9.6" }),

@@ -5,6 +5,13 @@
  * @module
  */
 import type { ServerConfig } from "./config.ts";
+import {
+  keyFilePathOf,
+  loadOrCreateServerKey,
+  type ServerKey,
+  serverKeyLogLine,
+} from "./key_file.ts";
+import { nodeKeyFileCrypto } from "./key_file_crypto.ts";
 import { createLogger } from "./log.ts";
 import { openFilesLimit, openFilesWarning } from "./open_files.ts";
 import { startChatServer } from "./server.ts";
@@ -22,16 +29,36 @@ const FORCED_EXIT_FLUSH_MS = 100;
 const SAME_REQUEST_MS = 250;
 
 /**
+ * The server's key pair from `config.keyFile` (the default path when it is
+ * ""), created when missing. Reads HOME and XDG_DATA_HOME only for the
+ * default path. Throws a StartupError that says what to do when the file
+ * cannot be used (server/key_file.ts).
+ */
+export async function loadServerKey(
+  config: Pick<ServerConfig, "keyFile">,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+  cwd: () => string = () => Deno.cwd(),
+): Promise<ServerKey> {
+  const path = keyFilePathOf(config.keyFile, env, config.keyFile === "" ? "/" : cwd());
+  return await loadOrCreateServerKey(path, nodeKeyFileCrypto);
+}
+
+/**
  * Starts the server on `config` (its host an address already: see
  * `resolveHost`) and serves until SIGINT or SIGTERM, then shuts down
  * gracefully and resolves 0; resolves 1 if a front end died instead. A second
  * signal while shutting down (not the first one again: see SAME_REQUEST_MS)
- * exits the process at once with 1. Throws a `StartupError` if a socket
- * cannot be bound.
+ * exits the process at once with 1. Throws a `StartupError` if the key file
+ * cannot be used (before any socket is bound) or a socket cannot be bound.
  */
 export async function runServeCommand(config: ServerConfig): Promise<number> {
+  // First, so a key the server must not use stops it before it listens.
+  const serverKey = await loadServerKey(config);
   const log = createLogger(config.logLevel);
+  // The sealed fronts take serverKey.keyPair (the lead's server.ts wiring).
   const server = startChatServer(config, { log });
+  // Once listening, so a startup failure stays the one line that says it.
+  log.info(serverKeyLogLine(serverKey));
   const limit = openFilesLimit();
   const warning = limit === null ? null : openFilesWarning(limit, config.maxHandshakes);
   if (warning !== null) log.warn(warning);

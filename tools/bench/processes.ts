@@ -69,7 +69,14 @@ export async function startChatServer(
 ): Promise<LoadTarget> {
   const ports = freePorts();
   // As `deno task serve` runs it: --allow-ffi lets --udp-io auto pick recvmmsg/sendmmsg.
-  const permissions = ["run", "--allow-net", "--allow-env", "--allow-ffi"];
+  const permissions = [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-read",
+    "--allow-write",
+  ];
   const handle = kids.spawn(Deno.execPath(), [
     ...permissions,
     ...denoFlags,
