@@ -14,6 +14,8 @@ import { type ExitCause, exitCodeFor, installExitHandlers } from "./exit_signals
 import { sanitize } from "./format.ts";
 import { type ByteSink, LineOutput } from "./line_output.ts";
 import { UsageError } from "./usage_error.ts";
+import { explicitKeyCheck, pinnedKeyCheck, type PinStore } from "./pin_store.ts";
+import type { ServerKeyCheck } from "../protocol/sealed_types.ts";
 import { runPipeMode } from "./pipe_mode.ts";
 import {
   askCreateOrJoin,
@@ -42,6 +44,8 @@ export interface JoinFlags {
   rejoinTimeout?: number;
   /** false (`--no-bell`): the chat screen rings no bell on a mention. */
   bell?: boolean;
+  /** `--server-key`: the fingerprint (32 bytes) the server must prove, for this run, without pins. */
+  serverKey?: Uint8Array;
 }
 
 /** The terminal facts `chat join` depends on. */
@@ -185,7 +189,7 @@ async function openInteractively(
         (error.status === 409 && (create ? canPick : flags.name === undefined)) ||
         ((error.status === 403 || error.status === 404) && !create && canPick);
       if (!fixable) throw error;
-      env.writeError(`The server said: ${error.message}`);
+      env.writeError(`The server said: ${sanitize(error.message)}`);
       if (error.status === 401) {
         password = await askPassword(`Password for "${sanitize(room)}"`);
       } else if (error.status === 409 && !create) {
@@ -269,4 +273,27 @@ function lineReader() {
       rl.close();
     },
   };
+}
+
+/**
+ * How `chat join` and `chat rooms` judge the server's key before anything
+ * secret is sent: against `--server-key` when given (no pins read or
+ * written), else against the pins, trusting a first contact (`onPinned`
+ * says so, once). One check serves a whole run, rejoins included, and
+ * accepts only the key it first accepted (client/pin_store.ts).
+ */
+export function serverKeyCheckFor(
+  flags: { server: HostPort; serverKey?: Uint8Array },
+  pins: () => PinStore,
+  onPinned: (line: string) => void,
+): ServerKeyCheck {
+  if (flags.serverKey !== undefined) return explicitKeyCheck(flags.server, flags.serverKey);
+  const store = pins();
+  return pinnedKeyCheck(store, flags.server, {
+    onPinned: (address, fingerprint) =>
+      onPinned(
+        `chat: first contact with ${sanitize(address)}: trusting its key ${fingerprint} ` +
+          `from now on (pinned in ${sanitize(store.path)})`,
+      ),
+  });
 }

@@ -63,3 +63,10 @@ Deno.test("the empty-list hint names the command the reader runs", () => {
     "chat join --create --room NAME",
   );
 });
+
+Deno.test("rooms table: bidi and zero-width characters in a name are shown as U+FFFD", () => {
+  assert.deepEqual(roomTable([room("evil\u202Etxt.exe\u200B")]), [
+    "ROOM           MEMBERS  LOCKED",
+    "evil\uFFFDtxt.exe\uFFFD  1        no",
+  ]);
+});
