@@ -28,6 +28,7 @@ export const ServerKind = {
   CLOSED: 0x84,
   ERROR: 0x85,
   REFUSED: 0x86,
+  HEARTBEAT_ACK: 0x88,
 } as const;
 
 /** EVENT types. */
@@ -91,14 +92,23 @@ export interface ChatEvent {
   text: string;
 }
 
-/** What the server says in a datagram. */
+/**
+ * What the server says in a datagram.
+ *
+ * `heartbeatAck` (0x88 | headSeq u32) exists only inside sealed member
+ * datagrams: the server answers every HEARTBEAT of a member of a sealed room
+ * with it, so the client hears an authenticated datagram every period (three
+ * periods of silence mean a rejoin) and learns the room's head seq from its
+ * own channel. A plain server never sends it.
+ */
 export type ServerBody =
   | ({ kind: "event" } & ChatEvent)
   | { kind: "ack"; msgId: number; seq: number }
   | { kind: "welcome"; headSeq: number; room: string; host: string; members: string[] }
   | { kind: "closed"; reason: CloseReason; text: string }
   | { kind: "error"; code: DatagramErrorCode; text: string }
-  | { kind: "refused"; msgId: number; code: RefusedCode; text: string };
+  | { kind: "refused"; msgId: number; code: RefusedCode; text: string }
+  | { kind: "heartbeatAck"; headSeq: number };
 
 const KNOWN_ERROR_CODES = new Set([400, 401, 413, 429]);
 const KNOWN_REFUSED_CODES = new Set([410, 413, 429]);
@@ -239,6 +249,9 @@ export function encodeServerDatagram(body: ServerBody): Uint8Array {
         .bytes(text).finish();
       break;
     }
+    case "heartbeatAck":
+      out = new ByteWriter(5).u8(ServerKind.HEARTBEAT_ACK).u32(body.headSeq).finish();
+      break;
   }
   if (out.length > MAX_DATAGRAM_BYTES) {
     throw new RangeError(`datagram of ${out.length} bytes is over ${MAX_DATAGRAM_BYTES}`);
@@ -307,6 +320,11 @@ export function decodeServerDatagram(bytes: Uint8Array): ServerBody {
       if (!KNOWN_REFUSED_CODES.has(code)) throw new ProtocolError(`unknown REFUSED code ${code}`);
       const text = decodeUtf8(r.rest(), "text");
       return { kind: "refused", msgId, code: code as RefusedCode, text };
+    }
+    case ServerKind.HEARTBEAT_ACK: {
+      const headSeq = r.u32("headSeq");
+      r.end();
+      return { kind: "heartbeatAck", headSeq };
     }
     default:
       throw new ProtocolError(`unknown datagram kind 0x${kind.toString(16).padStart(2, "0")}`);

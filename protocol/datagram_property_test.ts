@@ -138,6 +138,7 @@ function serverBody(t: fc.Arbitrary<string>, names: fc.Arbitrary<string[]>) {
       code: fc.constantFrom(410 as const, 413 as const, 429 as const),
       text: t,
     }, plain),
+    fc.record({ kind: fc.constant("heartbeatAck" as const), headSeq: u32 }, plain),
   ) satisfies fc.Arbitrary<ServerBody>;
 }
 
@@ -158,6 +159,8 @@ function serverSize(body: ServerBody): number {
       return 3 + utf8Size(body.text);
     case "refused":
       return 7 + utf8Size(body.text);
+    case "heartbeatAck":
+      return 5;
   }
 }
 

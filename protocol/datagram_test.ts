@@ -176,6 +176,8 @@ const SERVER_BODIES: ServerBody[] = [
     text: TEXT,
   })),
   { kind: "refused", msgId: 0, code: 410, text: "" },
+  { kind: "heartbeatAck", headSeq: 0 },
+  { kind: "heartbeatAck", headSeq: U32_MAX },
 ];
 
 Deno.test("server datagrams round-trip", () => {
@@ -201,6 +203,7 @@ Deno.test("server datagram layout: kind first, then big-endian fields", () => {
       { kind: "refused", msgId: 0x01020304, code: 410, text: "x" },
       [0x86, 1, 2, 3, 4, 0x01, 0x9a, 0x78],
     ],
+    [{ kind: "heartbeatAck", headSeq: 0x01020304 }, [0x88, 1, 2, 3, 4]],
   ];
   for (const [body, bytes] of cases) assert.deepEqual([...encodeServerDatagram(body)], bytes);
 });
@@ -229,6 +232,7 @@ Deno.test("server datagrams truncated short of their fixed part are 400", () => 
       closed: 2,
       error: 3,
       refused: 7,
+      heartbeatAck: 5,
     }[body.kind];
     for (let n = 0; n < fixed; n++) {
       throwsStatus(() => decodeServerDatagram(bytes.slice(0, n)), 400);
@@ -248,6 +252,7 @@ Deno.test("malformed server datagrams are 400; oversized ones are 413", () => {
   const cases: Uint8Array[] = [
     ...[0x00, 0x01, 0x05, 0x80, 0x87, 0xff].map((kind) => concat([kind, 0, 0, 0, 1, 0, 0, 0, 1])),
     concat([0x82, 0, 0, 0, 1, 0, 0, 0, 1, 0]), // ACK with a trailing byte
+    concat([0x88, 0, 0, 0, 1, 0]), // HEARTBEAT_ACK with a trailing byte
     patched(event, (v) => v.setBigUint64(5, 2n ** 53n)),
     patched(event, (v) => v.setBigUint64(5, 2n ** 64n - 1n)),
     ...[0, 5, 255].map((type) => patched(event, (v) => v.setUint8(13, type))),

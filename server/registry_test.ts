@@ -104,6 +104,7 @@ function describe(b: ServerBody): string {
   if (b.kind === "event") return `event${b.type} #${b.seq} ${b.name}`;
   if (b.kind === "ack") return `ack ${b.msgId} #${b.seq}`;
   if (b.kind === "welcome") return `welcome #${b.headSeq}`;
+  if (b.kind === "heartbeatAck") return `heartbeatAck #${b.headSeq}`;
   return b.kind === "closed" ? `closed${b.reason}` : `error${b.code}`;
 }
 
