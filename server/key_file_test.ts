@@ -10,28 +10,25 @@ import {
   loadOrCreateServerKey,
   serverKeyLogLine,
 } from "./key_file.ts";
-import { nodeKeyFileCrypto } from "./key_file_crypto.ts";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { StartupError } from "./startup_errors.ts";
 
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const fromHex = (text: string) => Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16));
 
-Deno.test("key file crypto: X25519 public keys as RFC 7748 section 6.1 gives them", () => {
-  const alice = nodeKeyFileCrypto.x25519KeyPair(
-    fromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"),
-  );
+Deno.test("a key file holding RFC 7748's Alice key loads as her key pair (section 6.1)", async () => {
+  await using home = await isolatedEnv();
+  const path = join(home.root, "alice_key");
+  const privateKey = fromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  await Deno.writeTextFile(path, encodeKeyFile(privateKey), { mode: 0o600 });
+  const key = await loadOrCreateServerKey(path, nodeCrypto);
+  assert.equal(key.created, false);
   assert.equal(
-    hex(alice.publicKey),
+    hex(key.keyPair.publicKey),
     "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
   );
-  const bob = nodeKeyFileCrypto.x25519KeyPair(
-    fromHex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"),
-  );
-  assert.equal(
-    hex(bob.publicKey),
-    "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
-  );
+  assert.deepEqual(key.keyPair.privateKey, privateKey);
 });
 
 Deno.test("key file format: one line, base64url, one spelling", () => {
@@ -86,7 +83,7 @@ Deno.test("default path: XDG_DATA_HOME when absolute, else HOME/.local/share, el
 Deno.test("a missing key file is created 0600 in a 0700 directory, then loaded with the same fingerprint", async () => {
   await using home = await isolatedEnv();
   const path = home.keyFile;
-  const created = await loadOrCreateServerKey(path, nodeKeyFileCrypto);
+  const created = await loadOrCreateServerKey(path, nodeCrypto);
   assert.equal(created.created, true);
   assert.equal(created.path, path);
   assert.match(created.fingerprint, /^SHA256:[A-Za-z0-9+/]{43}$/);
@@ -96,7 +93,7 @@ Deno.test("a missing key file is created 0600 in a 0700 directory, then loaded w
   const text = await Deno.readTextFile(path);
   assert.deepEqual(decodeKeyFile(text), created.keyPair.privateKey);
 
-  const loaded = await loadOrCreateServerKey(path, nodeKeyFileCrypto);
+  const loaded = await loadOrCreateServerKey(path, nodeCrypto);
   assert.equal(loaded.created, false);
   assert.equal(loaded.fingerprint, created.fingerprint);
   assert.deepEqual(loaded.keyPair, created.keyPair);
@@ -107,11 +104,11 @@ Deno.test("a missing key file is created 0600 in a 0700 directory, then loaded w
 Deno.test("a key file group or others can open is refused, and left as it is", async () => {
   await using home = await isolatedEnv();
   const path = join(home.root, "server_key");
-  await loadOrCreateServerKey(path, nodeKeyFileCrypto);
+  await loadOrCreateServerKey(path, nodeCrypto);
   const before = await Deno.readTextFile(path);
   for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602, 0o610]) {
     await Deno.chmod(path, mode);
-    const error = await loadOrCreateServerKey(path, nodeKeyFileCrypto).then(
+    const error = await loadOrCreateServerKey(path, nodeCrypto).then(
       () => assert.fail(`mode ${mode.toString(8)} was accepted`),
       (e: unknown) => e,
     );
@@ -121,7 +118,7 @@ Deno.test("a key file group or others can open is refused, and left as it is", a
   }
   assert.equal(await Deno.readTextFile(path), before);
   await Deno.chmod(path, 0o400);
-  assert.equal((await loadOrCreateServerKey(path, nodeKeyFileCrypto)).created, false);
+  assert.equal((await loadOrCreateServerKey(path, nodeCrypto)).created, false);
 });
 
 Deno.test("a malformed key file or a directory is refused with what to do, never replaced", async () => {
@@ -130,7 +127,7 @@ Deno.test("a malformed key file or a directory is refused with what to do, never
   for (const text of ["", "hello\n", `${KEY_FILE_HEADER} short\n`, "x".repeat(5000)]) {
     await Deno.writeTextFile(path, text, { mode: 0o600 });
     await assert.rejects(
-      loadOrCreateServerKey(path, nodeKeyFileCrypto),
+      loadOrCreateServerKey(path, nodeCrypto),
       (e: unknown) =>
         e instanceof StartupError && /is not a chat server key/.test(e.message) &&
         e.message.includes(path),
@@ -138,7 +135,7 @@ Deno.test("a malformed key file or a directory is refused with what to do, never
     assert.equal(await Deno.readTextFile(path), text);
   }
   await assert.rejects(
-    loadOrCreateServerKey(home.root, nodeKeyFileCrypto),
+    loadOrCreateServerKey(home.root, nodeCrypto),
     (e: unknown) => e instanceof StartupError && /is not a regular file/.test(e.message),
   );
 });
@@ -146,7 +143,7 @@ Deno.test("a malformed key file or a directory is refused with what to do, never
 Deno.test("two servers starting at once on one missing key file end up with the same key", async () => {
   await using home = await isolatedEnv();
   const keys = await Promise.all(
-    Array.from({ length: 4 }, () => loadOrCreateServerKey(home.keyFile, nodeKeyFileCrypto)),
+    Array.from({ length: 4 }, () => loadOrCreateServerKey(home.keyFile, nodeCrypto)),
   );
   assert.equal(keys.filter((k) => k.created).length, 1);
   assert.equal(new Set(keys.map((k) => k.fingerprint)).size, 1);

@@ -11,7 +11,7 @@ import {
   type ServerKey,
   serverKeyLogLine,
 } from "./key_file.ts";
-import { nodeKeyFileCrypto } from "./key_file_crypto.ts";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { createLogger } from "./log.ts";
 import { openFilesLimit, openFilesWarning } from "./open_files.ts";
 import { startChatServer } from "./server.ts";
@@ -40,7 +40,7 @@ export async function loadServerKey(
   cwd: () => string = () => Deno.cwd(),
 ): Promise<ServerKey> {
   const path = keyFilePathOf(config.keyFile, env, config.keyFile === "" ? "/" : cwd());
-  return await loadOrCreateServerKey(path, nodeKeyFileCrypto);
+  return await loadOrCreateServerKey(path, nodeCrypto);
 }
 
 /**
