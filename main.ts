@@ -136,9 +136,9 @@ program.command("rooms")
   .addOption(serverKeyOption())
   .option("--json", "print the list as JSON")
   .action(async (flags) => {
-    const { requestRoomList } = await import("./client/tcrp_client.ts");
+    const { listRooms, runKeyCheck } = await import("./client/join_command.ts");
     const { noRoomsHint, roomTable } = await import("./client/room_table.ts");
-    const rooms = await requestRoomList(flags.server);
+    const rooms = await listRooms(flags.server, runKeyCheck(flags, printError));
     if (flags.json) {
       printLine(escapeJsonForDisplay(JSON.stringify(rooms)));
     } else if (rooms.length === 0) {

@@ -55,8 +55,14 @@ export async function runServeCommand(config: ServerConfig): Promise<number> {
   // First, so a key the server must not use stops it before it listens.
   const serverKey = await loadServerKey(config);
   const log = createLogger(config.logLevel);
-  // The sealed fronts take serverKey.keyPair (the lead's server.ts wiring).
-  const server = startChatServer(config, { log });
+  const server = startChatServer(config, {
+    log,
+    sealed: {
+      staticKey: serverKey.keyPair,
+      crypto: nodeCrypto,
+      signingKey: nodeCrypto.ed25519Signer().publicKey,
+    },
+  });
   // Once listening, so a startup failure stays the one line that says it.
   log.info(serverKeyLogLine(serverKey));
   const limit = openFilesLimit();

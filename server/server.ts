@@ -8,6 +8,12 @@
  */
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
+import type {
+  CryptoProvider,
+  SealedSessionIssuer,
+  X25519KeyPair,
+} from "../protocol/sealed_types.ts";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
 import { type Clocks, systemClocks } from "./clock.ts";
@@ -23,6 +29,8 @@ import { createLogger, type Logger } from "./log.ts";
 import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
+import type { Member } from "./room_state.ts";
+import { RandomSessionIssuer } from "./session_issuer.ts";
 import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
@@ -45,12 +53,27 @@ const SHUTDOWN_LOG_FLUSH_MS = 1_000;
  */
 const REPLAY_DRAIN_MS = 2;
 
-/** Test seams: time, where log lines go, and how passwords are hashed. */
+/** What sealed sessions are made with (docs/protocol.md section 6). */
+export interface SealedHooks {
+  /** The server's long-term X25519 key pair (the key file's). */
+  staticKey: X25519KeyPair;
+  crypto: CryptoProvider;
+  /** Opens the datagram session of each admitted member; default: RandomSessionIssuer. */
+  sessions?: SealedSessionIssuer;
+  /** The per-process Ed25519 public key that signs room datagrams. */
+  signingKey: Uint8Array;
+}
+
+/** Test seams: time, where log lines go, and how passwords are hashed; and the sealed keys. */
 export interface ServerHooks {
   clocks?: Clocks;
   log?: Logger;
   helloTimeoutMs?: number;
   passwords?: PasswordHasher;
+  /** Absent: a static key made in memory for this process, node:crypto, a fresh signing key. */
+  sealed?: SealedHooks;
+  /** Told about every member the registry removes, whatever the reason. */
+  onRemoved?: (member: Member) => void;
 }
 
 /** A running server. */
@@ -60,6 +83,8 @@ export interface ChatServer {
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
+  /** The static X25519 public key sealed handshakes prove (what clients pin). */
+  staticPublicKey: Uint8Array;
   /**
    * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
    * for the log to reach stderr. Safe to call twice.
@@ -90,6 +115,7 @@ export function startChatServer(
     intervalMs: config.abuseLogIntervalSeconds * 1000,
   });
   const report = abuse.report.bind(abuse);
+  const sealed = hooks.sealed ?? inMemorySealedKeys();
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
   const registry = new RoomRegistry({
@@ -109,6 +135,7 @@ export function startChatServer(
     gapTimeoutMs: config.gapTimeoutSeconds * 1000,
     maxHeldMessages: config.maxHeldMessages,
     onHolding: () => startReleasing(),
+    ...(hooks.onRemoved ? { onRemoved: hooks.onRemoved } : {}),
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
     historyBytes: config.historyBytes,
   }, log.info);
@@ -204,6 +231,10 @@ export function startChatServer(
     report,
     log,
     ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
+    // Absent: true, until the serve flag and the sealed clients land (issue 13).
+    allowPlaintext: config.allowPlaintext ?? true,
+    sessions: sealed.sessions ??
+      new RandomSessionIssuer(sealed.crypto, sealed.staticKey.privateKey),
   });
   const tcp = new TcrpFrontEnd(listener, {
     handshake,
@@ -214,6 +245,7 @@ export function startChatServer(
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
+    sealed: { staticKey: sealed.staticKey, crypto: sealed.crypto, signingKey: sealed.signingKey },
   });
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
@@ -279,5 +311,22 @@ export function startChatServer(
     })();
     return stopping;
   };
-  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, shutdown, failed };
+  return {
+    tcpAddr,
+    udpAddr,
+    udpIo: datagrams.kind,
+    registry,
+    staticPublicKey: sealed.staticKey.publicKey,
+    shutdown,
+    failed,
+  };
+}
+
+/** Keys for a server started without any: they last as long as the process. */
+function inMemorySealedKeys(): SealedHooks {
+  return {
+    staticKey: nodeCrypto.x25519KeyPair(),
+    crypto: nodeCrypto,
+    signingKey: nodeCrypto.ed25519Signer().publicKey,
+  };
 }

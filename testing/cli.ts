@@ -463,7 +463,12 @@ export class Children {
     timeoutMs = 8_000,
     options: SpawnOptions = {},
   ): Promise<ServerProcess> {
-    const process = this.chat(["serve", ...LOOPBACK_ANY_PORTS, ...extraArgs], options);
+    // --allow-plaintext while `chat join` speaks the plain protocol (until the sealed client
+    // lands, issue 13); a later flag in extraArgs wins.
+    const process = this.chat(
+      ["serve", ...LOOPBACK_ANY_PORTS, "--allow-plaintext", ...extraArgs],
+      options,
+    );
     return await waitForListening(process, timeoutMs);
   }
 

@@ -37,6 +37,8 @@ function freePorts(): { tcp: number; udp: number } {
 
 /** The server flags of every bench run: no rate limits, room for large layouts. */
 export const BENCH_SERVER_FLAGS: string[] = [
+  // The load generator speaks the plain protocol.
+  "--allow-plaintext",
   "--rate-limit",
   "0",
   "--request-rate",
