@@ -55,20 +55,8 @@ export async function runServeCommand(config: ServerConfig): Promise<number> {
   // First, so a key the server must not use stops it before it listens.
   const serverKey = await loadServerKey(config);
   const log = createLogger(config.logLevel);
-  const server = startChatServer(config, {
-    log,
-    sealed: {
-      staticKey: serverKey.keyPair,
-      crypto: nodeCrypto,
-      signingKey: nodeCrypto.ed25519Signer().publicKey,
-    },
-  });
-  // Once listening, so a startup failure stays the one line that says it.
-  log.info(serverKeyLogLine(serverKey));
-  const limit = openFilesLimit();
-  const warning = limit === null ? null : openFilesWarning(limit, config.maxHandshakes);
-  if (warning !== null) log.warn(warning);
-
+  // The stop signals are heard before the server starts: a SIGTERM sent as
+  // soon as the listening line is out still shuts it down gracefully.
   let stoppingSince: number | null = null;
   const signalled = new Promise<null>((resolve) => {
     for (const signal of STOP_SIGNALS) {
@@ -84,6 +72,20 @@ export async function runServeCommand(config: ServerConfig): Promise<number> {
       });
     }
   });
+  const server = startChatServer(config, {
+    log,
+    sealed: {
+      staticKey: serverKey.keyPair,
+      crypto: nodeCrypto,
+      signingKey: nodeCrypto.ed25519Signer().publicKey,
+    },
+  });
+  // Once listening, so a startup failure stays the one line that says it.
+  log.info(serverKeyLogLine(serverKey));
+  const limit = openFilesLimit();
+  const warning = limit === null ? null : openFilesWarning(limit, config.maxHandshakes);
+  if (warning !== null) log.warn(warning);
+
   const failure = await Promise.race([signalled, server.failed]);
   stoppingSince ??= performance.now();
   await server.shutdown();
