@@ -15,6 +15,7 @@ import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { createLogger } from "./log.ts";
 import { openFilesLimit, openFilesWarning } from "./open_files.ts";
 import { startChatServer } from "./server.ts";
+import { StartupError } from "./startup_errors.ts";
 
 /** Signals that stop the server: the first gracefully, a second at once. */
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -36,11 +37,26 @@ const SAME_REQUEST_MS = 250;
  */
 export async function loadServerKey(
   config: Pick<ServerConfig, "keyFile">,
-  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+  env: (name: string) => string | undefined = readVariable,
   cwd: () => string = () => Deno.cwd(),
 ): Promise<ServerKey> {
   const path = keyFilePathOf(config.keyFile, env, config.keyFile === "" ? "/" : cwd());
   return await loadOrCreateServerKey(path, nodeCrypto);
+}
+
+/** A variable for the default key path; a StartupError when Deno may not read it. */
+function readVariable(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    if (!(error instanceof Error && error.name === "NotCapable")) throw error;
+    throw new StartupError(
+      `the default key file is found from HOME and XDG_DATA_HOME, which serve may not read; ` +
+        `run it with --allow-env=CHAT_*,HOME,XDG_DATA_HOME (deno task serve does), ` +
+        `or give --key-file PATH`,
+      { cause: error },
+    );
+  }
 }
 
 /**

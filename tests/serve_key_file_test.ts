@@ -76,6 +76,30 @@ Deno.test("serve: a key file of mode 0644 stops deno task serve with one line an
   });
 });
 
+Deno.test("serve: without permission to read HOME it says which permission, or --key-file, in one line", async () => {
+  await withChildren(async (kids) => {
+    const old = [
+      "run",
+      "--allow-net",
+      "--allow-env=CHAT_*",
+      "--allow-ffi",
+      "--allow-read",
+      "--allow-write",
+    ];
+    const child = kids.spawn(Deno.execPath(), [...old, "main.ts", "serve", ...LOOPBACK_ANY_PORTS], {
+      clearEnv: true,
+      env: { ...plainEnv(), ...kids.home!.env },
+    });
+    await child.closeStdin();
+    assert.equal(await child.exited(RUN_MS), 1, child.describe());
+    await child.stderr.done;
+    assert.match(
+      child.stderr.plain,
+      /^chat: the default key file is found from HOME and XDG_DATA_HOME, which serve may not read; run it with --allow-env=CHAT_\*,HOME,XDG_DATA_HOME .* or give --key-file PATH\n$/,
+    );
+  });
+});
+
 Deno.test("serve: a malformed key file stops it with one line saying what to do, and is not replaced", async () => {
   await withChildren(async (kids) => {
     const keyFile = join(kids.home!.root, "server_key");
