@@ -40,6 +40,15 @@ export function sanitize(text: string): string {
 }
 
 /**
+ * The answer to /members: "3 here: ann (host), bob, carol", every name the
+ * server gave made safe to print.
+ */
+export function membersLine(members: readonly string[], host: string): string {
+  const names = members.map((m) => (m === host ? `${sanitize(m)} (host)` : sanitize(m)));
+  return `${names.length} here: ${names.join(", ")}`;
+}
+
+/**
  * The wire convention of an action: a message whose text starts with "/me "
  * (the reference client sends `/me waves` as exactly that text) is shown as
  * `* ann waves`. Returns the action's text, or null for an ordinary message.

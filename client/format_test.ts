@@ -4,6 +4,7 @@ import {
   describeClose,
   formatEvent,
   formatEventJson,
+  membersLine,
   nameColor,
   padCells,
   sanitize,
@@ -240,4 +241,12 @@ Deno.test("formatEventJson writes bidi and zero-width characters as escapes: the
   const line = formatEventJson({ type: "error", code: 400, text });
   assert.match(line, /a\\u202eb\\u200bc\\u2066d\\u200de/);
   assert.equal(JSON.parse(line).text, text);
+});
+
+Deno.test("/members in line mode: names made safe, the host marked", () => {
+  assert.equal(membersLine(["ann", "bob"], "ann"), "2 here: ann (host), bob");
+  assert.equal(
+    membersLine(["ann", "b\x1b]0;x\x07ob\u202E"], "ann"),
+    "2 here: ann (host), b\uFFFD]0;x\uFFFDob\uFFFD",
+  );
 });
