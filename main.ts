@@ -5,7 +5,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import process from "node:process";
 import denoJson from "./deno.json" with { type: "json" };
-import { DEFAULT_TCRP_PORT, parseHostPort } from "./protocol/host_port.ts";
+import { DEFAULT_TCRP_PORT, type HostPort, parseHostPort } from "./protocol/host_port.ts";
+import { parseFingerprint } from "./protocol/fingerprint.ts";
+import { displayText, escapeJsonForDisplay } from "./protocol/display_text.ts";
 import { ChatRefusedError, ChatTransportError } from "./client/errors.ts";
 import { UsageError } from "./client/usage_error.ts";
 import { mmsgSuits } from "./server/open_datagram_socket.ts";
@@ -38,6 +40,25 @@ const serverOption = () =>
     )
     .argParser(forCommander(parseHostPort));
 
+/** `--server-key`: check the server against this fingerprint for the run, without pins. */
+const serverKeyOption = () =>
+  new Option(
+    "--server-key <fingerprint>",
+    "accept only the server key with this fingerprint (SHA256:...), for this run; " +
+      "reads and writes no pins",
+  ).argParser(forCommander(parseFingerprint));
+
+/** The pins, where the environment puts them. */
+async function pinStore() {
+  const { defaultPinsPath, PinStore } = await import("./client/pin_store.ts");
+  return new PinStore(defaultPinsPath((name) => Deno.env.get(name)));
+}
+
+/** The server's address as `trust` and `forget` take it: HOST:PORT, a usage error otherwise. */
+function serverArgument(text: string) {
+  return forCommander(parseHostPort)(text);
+}
+
 const program = new Command("chat")
   .description("Group chat rooms: TCRP over TCP to create and join, datagrams over UDP to talk.")
   .version(denoJson.version)
@@ -52,10 +73,15 @@ const program = new Command("chat")
 const serve = program.command("serve")
   .description("run the chat server (TCRP on TCP, chat datagrams on UDP)");
 const serveOptions = new Map(SERVE_FLAGS.map((flag) => {
-  const option = new Option(`${flag.flag} <${flag.value}>`, flag.help)
+  // A switch takes an optional value: the flag alone is "true".
+  const option = new Option(
+    flag.switch ? `${flag.flag} [${flag.value}]` : `${flag.flag} <${flag.value}>`,
+    flag.help,
+  )
     .env(flag.env)
-    .default(DEFAULT_SERVER_CONFIG[flag.key])
+    .default(DEFAULT_SERVER_CONFIG[flag.key], flag.defaultHelp)
     .argParser(forCommander(flag.parse));
+  if (flag.switch) option.preset("true");
   serve.addOption(option);
   return [flag, option];
 }));
@@ -83,6 +109,7 @@ program.command("join")
       forCommander(wholeNumber(1, 65_535)),
     ),
   )
+  .addOption(serverKeyOption())
   .option("--json", "print events as JSON lines (without a terminal)")
   .option("--no-bell", "on the chat screen, no bell when someone mentions your name")
   .addOption(
@@ -106,13 +133,14 @@ program.command("join")
 program.command("rooms")
   .description("list the rooms on a server")
   .addOption(serverOption())
+  .addOption(serverKeyOption())
   .option("--json", "print the list as JSON")
   .action(async (flags) => {
-    const { requestRoomList } = await import("./client/tcrp_client.ts");
+    const { listRooms, runKeyCheck } = await import("./client/join_command.ts");
     const { noRoomsHint, roomTable } = await import("./client/room_table.ts");
-    const rooms = await requestRoomList(flags.server);
+    const rooms = await listRooms(flags.server, runKeyCheck(flags, printError));
     if (flags.json) {
-      printLine(JSON.stringify(rooms));
+      printLine(escapeJsonForDisplay(JSON.stringify(rooms)));
     } else if (rooms.length === 0) {
       printLine(noRoomsHint({
         execPath: Deno.execPath(),
@@ -123,6 +151,31 @@ program.command("rooms")
     } else {
       for (const line of roomTable(rooms)) printLine(line);
     }
+  });
+
+program.command("trust")
+  .description(
+    "pin a server's key: the FINGERPRINT given, or (without one) the key the server shows now",
+  )
+  .argument("<host:port>", "the server, as join and rooms name it", serverArgument)
+  .argument("[fingerprint]", "SHA256:... as the server's operator gave it")
+  .action(async (server, fingerprint) => {
+    const { runTrustCommand } = await import("./client/trust_command.ts");
+    const store = await pinStore();
+    // Loaded only to connect: with a FINGERPRINT, trust never touches the network.
+    const fetchServerKey = async (at: HostPort) =>
+      (await import("./client/fetch_server_key.ts")).fetchServerKey(at);
+    Deno.exit(
+      await runTrustCommand(server, fingerprint, { store, fetchServerKey, writeLine: printLine }),
+    );
+  });
+
+program.command("forget")
+  .description("remove the pin of a server: the key it shows next is trusted on first use")
+  .argument("<host:port>", "the server, as join and rooms name it", serverArgument)
+  .action(async (server) => {
+    const { runForgetCommand } = await import("./client/trust_command.ts");
+    Deno.exit(await runForgetCommand(server, { store: await pinStore(), writeLine: printLine }));
   });
 
 try {
@@ -140,17 +193,29 @@ try {
     printError(`chat: ${error.message}`);
     Deno.exit(1);
   }
+  // The server's words (a refusal's text, an error that quotes it) are made safe to print.
   if (error instanceof ChatRefusedError) {
-    printError(`chat: the server refused (${error.status}): ${error.message}`);
+    printError(`chat: the server refused (${error.status}): ${displayText(error.message)}`);
     Deno.exit(1);
   }
   if (error instanceof ChatTransportError) {
-    printError(`chat: ${error.message}`);
+    printError(`chat: ${displayText(error.message)}`);
+    Deno.exit(1);
+  }
+  const { ServerKeyMismatchError } = await import("./protocol/sealed_types.ts");
+  if (error instanceof ServerKeyMismatchError) {
+    // Several lines of our own making: each line made safe, the breaks kept.
+    printError(`chat: ${error.message.split("\n").map(displayText).join("\n")}`);
+    Deno.exit(1);
+  }
+  if (error instanceof Error && error.name === "PinStoreError") {
+    printError(`chat: ${displayText(error.message)}`);
     Deno.exit(1);
   }
   if (error instanceof Error && error.name === "ExitPromptError") {
     Deno.exit(0); // Ctrl+C at a question: nothing was joined, nothing to undo
   }
-  printError(`chat: unexpected error: ${error instanceof Error ? error.stack : error}`);
+  const text = error instanceof Error ? error.stack ?? error.message : String(error);
+  printError(`chat: unexpected error: ${text.split("\n").map(displayText).join("\n")}`);
   Deno.exit(1);
 }

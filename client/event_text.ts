@@ -3,6 +3,7 @@
  * pipe mode and the chat screen. No I/O, no styling.
  */
 import { CloseReason } from "../protocol/datagram.ts";
+import { displayText } from "../protocol/display_text.ts";
 
 /** "1 minute", "30 seconds": a whole duration for a sentence. */
 export function describeDuration(ms: number): string {
@@ -21,13 +22,15 @@ export function describeIdleWarning(removeInMs: number): string {
 }
 
 /**
- * Why a session ended, for a person. `text` is the server's (already made
- * safe to print); for a closed room it is the only place the true reason is
- * (the host left, or was removed for idleness or as lost: see the server's
- * `hostGoneText`), so it is shown as it is. An old server's text for that
- * ("the host ann left, so the room is closed") reads as well.
+ * Why a session ended, for a person. `text` is the server's; for a closed
+ * room it is the only place the true reason is (the host left, or was
+ * removed for idleness or as lost: see the server's `hostGoneText`), so it is
+ * shown, made safe to print here whatever the caller did
+ * (protocol/display_text.ts). An old server's text for that ("the host ann
+ * left, so the room is closed") reads as well.
  */
-export function describeClose(reason: CloseReason | "lost", text: string): string {
+export function describeClose(reason: CloseReason | "lost", serverText: string): string {
+  const text = displayText(serverText);
   switch (reason) {
     case CloseReason.HOST_LEFT:
       return text.trim() === "" ? "The room was closed because its host left." : sentence(text);

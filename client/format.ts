@@ -2,6 +2,7 @@
  * Turns session events into lines for people (`[hh:mm] name: text`) or for
  * programs (one JSON object per line). No I/O here.
  */
+import { escapeJsonForDisplay } from "../protocol/display_text.ts";
 import { describeClose, describeIdleWarning } from "./event_text.ts";
 import { displayWidth, screenText } from "./screen/text_width.ts";
 import type { SessionEvent } from "./session.ts";
@@ -26,13 +27,25 @@ export function nameColor(name: string): number {
 }
 
 /**
- * Makes text from others safe to print: control characters (escape
- * sequences included) and bidi controls (U+202A–202E, U+2066–2069, U+200E/F,
- * U+061C) become U+FFFD, so a peer cannot move the cursor, rewrite or
- * reorder the screen of whoever reads it; a tab becomes spaces.
+ * Makes a name, a message or a server's text safe to print: control
+ * characters (escape sequences included), bidi controls (U+202A–202E,
+ * U+2066–2069, U+200E/F, U+061C), zero-width characters (U+200B–200F but
+ * joiners where they join, U+2060–2064, U+FEFF) and line separators become
+ * U+FFFD (protocol/display_text.ts), so a peer or a server cannot move the
+ * cursor, rewrite or reorder the screen of whoever reads it, or hide a
+ * character in a name; a tab becomes spaces.
  */
 export function sanitize(text: string): string {
   return screenText(text);
+}
+
+/**
+ * The answer to /members: "3 here: ann (host), bob, carol", every name the
+ * server gave made safe to print.
+ */
+export function membersLine(members: readonly string[], host: string): string {
+  const names = members.map((m) => (m === host ? `${sanitize(m)} (host)` : sanitize(m)));
+  return `${names.length} here: ${names.join(", ")}`;
 }
 
 /**
@@ -107,13 +120,11 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
 
 /**
  * One JSON line for a program; every event is included. Texts are kept
- * exactly, but DEL and C1 controls (which JSON.stringify leaves raw, and a
- * terminal may obey: U+009B is CSI) are written as \u escapes too.
+ * exactly, but DEL, C1 controls (which JSON.stringify leaves raw, and a
+ * terminal may obey: U+009B is CSI), bidi and zero-width characters are
+ * written as \u escapes too (protocol/display_text.ts): the same JSON value.
  */
 export function formatEventJson(event: SessionEvent): string {
   const value = "time" in event ? { ...event, time: event.time.toISOString() } : event;
-  return JSON.stringify(value).replace(
-    /[\x7f-\x9f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return escapeJsonForDisplay(JSON.stringify(value));
 }

@@ -4,6 +4,7 @@ import {
   describeClose,
   formatEvent,
   formatEventJson,
+  membersLine,
   nameColor,
   padCells,
   sanitize,
@@ -202,5 +203,50 @@ Deno.test("formatEventJson writes one JSON line with every field and an ISO time
       replay: true,
     }),
     '{"type":"message","seq":1,"time":"1970-01-01T00:00:00.000Z","name":"a","text":"b","replay":true}',
+  );
+});
+
+Deno.test("sanitize also replaces zero-width characters and line separators, but keeps joiners that join", () => {
+  for (const hidden of ["\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u2028", "\u2029"]) {
+    assert.equal(sanitize(`a${hidden}nn`), "a\uFFFDnn", `U+${hidden.charCodeAt(0).toString(16)}`);
+  }
+  const family = "\u{1F468}\u200D\u{1F469}\u200D\u{1F467}";
+  assert.equal(sanitize(`${family} family`), `${family} family`);
+  assert.equal(sanitize("می\u200Cخواهم"), "می\u200Cخواهم");
+});
+
+Deno.test("server texts in every line are made safe: names, hosts, members, errors, close reasons", () => {
+  const evil = "X\u202Ey\u200Bz\x1b[2J";
+  const safe = "X\uFFFDy\uFFFDz\uFFFD[2J";
+  const time = new Date(2026, 11, 2, 9, 5);
+  const events: SessionEvent[] = [
+    { type: "welcome", room: evil, host: evil, members: [evil, "bob"], rejoined: false },
+    { type: "message", seq: 1, time, name: evil, text: evil, replay: false },
+    { type: "error", code: 400, text: evil },
+    { type: "closed", reason: CloseReason.HOST_LEFT, text: evil },
+    { type: "closed", reason: "lost", text: evil },
+    { type: "rejoining", reason: evil, timeoutMs: 60_000 },
+  ];
+  for (const event of events) {
+    const line = formatEvent(event, { color: false })!;
+    assert.ok(line.includes(safe), `${event.type}: ${JSON.stringify(line)}`);
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(line, /[\u202E\u200B\x1b]/, event.type);
+  }
+  assert.equal(describeClose("lost", evil), `Connection lost: ${safe}`);
+});
+
+Deno.test("formatEventJson writes bidi and zero-width characters as escapes: the same text, nothing raw", () => {
+  const text = "a\u202Eb\u200Bc\u2066d\u200De";
+  const line = formatEventJson({ type: "error", code: 400, text });
+  assert.match(line, /a\\u202eb\\u200bc\\u2066d\\u200de/);
+  assert.equal(JSON.parse(line).text, text);
+});
+
+Deno.test("/members in line mode: names made safe, the host marked", () => {
+  assert.equal(membersLine(["ann", "bob"], "ann"), "2 here: ann (host), bob");
+  assert.equal(
+    membersLine(["ann", "b\x1b]0;x\x07ob\u202E"], "ann"),
+    "2 here: ann (host), b\uFFFD]0;x\uFFFDob\uFFFD",
   );
 });

@@ -14,6 +14,8 @@ import { type ExitCause, exitCodeFor, installExitHandlers } from "./exit_signals
 import { sanitize } from "./format.ts";
 import { type ByteSink, LineOutput } from "./line_output.ts";
 import { UsageError } from "./usage_error.ts";
+import { defaultPinsPath, explicitKeyCheck, pinnedKeyCheck, PinStore } from "./pin_store.ts";
+import type { ServerKeyCheck } from "../protocol/sealed_types.ts";
 import { runPipeMode } from "./pipe_mode.ts";
 import {
   askCreateOrJoin,
@@ -25,7 +27,8 @@ import {
 } from "./prompts.ts";
 import { ChatSession, type SessionOptions } from "./session.ts";
 import { TcpUdpConnector } from "./tcp_udp_connector.ts";
-import { requestRoomList } from "./tcrp_client.ts";
+import { requestSealedRoomList } from "./tcrp_client.ts";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { runTerminal } from "./terminal.ts";
 
 /** The flags of `chat join`. */
@@ -42,6 +45,8 @@ export interface JoinFlags {
   rejoinTimeout?: number;
   /** false (`--no-bell`): the chat screen rings no bell on a mention. */
   bell?: boolean;
+  /** `--server-key`: the fingerprint (32 bytes) the server must prove, for this run, without pins. */
+  serverKey?: Uint8Array;
 }
 
 /** The terminal facts `chat join` depends on. */
@@ -71,7 +76,7 @@ export async function runJoinCommand(flags: JoinFlags, env: JoinEnvironment): Pr
   if (env.interactive) {
     // stdin is the terminal, so --password-stdin is served by the hidden
     // password prompts, asked only when the room needs one.
-    const session = await openInteractively(flags, env);
+    const session = await openInteractively(flags, env, runKeyCheck(flags, env.writeError));
     return await runTerminal(session, { color: env.color, bell: flags.bell !== false });
   }
   if (flags.name === undefined || flags.room === undefined || !(flags.create || flags.join)) {
@@ -159,15 +164,17 @@ async function runPipe(
 async function openInteractively(
   flags: JoinFlags,
   env: JoinEnvironment,
+  keyCheck: ServerKeyCheck,
 ): Promise<ChatSession> {
+  const listAll = () => listRooms(flags.server, keyCheck);
   let username = flags.name ?? await askName();
   let create = flags.create ? true : flags.join ? false : undefined;
-  let rooms = create === true ? [] : await requestRoomList(flags.server);
+  let rooms = create === true ? [] : await listAll();
   create ??= await askCreateOrJoin(rooms);
   let room: string;
   let password: string | null = null;
   if (create) {
-    room = await freeRoomName(flags, env, flags.room ?? await askNewRoom());
+    room = await freeRoomName(flags, env, flags.room ?? await askNewRoom(), listAll);
     password = await askNewPassword(env.writeError);
   } else {
     room = flags.room ?? await askRoomToJoin(rooms);
@@ -185,16 +192,16 @@ async function openInteractively(
         (error.status === 409 && (create ? canPick : flags.name === undefined)) ||
         ((error.status === 403 || error.status === 404) && !create && canPick);
       if (!fixable) throw error;
-      env.writeError(`The server said: ${error.message}`);
+      env.writeError(`The server said: ${sanitize(error.message)}`);
       if (error.status === 401) {
         password = await askPassword(`Password for "${sanitize(room)}"`);
       } else if (error.status === 409 && !create) {
         username = await askName();
       } else if (error.status === 409) {
-        room = await freeRoomName(flags, env, await askNewRoom());
+        room = await freeRoomName(flags, env, await askNewRoom(), listAll);
       } else {
         // Full (403) or gone (404): back to a fresh list.
-        rooms = await requestRoomList(flags.server);
+        rooms = await listAll();
         room = await askRoomToJoin(rooms);
         password = await passwordFor(room, rooms);
       }
@@ -215,8 +222,13 @@ async function passwordFor(room: string, rooms: RoomSummary[]): Promise<string |
  * compared here; a look-alike the server refuses comes back as 409 and is
  * asked again.
  */
-async function freeRoomName(flags: JoinFlags, env: JoinEnvironment, room: string) {
-  while ((await requestRoomList(flags.server)).some((r) => r.name === room)) {
+async function freeRoomName(
+  flags: JoinFlags,
+  env: JoinEnvironment,
+  room: string,
+  listAll: () => Promise<RoomSummary[]>,
+) {
+  while ((await listAll()).some((r) => r.name === room)) {
     const taken = `a room named "${room}" already exists`;
     if (flags.room !== undefined) throw new ChatRefusedError(409, taken);
     env.writeError(`${sanitize(taken)}; choose another name.`);
@@ -269,4 +281,47 @@ function lineReader() {
       rl.close();
     },
   };
+}
+
+/**
+ * How `chat join` and `chat rooms` judge the server's key before anything
+ * secret is sent: against `--server-key` when given (no pins read or
+ * written), else against the pins, trusting a first contact (`onPinned`
+ * says so, once). One check serves a whole run, rejoins included, and
+ * accepts only the key it first accepted (client/pin_store.ts).
+ */
+export function serverKeyCheckFor(
+  flags: { server: HostPort; serverKey?: Uint8Array },
+  pins: () => PinStore,
+  onPinned: (line: string) => void,
+): ServerKeyCheck {
+  if (flags.serverKey !== undefined) return explicitKeyCheck(flags.server, flags.serverKey);
+  const store = pins();
+  return pinnedKeyCheck(store, flags.server, {
+    onPinned: (address, fingerprint) =>
+      onPinned(
+        `chat: first contact with ${sanitize(address)}: trusting its key ${fingerprint} ` +
+          `from now on (pinned in ${sanitize(store.path)})`,
+      ),
+  });
+}
+
+/**
+ * The key check of one `chat join` or `chat rooms` run: --server-key, or the
+ * pins where the environment puts them (first contacts said on `writeError`).
+ */
+export function runKeyCheck(
+  flags: { server: HostPort; serverKey?: Uint8Array },
+  writeError: (line: string) => void,
+): ServerKeyCheck {
+  return serverKeyCheckFor(
+    flags,
+    () => new PinStore(defaultPinsPath((name) => Deno.env.get(name))),
+    writeError,
+  );
+}
+
+/** The whole room list over sealed exchanges, each checking the server's key with `keyCheck`. */
+export function listRooms(server: HostPort, keyCheck: ServerKeyCheck): Promise<RoomSummary[]> {
+  return requestSealedRoomList(server, { crypto: nodeCrypto, checkServerKey: keyCheck });
 }

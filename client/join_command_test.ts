@@ -7,7 +7,9 @@ import { decodeUtf8 } from "../protocol/bytes.ts";
 import { encodeTcrpRequest, TCRP_HEADER_BYTES } from "../protocol/tcrp.ts";
 import { VirtualClock } from "../testing/virtual_time.ts";
 import { FakeConnector, welcome } from "./fake_network_test_util.ts";
-import { type JoinFlags, sessionOptionsOf } from "./join_command.ts";
+import { type JoinFlags, serverKeyCheckFor, sessionOptionsOf } from "./join_command.ts";
+import { nodeSha256, PinStore, ServerKeyChangedError } from "./pin_store.ts";
+import { isolatedEnv } from "../tests/test_env.ts";
 import { ChatSession } from "./session.ts";
 import { TcpUdpConnector } from "./tcp_udp_connector.ts";
 
@@ -54,4 +56,37 @@ Deno.test("chat join: the session goes to --server over TCP + UDP, with --rejoin
   assert.deepEqual(options.timings, { rejoinTimeoutMs: 5_000 });
   const choice = { create: true, room: "r", username: "u", password: null };
   assert.deepEqual(sessionOptionsOf(FLAGS, choice).timings, {}, "no flag: the default");
+});
+
+Deno.test("the key check of join and rooms: --server-key alone decides, else the pins with trust on first use", async () => {
+  await using home = await isolatedEnv();
+  const server = { hostname: "127.0.0.1", port: 9001 };
+  const keyA = new Uint8Array(32).fill(1);
+  const keyB = new Uint8Array(32).fill(2);
+  let opened = 0;
+  const pins = () => {
+    opened++;
+    return new PinStore(home.pinsFile);
+  };
+  const said: string[] = [];
+  // --server-key: no pins opened, only that key passes.
+  const explicit = serverKeyCheckFor(
+    { server, serverKey: nodeSha256.sha256(keyB) },
+    pins,
+    (l) => said.push(l),
+  );
+  await explicit(keyB);
+  await assert.rejects(async () => await explicit(keyA), ServerKeyChangedError);
+  assert.equal(opened, 0);
+  // The pins: the first contact is pinned and said once, on stderr's behalf.
+  const check = serverKeyCheckFor({ server }, pins, (l) => said.push(l));
+  await check(keyA);
+  await check(keyA);
+  assert.equal(said.length, 1);
+  assert.match(said[0]!, /^chat: first contact with 127\.0\.0\.1:9001: trusting its key SHA256:/);
+  assert.ok(said[0]!.includes(home.pinsFile));
+  await assert.rejects(
+    async () => await serverKeyCheckFor({ server }, pins, () => {})(keyB),
+    ServerKeyChangedError,
+  );
 });

@@ -4,6 +4,7 @@
  * schema is the README's table; `closed.reason` is always one of
  * {@linkcode CLOSED_REASONS}, never the wire's number.
  */
+import { escapeJsonForDisplay } from "../protocol/display_text.ts";
 import { CloseReason } from "../protocol/datagram.ts";
 import type { SessionEvent } from "./session.ts";
 
@@ -58,13 +59,11 @@ export function jsonValue(event: SessionEvent | PipeReport): Record<string, unkn
 }
 
 /**
- * One JSON line. Texts are kept exactly, but DEL and C1 controls (which
- * JSON.stringify leaves raw, and a terminal may obey: U+009B is CSI) are
- * written as \u escapes too.
+ * One JSON line. Texts are kept exactly, but DEL, C1 controls (which
+ * JSON.stringify leaves raw, and a terminal may obey: U+009B is CSI), bidi
+ * and zero-width characters are written as \u escapes too
+ * (protocol/display_text.ts): the same JSON value, nothing a terminal obeys.
  */
 export function jsonLine(event: SessionEvent | PipeReport): string {
-  return JSON.stringify(jsonValue(event)).replace(
-    /[\x7f-\x9f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return escapeJsonForDisplay(JSON.stringify(jsonValue(event)));
 }

@@ -94,3 +94,10 @@ Deno.test("--json: texts are exact, with DEL and C1 controls escaped too", () =>
   assert.match(line, /\\u009b/);
   assert.equal(JSON.parse(line).text, text);
 });
+
+Deno.test("--json: bidi, zero-width and separator characters are escaped too, the text kept exact", () => {
+  const text = "ann\u202Egnp\u200B\u2028x";
+  const line = jsonLine({ type: "error", code: 400, text });
+  assert.ok(!/[\u202E\u200B\u2028]/.test(line), line);
+  assert.equal(JSON.parse(line).text, text);
+});

@@ -6,7 +6,7 @@
 import * as readline from "node:readline";
 import process from "node:process";
 import { CloseReason } from "../protocol/datagram.ts";
-import { formatEvent } from "./format.ts";
+import { formatEvent, membersLine } from "./format.ts";
 import type { ChatSession } from "./session.ts";
 
 const HINT = "* Type /help for commands.";
@@ -50,8 +50,7 @@ export async function runLineMode(
     if (text === "exit!" || text === "/leave") return leave();
     if (text === "/help") return print(HELP);
     if (text === "/members") {
-      const members = session.members.map((m) => (m === session.host ? `${m} (host)` : m));
-      return print(`${members.length} here: ${members.join(", ")}`);
+      return print(membersLine(session.members, session.host));
     }
     if (text.startsWith("/") && !text.startsWith("//")) {
       return print(`unknown command ${text.split(" ")[0]}; /help lists them`);

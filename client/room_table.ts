@@ -20,14 +20,19 @@ function pad(text: string, width: number): string {
   return text + " ".repeat(Math.max(0, width - displayWidth(text)));
 }
 
-/** The table's lines: ROOM, MEMBERS (n, or n/capacity), LOCKED. */
+/**
+ * The table's lines: ROOM, MEMBERS (n, or n/capacity), LOCKED, and SEALED
+ * (the room's mode: sealed sessions only, or plain ones only; "-" from a
+ * server too old to say).
+ */
 export function roomTable(rooms: readonly RoomSummary[]): string[] {
   const rows = rooms.map((room) => [
     sanitize(room.name).replaceAll("\uFE0F", ""),
     room.capacity === null ? `${room.members}` : `${room.members}/${room.capacity}`,
     room.passwordProtected ? "yes" : "no",
+    room.sealed === undefined ? "-" : room.sealed ? "yes" : "no",
   ]);
-  const header = ["ROOM", "MEMBERS", "LOCKED"];
+  const header = ["ROOM", "MEMBERS", "LOCKED", "SEALED"];
   const widths = header.map((title, i) =>
     Math.max(displayWidth(title), ...rows.map((row) => displayWidth(row[i]!)))
   );
@@ -66,7 +71,7 @@ export function createCommand(how: Invocation): string {
     const base = how.cwd.endsWith("/") ? how.cwd : `${how.cwd}/`;
     main = path.startsWith(base) ? path.slice(base.length) : path;
   }
-  return `deno run --allow-net --allow-env ${main} ${args}`;
+  return `deno run --allow-net --allow-env --allow-read --allow-write ${main} ${args}`;
 }
 
 /** The line `chat rooms` prints when there are none. */

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { createCommand, displayWidth, roomTable } from "./room_table.ts";
 
-const room = (name: string, members = 1, capacity: number | null = null, locked = false) => ({
-  name,
-  members,
-  capacity,
-  passwordProtected: locked,
-});
+const room = (
+  name: string,
+  members = 1,
+  capacity: number | null = null,
+  locked = false,
+  sealed: boolean | undefined = true,
+) => ({ name, members, capacity, passwordProtected: locked, sealed });
 
 Deno.test("rooms table: columns line up by display width with Japanese and emoji names", () => {
   const lines = roomTable([
@@ -17,12 +18,12 @@ Deno.test("rooms table: columns line up by display width with Japanese and emoji
     room("👨‍👩‍👧 family", 4),
   ]);
   assert.deepEqual(lines, [
-    "ROOM          MEMBERS  LOCKED",
-    "general       3        no",
-    "日本語の部屋  2/5      yes",
-    "🎉 party      12       no",
-    "❤ love        1        no",
-    "👨‍👩‍👧 family     4        no",
+    "ROOM          MEMBERS  LOCKED  SEALED",
+    "general       3        no      yes",
+    "日本語の部屋  2/5      yes     yes",
+    "🎉 party      12       no      yes",
+    "❤ love        1        no      yes",
+    "👨‍👩‍👧 family     4        no      yes",
   ]);
   // Every MEMBERS column starts at the same terminal cell.
   const membersCell = (line: string) => displayWidth(line.slice(0, line.search(/\d+(\/\d+)? {2}/)));
@@ -31,8 +32,8 @@ Deno.test("rooms table: columns line up by display width with Japanese and emoji
 
 Deno.test("rooms table: control characters in a name are shown as U+FFFD, one cell each", () => {
   assert.deepEqual(roomTable([room("a\x1b[2Jb")]), [
-    "ROOM    MEMBERS  LOCKED",
-    "a\uFFFD[2Jb  1        no",
+    "ROOM    MEMBERS  LOCKED  SEALED",
+    "a\uFFFD[2Jb  1        no      yes",
   ]);
 });
 
@@ -48,11 +49,11 @@ Deno.test("the empty-list hint names the command the reader runs", () => {
   );
   assert.equal(
     createCommand({ ...base, execPath: "/usr/bin/deno" }),
-    "deno run --allow-net --allow-env main.ts join --create --room NAME",
+    "deno run --allow-net --allow-env --allow-read --allow-write main.ts join --create --room NAME",
   );
   assert.equal(
     createCommand({ ...base, execPath: "/usr/bin/deno", cwd: "/tmp" }),
-    "deno run --allow-net --allow-env /home/u/chat/main.ts join --create --room NAME",
+    "deno run --allow-net --allow-env --allow-read --allow-write /home/u/chat/main.ts join --create --room NAME",
   );
   assert.equal(
     createCommand({ ...base, execPath: "/home/u/chat/dist/chat", userAgent: "deno/2.9.6" }),
@@ -61,5 +62,28 @@ Deno.test("the empty-list hint names the command the reader runs", () => {
   assert.equal(
     createCommand({ ...base, execPath: "C:\\tools\\chat.exe" }),
     "chat join --create --room NAME",
+  );
+});
+
+Deno.test("rooms table: bidi and zero-width characters in a name are shown as U+FFFD", () => {
+  assert.deepEqual(roomTable([room("evil\u202Etxt.exe\u200B")]), [
+    "ROOM           MEMBERS  LOCKED  SEALED",
+    "evil\uFFFDtxt.exe\uFFFD  1        no      yes",
+  ]);
+});
+
+Deno.test("rooms table: SEALED is the room's mode, and - from a server too old to say", () => {
+  assert.deepEqual(
+    roomTable([
+      room("a", 1, null, false, true),
+      room("b", 1, null, false, false),
+      { name: "c", members: 1, capacity: null, passwordProtected: false },
+    ]),
+    [
+      "ROOM  MEMBERS  LOCKED  SEALED",
+      "a     1        no      yes",
+      "b     1        no      no",
+      "c     1        no      -",
+    ],
   );
 });

@@ -90,13 +90,16 @@ export interface ServerConfig {
    */
   udpIo: UdpIoChoice;
   /**
-   * Serve the plain (unsealed) protocol too: plain TCRP operations 1-3 and
-   * the rooms they create. Without it, a plain request gets a 400 saying
-   * sealed sessions are required (docs/protocol.md section 6.1). Absent
-   * means true until `serve --allow-plaintext` exists (a field without a
-   * flag would break the rule that every field has one): the lead flips it.
+   * The server's key file (server/key_file.ts); "" means the default,
+   * $XDG_DATA_HOME/chat/server_key or $HOME/.local/share/chat/server_key.
    */
-  allowPlaintext?: boolean;
+  keyFile: string;
+  /**
+   * Also take the plain (unsealed) TCRP operations and datagrams, for tools
+   * in other languages and the original wire; without it a plain request is
+   * refused with a text that says sealed sessions are required.
+   */
+  allowPlaintext: boolean;
 }
 
 /** The defaults the README documents. */
@@ -131,6 +134,8 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   hashConcurrency: 0,
   logLevel: "info",
   udpIo: "auto",
+  keyFile: "",
+  allowPlaintext: false,
 };
 
 /** A TCRP request burst per address is this many seconds of `requestRateLimit`. */
@@ -159,6 +164,13 @@ export interface ServeFlag<K extends keyof ServerConfig = keyof ServerConfig> {
   help: string;
   /** Text to value; throws an error whose message says what was expected. */
   parse: FlagParser<ServerConfig[K]>;
+  /**
+   * A switch: the flag alone means "true" (`--allow-plaintext`), and it
+   * may also be given a value (`--allow-plaintext false`, CHAT_ALLOW_PLAINTEXT=0).
+   */
+  switch?: true;
+  /** What `--help` shows as the default, when the value itself says too little. */
+  defaultHelp?: string;
 }
 
 // Checks each entry's parser against the type of the field it sets.
@@ -167,6 +179,23 @@ function serveFlag<K extends keyof ServerConfig>(flag: ServeFlag<K>): ServeFlag 
 }
 
 const port = wholeNumber(0, 65_535);
+
+/** A file path, or "" for the default; no NUL (no file system takes one). */
+export function filePath(text: string): string {
+  if (text.includes("\0")) throw new TypeError("expected a file path");
+  return text;
+}
+
+const TRUE_WORDS = ["true", "yes", "on", "1"];
+const FALSE_WORDS = ["false", "no", "off", "0"];
+
+/** true/yes/on/1 or false/no/off/0, any case. */
+export function yesOrNo(text: string): boolean {
+  const word = text.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new TypeError("expected true or false (or yes, no, 1, 0)");
+}
 const count = wholeNumber(0, 1_000_000_000);
 
 /** Every `chat serve` flag, in the order of `--help` and the README's table. */
@@ -416,6 +445,25 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     key: "udpIo",
     help: "UDP i/o: mmsg (recvmmsg/sendmmsg via FFI; Linux, IPv4, --allow-ffi), deno, or auto",
     parse: oneOf(UDP_IO_CHOICES),
+  }),
+  serveFlag({
+    flag: "--key-file",
+    value: "path",
+    env: "CHAT_KEY_FILE",
+    key: "keyFile",
+    help: "the server's key pair, created (mode 0600) when missing; " +
+      "clients pin its fingerprint",
+    parse: filePath,
+    defaultHelp: "$XDG_DATA_HOME/chat/server_key, else ~/.local/share/chat/server_key",
+  }),
+  serveFlag({
+    flag: "--allow-plaintext",
+    value: "bool",
+    env: "CHAT_ALLOW_PLAINTEXT",
+    key: "allowPlaintext",
+    help: "also serve the plain, unencrypted protocol (other tools, the original wire)",
+    parse: yesOrNo,
+    switch: true,
   }),
 ];
 

@@ -5,9 +5,17 @@
  * @module
  */
 import type { ServerConfig } from "./config.ts";
+import {
+  keyFilePathOf,
+  loadOrCreateServerKey,
+  type ServerKey,
+  serverKeyLogLine,
+} from "./key_file.ts";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { createLogger } from "./log.ts";
 import { openFilesLimit, openFilesWarning } from "./open_files.ts";
 import { startChatServer } from "./server.ts";
+import { StartupError } from "./startup_errors.ts";
 
 /** Signals that stop the server: the first gracefully, a second at once. */
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -22,20 +30,49 @@ const FORCED_EXIT_FLUSH_MS = 100;
 const SAME_REQUEST_MS = 250;
 
 /**
+ * The server's key pair from `config.keyFile` (the default path when it is
+ * ""), created when missing. Reads HOME and XDG_DATA_HOME only for the
+ * default path. Throws a StartupError that says what to do when the file
+ * cannot be used (server/key_file.ts).
+ */
+export async function loadServerKey(
+  config: Pick<ServerConfig, "keyFile">,
+  env: (name: string) => string | undefined = readVariable,
+  cwd: () => string = () => Deno.cwd(),
+): Promise<ServerKey> {
+  const path = keyFilePathOf(config.keyFile, env, config.keyFile === "" ? "/" : cwd());
+  return await loadOrCreateServerKey(path, nodeCrypto);
+}
+
+/** A variable for the default key path; a StartupError when Deno may not read it. */
+function readVariable(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    if (!(error instanceof Error && error.name === "NotCapable")) throw error;
+    throw new StartupError(
+      `the default key file is found from HOME and XDG_DATA_HOME, which serve may not read; ` +
+        `run it with --allow-env=CHAT_*,HOME,XDG_DATA_HOME (deno task serve does), ` +
+        `or give --key-file PATH`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Starts the server on `config` (its host an address already: see
  * `resolveHost`) and serves until SIGINT or SIGTERM, then shuts down
  * gracefully and resolves 0; resolves 1 if a front end died instead. A second
  * signal while shutting down (not the first one again: see SAME_REQUEST_MS)
- * exits the process at once with 1. Throws a `StartupError` if a socket
- * cannot be bound.
+ * exits the process at once with 1. Throws a `StartupError` if the key file
+ * cannot be used (before any socket is bound) or a socket cannot be bound.
  */
 export async function runServeCommand(config: ServerConfig): Promise<number> {
+  // First, so a key the server must not use stops it before it listens.
+  const serverKey = await loadServerKey(config);
   const log = createLogger(config.logLevel);
-  const server = startChatServer(config, { log });
-  const limit = openFilesLimit();
-  const warning = limit === null ? null : openFilesWarning(limit, config.maxHandshakes);
-  if (warning !== null) log.warn(warning);
-
+  // The stop signals are heard before the server starts: a SIGTERM sent as
+  // soon as the listening line is out still shuts it down gracefully.
   let stoppingSince: number | null = null;
   const signalled = new Promise<null>((resolve) => {
     for (const signal of STOP_SIGNALS) {
@@ -51,6 +88,20 @@ export async function runServeCommand(config: ServerConfig): Promise<number> {
       });
     }
   });
+  const server = startChatServer(config, {
+    log,
+    sealed: {
+      staticKey: serverKey.keyPair,
+      crypto: nodeCrypto,
+      signingKey: nodeCrypto.ed25519Signer().publicKey,
+    },
+  });
+  // Once listening, so a startup failure stays the one line that says it.
+  log.info(serverKeyLogLine(serverKey));
+  const limit = openFilesLimit();
+  const warning = limit === null ? null : openFilesWarning(limit, config.maxHandshakes);
+  if (warning !== null) log.warn(warning);
+
   const failure = await Promise.race([signalled, server.failed]);
   stoppingSince ??= performance.now();
   await server.shutdown();

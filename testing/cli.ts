@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
+import { type IsolatedEnv, isolatedEnvSync } from "./isolated_env.ts";
 import { sleep } from "./wait.ts";
 
 /** The repository root (the children's working directory). */
@@ -13,9 +14,13 @@ export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 /** Absolute path of the CLI entry point. */
 export const MAIN_TS: string = fileURLToPath(new URL("../main.ts", import.meta.url));
 
-/** The argv (after the executable) that runs `chat ARGS...`. */
+/**
+ * The argv (after the executable) that runs `chat ARGS...`: read and write
+ * for the server's key file and the client's pins (under the isolated HOME
+ * that {@linkcode Children} gives every child).
+ */
 export function chatArgs(args: string[]): string[] {
-  return ["run", "--allow-net", "--allow-env", MAIN_TS, ...args];
+  return ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN_TS, ...args];
 }
 
 /** `chat serve` flags for loopback and any free ports. */
@@ -65,7 +70,7 @@ export function plainEnv(): Record<string, string> {
 
 /**
  * The argv after `deno` of a deno.json task: `taskArgs("serve")` is
- * `["run", "--allow-net", "--allow-env=CHAT_*", "--allow-ffi", "main.ts", "serve"]`,
+ * `["run", "--allow-net", "--allow-env=CHAT_*,HOME,XDG_DATA_HOME", "--allow-ffi", ...]`,
  * so a test can run the task's exact command as one process (no `deno task`
  * in between, whose own process a signal would have to pass through).
  */
@@ -394,18 +399,33 @@ export interface ServerProcess {
  */
 export class Children {
   #all: ChildHandle[] = [];
-  #home: string | null = null;
+  #home: IsolatedEnv | null = null;
+  #homeRefused = false;
 
   /**
-   * This set of children's own configuration and data directories
-   * (XDG_CONFIG_HOME, XDG_DATA_HOME), made on first use and removed by
-   * {@linkcode dispose}: every child sees them unless a test passes its own,
-   * so no test reads or writes the user's pins or server key, and children of
-   * one test share them as one person's programs do.
+   * The temporary HOME, XDG_CONFIG_HOME and XDG_DATA_HOME every child of
+   * this set shares (made at the first use, removed by dispose): the servers'
+   * keys and the clients' pins of one test, never the real ones. Null in a
+   * process that may not make a temporary directory (a tool run with
+   * --allow-write=docs): its children then keep the caller's HOME.
    */
+  get home(): IsolatedEnv | null {
+    if (this.#home === null && !this.#homeRefused) {
+      try {
+        this.#home = isolatedEnvSync();
+      } catch (error) {
+        if (!(error instanceof Error && error.name === "NotCapable")) throw error;
+        this.#homeRefused = true;
+      }
+    }
+    return this.#home;
+  }
+
+  /** XDG_CONFIG_HOME and XDG_DATA_HOME of {@linkcode home} (the name main's Children uses). */
   get homeDirs(): { config: string; data: string } {
-    this.#home ??= Deno.makeTempDirSync({ prefix: "chat-test-home-" });
-    return { config: `${this.#home}/config`, data: `${this.#home}/data` };
+    const home = this.home;
+    if (home === null) throw new Error("this process may not make a temporary directory");
+    return { config: home.configHome, data: home.dataHome };
   }
 
   /** Spawns `chat ARGS...` through Deno.execPath(). */
@@ -418,8 +438,7 @@ export class Children {
 
   /** Spawns any command (in the repository root, NO_COLOR=1). */
   spawn(command: string, args: string[], options: SpawnOptions = {}): ChildHandle {
-    const { config, data } = this.homeDirs;
-    const env = { XDG_CONFIG_HOME: config, XDG_DATA_HOME: data, ...options.env };
+    const env = { ...this.home?.env, ...options.env };
     const handle = new ChildHandle(command, args, { ...options, env });
     this.#all.push(handle);
     return handle;
@@ -451,7 +470,12 @@ export class Children {
     timeoutMs = 8_000,
     options: SpawnOptions = {},
   ): Promise<ServerProcess> {
-    const process = this.chat(["serve", ...LOOPBACK_ANY_PORTS, ...extraArgs], options);
+    // --allow-plaintext while `chat join` speaks the plain protocol (until the sealed client
+    // lands, issue 13); a later flag in extraArgs wins.
+    const process = this.chat(
+      ["serve", ...LOOPBACK_ANY_PORTS, "--allow-plaintext", ...extraArgs],
+      options,
+    );
     return await waitForListening(process, timeoutMs);
   }
 
@@ -465,7 +489,7 @@ export class Children {
       label: `deno task ${name} ${args.join(" ")}`,
       ...options,
       clearEnv: true,
-      env: { ...plainEnv(), ...options.env },
+      env: { ...plainEnv(), ...this.home?.env, ...options.env },
     });
   }
 
@@ -479,7 +503,7 @@ export class Children {
       label: `(task ${name}) ${args.join(" ")}`,
       ...options,
       clearEnv: true,
-      env: { ...plainEnv(), ...options.env },
+      env: { ...plainEnv(), ...this.home?.env, ...options.env },
     });
   }
 
@@ -504,10 +528,9 @@ export class Children {
     const all = this.#all;
     this.#all = [];
     await Promise.all(all.map((child) => child.dispose().catch(() => {})));
-    if (this.#home !== null) {
-      await Deno.remove(this.#home, { recursive: true }).catch(() => {});
-      this.#home = null;
-    }
+    const home = this.#home;
+    this.#home = null;
+    await home?.dispose();
   }
 }
 

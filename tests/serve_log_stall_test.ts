@@ -27,6 +27,7 @@ const LONG_ROOM = "r".repeat(255);
 async function stalledServer(kids: Children): Promise<ServerProcess> {
   const serve = kids.likeTask("serve", [
     ...LOOPBACK_ANY_PORTS,
+    "--allow-plaintext", // its raw clients speak the plain protocol
     "--log-level",
     "debug",
     "--request-rate",

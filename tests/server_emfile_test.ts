@@ -25,6 +25,7 @@ Deno.test({
         Deno.execPath(),
         ...taskArgs("serve"),
         ...LOOPBACK_ANY_PORTS,
+        "--allow-plaintext", // its raw client lists rooms in the plain protocol
         // The gate's own limits stay out of the way: the kernel's is the one under test.
         "--max-handshakes",
         "1000",

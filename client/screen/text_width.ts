@@ -4,6 +4,7 @@
  * rows of a given width. Pure: no I/O.
  */
 import stringWidth from "fast-string-width";
+import { displayText } from "../../protocol/display_text.ts";
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
@@ -30,22 +31,13 @@ export function displayWidth(text: string): number {
 }
 
 /**
- * Bidi controls that could reorder the rest of a row (embeddings,
- * overrides, isolates, the marks): U+202A–202E, U+2066–2069, U+200E, U+200F, U+061C.
- */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
-
-/**
- * Text from others, made safe to draw: a tab becomes spaces, control
- * characters (escape sequences included) and bidi controls become U+FFFD,
- * and VS16 goes (see {@linkcode cellWidth}).
+ * Text from others, made safe to draw: a tab becomes spaces; control
+ * characters (escape sequences included), bidi controls, zero-width
+ * characters (but joiners where they join) and line separators become
+ * U+FFFD (protocol/display_text.ts); and VS16 goes (see {@linkcode cellWidth}).
  */
 export function screenText(text: string): string {
-  return text
-    .replaceAll("\t", "    ")
-    .replace(/\p{Cc}/gu, "\uFFFD")
-    .replace(BIDI_CONTROLS, "\uFFFD")
-    .replaceAll("\uFE0F", "");
+  return displayText(text.replaceAll("\t", "    ")).replaceAll("\uFE0F", "");
 }
 
 /** A run of text in one style; `style` is SGR parameters ("" for none, "1;38;5;160" say). */

@@ -37,6 +37,8 @@ function freePorts(): { tcp: number; udp: number } {
 
 /** The server flags of every bench run: no rate limits, room for large layouts. */
 export const BENCH_SERVER_FLAGS: string[] = [
+  // The load generator speaks the plain protocol.
+  "--allow-plaintext",
   "--rate-limit",
   "0",
   "--request-rate",
@@ -69,7 +71,14 @@ export async function startChatServer(
 ): Promise<LoadTarget> {
   const ports = freePorts();
   // As `deno task serve` runs it: --allow-ffi lets --udp-io auto pick recvmmsg/sendmmsg.
-  const permissions = ["run", "--allow-net", "--allow-env", "--allow-ffi"];
+  const permissions = [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-read",
+    "--allow-write",
+  ];
   const handle = kids.spawn(Deno.execPath(), [
     ...permissions,
     ...denoFlags,
