@@ -143,7 +143,8 @@ async function runPipe(
       username: named.name,
       password: password ?? null,
     };
-    running = runPipeMode(sessionOptionsOf(flags, choice), {
+    const keyCheck = runKeyCheck(flags, (line) => err.writeLine(line));
+    running = runPipeMode(sessionOptionsOf(flags, choice, keyCheck), {
       lines: stdinLines.rest(),
       out,
       err,
@@ -182,7 +183,9 @@ async function openInteractively(
   }
   while (true) {
     try {
-      return await ChatSession.open(sessionOptionsOf(flags, { create, room, username, password }));
+      return await ChatSession.open(
+        sessionOptionsOf(flags, { create, room, username, password }, keyCheck),
+      );
     } catch (error) {
       if (!(error instanceof ChatRefusedError)) throw error;
       // Ask again for the one thing a person can fix. Anything else ends the
@@ -250,9 +253,17 @@ export interface JoinChoice {
  * capacity goes only with a create: `--capacity` and then "Join" in the
  * menu must not send it (the server refuses a join that carries one).
  */
-export function sessionOptionsOf(flags: JoinFlags, choice: JoinChoice): SessionOptions {
+export function sessionOptionsOf(
+  flags: JoinFlags,
+  choice: JoinChoice,
+  keyCheck: ServerKeyCheck,
+): SessionOptions {
   return {
-    connector: new TcpUdpConnector(flags.server),
+    // Always sealed: the project's client never falls back to the plain protocol.
+    connector: new TcpUdpConnector(flags.server, {
+      sealed: { crypto: nodeCrypto, checkServerKey: keyCheck },
+    }),
+    crypto: nodeCrypto,
     ...choice,
     capacity: choice.create ? flags.capacity ?? null : null,
     timings: flags.rejoinTimeout === undefined

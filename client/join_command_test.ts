@@ -12,8 +12,10 @@ import { nodeSha256, PinStore, ServerKeyChangedError } from "./pin_store.ts";
 import { isolatedEnv } from "../tests/test_env.ts";
 import { ChatSession } from "./session.ts";
 import { TcpUdpConnector } from "./tcp_udp_connector.ts";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 
 const FLAGS: JoinFlags = { server: { hostname: "127.0.0.1", port: 9001 }, capacity: 4 };
+const ACCEPT_ANY_KEY = () => {};
 
 /** The JSON payload of the TCRP request a session opened with these flags and choice sends. */
 async function requestPayload(create: boolean): Promise<Record<string, unknown>> {
@@ -24,7 +26,7 @@ async function requestPayload(create: boolean): Promise<Record<string, unknown>>
     room: "lobby",
     username: "alice",
     password: null,
-  });
+  }, ACCEPT_ANY_KEY);
   const opening = ChatSession.open({ ...options, connector, scheduler: clock });
   await clock.settle();
   connector.channel.inject(welcome(0));
@@ -37,7 +39,12 @@ async function requestPayload(create: boolean): Promise<Record<string, unknown>>
 Deno.test("chat join --capacity, then Join in the menu: the request carries no capacity", async () => {
   assert.deepEqual(await requestPayload(false), { username: "alice", protocol: 2 });
   assert.equal(
-    sessionOptionsOf(FLAGS, { create: false, room: "r", username: "u", password: "p" }).capacity,
+    sessionOptionsOf(
+      FLAGS,
+      { create: false, room: "r", username: "u", password: "p" },
+      ACCEPT_ANY_KEY,
+    )
+      .capacity,
     null,
   );
 });
@@ -50,12 +57,18 @@ Deno.test("chat join: the session goes to --server over TCP + UDP, with --rejoin
   const options = sessionOptionsOf(
     { ...FLAGS, rejoinTimeout: 5 },
     { create: true, room: "r", username: "u", password: null },
+    ACCEPT_ANY_KEY,
   );
   assert.ok(options.connector instanceof TcpUdpConnector);
+  assert.equal(options.crypto, nodeCrypto, "always sealed, with node:crypto");
   assert.deepEqual(options.connector.server, FLAGS.server);
   assert.deepEqual(options.timings, { rejoinTimeoutMs: 5_000 });
   const choice = { create: true, room: "r", username: "u", password: null };
-  assert.deepEqual(sessionOptionsOf(FLAGS, choice).timings, {}, "no flag: the default");
+  assert.deepEqual(
+    sessionOptionsOf(FLAGS, choice, ACCEPT_ANY_KEY).timings,
+    {},
+    "no flag: the default",
+  );
 });
 
 Deno.test("the key check of join and rooms: --server-key alone decides, else the pins with trust on first use", async () => {
