@@ -16,12 +16,22 @@ export class ChatRefusedError extends Error {
   }
 }
 
-/** The network failed us: no connection, a dropped connection, no answer in time, garbage. */
+/**
+ * The network failed us: no connection, a dropped connection, no answer in
+ * time, garbage; or a refusal that arrived in plain text before a sealed
+ * handshake completed, which anyone on the path could have forged, so it is
+ * never final: it carries the `status` the server (or whoever) gave, and is
+ * retried like any other transport failure.
+ */
 export class ChatTransportError extends Error {
+  /** The status of a plain refusal before a sealed handshake (429, 503, ...); else undefined. */
+  readonly status: number | undefined;
+
   /** Describes what failed; `cause` keeps the underlying error. */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { status?: number }) {
     super(message, options);
     this.name = "ChatTransportError";
+    this.status = options?.status;
   }
 }
 

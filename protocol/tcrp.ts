@@ -14,36 +14,99 @@ export const TCRP_HEADER_BYTES = 32;
 /** Size of a member token. */
 export const TOKEN_BYTES = 32;
 
-/** TCRP operations. */
+/**
+ * TCRP operations: the plain ones (1-3), and their sealed counterparts
+ * (0x11-0x13, docs/protocol.md section 6.1), whose request and answer travel
+ * inside a Noise handshake. Distinct codes, so the two modes cannot be confused.
+ */
 export const Operation = {
   CREATE_ROOM: 1,
   JOIN_ROOM: 2,
   LIST_ROOMS: 3,
+  SEALED_CREATE_ROOM: 0x11,
+  SEALED_JOIN_ROOM: 0x12,
+  SEALED_LIST_ROOMS: 0x13,
 } as const;
 /** A TCRP operation code. */
 export type Operation = typeof Operation[keyof typeof Operation];
+/** A plain operation code (1-3). */
+export type PlainOperation =
+  | typeof Operation.CREATE_ROOM
+  | typeof Operation.JOIN_ROOM
+  | typeof Operation.LIST_ROOMS;
+/** A sealed operation code (0x11-0x13). */
+export type SealedOperation =
+  | typeof Operation.SEALED_CREATE_ROOM
+  | typeof Operation.SEALED_JOIN_ROOM
+  | typeof Operation.SEALED_LIST_ROOMS;
 
-/** TCRP states: who speaks and at which step. */
+/** The distance from a plain operation code to its sealed one. */
+const SEALED_OFFSET = 0x10;
+
+/** Whether `code` is one of the plain operations (1-3). */
+export function isPlainOperation(code: number): code is PlainOperation {
+  return code >= Operation.CREATE_ROOM && code <= Operation.LIST_ROOMS;
+}
+
+/** Whether `code` is one of the sealed operations (0x11-0x13). */
+export function isSealedOperation(code: number): code is SealedOperation {
+  return code >= Operation.SEALED_CREATE_ROOM && code <= Operation.SEALED_LIST_ROOMS;
+}
+
+/** The plain operation a sealed one carries (0x12 -> 2). */
+export function plainOperationOf(operation: SealedOperation): PlainOperation {
+  return (operation - SEALED_OFFSET) as PlainOperation;
+}
+
+/** The sealed operation that carries a plain one (2 -> 0x12). */
+export function sealedOperationOf(operation: PlainOperation): SealedOperation {
+  return (operation + SEALED_OFFSET) as SealedOperation;
+}
+
+/** TCRP states of the plain operations: who speaks and at which step. */
 export const State = {
   REQUEST: 0,
   RESPONSE: 1,
   COMPLETE: 2,
 } as const;
-/** A TCRP state code. */
+/** A plain TCRP state code. */
 export type State = typeof State[keyof typeof State];
+
+/** TCRP states of the sealed operations (docs/protocol.md section 6.1). */
+export const SealedState = {
+  /** Client: Noise message 1 (`-> e`), 32 bytes. */
+  HELLO: 0,
+  /** Server: Noise message 2 (`<- e, ee, s, es`), 96 bytes. */
+  SERVER_HELLO: 1,
+  /** Server: a plain JSON refusal sent before any key work (400, 413, 429, 503). */
+  REFUSED: 2,
+  /** Client: the request, sealed. */
+  REQUEST: 3,
+  /** Server: the answer, sealed; then the server closes. */
+  ANSWER: 4,
+} as const;
+/** A sealed TCRP state code. */
+export type SealedState = typeof SealedState[keyof typeof SealedState];
+
+/** The largest state a frame of `operation` may carry. */
+function lastStateOf(operation: number): number {
+  return isSealedOperation(operation) ? SealedState.ANSWER : State.COMPLETE;
+}
 
 /** A decoded 32-byte header. */
 export interface TcrpHeader {
   roomNameSize: number;
   operation: Operation;
-  state: State;
+  /** 0-2 for a plain operation, 0-4 for a sealed one. */
+  state: State | SealedState;
   payloadSize: number;
 }
 
 /** One whole TCRP message. */
 export interface TcrpFrame {
   operation: Operation;
-  state: State;
+  /** 0-2 for a plain operation, 0-4 for a sealed one. */
+  state: State | SealedState;
   roomName: Uint8Array;
   payload: Uint8Array;
 }
@@ -78,10 +141,10 @@ export function decodeTcrpHeader(bytes: Uint8Array): TcrpHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, TCRP_HEADER_BYTES);
   const operation = bytes[1]!;
   const state = bytes[2]!;
-  if (operation < Operation.CREATE_ROOM || operation > Operation.LIST_ROOMS) {
+  if (!isPlainOperation(operation) && !isSealedOperation(operation)) {
     throw new ProtocolError(`unknown TCRP operation ${operation}`);
   }
-  if (state > State.COMPLETE) {
+  if (state > lastStateOf(operation)) {
     throw new ProtocolError(`unknown TCRP state ${state}`);
   }
   for (let i = 3; i < 24; i++) {
@@ -91,8 +154,8 @@ export function decodeTcrpHeader(bytes: Uint8Array): TcrpHeader {
   if (size > MAX_SAFE) throw new ProtocolError("TCRP payload size is too large", 413);
   return {
     roomNameSize: bytes[0]!,
-    operation: operation as Operation,
-    state: state as State,
+    operation,
+    state: state as State | SealedState,
     payloadSize: Number(size),
   };
 }
@@ -220,6 +283,9 @@ export const MAX_PASSWORD_CHARS = 1024;
  * checked by `protocol/names.ts`, room state by the registry.
  */
 export function decodeTcrpRequest(frame: TcrpFrame): TcrpRequest {
+  if (!isPlainOperation(frame.operation)) {
+    throw new ProtocolError(`operation ${frame.operation} is not a plain request`);
+  }
   if (frame.state !== State.REQUEST) {
     throw new ProtocolError(`a client must send state 0, got ${frame.state}`);
   }
@@ -356,6 +422,12 @@ export interface RoomSummary {
   members: number;
   capacity: number | null;
   passwordProtected: boolean;
+  /**
+   * The room's mode, fixed at creation: true when it takes sealed sessions
+   * only, false when plain ones only. Every answer of this server carries it;
+   * absent from an older server's list.
+   */
+  sealed?: boolean;
 }
 
 /**
@@ -467,6 +539,9 @@ function decodeRoomSummary(entry: unknown): RoomSummary {
   if (typeof room.passwordProtected !== "boolean") {
     throw new ProtocolError('room list entry has no boolean "passwordProtected"');
   }
+  if (room.sealed !== undefined && typeof room.sealed !== "boolean") {
+    throw new ProtocolError('room list entry "sealed" must be a boolean');
+  }
   return {
     // A client joins by this name, so it must have the form of one; not the
     // character rules too, so that a list from a revision-1 server still reads.
@@ -476,6 +551,8 @@ function decodeRoomSummary(entry: unknown): RoomSummary {
       ? null
       : numberField(room, "capacity", 1, MAX_CAPACITY, true),
     passwordProtected: room.passwordProtected,
+    // Kept only when given, so an older server's row decodes to what it sent.
+    ...(typeof room.sealed === "boolean" ? { sealed: room.sealed } : {}),
   };
 }
 

@@ -80,7 +80,10 @@ Deno.test("decodeTcrpHeader: any bytes give the fields as laid out, or 400 or 41
     fc.property(bytes, (bytes) => {
       const view = new DataView(bytes.buffer);
       let expected: 400 | 413 | null = null;
-      if (bytes.length < 32 || !(bytes[1]! >= 1 && bytes[1]! <= 3) || bytes[2]! > 2) {
+      // Plain operations 1-3 have states 0-2; sealed ones 0x11-0x13, states 0-4.
+      const sealed = bytes[1]! >= 0x11 && bytes[1]! <= 0x13;
+      const known = (bytes[1]! >= 1 && bytes[1]! <= 3) || sealed;
+      if (bytes.length < 32 || !known || bytes[2]! > (sealed ? 4 : 2)) {
         expected = 400;
       } else if (bytes.subarray(3, 24).some((b) => b !== 0) || view.getBigUint64(24) > MAX_SAFE) {
         expected = 413;

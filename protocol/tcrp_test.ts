@@ -98,10 +98,47 @@ Deno.test("decodeTcrpHeader: the payload size field", () => {
 });
 
 Deno.test("unknown operations and states are 400, in the parser too", () => {
-  for (const [i, v] of [[1, 0], [1, 4], [1, 255], [2, 3], [2, 255]] as const) {
+  const cases = [[1, 0], [1, 4], [1, 0x10], [1, 0x14], [1, 0x21], [1, 255], [2, 3], [2, 255]];
+  for (const [i, v] of cases as [number, number][]) {
     throwsStatus(() => decodeTcrpHeader(header(i, v)), 400);
     throwsStatus(() => new TcrpFrameParser({ maxPayloadBytes: MAX }).push(header(i, v)), 400);
   }
+  // A sealed operation has states 0-4; a plain one stops at 2.
+  for (const op of [0x11, 0x12, 0x13]) {
+    const bytes = header(1, op);
+    bytes[2] = 5;
+    throwsStatus(() => decodeTcrpHeader(bytes), 400);
+    for (let state = 0; state <= 4; state++) {
+      bytes[2] = state;
+      assert.deepEqual(decodeTcrpHeader(bytes), {
+        roomNameSize: 0,
+        operation: op,
+        state,
+        payloadSize: 0,
+      });
+    }
+  }
+  const plain = header(2, 3);
+  plain[1] = 2;
+  throwsStatus(() => decodeTcrpHeader(plain), 400);
+});
+
+Deno.test("a sealed operation's frame is not a plain request", () => {
+  const sealed = frame(Operation.SEALED_JOIN_ROOM, State.REQUEST, "r", '{"username":"u"}');
+  throwsStatus(() => decodeTcrpRequest(sealed), 400);
+});
+
+Deno.test("a room list row keeps \"sealed\" when given, and it must be a boolean", () => {
+  const list = (row: string) =>
+    decodeTcrpResponse(
+      frame(Operation.LIST_ROOMS, State.RESPONSE, "", `{"status":200,"rooms":[${row}]}`),
+    );
+  const row = '{"name":"r","members":1,"passwordProtected":false';
+  assert.deepEqual(list(`${row},"sealed":true}`), {
+    status: 200,
+    rooms: [{ name: "r", members: 1, capacity: null, passwordProtected: false, sealed: true }],
+  });
+  throwsStatus(() => list(`${row},"sealed":1}`), 400);
 });
 
 // What a server writes after a successful JOIN (response, token), then a LIST_ROOMS request.

@@ -89,6 +89,14 @@ export interface ServerConfig {
    * "auto" (mmsg where it can work, else deno).
    */
   udpIo: UdpIoChoice;
+  /**
+   * Serve the plain (unsealed) protocol too: plain TCRP operations 1-3 and
+   * the rooms they create. Without it, a plain request gets a 400 saying
+   * sealed sessions are required (docs/protocol.md section 6.1). Absent
+   * means true until `serve --allow-plaintext` exists (a field without a
+   * flag would break the rule that every field has one): the lead flips it.
+   */
+  allowPlaintext?: boolean;
 }
 
 /** The defaults the README documents. */

@@ -10,6 +10,12 @@
  * second CREATE of the same name, or of one that looks the same, gets 409 at
  * once instead of a hash of its own.
  *
+ * A request comes plain or sealed (docs/protocol.md section 6.1): a sealed
+ * one was charged to its address's request rate before any key work (see
+ * {@linkcode Handshake.chargeRequest}), creates a sealed room or joins only
+ * one, and an admission opens its sealed datagram session. Without
+ * `allowPlaintext`, every plain request gets a refusal that says so.
+ *
  * @module
  */
 import { ProtocolError } from "../protocol/errors.ts";
@@ -23,6 +29,7 @@ import {
   type RoomSummary,
   type TcrpRequest,
 } from "../protocol/tcrp.ts";
+import type { IssuedSession, SealedSessionIssuer } from "../protocol/sealed_types.ts";
 import type { AbuseReporter } from "./abuse_log.ts";
 import type { ConnectionGate, GateRefusal } from "./connection_gate.ts";
 import type { Outgoing, Peer } from "./endpoint.ts";
@@ -33,7 +40,12 @@ import { hashPassword, type PasswordRecord, verifyPassword } from "./password.ts
 import type { PasswordFailures } from "./password_failures.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
 import { NameIndex, nameKeys } from "./name_index.ts";
-import { type JoinResult, roomNameTaken, type RoomRegistry } from "./registry.ts";
+import {
+  type AdmittedRoom,
+  type JoinResult,
+  roomNameTaken,
+  type RoomRegistry,
+} from "./registry.ts";
 import { pageBytes, pageOfRooms } from "./room_list.ts";
 import { VerifiedPasswords } from "./verified_passwords.ts";
 
@@ -65,7 +77,16 @@ export interface HandshakeOptions {
   log: Logger;
   /** Default: scrypt (password.ts). */
   passwords?: PasswordHasher;
+  /** Plain requests are served (true, the default here) or refused with 400 (false). */
+  allowPlaintext?: boolean;
+  /** Opens the datagram session of a member admitted by a sealed request; needed for those. */
+  sessions?: SealedSessionIssuer;
 }
+
+/** The refusal of a plain request by a server that takes sealed sessions only. */
+export const PLAINTEXT_REFUSAL =
+  "this server takes sealed sessions only; use a client that seals its connection " +
+  "(a plain-text client needs a server started with --allow-plaintext)";
 
 /** One request's circumstances. */
 export interface Exchange {
@@ -75,13 +96,27 @@ export interface Exchange {
   signal: AbortSignal;
   /** Monotonic milliseconds by which the answer must be ready; waiting for a hash slot ends there. */
   deadline: number;
+  /**
+   * The request came over a sealed handshake: its rate was charged already
+   * ({@linkcode Handshake.chargeRequest}), it creates or joins sealed rooms
+   * only, and an admission carries a sealed session.
+   */
+  sealed?: boolean;
 }
 
 /** What to answer. */
 export type HandshakeOutcome =
   | { kind: "refused"; refusal: Refusal }
   | { kind: "rooms"; rooms: RoomSummary[]; next: string | null }
-  | { kind: "admitted"; accepted: JoinAccepted; token: Uint8Array };
+  | {
+    kind: "admitted";
+    accepted: JoinAccepted;
+    token: Uint8Array;
+    /** The room's host and whether it asks for a password (a sealed answer tells them). */
+    room: AdmittedRoom;
+    /** A sealed request's datagram session; absent for a plain one. */
+    session?: IssuedSession;
+  };
 
 /** A connection's place in the gate; close it when the connection ends. */
 export interface HandshakeSlot {
@@ -148,8 +183,8 @@ export class Handshake {
   async answer(request: TcrpRequest, exchange: Exchange): Promise<HandshakeOutcome> {
     const { report } = this.#options;
     const key = exchange.peer.addressKey;
-    const overRate = this.#overRate(key);
-    if (overRate !== null) return overRate;
+    const early = this.#early(exchange.peer, exchange.sealed ?? false);
+    if (early !== null) return early;
     if (request.operation === Operation.LIST_ROOMS) return this.#list(request, key);
     let roomName: string;
     let username: string;
@@ -166,7 +201,7 @@ export class Handshake {
       const result = request.operation === Operation.CREATE_ROOM
         ? await this.#create(named, exchange)
         : await this.#join(named, exchange);
-      return this.#outcome(result, exchange);
+      return this.#outcome(result, roomName, exchange);
     } catch (error) {
       if (!(error instanceof HashQueueBusy)) throw error;
       this.#options.log.debug(`handshake ${exchange.peer.address}: ${error.message}`);
@@ -178,9 +213,9 @@ export class Handshake {
    * The answer to a request that did not decode: like any request it counts
    * against its address's rate (429 past it), else the decoder's 400 or 413.
    */
-  refuseMalformed(peer: Peer, error: ProtocolError): HandshakeOutcome {
-    const overRate = this.#overRate(peer.addressKey);
-    if (overRate !== null) return overRate;
+  refuseMalformed(peer: Peer, error: ProtocolError, sealed = false): HandshakeOutcome {
+    const early = this.#early(peer, sealed);
+    if (early !== null) return early;
     this.#options.report("bad-request", peer.addressKey, error.message);
     return refused(error.status, error.message);
   }
@@ -198,6 +233,28 @@ export class Handshake {
     const page = pageOfRooms(registry.listKeyedRooms(), request);
     listBudget.charge(key, pageBytes(page));
     return { kind: "rooms", ...page };
+  }
+
+  /**
+   * Charges a sealed request to its address's request rate, before any key
+   * work is spent on it: the 429 to send as a plain refusal, or null. Its
+   * sealed request is then answered with `exchange.sealed` set, which does
+   * not charge it again.
+   */
+  chargeRequest(peer: Peer): Refusal | null {
+    const overRate = this.#overRate(peer.addressKey);
+    return overRate?.kind === "refused" ? overRate.refusal : null;
+  }
+
+  /** The rate (plain requests only: a sealed one paid at its first frame), then the mode. */
+  #early(peer: Peer, sealed: boolean): HandshakeOutcome | null {
+    if (sealed) return null;
+    const overRate = this.#overRate(peer.addressKey);
+    if (overRate !== null) return overRate;
+    if (this.#options.allowPlaintext ?? true) return null;
+    // Not abuse: an older client or a tool; a debug line, not the abuse log.
+    this.#options.log.debug(`handshake ${peer.address}: plain request refused (sealed only)`);
+    return refused(400, PLAINTEXT_REFUSAL);
   }
 
   #overRate(key: string): HandshakeOutcome | null {
@@ -222,6 +279,7 @@ export class Handshake {
       capacity: request.capacity,
       peer: exchange.peer,
       protocol: request.protocol,
+      sealed: exchange.sealed ?? false,
     };
     // Everything that can be refused without the password is refused before
     // hashing it; while it is hashed, the name is held, invisibly to LIST and JOIN.
@@ -270,7 +328,11 @@ export class Handshake {
           : "too many wrong passwords for this room; wait a moment",
       };
     }
-    const early = registry.refuseJoin({ roomName: request.roomName, peer: exchange.peer });
+    const early = registry.refuseJoin({
+      roomName: request.roomName,
+      peer: exchange.peer,
+      sealed: exchange.sealed ?? false,
+    });
     if (early !== null) return early;
     let passwordProof: PasswordRecord | null = null;
     if (record && request.password !== null) {
@@ -297,6 +359,7 @@ export class Handshake {
       passwordProof,
       peer: exchange.peer,
       protocol: request.protocol,
+      sealed: exchange.sealed ?? false,
     });
   }
 
@@ -308,15 +371,30 @@ export class Handshake {
     });
   }
 
-  #outcome(result: JoinResult, exchange: Exchange): HandshakeOutcome {
+  #outcome(result: JoinResult, roomName: string, exchange: Exchange): HandshakeOutcome {
     if (!result.ok) {
       this.#options.log.debug(
         `handshake ${exchange.peer.address}: refused ${result.status} ${result.error}`,
       );
       return refused(result.status, result.error);
     }
+    let session: IssuedSession | undefined;
+    if (exchange.sealed) {
+      try {
+        const sessions = this.#options.sessions;
+        if (sessions === undefined) throw new Error("a sealed admission needs a session issuer");
+        session = sessions.issue(result.token, roomName);
+      } catch (error) {
+        this.#options.send(result.outgoing);
+        this.revoke(result.token);
+        throw error;
+      }
+    }
     this.#options.send(result.outgoing);
-    return { kind: "admitted", accepted: this.#options.accepted, token: result.token };
+    const { accepted } = this.#options;
+    return session === undefined
+      ? { kind: "admitted", accepted, token: result.token, room: result.room }
+      : { kind: "admitted", accepted, token: result.token, room: result.room, session };
   }
 }
 

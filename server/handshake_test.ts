@@ -4,10 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { ProtocolError } from "../protocol/errors.ts";
+import type { IssuedSession, SealedSessionIssuer } from "../protocol/sealed_types.ts";
 import { Operation, type RoomRequest } from "../protocol/tcrp.ts";
 import { ConnectionGate } from "./connection_gate.ts";
 import type { Outgoing, Peer } from "./endpoint.ts";
-import { type Exchange, Handshake, type HandshakeOutcome } from "./handshake.ts";
+import { type Exchange, Handshake, type HandshakeOutcome, PLAINTEXT_REFUSAL } from "./handshake.ts";
 import { HashQueue } from "./hash_queue.ts";
 import { KeyedBudget } from "./keyed_budget.ts";
 import { PasswordFailures } from "./password_failures.ts";
@@ -44,8 +45,31 @@ class ManualHasher {
 const encode = (text: string) => new TextEncoder().encode(text);
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** Sessions numbered 1, 2, ... by their first byte; records what it was asked. */
+class CountingIssuer implements SealedSessionIssuer {
+  readonly issued: string[] = [];
+  fail = false;
+
+  issue(token: Uint8Array, roomName: string): IssuedSession {
+    if (this.fail) throw new Error("no sessions left");
+    this.issued.push(`${roomName} ${token.length}`);
+    const n = this.issued.length;
+    return {
+      sessionId: new Uint8Array(8).fill(n),
+      clientKey: new Uint8Array(32).fill(n),
+      serverKey: new Uint8Array(32).fill(n + 100),
+      resetToken: new Uint8Array(16).fill(n),
+    };
+  }
+}
+
 function setup(
-  options: { requestRate?: number; hashConcurrency?: number; listBurst?: number } = {},
+  options: {
+    requestRate?: number;
+    hashConcurrency?: number;
+    listBurst?: number;
+    allowPlaintext?: boolean;
+  } = {},
 ) {
   now = 0;
   const registry = new RoomRegistry({
@@ -53,6 +77,7 @@ function setup(
     clocks: { monotonic, wall: () => 1_700_000_000_000 + now },
   });
   const hasher = new ManualHasher();
+  const sessions = new CountingIssuer();
   const sent: Outgoing[] = [];
   const reports: string[] = [];
   const handshake = new Handshake({
@@ -81,8 +106,10 @@ function setup(
     report: (kind, key) => reports.push(`${kind} ${key}`),
     log: createLogger("error", () => {}),
     passwords: hasher,
+    sessions,
+    ...(options.allowPlaintext === undefined ? {} : { allowPlaintext: options.allowPlaintext }),
   });
-  return { registry, hasher, handshake, sent, reports };
+  return { registry, hasher, handshake, sent, reports, sessions };
 }
 
 const peer = (address = "192.0.2.1"): Peer => ({ address, addressKey: address });
@@ -489,4 +516,94 @@ Deno.test("handshake: a class joining with the room's password costs one derivat
   assert.deepEqual((await Promise.all(students)).map(statusOf), Array(5).fill("admitted"));
   assert.equal(statusOf(await guess), 401, "a wrong password is still derived and refused");
   assert.deepEqual(hasher.derivations, ["hash s3cret", "verify s3cret", "verify guess"]);
+});
+
+const sealed = (overrides: Partial<Exchange> = {}) => exchange({ sealed: true, ...overrides });
+
+Deno.test("handshake: a sealed request makes a sealed room, gets a session, and the room's host and lock", async () => {
+  const { handshake, hasher, sessions, registry } = setup();
+  const created = await answerHashed(
+    handshake,
+    hasher,
+    request("create", "vault", "ann", "s3cret"),
+    sealed(),
+  );
+  assert(created.kind === "admitted");
+  assert.deepEqual(created.room, { host: "ann", passwordProtected: true });
+  assert.deepEqual(created.session?.sessionId, new Uint8Array(8).fill(1));
+  assert.deepEqual(sessions.issued, ["vault 32"]);
+  const joined = await answerHashed(
+    handshake,
+    hasher,
+    request("join", "vault", "bob", "s3cret"),
+    sealed(),
+  );
+  assert(joined.kind === "admitted");
+  assert.deepEqual(joined.room, { host: "ann", passwordProtected: true });
+  assert.deepEqual(joined.session?.clientKey, new Uint8Array(32).fill(2));
+  // A plain JOIN of it is 403 before its password is even checked; a plain one has no session.
+  const derivations = hasher.derivations.length;
+  const plain = await handshake.answer(request("join", "vault", "eve", "s3cret"), exchange());
+  assert(plain.kind === "refused");
+  assert.equal(plain.refusal.status, 403);
+  assert.match(plain.refusal.error, /sealed sessions only/);
+  assert.equal(hasher.derivations.length, derivations);
+  const lobby = await handshake.answer(request("create", "lobby", "cid"), exchange());
+  assert(lobby.kind === "admitted");
+  assert.equal(lobby.session, undefined);
+  const crossed = await handshake.answer(request("join", "lobby", "dan"), sealed());
+  assert.equal(statusOf(crossed), 403);
+  const list = await handshake.answer({ operation: Operation.LIST_ROOMS }, sealed());
+  assert(list.kind === "rooms");
+  assert.deepEqual(list.rooms.map((r) => [r.name, r.sealed]), [["lobby", false], ["vault", true]]);
+  assert.equal(registry.memberCount, 3);
+});
+
+Deno.test("handshake: a sealed request is charged to the rate once, at its first frame", async () => {
+  const { handshake } = setup({ requestRate: 1 }); // a burst of 3
+  for (let i = 0; i < 3; i++) {
+    assert.equal(handshake.chargeRequest(peer()), null);
+    const outcome = await handshake.answer(request("create", `r${i}`, "ann"), sealed());
+    assert.equal(statusOf(outcome), "admitted", "the sealed answer does not charge again");
+  }
+  assert.equal(handshake.chargeRequest(peer())?.status, 429);
+  assert.equal(statusOf(await handshake.answer(request("create", "p", "ann"), exchange())), 429);
+  // A sealed request that did not decode is not charged a second time either.
+  const malformed = handshake.refuseMalformed(peer(), new ProtocolError("bad JSON"), true);
+  assert.equal(statusOf(malformed), 400);
+});
+
+Deno.test("handshake: without allowPlaintext every plain request gets the sealed-only refusal", async () => {
+  const { handshake, registry, sessions } = setup({ allowPlaintext: false });
+  for (
+    const plain of [
+      request("create", "lobby", "ann"),
+      request("join", "lobby", "ann"),
+      { operation: Operation.LIST_ROOMS } as const,
+    ]
+  ) {
+    const outcome = await handshake.answer(plain, exchange());
+    assert(outcome.kind === "refused");
+    assert.deepEqual(outcome.refusal, { status: 400, error: PLAINTEXT_REFUSAL });
+  }
+  const malformed = handshake.refuseMalformed(peer(), new ProtocolError("payload is not JSON"));
+  assert(malformed.kind === "refused");
+  assert.equal(malformed.refusal.error, PLAINTEXT_REFUSAL);
+  assert.equal(registry.roomCount, 0);
+  assert.equal(sessions.issued.length, 0);
+  assert.equal(
+    statusOf(await handshake.answer(request("create", "vault", "ann"), sealed())),
+    "admitted",
+  );
+});
+
+Deno.test("handshake: a session that cannot be issued undoes the admission", async () => {
+  const { handshake, registry, sessions } = setup();
+  sessions.fail = true;
+  await assert.rejects(
+    handshake.answer(request("create", "vault", "ann"), sealed()),
+    /no sessions/,
+  );
+  assert.equal(registry.roomCount, 0);
+  assert.equal(registry.memberCount, 0);
 });

@@ -150,6 +150,7 @@ export class RoomRegistry {
           members: room.members.size,
           capacity: room.capacity,
           passwordProtected: room.password !== null,
+          sealed: room.sealed,
         },
       }));
   }
@@ -193,14 +194,18 @@ export class RoomRegistry {
   /**
    * Why {@linkcode RoomRegistry.join} would refuse this request now without
    * looking at the password or the username, in the order before hashing
-   * (429 members per address, 404, 403, 503), or null: so a caller can refuse
+   * (429 members per address, 404, 403 for the other mode, 403 full, 503), or null: so a caller can refuse
    * before verifying a password. `join` checks again.
    */
-  refuseJoin(request: { roomName: string; peer: Peer }): RegistryRefusal | null {
+  refuseJoin(
+    request: { roomName: string; peer: Peer; sealed?: boolean },
+  ): RegistryRefusal | null {
     const perAddress = this.#refuseMembersPerAddress(request.peer);
     if (perAddress !== null) return this.#reportMemberLimit(request.peer, perAddress);
     const room = this.#rooms.get(canonicalKey(request.roomName));
     if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
+    const mode = refuseMode(room, request.sealed ?? false);
+    if (mode !== null) return mode;
     return this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
   }
 
@@ -273,6 +278,7 @@ export class RoomRegistry {
       host: null,
       password: request.password,
       capacity: request.capacity,
+      sealed: request.sealed ?? false,
       members,
       lookalikes: new NameIndex(members),
       log: new EventLog(this.#options.historyLimit, this.#options.historyBytes),
@@ -291,6 +297,9 @@ export class RoomRegistry {
   join(request: JoinRequest): JoinResult {
     const room = this.#rooms.get(canonicalKey(request.roomName));
     if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
+    // Before the password: a plain request never learns whether a sealed room's password fits.
+    const mode = refuseMode(room, request.sealed ?? false);
+    if (mode !== null) return mode;
     if (room.password !== null && room.password !== request.passwordProof) {
       return refusal(401, "wrong or missing password");
     }
@@ -339,7 +348,9 @@ export class RoomRegistry {
     this.#members.set(member.tokenKey, member);
     this.#countMember(peer.addressKey, 1);
     const outgoing = fanOut(room, this.#record(room, EventType.JOINED, username, ""));
-    return { ok: true, token, outgoing };
+    // A create's host is set after this returns: then the host is this member.
+    const host = room.host?.name ?? username;
+    return { ok: true, token, outgoing, room: { host, passwordProtected: room.password !== null } };
   }
 
   /**
@@ -433,11 +444,13 @@ export class RoomRegistry {
   /** Closes every room for shutdown: CLOSED 4 to every member. */
   shutdown(): Outgoing[] {
     const to = endpointsOf(this.#members.values());
-    for (const member of this.#members.values()) this.#holding.forget(member);
+    const removed = [...this.#members.values()];
+    for (const member of removed) this.#holding.forget(member);
     this.#members.clear();
     this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     this.#membersByAddress.clear();
+    for (const member of removed) this.#options.onRemoved?.(member);
     return to.length === 0 ? [] : [{
       to,
       body: { kind: "closed", reason: CloseReason.SHUTDOWN, text: closeText(CloseReason.SHUTDOWN) },
@@ -450,6 +463,7 @@ export class RoomRegistry {
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
     this.#holding.forget(member);
+    this.#options.onRemoved?.(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
       out.push({
@@ -476,12 +490,14 @@ export class RoomRegistry {
       else this.#roomsByAddress.set(hostKey, hosted);
     }
     const to = endpointsOf(room.members.values());
-    for (const member of room.members.values()) {
+    const removed = [...room.members.values()];
+    for (const member of removed) {
       this.#members.delete(member.tokenKey);
       this.#countMember(member.peer.addressKey, -1);
       this.#holding.forget(member);
     }
     room.members.clear();
+    for (const member of removed) this.#options.onRemoved?.(member);
     this.#log(`room closed: "${room.name}"`);
     return to.length === 0
       ? []
@@ -501,6 +517,18 @@ export class RoomRegistry {
 
 function refusal(status: RegistryRefusal["status"], error: string): RegistryRefusal {
   return { ok: false, status, error };
+}
+
+/** 403 when a request of the other mode asks for `room` (a room's mode is fixed at creation). */
+function refuseMode(room: Room, sealed: boolean): RegistryRefusal | null {
+  if (room.sealed === sealed) return null;
+  return refusal(
+    403,
+    room.sealed
+      ? `room "${room.name}" takes sealed sessions only; a plain-text client cannot join it`
+      : `room "${room.name}" was created in plain text and takes plain-text clients only; ` +
+        "a sealed session cannot join it",
+  );
 }
 
 /**

@@ -247,9 +247,9 @@ Deno.test("listRooms: members, capacity and passwordProtected, sorted by name", 
   tryCreate(reg, "mid", "c", { capacity: 10 });
   tryJoin(reg, "zoo", "d");
   assert.deepEqual(reg.listRooms(), [
-    { name: "Apple", members: 1, capacity: 3, passwordProtected: true },
-    { name: "mid", members: 1, capacity: 10, passwordProtected: false },
-    { name: "zoo", members: 2, capacity: null, passwordProtected: false },
+    { name: "Apple", members: 1, capacity: 3, passwordProtected: true, sealed: false },
+    { name: "mid", members: 1, capacity: 10, passwordProtected: false, sealed: false },
+    { name: "zoo", members: 2, capacity: null, passwordProtected: false, sealed: false },
   ]);
   assert.deepEqual(registry().listRooms(), []);
 });

@@ -8,6 +8,7 @@ import type { AbuseReporter } from "./abuse_log.ts";
 import type { Clocks } from "./clock.ts";
 import type { Outgoing, Peer } from "./endpoint.ts";
 import type { PasswordRecord } from "./password.ts";
+import type { Member } from "./room_state.ts";
 
 /** Limits and timings of a registry. */
 export interface RegistryOptions {
@@ -59,6 +60,13 @@ export interface RegistryOptions {
    * {@linkcode RoomRegistry.holdingMembers} is 0 again.
    */
   onHolding?: () => void;
+  /**
+   * Called once for every member removed, whatever the reason (it left,
+   * timed out, idled, was revoked, its room closed, the server shut down),
+   * after it is out of the registry: the sealed sessions forget it and its
+   * room rekeys.
+   */
+  onRemoved?: (member: Member) => void;
 }
 
 /** Default limits, as documented in the README. */
@@ -100,9 +108,17 @@ export interface RegistryRefusal {
   error: string;
 }
 
+/** What an admitted member is told about its room (a sealed answer carries it). */
+export interface AdmittedRoom {
+  /** The room's host's name (the requester's own, for a create). */
+  host: string;
+  /** Whether the room asks for a password. */
+  passwordProtected: boolean;
+}
+
 /** Outcome of create or join. */
 export type JoinResult =
-  | { ok: true; token: Uint8Array; outgoing: Outgoing[] }
+  | { ok: true; token: Uint8Array; outgoing: Outgoing[]; room: AdmittedRoom }
   | RegistryRefusal;
 
 /** Whether a datagram's token lets it in, before anything else is looked at. */
@@ -124,6 +140,8 @@ export interface CreateRequest {
   peer: Peer;
   /** The revision the request asked for (1 when absent). */
   protocol?: number;
+  /** The room takes sealed sessions only (true) or plain ones only (absent or false), for good. */
+  sealed?: boolean;
 }
 
 /** What join needs; `passwordProof` is the record the caller verified, if any. */
@@ -134,4 +152,6 @@ export interface JoinRequest {
   peer: Peer;
   /** The revision the request asked for (1 when absent). */
   protocol?: number;
+  /** The request came over a sealed handshake: only a sealed room takes it. */
+  sealed?: boolean;
 }

@@ -29,6 +29,11 @@ export interface Room {
   host: Member | null;
   password: PasswordRecord | null;
   capacity: number | null;
+  /**
+   * Fixed at creation: the room takes sealed sessions only (true) or plain
+   * ones only (false), so nobody reaches a sealed room's members in clear.
+   */
+  sealed: boolean;
   /** By canonical key of the name. */
   members: Map<string, Member>;
   /** Over `members`, by the other confusable keys too: to refuse a lookalike (409). */
