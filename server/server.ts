@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
+import type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "../protocol/sealed_types.ts";
 import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
@@ -23,6 +25,9 @@ import { createLogger, type Logger } from "./log.ts";
 import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
+import { SealedFrontEnd } from "./sealed/sealed_front.ts";
+import { type NonceAudit, SealedUdpTransport } from "./sealed/sealed_transport.ts";
+import { SealedSessions } from "./sealed/sessions.ts";
 import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
@@ -51,6 +56,25 @@ export interface ServerHooks {
   log?: Logger;
   helloTimeoutMs?: number;
   passwords?: PasswordHasher;
+  /** The primitives of sealed sessions (default node:crypto). */
+  crypto?: CryptoProvider;
+  /**
+   * The server's static X25519 key pair (reset tokens derive from it). The
+   * key file gives it; without one, a fresh key for this process only.
+   */
+  staticKey?: X25519KeyPair;
+  /** The Ed25519 key that signs room datagrams (default: a fresh one per process). */
+  signer?: Ed25519Signer;
+  /** The nonce audit: told every (key, nonce) the server seals a datagram with. */
+  onSeal?: NonceAudit;
+}
+
+/** The sealed side of a running server: the handshake's issuer, and what tests look at. */
+export interface SealedServer {
+  /** The session table: `issue` for the sealed handshake, `signingKey` for its answer. */
+  sessions: SealedSessions;
+  front: SealedFrontEnd;
+  transport: SealedUdpTransport;
 }
 
 /** A running server. */
@@ -60,6 +84,7 @@ export interface ChatServer {
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
+  sealed: SealedServer;
   /**
    * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
    * for the log to reach stderr. Safe to call twice.
@@ -92,6 +117,13 @@ export function startChatServer(
   const report = abuse.report.bind(abuse);
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
+  const crypto = hooks.crypto ?? nodeCrypto;
+  const sessions = new SealedSessions({
+    crypto,
+    staticPrivateKey: (hooks.staticKey ?? crypto.x25519KeyPair()).privateKey,
+    ...(hooks.signer ? { signer: hooks.signer } : {}),
+    monotonic,
+  });
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -109,6 +141,8 @@ export function startChatServer(
     gapTimeoutMs: config.gapTimeoutSeconds * 1000,
     maxHeldMessages: config.maxHeldMessages,
     onHolding: () => startReleasing(),
+    // A sealed member's session goes with it, and its room rekeys.
+    onRemoved: (member) => sessions.onRemoved(member),
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
     historyBytes: config.historyBytes,
   }, log.info);
@@ -157,6 +191,29 @@ export function startChatServer(
     // addresses are treated as over the limit (dropped), which only costs strangers.
     maxKeys: 10_000,
   });
+  const sealedTransport = new SealedUdpTransport({
+    socket: datagrams,
+    crypto,
+    signer: sessions.signer,
+    addressKeyOf: keyOf,
+    monotonic,
+    ...(hooks.onSeal ? { onSeal: hooks.onSeal } : {}),
+  });
+  // Stateless resets per address, apart from the plain ERRORs' budget.
+  const resets = new KeyedRateLimiter({
+    ratePerSecond: config.unauthenticatedRate,
+    burst: config.unauthenticatedRate * 2,
+    clock: monotonic,
+    maxKeys: 10_000,
+  });
+  const sealedFront = new SealedFrontEnd({
+    sessions,
+    transport: sealedTransport,
+    registry,
+    resets,
+    monotonic,
+    report,
+  });
   const udp = new UdpFrontEnd(datagrams, {
     registry,
     transport: new UdpTransport(datagrams, keyOf),
@@ -165,6 +222,8 @@ export function startChatServer(
     strangers,
     report,
     clocks,
+    sealed: sealedFront,
+    plain: config.allowPlaintext ?? true,
   });
   const requestLimiter = new KeyedRateLimiter({
     ratePerSecond: config.requestRateLimit,
@@ -203,6 +262,8 @@ export function startChatServer(
     listBudget,
     report,
     log,
+    // A sealed admission opens its datagram session here (sealed/sessions.ts).
+    sessions,
     ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
   });
   const tcp = new TcrpFrontEnd(listener, {
@@ -240,6 +301,8 @@ export function startChatServer(
     passwordFailures.sweep();
     listBudget.sweep();
     strangers.sweep();
+    resets.sweep();
+    sealedFront.sweep();
     abuse.sweep();
   }, sweepMs);
   // Revision 2: while any member holds messages, release them as its rate
@@ -269,6 +332,7 @@ export function startChatServer(
       clearInterval(sweep);
       clearInterval(release);
       router.send(registry.shutdown());
+      sealedTransport.close();
       await tcp.close();
       await udp.close();
       await serving;
@@ -279,5 +343,6 @@ export function startChatServer(
     })();
     return stopping;
   };
-  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, shutdown, failed };
+  const sealed = { sessions, front: sealedFront, transport: sealedTransport };
+  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, sealed, shutdown, failed };
 }
