@@ -209,7 +209,7 @@ Deno.test("sameBytes: equal only for the same length and bytes", () => {
 });
 
 Deno.test("the sealed codecs import only relative files and use no Deno or node: API", () => {
-  for (const file of ["sealed_datagram.ts", "sealed_inner.ts", "replay_window.ts"]) {
+  for (const file of ["sealed_datagram.ts", "sealed_inner.ts", "replay_window.ts", "noise.ts"]) {
     const text = Deno.readTextFileSync(new URL(file, import.meta.url));
     for (const [, specifier] of text.matchAll(/from\s*["']([^"']+)["']/g)) {
       assert.ok(specifier!.startsWith("./"), `${file} imports ${specifier}`);
