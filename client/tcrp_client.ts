@@ -1,6 +1,8 @@
 /**
  * The client side of TCRP: one connection per request, reading whole frames
  * however TCP splits them, turning refusals into {@linkcode ChatRefusedError}.
+ * Plain requests, and sealed ones (docs/protocol.md section 6.1), whose
+ * exchange is sealed_exchange.ts over the connection.
  */
 import { ProtocolError } from "../protocol/errors.ts";
 import {
@@ -21,6 +23,13 @@ import {
 } from "../protocol/tcrp.ts";
 import type { HostPort } from "../protocol/host_port.ts";
 import { ChatRefusedError, ChatTransportError } from "./errors.ts";
+import {
+  type FrameStream,
+  type SealedExchangeOptions,
+  sealedListExchange,
+  type SealedMembership,
+  sealedRoomExchange,
+} from "./sealed_exchange.ts";
 
 /** What a successful CREATE_ROOM or JOIN_ROOM hands back. */
 export interface Membership {
@@ -61,20 +70,55 @@ const PAGE_RETRY_MS = [250, 500, 1_000, 2_000, 2_000];
  * asked for again after a pause, so a long walk is slowed, not lost. The
  * walk reads at most {@linkcode MAX_LIST_WALK_BYTES} of answers in all.
  */
-export async function requestRoomList(
+export function requestRoomList(
   server: HostPort,
   options: TcrpCallOptions = {},
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<RoomSummary[]> {
+  return walkRoomList(
+    async (request) => {
+      const { response, frames } = await exchange(server, request, 1, options);
+      return { list: response as RoomList, bytes: frames[0]!.payload.length };
+    },
+    options,
+    sleep,
+  );
+}
+
+/**
+ * {@linkcode requestRoomList} over sealed exchanges: each page's server key
+ * is checked before its request goes out, and each row says whether its
+ * room is sealed. A page refused with 429 before its handshake (the request
+ * rate) or after (the list budget) is asked for again.
+ */
+export function requestSealedRoomList(
+  server: HostPort,
+  options: TcrpCallOptions & SealedExchangeOptions,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<RoomSummary[]> {
+  return walkRoomList(
+    (request) =>
+      withConnection(server, options, (stream) => sealedListExchange(stream, request, options)),
+    options,
+    sleep,
+  );
+}
+
+/** Follows `next` from page to page, with the limits of {@linkcode requestRoomList}. */
+async function walkRoomList(
+  page: (request: ListRequest) => Promise<{ list: RoomList; bytes: number }>,
+  options: TcrpCallOptions,
+  sleep: (ms: number) => Promise<void>,
 ): Promise<RoomSummary[]> {
   const rooms: RoomSummary[] = [];
   const cursors = new Set<string>();
   let cursor: string | null = null;
   let bytes = 0;
-  for (let page = 0; page < MAX_LIST_PAGES; page++) {
+  for (let n = 0; n < MAX_LIST_PAGES; n++) {
     const request: ListRequest = cursor === null
       ? { operation: Operation.LIST_ROOMS }
       : { operation: Operation.LIST_ROOMS, cursor };
-    const answer = await listPage(server, request, options, page === 0 ? [] : PAGE_RETRY_MS, sleep);
+    const answer = await listPage(page, request, options, n === 0 ? [] : PAGE_RETRY_MS, sleep);
     bytes += answer.bytes;
     if (bytes > MAX_LIST_WALK_BYTES) {
       throw new ChatTransportError("the server's room list is larger than any real one");
@@ -92,7 +136,7 @@ export async function requestRoomList(
 }
 
 async function listPage(
-  server: HostPort,
+  page: (request: ListRequest) => Promise<{ list: RoomList; bytes: number }>,
   request: ListRequest,
   options: TcrpCallOptions,
   retries: readonly number[],
@@ -100,13 +144,12 @@ async function listPage(
 ): Promise<{ list: RoomList; bytes: number }> {
   for (let attempt = 0;; attempt++) {
     try {
-      const { response, frames } = await exchange(server, request, 1, options);
-      return { list: response as RoomList, bytes: frames[0]!.payload.length };
+      return await page(request);
     } catch (error) {
       const retry = retries[attempt];
-      if (!(error instanceof ChatRefusedError && error.status === 429) || retry === undefined) {
-        throw error;
-      }
+      const limited = (error instanceof ChatRefusedError || error instanceof ChatTransportError) &&
+        error.status === 429;
+      if (!limited || retry === undefined) throw error;
       options.signal?.throwIfAborted();
       await sleep(retry);
     }
@@ -125,6 +168,95 @@ export async function requestMembership(
     throw new ChatTransportError("the server's completion frame did not carry a 32-byte token");
   }
   return { accepted: response as JoinAccepted, token: token.payload, localHostname };
+}
+
+/** What a successful sealed CREATE_ROOM or JOIN_ROOM hands back. */
+export interface SealedMembershipAnswer extends SealedMembership {
+  /** Our end of the TCP connection. */
+  localHostname: string;
+}
+
+/**
+ * Creates or joins a room over a sealed exchange: the server's static key is
+ * checked with `checkServerKey` before the request (name, password) is sent.
+ * A refusal before the handshake completes is a {@linkcode ChatTransportError}
+ * with its `status` (retryable); a sealed one is a {@linkcode ChatRefusedError}.
+ */
+export function requestSealedMembership(
+  server: HostPort,
+  request: RoomRequest,
+  options: TcrpCallOptions & SealedExchangeOptions,
+): Promise<SealedMembershipAnswer> {
+  return withConnection(server, options, async (stream, localHostname) => ({
+    ...await sealedRoomExchange(stream, request, options),
+    localHostname,
+  }));
+}
+
+/**
+ * Runs `talk` over a new connection to `server` as a {@linkcode FrameStream},
+ * within the call's time and signal, and closes it after. Errors other than
+ * the exchange's own kinds (and the key check's) become transport errors.
+ */
+async function withConnection<T>(
+  server: HostPort,
+  options: TcrpCallOptions,
+  talk: (stream: FrameStream, localHostname: string) => Promise<T>,
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TCRP_TIMEOUT_MS;
+  const signals = [AbortSignal.timeout(timeoutMs)];
+  if (options.signal) signals.push(options.signal);
+  const signal = AbortSignal.any(signals);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: server.hostname, port: server.port, signal });
+  } catch (error) {
+    throw new ChatTransportError(
+      `cannot reach ${server.hostname}:${server.port}: ${describe(error, timeoutMs)}`,
+      { cause: error },
+    );
+  }
+  const abort = () => conn.close();
+  signal.addEventListener("abort", abort, { once: true });
+  const parser = new TcrpFrameParser({ maxPayloadBytes: MAX_RESPONSE_BYTES });
+  const frames: TcrpFrame[] = [];
+  const buffer = new Uint8Array(16 * 1024);
+  const stream: FrameStream = {
+    write: (bytes) => writeAll(conn, bytes),
+    read: async () => {
+      while (frames.length === 0) {
+        const n = await conn.read(buffer);
+        if (n === null) return null;
+        frames.push(...parser.push(buffer.subarray(0, n)));
+      }
+      return frames.shift()!;
+    },
+  };
+  try {
+    return await talk(stream, (conn.localAddr as Deno.NetAddr).hostname);
+  } catch (error) {
+    if (error instanceof ChatRefusedError || error instanceof ChatTransportError) throw error;
+    if (error instanceof ProtocolError) {
+      throw new ChatTransportError(`the server sent a malformed answer: ${error.message}`, {
+        cause: error,
+      });
+    }
+    // A failed key check is the caller's to show, unchanged (nothing was sent).
+    if (!signal.aborted && !isIoError(error)) throw error;
+    throw new ChatTransportError(`connection failed: ${describe(error, timeoutMs, signal)}`, {
+      cause: error,
+    });
+  } finally {
+    signal.removeEventListener("abort", abort);
+    try {
+      conn.close();
+    } catch { /* closed by abort */ }
+  }
+}
+
+/** An error of the socket (any of Deno.errors), as opposed to one the exchange's parts threw. */
+function isIoError(error: unknown): boolean {
+  return Object.values(Deno.errors).some((kind) => error instanceof kind);
 }
 
 async function exchange(

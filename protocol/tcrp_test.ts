@@ -128,7 +128,7 @@ Deno.test("a sealed operation's frame is not a plain request", () => {
   throwsStatus(() => decodeTcrpRequest(sealed), 400);
 });
 
-Deno.test("a room list row keeps \"sealed\" when given, and it must be a boolean", () => {
+Deno.test('a room list row keeps "sealed" when given, and it must be a boolean', () => {
   const list = (row: string) =>
     decodeTcrpResponse(
       frame(Operation.LIST_ROOMS, State.RESPONSE, "", `{"status":200,"rooms":[${row}]}`),

@@ -25,6 +25,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
+import type { Member } from "./room_state.ts";
 import { SealedFrontEnd } from "./sealed/sealed_front.ts";
 import { type NonceAudit, SealedUdpTransport } from "./sealed/sealed_transport.ts";
 import { SealedSessions } from "./sealed/sessions.ts";
@@ -50,21 +51,34 @@ const SHUTDOWN_LOG_FLUSH_MS = 1_000;
  */
 const REPLAY_DRAIN_MS = 2;
 
-/** Test seams: time, where log lines go, and how passwords are hashed. */
+/** What sealed sessions are made with (docs/protocol.md section 6). */
+export interface SealedHooks {
+  /** The server's long-term X25519 key pair (the key file's): handshakes and reset tokens. */
+  staticKey: X25519KeyPair;
+  crypto: CryptoProvider;
+  /**
+   * The per-process Ed25519 key that signs room datagrams (default: a fresh
+   * one); its public half is what every sealed answer carries.
+   */
+  signer?: Ed25519Signer;
+  /**
+   * Ignored, kept so that callers written before the signer existed still
+   * compile: a public key alone cannot sign, so the sealed answer carries
+   * the public half of `signer`.
+   */
+  signingKey?: Uint8Array;
+}
+
+/** Test seams: time, where log lines go, and how passwords are hashed; and the sealed keys. */
 export interface ServerHooks {
   clocks?: Clocks;
   log?: Logger;
   helloTimeoutMs?: number;
   passwords?: PasswordHasher;
-  /** The primitives of sealed sessions (default node:crypto). */
-  crypto?: CryptoProvider;
-  /**
-   * The server's static X25519 key pair (reset tokens derive from it). The
-   * key file gives it; without one, a fresh key for this process only.
-   */
-  staticKey?: X25519KeyPair;
-  /** The Ed25519 key that signs room datagrams (default: a fresh one per process). */
-  signer?: Ed25519Signer;
+  /** Absent: a static key made in memory for this process, node:crypto, a fresh signing key. */
+  sealed?: SealedHooks;
+  /** Told about every member the registry removes, whatever the reason. */
+  onRemoved?: (member: Member) => void;
   /** The nonce audit: told every (key, nonce) the server seals a datagram with. */
   onSeal?: NonceAudit;
 }
@@ -84,6 +98,9 @@ export interface ChatServer {
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
+  /** The static X25519 public key sealed handshakes prove (what clients pin). */
+  staticPublicKey: Uint8Array;
+  /** The sealed datagram side: its session table, front end and transport. */
   sealed: SealedServer;
   /**
    * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
@@ -115,15 +132,17 @@ export function startChatServer(
     intervalMs: config.abuseLogIntervalSeconds * 1000,
   });
   const report = abuse.report.bind(abuse);
-  // Set once the router exists; the registry calls it when a member starts holding messages.
-  let startReleasing = () => {};
-  const crypto = hooks.crypto ?? nodeCrypto;
+  const sealed = hooks.sealed ?? inMemorySealedKeys();
+  const crypto = sealed.crypto;
+  // The sealed handshake's issuer, and the table of sealed datagram sessions.
   const sessions = new SealedSessions({
     crypto,
-    staticPrivateKey: (hooks.staticKey ?? crypto.x25519KeyPair()).privateKey,
-    ...(hooks.signer ? { signer: hooks.signer } : {}),
+    staticPrivateKey: sealed.staticKey.privateKey,
+    ...(sealed.signer ? { signer: sealed.signer } : {}),
     monotonic,
   });
+  // Set once the router exists; the registry calls it when a member starts holding messages.
+  let startReleasing = () => {};
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -142,7 +161,10 @@ export function startChatServer(
     maxHeldMessages: config.maxHeldMessages,
     onHolding: () => startReleasing(),
     // A sealed member's session goes with it, and its room rekeys.
-    onRemoved: (member) => sessions.onRemoved(member),
+    onRemoved: (member) => {
+      sessions.onRemoved(member);
+      hooks.onRemoved?.(member);
+    },
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
     historyBytes: config.historyBytes,
   }, log.info);
@@ -262,9 +284,11 @@ export function startChatServer(
     listBudget,
     report,
     log,
+    ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
+    // Absent: true, until the serve flag and the sealed clients land (issue 13).
+    allowPlaintext: config.allowPlaintext ?? true,
     // A sealed admission opens its datagram session here (sealed/sessions.ts).
     sessions,
-    ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
   });
   const tcp = new TcrpFrontEnd(listener, {
     handshake,
@@ -275,6 +299,8 @@ export function startChatServer(
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
+    // The sealed answer carries the public half of the key that signs room datagrams.
+    sealed: { staticKey: sealed.staticKey, crypto, signingKey: sessions.signingKey },
   });
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
@@ -343,6 +369,19 @@ export function startChatServer(
     })();
     return stopping;
   };
-  const sealed = { sessions, front: sealedFront, transport: sealedTransport };
-  return { tcpAddr, udpAddr, udpIo: datagrams.kind, registry, sealed, shutdown, failed };
+  return {
+    tcpAddr,
+    udpAddr,
+    udpIo: datagrams.kind,
+    registry,
+    staticPublicKey: sealed.staticKey.publicKey,
+    sealed: { sessions, front: sealedFront, transport: sealedTransport },
+    shutdown,
+    failed,
+  };
+}
+
+/** Keys for a server started without any: they last as long as the process. */
+function inMemorySealedKeys(): SealedHooks {
+  return { staticKey: nodeCrypto.x25519KeyPair(), crypto: nodeCrypto };
 }

@@ -1,6 +1,8 @@
 /**
  * TCRP over TCP: accepts connections, reads one request frame per
- * connection, hands the decoded request to the handshake (handshake.ts),
+ * connection (two for a sealed operation: Noise message 1, then the sealed
+ * request after the server's message 2; sealed_responder.ts does the
+ * crypto), hands the decoded request to the handshake (handshake.ts),
  * writes its answer as TCRP frames and closes. It holds no room state and
  * decides nothing itself.
  *
@@ -15,8 +17,11 @@ import {
   decodeTcrpRequest,
   encodeTcrpResponse,
   encodeTcrpToken,
+  isPlainOperation,
+  isSealedOperation,
   Operation,
   type Refusal,
+  type SealedOperation,
   type TcrpFrame,
   TcrpFrameParser,
 } from "../protocol/tcrp.ts";
@@ -26,6 +31,12 @@ import type { Peer } from "./endpoint.ts";
 import type { Handshake, HandshakeOutcome, HandshakeSlot } from "./handshake.ts";
 import { describeIoError, runIoLoop } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
+import {
+  earlyRefusalFrame,
+  SealedResponder,
+  type SealedServerKeys,
+  UnanswerableFrame,
+} from "./sealed_responder.ts";
 
 /** What the TCRP front end needs. */
 export interface TcrpFrontEndOptions {
@@ -35,10 +46,16 @@ export interface TcrpFrontEndOptions {
   log: Logger;
   clocks: Clocks;
   maxPayloadBytes: number;
-  /** A connection must have sent its whole request (header and body) within this long. */
+  /**
+   * A connection must have sent its whole request (header and body) within
+   * this long; a sealed one, both its frames (so the client's round trip
+   * after message 2 counts too).
+   */
   requestTimeoutMs: number;
   /** A connection must be done (request read, password checked, answer written) within this long. */
   exchangeTimeoutMs: number;
+  /** The server's keys for sealed exchanges. */
+  sealed: SealedServerKeys;
   /** Where bad requests and timeouts are counted. */
   report: AbuseReporter;
 }
@@ -124,7 +141,7 @@ export class TcrpFrontEnd {
 
   async #exchange(conn: Deno.Conn, peer: Peer, slot: HandshakeSlot): Promise<void> {
     const { requestTimeoutMs, exchangeTimeoutMs, report, clocks } = this.#options;
-    const received = { operation: 0, bytes: 0 };
+    const received: Received = { operation: 0, bytes: 0, keyed: false };
     const cancel = new AbortController();
     const abortOnClose = () => cancel.abort(new Error("the server is shutting down"));
     this.#closing.signal.addEventListener("abort", abortOnClose, { once: true });
@@ -144,10 +161,22 @@ export class TcrpFrontEnd {
     const readTimer = setTimeout(timeOut("request", requestTimeoutMs), requestTimeoutMs);
     const timer = setTimeout(timeOut("exchange", exchangeTimeoutMs), exchangeTimeoutMs);
     const deadline = clocks.monotonic() + exchangeTimeoutMs;
+    const reader = new FrameReader(conn, this.#options.maxPayloadBytes, received);
     try {
-      const frame = await this.#readRequest(conn, received);
-      clearTimeout(readTimer);
+      const frame = await reader.next();
       if (frame === null) return;
+      if (isSealedOperation(frame.operation)) {
+        return await this.#sealedExchange(conn, frame as SealedHello, {
+          peer,
+          slot,
+          reader,
+          received,
+          requestRead: () => clearTimeout(readTimer),
+          signal: cancel.signal,
+          deadline,
+        });
+      }
+      clearTimeout(readTimer);
       slot.requestRead();
       const reply = (body: Refusal | Parameters<typeof encodeTcrpResponse>[2]) =>
         encodeTcrpResponse(frame.operation, frame.roomName, body);
@@ -177,22 +206,26 @@ export class TcrpFrontEnd {
       }
     } catch (error) {
       if (error instanceof ProtocolError) {
-        // The header itself was bad: echo its operation byte when it is a known
-        // one, else say LIST_ROOMS (the one without side effects), so that every
-        // answer is a valid frame a client can parse.
+        // A header was bad: echo its operation byte when it is a known one, else
+        // say LIST_ROOMS (the one without side effects), so that every answer is
+        // a valid frame a client can parse; a sealed operation's is a plain
+        // state-2 refusal, but only before the key exchange: after it, the
+        // client hears nothing but sealed answers, so it is closed unanswered.
         report(
           error.status === 413 ? "oversized-request" : "bad-request",
           peer.addressKey,
           error.message,
         );
-        const known = received.operation >= Operation.CREATE_ROOM &&
-          received.operation <= Operation.LIST_ROOMS;
-        const reply = encodeTcrpResponse(
-          known ? received.operation as Operation : Operation.LIST_ROOMS,
-          new Uint8Array(0),
-          { status: error.status, error: error.message },
-        );
-        await writeAll(conn, reply).catch(() => {});
+        const refusal = { status: error.status, error: error.message } as Refusal;
+        const operation = received.operation;
+        const reply = isSealedOperation(operation)
+          ? (received.keyed ? null : earlyRefusalFrame(operation, new Uint8Array(0), refusal))
+          : encodeTcrpResponse(
+            isPlainOperation(operation) ? operation : Operation.LIST_ROOMS,
+            new Uint8Array(0),
+            refusal,
+          );
+        if (reply !== null) await writeAll(conn, reply).catch(() => {});
       } else if (!cancel.signal.aborted && !isDisconnect(error)) {
         this.#options.log.error(
           `tcp ${peer.address}: ${error instanceof Error ? error.stack : String(error)}`,
@@ -205,22 +238,120 @@ export class TcrpFrontEnd {
     }
   }
 
-  async #readRequest(
-    conn: Deno.Conn,
-    received: { operation: number; bytes: number },
-  ): Promise<TcrpFrame | null> {
-    const parser = new TcrpFrameParser({ maxPayloadBytes: this.#options.maxPayloadBytes });
-    const buffer = new Uint8Array(16 * 1024);
-    let total = 0;
-    while (true) {
-      const n = await conn.read(buffer);
-      if (n === null) return null;
-      if (total < 2 && total + n >= 2) received.operation = buffer[1 - total]!;
-      total += n;
-      received.bytes = total;
-      const [frame] = parser.push(buffer.subarray(0, n));
-      if (frame !== undefined) return frame;
+  /**
+   * A sealed operation: its state 0 is charged to the request rate (a plain
+   * state-2 429 past it) before any key work, then Noise message 2 goes out
+   * (state 1), the sealed request comes in (state 3, within the request
+   * timeout), and the handshake's answer goes back sealed (state 4). A state
+   * 3 that is the wrong frame or does not open is counted and closed
+   * unanswered: nothing is decided for it.
+   */
+  async #sealedExchange(conn: Deno.Conn, hello: SealedHello, step: SealedStep): Promise<void> {
+    const { handshake, report } = this.#options;
+    const { peer } = step;
+    const refuseEarly = (refusal: Refusal) =>
+      writeAll(conn, earlyRefusalFrame(hello.operation, hello.roomName, refusal));
+    const overRate = handshake.chargeRequest(peer);
+    if (overRate !== null) return await refuseEarly(overRate);
+    let responder: SealedResponder;
+    let serverHello: Uint8Array;
+    try {
+      responder = new SealedResponder(this.#options.sealed, hello);
+      serverHello = responder.serverHello();
+    } catch (error) {
+      const message = error instanceof ProtocolError
+        ? error.message
+        : "the client's handshake message is unusable";
+      report("bad-request", peer.addressKey, message);
+      return await refuseEarly({ status: 400, error: message });
     }
+    step.received.keyed = true;
+    await writeAll(conn, serverHello);
+    const sealed = await step.reader.next();
+    step.requestRead();
+    if (sealed === null) return;
+    step.slot.requestRead();
+    let outcome: HandshakeOutcome;
+    try {
+      const request = responder.openRequest(sealed);
+      outcome = await handshake.answer(request, {
+        peer,
+        signal: step.signal,
+        deadline: step.deadline,
+        sealed: true,
+      });
+    } catch (error) {
+      if (error instanceof UnanswerableFrame) {
+        report("bad-request", peer.addressKey, error.message);
+        return;
+      }
+      if (!(error instanceof ProtocolError)) throw error;
+      outcome = handshake.refuseMalformed(peer, error, true);
+    }
+    if (outcome.kind !== "admitted") return await writeAll(conn, responder.answer(outcome));
+    try {
+      await writeAll(conn, responder.answer(outcome));
+    } catch (error) {
+      // The member was admitted but will never learn its keys.
+      handshake.revoke(outcome.token);
+      throw error;
+    }
+  }
+}
+
+/** A first frame whose operation is a sealed one. */
+type SealedHello = TcrpFrame & { operation: SealedOperation };
+
+/** What the sealed steps share with the exchange around them. */
+interface SealedStep {
+  peer: Peer;
+  slot: HandshakeSlot;
+  reader: FrameReader;
+  received: Received;
+  /** The client's last frame is in: the request timeout no longer applies. */
+  requestRead: () => void;
+  signal: AbortSignal;
+  deadline: number;
+}
+
+/** What came in so far, for timeout reports and for refusing a bad header. */
+interface Received {
+  /** The second byte of the stream: the first frame's operation. */
+  operation: number;
+  bytes: number;
+  /** Noise message 2 went out: only sealed answers may follow. */
+  keyed: boolean;
+}
+
+/**
+ * Whole client frames from a connection, in order. A sealed exchange reads
+ * two; frames that came in one read (a replayed transcript arrives that way)
+ * wait their turn.
+ */
+class FrameReader {
+  #conn: Deno.Conn;
+  #parser: TcrpFrameParser;
+  #received: Received;
+  #frames: TcrpFrame[] = [];
+  #buffer = new Uint8Array(16 * 1024);
+
+  constructor(conn: Deno.Conn, maxPayloadBytes: number, received: Received) {
+    this.#conn = conn;
+    this.#parser = new TcrpFrameParser({ maxPayloadBytes });
+    this.#received = received;
+  }
+
+  /** The next whole frame, or null when the peer closed first. */
+  async next(): Promise<TcrpFrame | null> {
+    while (this.#frames.length === 0) {
+      const n = await this.#conn.read(this.#buffer);
+      if (n === null) return null;
+      const total = this.#received.bytes;
+      if (total < 2 && total + n >= 2) this.#received.operation = this.#buffer[1 - total]!;
+      this.#received.bytes = total + n;
+      this.#frames.push(...this.#parser.push(this.#buffer.subarray(0, n)));
+    }
+    return this.#frames.shift()!;
   }
 }
 

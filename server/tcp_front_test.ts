@@ -3,6 +3,7 @@
  * does under pressure, without sockets.
  */
 import assert from "node:assert/strict";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { ConnectionGate } from "./connection_gate.ts";
 import { Handshake } from "./handshake.ts";
 import { HashQueue } from "./hash_queue.ts";
@@ -64,6 +65,11 @@ function frontEnd(listener: Deno.TcpListener, lines: string[]): TcrpFrontEnd {
     requestTimeoutMs: 1_000,
     exchangeTimeoutMs: 2_000,
     report: () => {},
+    sealed: {
+      staticKey: nodeCrypto.x25519KeyPair(),
+      crypto: nodeCrypto,
+      signingKey: new Uint8Array(32),
+    },
   });
 }
 

@@ -208,8 +208,8 @@ Deno.test("rooms lists members, capacity and lock; --password-stdin lets in the 
     const list = JSON.parse(json.stdout) as { name: string }[];
     list.sort((a, b) => a.name.localeCompare(b.name));
     assert.deepEqual(list, [
-      { name: "open-room", members: 1, capacity: null, passwordProtected: false },
-      { name: "vault", members: 1, capacity: 3, passwordProtected: true },
+      { name: "open-room", members: 1, capacity: null, passwordProtected: false, sealed: false },
+      { name: "vault", members: 1, capacity: 3, passwordProtected: true, sealed: false },
     ]);
 
     // The right password: bob is in, and what he sends after the password line is a message.

@@ -113,8 +113,8 @@ Deno.test("LIST_ROOMS reports members, capacity and password protection, sorted 
     await handshake(server.tcpAddr, "join", { room: "alpha", username: "ann" });
     await handshake(server.tcpAddr, "join", { room: "alpha", username: "amy" });
     const expected: RoomSummary[] = [
-      { name: "alpha", members: 3, capacity: null, passwordProtected: false },
-      { name: "beta", members: 1, capacity: 5, passwordProtected: true },
+      { name: "alpha", members: 3, capacity: null, passwordProtected: false, sealed: false },
+      { name: "beta", members: 1, capacity: 5, passwordProtected: true, sealed: false },
     ];
     assert.deepEqual(await listRooms(server.tcpAddr), expected);
 
@@ -270,7 +270,7 @@ Deno.test("capacity: a full room refuses with 403", async () => {
     assert.equal(statusOf(full.response), 403);
     assert.ok(full.exchange.closedByServer);
     assert.deepEqual(await listRooms(server.tcpAddr), [
-      { name: "small", members: 2, capacity: 2, passwordProtected: false },
+      { name: "small", members: 2, capacity: 2, passwordProtected: false, sealed: false },
     ]);
   } finally {
     await server.shutdown();
@@ -304,7 +304,7 @@ Deno.test("creating a room that exists is 409", async () => {
     assert.equal(statusOf(again.response), 409);
     assert.ok(again.exchange.closedByServer);
     assert.deepEqual(await listRooms(server.tcpAddr), [
-      { name: "dup", members: 1, capacity: null, passwordProtected: false },
+      { name: "dup", members: 1, capacity: null, passwordProtected: false, sealed: false },
     ]);
   } finally {
     await server.shutdown();
