@@ -1,9 +1,10 @@
 /**
  * Sealed datagrams against a real server on loopback sockets, with members
  * made by hand from the codecs (server/sealed/sealed_client_test_util.ts),
- * not the project's client. Members are admitted the way the sealed
- * handshake admits them (the registry, then the session issuer), without
- * the TCRP exchange, which tests/sealed_handshake_test.ts covers.
+ * not the project's client. Most members are admitted the way the sealed
+ * handshake admits them (the registry, then the session issuer) without
+ * the TCRP exchange, which tests/sealed_handshake_test.ts covers; the last
+ * test admits them through the real exchange.
  *
  * Nothing here sleeps to wait for silence: a test that expects no answer to
  * some datagrams sends a HEARTBEAT after them and waits for its
@@ -24,6 +25,8 @@ import {
 } from "../protocol/sealed_datagram.ts";
 import type { SealedClientBody } from "../protocol/sealed_datagram.ts";
 import { bodyOf, type Opened, SealedTestClient } from "../server/sealed/sealed_client_test_util.ts";
+import { requestSealedMembership } from "../client/tcrp_client.ts";
+import { ask, server, trusting } from "../testing/sealed_tcrp.ts";
 import { startTestServer, type TestServer } from "../testing/test_server.ts";
 import { waitUntil } from "../testing/wait.ts";
 
@@ -495,6 +498,41 @@ Deno.test("sealed udp: the nonce audit sees every seal over joins, leaves, rekey
       "every seal audited",
     );
     assert.equal(new Set(scene.nonces).size, scene.nonces.length, "a (key, nonce) repeated");
+  } finally {
+    await scene.close();
+  }
+});
+
+Deno.test("sealed udp: members admitted by the real sealed handshake talk over sealed datagrams with the keys of its answer", async () => {
+  const scene = new Scene();
+  try {
+    const s = scene.server;
+    const admit = async (operation: "create" | "join", username: string) => {
+      const answer = await requestSealedMembership(
+        server(s),
+        ask(operation, "real", username),
+        trusting(s),
+      );
+      assert.deepEqual(answer.session.signingKey, s.sealed.sessions.signingKey);
+      const member = new Member(
+        new SealedTestClient(nodeCrypto, answer.session, answer.session.signingKey),
+        scene.socket(),
+      );
+      await member.send({ kind: "hello", lastSeq: 0 });
+      await member.expect((o) => kindOf(o) === "welcome", `${username}'s WELCOME`);
+      return member;
+    };
+    const ann = await admit("create", "ann");
+    const bob = await admit("join", "bob");
+    await bob.send({ kind: "message", msgId: 1, text: "sealed end to end" });
+    const event = await ann.expect(
+      (o) => o.channel === "room" && (bodyOf(o) as { text?: string }).text === "sealed end to end",
+      "bob's message at ann",
+    );
+    assert.equal((bodyOf(event) as { name: string }).name, "bob");
+    // The server remembers a session's reset token as the answer gave it.
+    const session = s.sealed.sessions.byId(bob.client.session.sessionId)!;
+    assert.deepEqual(session.resetToken, bob.client.session.resetToken);
   } finally {
     await scene.close();
   }
