@@ -13,7 +13,9 @@
  * 255) and goes to the sealed front end (sealed/sealed_front.ts), which
  * answers nothing it cannot open. Plain datagrams are dropped unanswered
  * when the server takes sealed sessions only: no plain room exists then,
- * and an ERROR would only give strangers bytes.
+ * and an ERROR would only give strangers bytes. When it takes both, a 0x00
+ * datagram that is no sealed layout at all is a malformed plain datagram,
+ * answered as the plain protocol always has.
  *
  * The receive loop follows the accept loop's rule (io_errors.ts): out of
  * buffers or memory it backs off and goes on; only an error it does not
@@ -95,7 +97,9 @@ export class UdpFrontEnd {
     const { sealed, plain = true } = this.#options;
     if (bytes[0] === SEALED_MARKER && sealed !== undefined) {
       try {
-        return sealed.handle(bytes, size, source);
+        const answer = sealed.handle(bytes, size, source, plain);
+        if (answer !== null) return answer;
+        // Not a sealed layout, on a server that takes plain datagrams: the plain rules answer it.
       } catch (error) {
         this.#options.log.error(
           `sealed udp ${source.hostname}:${source.port}: ${(error as Error).stack ?? error}`,

@@ -390,12 +390,16 @@ Deno.test("sealed udp: an unknown session gets a stateless reset shorter than it
     const { sessions } = scene.server.sealed;
     sessions.onRemoved({ tokenKey: sessions.byId(session.sessionId)!.tokenKey });
     const before = ann.socket.received.length;
+    const started = performance.now();
     for (let i = 0; i < 30; i++) await ann.send({ kind: "heartbeat", lastSeq: 0 });
     await bob.barrier();
+    const seconds = (performance.now() - started) / 1000;
     const resets = ann.drain().filter((o) => o.channel === "reset");
     assert.equal(ann.socket.received.length - before, resets.length);
-    // Bursts of 10 (5 a second): a slow machine may earn one or two more meanwhile.
-    assert.ok(resets.length >= 10 && resets.length <= 12, `${resets.length} resets`);
+    // Bursts of 10, then 5 a second: a slow machine earns a few more meanwhile.
+    const most = 10 + Math.ceil(5 * seconds);
+    assert.ok(resets.length >= 10 && resets.length <= most, `${resets.length} resets`);
+    assert.ok(resets.length < 30);
     for (const reset of resets) {
       assert.ok(reset.channel === "reset");
       assert.deepEqual(reset.token, session.resetToken);

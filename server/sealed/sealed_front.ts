@@ -131,11 +131,20 @@ export class SealedFrontEnd {
 
   /**
    * Handles one sealed datagram of `size` bytes on the wire (`bytes` may be
-   * cut) from `source`; returns what the registry says to send.
+   * cut) from `source`; returns what the registry says to send. With
+   * `plainFallback` (a server that also takes plain datagrams), a datagram
+   * whose header is not a sealed layout at all is not counted here and the
+   * answer is null: it goes to the plain front end, which answers it as the
+   * plain protocol always has (a plain datagram with RoomNameSize 0 is a
+   * 400), so that protocol stays unchanged.
    */
-  handle(bytes: Uint8Array, size: number, source: HostPort): Outgoing[] {
+  handle(
+    bytes: Uint8Array,
+    size: number,
+    source: HostPort,
+    plainFallback = false,
+  ): Outgoing[] | null {
     const { sessions, transport } = this.#options;
-    this.stats.received++;
     const addressKey = transport.addressKeyOf(source.hostname);
     let header;
     try {
@@ -145,8 +154,11 @@ export class SealedFrontEnd {
       header = peekSealedHeader(bytes);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
+      if (plainFallback) return null;
+      this.stats.received++;
       return this.#drop("malformed", "sealed-malformed", addressKey, error.message);
     }
+    this.stats.received++;
     if (header.type !== "member") {
       return this.#drop("malformed", "sealed-malformed", addressKey, `a ${header.type} datagram`);
     }

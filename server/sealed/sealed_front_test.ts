@@ -252,3 +252,18 @@ Deno.test("sealed front: a new IP gets a PATH_CHALLENGE and at most 3x its bytes
   const replay = h.receive(bob.seal({ kind: "hello", lastSeq: 0 }), BOB_NEW_IP);
   assert.equal(replay.length, 51);
 });
+
+Deno.test("sealed front: a 0x00 datagram that is no sealed layout goes to the plain rules when the server takes both, and is dropped when it takes sealed only", () => {
+  const h = new SealedHarness();
+  const junk = new Uint8Array([0, 1, 2]);
+  const from = { hostname: "127.0.0.9", port: 9 };
+  assert.equal(h.front.handle(junk, junk.length, from, true), null);
+  assert.equal(h.front.stats.received, 0);
+  assert.deepEqual(h.front.handle(junk, junk.length, from, false), []);
+  assert.equal(h.front.stats.malformed, 1);
+  // A well-formed sealed layout is never the plain rules' business.
+  const { bob } = room();
+  const forged = bob.seal({ kind: "leave" }).slice();
+  forged[forged.length - 1]! ^= 1;
+  assert.deepEqual(h.front.handle(forged, forged.length, from, true), []);
+});

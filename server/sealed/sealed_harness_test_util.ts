@@ -153,7 +153,7 @@ export class SealedHarness {
     const before = this.sent.length;
     const [hostname, port] = from.split(":");
     this.router.queue(
-      this.front.handle(bytes, bytes.length, { hostname: hostname!, port: +port! }),
+      this.front.handle(bytes, bytes.length, { hostname: hostname!, port: +port! }) ?? [],
     );
     this.router.flush();
     return this.sent.slice(before);
