@@ -18,20 +18,25 @@ export const WELCOME_NAMES_BUDGET_BYTES = 3_000;
 
 /**
  * The size of the EVENT datagram that would carry `name` and `text`, when it
- * is over {@linkcode MAX_DATAGRAM_BYTES}; null when it fits. UTF-8 takes at
- * most 3 bytes a UTF-16 unit, so the texts are encoded to measure them only
- * when that bound says they might not fit (a message relay calls this for
- * every MESSAGE).
+ * is over {@linkcode MAX_DATAGRAM_BYTES}; null when it fits. `overhead` is
+ * what the datagram carries besides the plain EVENT: 0 in a plain room,
+ * ROOM_OVERHEAD_BYTES (94: header, tag and signature) in a sealed one, so
+ * a sealed room refuses (413) what its sealed datagram could not carry.
+ * UTF-8 takes at most 3 bytes a UTF-16 unit, so the texts are encoded to
+ * measure them only when that bound says they might not fit (a message
+ * relay calls this for every MESSAGE).
  *
  * @example
  * ```ts
  * oversizedEventBytes("ann", "hi"); // null
  * oversizedEventBytes("ann", "x".repeat(4090)); // 4108
+ * oversizedEventBytes("ann", "x".repeat(4000), 94); // 4112
  * ```
  */
-export function oversizedEventBytes(name: string, text: string): number | null {
-  if (EVENT_HEADER_BYTES + 3 * (name.length + text.length) <= MAX_DATAGRAM_BYTES) return null;
-  const bytes = EVENT_HEADER_BYTES + encodeUtf8(name).length + encodeUtf8(text).length;
+export function oversizedEventBytes(name: string, text: string, overhead = 0): number | null {
+  const fixed = EVENT_HEADER_BYTES + overhead;
+  if (fixed + 3 * (name.length + text.length) <= MAX_DATAGRAM_BYTES) return null;
+  const bytes = fixed + encodeUtf8(name).length + encodeUtf8(text).length;
   return bytes > MAX_DATAGRAM_BYTES ? bytes : null;
 }
 

@@ -26,6 +26,20 @@ Deno.test("oversizedEventBytes: null exactly when the EVENT encodes within 4096 
   assert.equal(oversizedEventBytes(name, wide + "€"), 4098);
 });
 
+Deno.test("oversizedEventBytes: with a sealed room's 94 bytes of overhead, null exactly when the sealed EVENT fits", () => {
+  const name = "ann";
+  const overhead = 94; // ROOM_OVERHEAD_BYTES: 14 header + 16 tag + 64 signature
+  const fits = "x".repeat(MAX_DATAGRAM_BYTES - overhead - 15 - name.length);
+  assert.equal(oversizedEventBytes(name, fits, overhead), null);
+  assert.equal(eventOf(name, fits).length + overhead, MAX_DATAGRAM_BYTES);
+  assert.equal(oversizedEventBytes(name, fits + "x", overhead), MAX_DATAGRAM_BYTES + 1);
+  // What a plain room still takes, a sealed one refuses.
+  assert.equal(oversizedEventBytes(name, fits + "x"), null);
+  const wide = "€".repeat(1_328); // 3984 bytes: a sealed EVENT of 4096
+  assert.equal(oversizedEventBytes(name, wide, overhead), null);
+  assert.equal(oversizedEventBytes(name, wide + "€", overhead), 4099);
+});
+
 Deno.test("welcomeMembers: a WELCOME of the longest names still fits in a datagram", () => {
   const members = Array.from({ length: 200 }, (_, i) => `${"名".repeat(28)}${i}`.slice(0, 32));
   const kept = welcomeMembers(members);

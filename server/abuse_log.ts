@@ -25,6 +25,13 @@ export const ABUSE_KINDS = {
   "member-limit": "memberships over the per-address limit",
   "password-guesses": "wrong room passwords over the limit (refused before hashing)",
   "list-budget": "room lists over the per-address byte budget",
+  "sealed-malformed": "sealed datagrams too long, with a bad header or a malformed inner body",
+  "sealed-unknown-session":
+    "sealed datagrams for an unknown session (a stateless reset within the rate)",
+  "sealed-budget": "sealed datagrams dropped unopened: past the failed-open budget",
+  "sealed-replayed": "sealed datagrams replayed or older than the replay window",
+  "sealed-forged": "sealed datagrams that did not open (tampered, forged or another key)",
+  "plain-datagram": "plain datagrams to a server that takes sealed sessions only (dropped)",
 } as const;
 
 /** A kind of abuse. */

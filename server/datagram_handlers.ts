@@ -10,6 +10,7 @@ import { type ClientBody, CloseReason, REPLAY_ON_WELCOME } from "../protocol/dat
 import { oversizedEventBytes } from "../protocol/datagram_size.ts";
 import type { Endpoint, Outgoing } from "./endpoint.ts";
 import {
+  eventOverheadOf,
   offerOrderedMessage,
   type OrderedContext,
   releaseOrderedMessages,
@@ -74,7 +75,7 @@ export const DATAGRAM_HANDLERS: { readonly [K in ClientBody["kind"]]: Handler<K>
     if (seen !== undefined) {
       return [{ to: [from], body: { kind: "ack", msgId: body.msgId, seq: seen } }];
     }
-    const oversized = oversizedEventBytes(member.name, body.text);
+    const oversized = oversizedEventBytes(member.name, body.text, eventOverheadOf(member));
     if (oversized !== null) {
       return [errorTo(from, 413, `message too long: its EVENT would be ${oversized} bytes`)];
     }
@@ -91,10 +92,17 @@ export const DATAGRAM_HANDLERS: { readonly [K in ClientBody["kind"]]: Handler<K>
 
   heartbeat(context, member, body, from) {
     const head = member.room.log.headSeq;
-    if (body.lastSeq >= head) return [];
+    // A sealed member hears the server every heartbeat (3 silent periods make it
+    // rejoin), and learns the head seq over its own channel, the only place its
+    // client lets the next expected seq jump from.
+    const acked: Outgoing[] = member.room.sealed
+      ? [{ to: [from], body: { kind: "heartbeatAck", headSeq: head } }]
+      : [];
+    if (body.lastSeq >= head) return acked;
     // Only the newest few: a client further behind repairs the rest with RESEND.
     const firstSeq = Math.max(body.lastSeq + 1, head - HEARTBEAT_REPLAY_TAIL + 1);
-    return replay(context, member, from, firstSeq, head);
+    const replayed = replay(context, member, from, firstSeq, head);
+    return acked.length === 0 ? replayed : [...acked, ...replayed];
   },
 
   resend(context, member, body, from) {

@@ -8,6 +8,7 @@
  */
 import type { RefusedCode } from "../protocol/datagram.ts";
 import { oversizedEventBytes } from "../protocol/datagram_size.ts";
+import { ROOM_OVERHEAD_BYTES } from "../protocol/sealed_datagram.ts";
 import type { Endpoint, Outgoing } from "./endpoint.ts";
 import { HeldPool, MessageWindow, type MessageWindowLimits } from "./message_window.ts";
 import { errorTo, type Member } from "./room_state.ts";
@@ -24,6 +25,15 @@ export interface OrderedContext {
   windowLimits: MessageWindowLimits;
   /** Whether the member now holds messages, so the release tick visits it. */
   holding(member: Member, holds: boolean): void;
+}
+
+/**
+ * Bytes an EVENT of the member's room carries besides the plain datagram:
+ * a sealed room's EVENT travels as a room datagram (header, tag and
+ * signature), so its 413 rule counts them.
+ */
+export function eventOverheadOf(member: Member): number {
+  return member.room.sealed ? ROOM_OVERHEAD_BYTES : 0;
 }
 
 /** A REFUSED datagram for one endpoint (live traffic). */
@@ -48,7 +58,8 @@ export function offerOrderedMessage(
   if (msgId === 0) return [errorTo(from, 400, "msgId 0: a membership's msgIds start at 1")];
   const now = context.monotonic();
   const window = member.window ??= new MessageWindow(context.windowLimits);
-  const offer = window.offer(msgId, text, oversizedEventBytes(member.name, text) !== null, now);
+  const oversized = oversizedEventBytes(member.name, text, eventOverheadOf(member)) !== null;
+  const offer = window.offer(msgId, text, oversized, now);
   const out: Outgoing[] = [];
   switch (offer.kind) {
     case "duplicate": {

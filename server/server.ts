@@ -6,14 +6,10 @@
  *
  * @module
  */
-import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
-import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
-import type {
-  CryptoProvider,
-  SealedSessionIssuer,
-  X25519KeyPair,
-} from "../protocol/sealed_types.ts";
 import { nodeCrypto } from "../crypto/node_crypto.ts";
+import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
+import type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "../protocol/sealed_types.ts";
+import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AbuseLog } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
 import { type Clocks, systemClocks } from "./clock.ts";
@@ -30,7 +26,9 @@ import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
 import type { Member } from "./room_state.ts";
-import { RandomSessionIssuer } from "./session_issuer.ts";
+import { SealedFrontEnd } from "./sealed/sealed_front.ts";
+import { type NonceAudit, SealedUdpTransport } from "./sealed/sealed_transport.ts";
+import { SealedSessions } from "./sealed/sessions.ts";
 import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
@@ -55,13 +53,20 @@ const REPLAY_DRAIN_MS = 2;
 
 /** What sealed sessions are made with (docs/protocol.md section 6). */
 export interface SealedHooks {
-  /** The server's long-term X25519 key pair (the key file's). */
+  /** The server's long-term X25519 key pair (the key file's): handshakes and reset tokens. */
   staticKey: X25519KeyPair;
   crypto: CryptoProvider;
-  /** Opens the datagram session of each admitted member; default: RandomSessionIssuer. */
-  sessions?: SealedSessionIssuer;
-  /** The per-process Ed25519 public key that signs room datagrams. */
-  signingKey: Uint8Array;
+  /**
+   * The per-process Ed25519 key that signs room datagrams (default: a fresh
+   * one); its public half is what every sealed answer carries.
+   */
+  signer?: Ed25519Signer;
+  /**
+   * Ignored, kept so that callers written before the signer existed still
+   * compile: a public key alone cannot sign, so the sealed answer carries
+   * the public half of `signer`.
+   */
+  signingKey?: Uint8Array;
 }
 
 /** Test seams: time, where log lines go, and how passwords are hashed; and the sealed keys. */
@@ -74,6 +79,16 @@ export interface ServerHooks {
   sealed?: SealedHooks;
   /** Told about every member the registry removes, whatever the reason. */
   onRemoved?: (member: Member) => void;
+  /** The nonce audit: told every (key, nonce) the server seals a datagram with. */
+  onSeal?: NonceAudit;
+}
+
+/** The sealed side of a running server: the handshake's issuer, and what tests look at. */
+export interface SealedServer {
+  /** The session table: `issue` for the sealed handshake, `signingKey` for its answer. */
+  sessions: SealedSessions;
+  front: SealedFrontEnd;
+  transport: SealedUdpTransport;
 }
 
 /** A running server. */
@@ -85,6 +100,8 @@ export interface ChatServer {
   registry: RoomRegistry;
   /** The static X25519 public key sealed handshakes prove (what clients pin). */
   staticPublicKey: Uint8Array;
+  /** The sealed datagram side: its session table, front end and transport. */
+  sealed: SealedServer;
   /**
    * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
    * for the log to reach stderr. Safe to call twice.
@@ -116,6 +133,14 @@ export function startChatServer(
   });
   const report = abuse.report.bind(abuse);
   const sealed = hooks.sealed ?? inMemorySealedKeys();
+  const crypto = sealed.crypto;
+  // The sealed handshake's issuer, and the table of sealed datagram sessions.
+  const sessions = new SealedSessions({
+    crypto,
+    staticPrivateKey: sealed.staticKey.privateKey,
+    ...(sealed.signer ? { signer: sealed.signer } : {}),
+    monotonic,
+  });
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
   const registry = new RoomRegistry({
@@ -135,7 +160,11 @@ export function startChatServer(
     gapTimeoutMs: config.gapTimeoutSeconds * 1000,
     maxHeldMessages: config.maxHeldMessages,
     onHolding: () => startReleasing(),
-    ...(hooks.onRemoved ? { onRemoved: hooks.onRemoved } : {}),
+    // A sealed member's session goes with it, and its room rekeys.
+    onRemoved: (member) => {
+      sessions.onRemoved(member);
+      hooks.onRemoved?.(member);
+    },
     historyLimit: DEFAULT_REGISTRY_LIMITS.historyLimit,
     historyBytes: config.historyBytes,
   }, log.info);
@@ -184,6 +213,29 @@ export function startChatServer(
     // addresses are treated as over the limit (dropped), which only costs strangers.
     maxKeys: 10_000,
   });
+  const sealedTransport = new SealedUdpTransport({
+    socket: datagrams,
+    crypto,
+    signer: sessions.signer,
+    addressKeyOf: keyOf,
+    monotonic,
+    ...(hooks.onSeal ? { onSeal: hooks.onSeal } : {}),
+  });
+  // Stateless resets per address, apart from the plain ERRORs' budget.
+  const resets = new KeyedRateLimiter({
+    ratePerSecond: config.unauthenticatedRate,
+    burst: config.unauthenticatedRate * 2,
+    clock: monotonic,
+    maxKeys: 10_000,
+  });
+  const sealedFront = new SealedFrontEnd({
+    sessions,
+    transport: sealedTransport,
+    registry,
+    resets,
+    monotonic,
+    report,
+  });
   const udp = new UdpFrontEnd(datagrams, {
     registry,
     transport: new UdpTransport(datagrams, keyOf),
@@ -192,6 +244,8 @@ export function startChatServer(
     strangers,
     report,
     clocks,
+    sealed: sealedFront,
+    plain: config.allowPlaintext ?? true,
   });
   const requestLimiter = new KeyedRateLimiter({
     ratePerSecond: config.requestRateLimit,
@@ -233,8 +287,8 @@ export function startChatServer(
     ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
     // Absent: true, until the serve flag and the sealed clients land (issue 13).
     allowPlaintext: config.allowPlaintext ?? true,
-    sessions: sealed.sessions ??
-      new RandomSessionIssuer(sealed.crypto, sealed.staticKey.privateKey),
+    // A sealed admission opens its datagram session here (sealed/sessions.ts).
+    sessions,
   });
   const tcp = new TcrpFrontEnd(listener, {
     handshake,
@@ -245,7 +299,8 @@ export function startChatServer(
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
-    sealed: { staticKey: sealed.staticKey, crypto: sealed.crypto, signingKey: sealed.signingKey },
+    // The sealed answer carries the public half of the key that signs room datagrams.
+    sealed: { staticKey: sealed.staticKey, crypto, signingKey: sessions.signingKey },
   });
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
@@ -272,6 +327,8 @@ export function startChatServer(
     passwordFailures.sweep();
     listBudget.sweep();
     strangers.sweep();
+    resets.sweep();
+    sealedFront.sweep();
     abuse.sweep();
   }, sweepMs);
   // Revision 2: while any member holds messages, release them as its rate
@@ -301,6 +358,7 @@ export function startChatServer(
       clearInterval(sweep);
       clearInterval(release);
       router.send(registry.shutdown());
+      sealedTransport.close();
       await tcp.close();
       await udp.close();
       await serving;
@@ -317,6 +375,7 @@ export function startChatServer(
     udpIo: datagrams.kind,
     registry,
     staticPublicKey: sealed.staticKey.publicKey,
+    sealed: { sessions, front: sealedFront, transport: sealedTransport },
     shutdown,
     failed,
   };
@@ -324,9 +383,5 @@ export function startChatServer(
 
 /** Keys for a server started without any: they last as long as the process. */
 function inMemorySealedKeys(): SealedHooks {
-  return {
-    staticKey: nodeCrypto.x25519KeyPair(),
-    crypto: nodeCrypto,
-    signingKey: nodeCrypto.ed25519Signer().publicKey,
-  };
+  return { staticKey: nodeCrypto.x25519KeyPair(), crypto: nodeCrypto };
 }

@@ -8,6 +8,15 @@
  * per-address rate, so junk cannot make the server an amplifier or keep it
  * busy answering.
  *
+ * One socket serves both modes: a datagram whose first byte is 0x00 is
+ * sealed (a plain client datagram starts with its room name's size, 1 to
+ * 255) and goes to the sealed front end (sealed/sealed_front.ts), which
+ * answers nothing it cannot open. Plain datagrams are dropped unanswered
+ * when the server takes sealed sessions only: no plain room exists then,
+ * and an ERROR would only give strangers bytes. When it takes both, a 0x00
+ * datagram that is no sealed layout at all is a malformed plain datagram,
+ * answered as the plain protocol always has.
+ *
  * The receive loop follows the accept loop's rule (io_errors.ts): out of
  * buffers or memory it backs off and goes on; only an error it does not
  * know ends it, and with it the server.
@@ -16,6 +25,7 @@
  */
 import { ProtocolError } from "../protocol/errors.ts";
 import { decodeClientDatagram, MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
+import { SEALED_MARKER } from "../protocol/sealed_datagram.ts";
 import type { HostPort } from "../protocol/host_port.ts";
 import type { AbuseKind, AbuseReporter } from "./abuse_log.ts";
 import type { Clocks } from "./clock.ts";
@@ -26,6 +36,7 @@ import { describeIoError, runIoLoop } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
 import type { KeyedRateLimiter } from "./rate_limit.ts";
 import type { RoomRegistry } from "./registry.ts";
+import type { SealedFrontEnd } from "./sealed/sealed_front.ts";
 import type { UdpEndpoint, UdpTransport } from "./udp_endpoints.ts";
 
 /** What the UDP front end needs besides its socket. */
@@ -40,6 +51,10 @@ export interface UdpFrontEndOptions {
   /** Where refusals are counted. */
   report: AbuseReporter;
   clocks: Clocks;
+  /** Sealed datagrams (first byte 0x00) go here; without it they are dropped as malformed. */
+  sealed?: SealedFrontEnd;
+  /** Whether plain datagrams are served (`--allow-plaintext`); default true. */
+  plain?: boolean;
 }
 
 /** Serves chat datagrams on a bound UDP socket until {@linkcode UdpFrontEnd.close}. */
@@ -67,6 +82,8 @@ export class UdpFrontEnd {
         router.queue(this.#handle(batch.bytes(i), batch.size(i), batch.from(i)));
       }
       router.flush();
+      // The sealed front end sends resets and PATH_CHALLENGEs itself, outside the router.
+      if (this.#options.sealed !== undefined) this.#socket.flush();
       return true;
     }, {
       signal: this.#closing.signal,
@@ -77,7 +94,24 @@ export class UdpFrontEnd {
   }
 
   #handle(bytes: Uint8Array, size: number, source: HostPort): Outgoing[] {
+    const { sealed, plain = true } = this.#options;
+    if (bytes[0] === SEALED_MARKER && sealed !== undefined) {
+      try {
+        const answer = sealed.handle(bytes, size, source, plain);
+        if (answer !== null) return answer;
+        // Not a sealed layout, on a server that takes plain datagrams: the plain rules answer it.
+      } catch (error) {
+        this.#options.log.error(
+          `sealed udp ${source.hostname}:${source.port}: ${(error as Error).stack ?? error}`,
+        );
+        return [];
+      }
+    }
     const from = this.#options.transport.endpointOf(source);
+    if (!plain) {
+      this.#options.report("plain-datagram", from.addressKey, "dropped unanswered");
+      return [];
+    }
     try {
       if (size > MAX_DATAGRAM_BYTES) {
         throw new ProtocolError(`datagram over ${MAX_DATAGRAM_BYTES} bytes`, 413);

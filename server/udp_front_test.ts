@@ -69,3 +69,21 @@ Deno.test("udp loop: an error it does not know ends serve() with that error", as
   const { socket } = scriptedSocket([withCode("ENOBUFS"), fatal, junk]);
   await assert.rejects(frontEnd(socket, []).serve(), (error) => error === fatal);
 });
+
+Deno.test("udp loop: a server that takes sealed sessions only drops plain datagrams unanswered, and counts them", async () => {
+  const { socket, sent } = scriptedSocket([junk]);
+  const clocks = { monotonic: () => performance.now(), wall: () => Date.now() };
+  const reported: string[] = [];
+  await new UdpFrontEnd(socket, {
+    registry: new RoomRegistry({ ...DEFAULT_REGISTRY_LIMITS, clocks }),
+    transport: new UdpTransport(socket, (ip) => ip),
+    router: new EndpointRouter(),
+    log: createLogger("debug", () => {}),
+    strangers: new KeyedRateLimiter({ ratePerSecond: 0, burst: 0, clock: clocks.monotonic }),
+    report: (kind) => reported.push(kind),
+    clocks,
+    plain: false,
+  }).serve();
+  assert.equal(sent.length, 0);
+  assert.deepEqual(reported, ["plain-datagram"]);
+});

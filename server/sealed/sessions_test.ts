@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { nodeCrypto } from "../../crypto/node_crypto.ts";
+import { resetTokenOf } from "../../protocol/sealed_datagram.ts";
+import { hexOf, SealedSessions } from "./sessions.ts";
+
+const staticKey = nodeCrypto.x25519KeyPair();
+const table = () =>
+  new SealedSessions({
+    crypto: nodeCrypto,
+    staticPrivateKey: staticKey.privateKey,
+    monotonic: () => 0,
+  });
+const token = (n: number) => new Uint8Array(32).fill(n);
+
+Deno.test("sessions: each admission gets fresh keys, an id of its own and the reset token of that id", () => {
+  const sessions = table();
+  const a = sessions.issue(token(1), "lobby");
+  const b = sessions.issue(token(2), "lobby");
+  assert.notDeepEqual(a.sessionId, b.sessionId);
+  assert.notDeepEqual(a.clientKey, b.clientKey);
+  assert.notDeepEqual(a.clientKey, a.serverKey);
+  assert.equal(a.sessionId.length, 8);
+  assert.deepEqual(a.resetToken, resetTokenOf(nodeCrypto, staticKey.privateKey, a.sessionId));
+  assert.deepEqual(sessions.resetTokenFor(a.sessionId), a.resetToken);
+  assert.equal(sessions.byId(a.sessionId)?.tokenKey, hexOf(token(1)));
+  assert.equal(sessions.signingKey.length, 32);
+});
+
+Deno.test("sessions: one room channel per room instance, whatever the spelling; gone with its last member", () => {
+  const sessions = table();
+  sessions.issue(token(1), "Lobby");
+  sessions.issue(token(2), "lobby");
+  const channel = sessions.byTokenKey(hexOf(token(1)))!.channel;
+  assert.equal(sessions.byTokenKey(hexOf(token(2)))!.channel, channel);
+  assert.equal(sessions.channelCount, 1);
+  sessions.onRemoved({ tokenKey: hexOf(token(2)) });
+  assert.equal(channel.keys.rekeyPending, true);
+  assert.equal(sessions.size, 1);
+  sessions.onRemoved({ tokenKey: hexOf(token(1)) });
+  assert.equal(sessions.channelCount, 0);
+  // The room made again later is a new instance: a new channel, a new key.
+  sessions.issue(token(3), "lobby");
+  const next = sessions.byTokenKey(hexOf(token(3)))!.channel;
+  assert.notEqual(next, channel);
+  assert.notDeepEqual(next.keys.key, channel.keys.key);
+  // Members of plain rooms have no session.
+  sessions.onRemoved({ tokenKey: hexOf(token(9)) });
+  assert.equal(sessions.size, 1);
+});
+
+Deno.test("sessions: issuing again for the same token replaces the old session", () => {
+  const sessions = table();
+  const old = sessions.issue(token(1), "lobby");
+  const fresh = sessions.issue(token(1), "lobby");
+  assert.equal(sessions.byId(old.sessionId), undefined);
+  assert.ok(sessions.byId(fresh.sessionId));
+  assert.equal(sessions.size, 1);
+});
