@@ -93,7 +93,6 @@ export async function runServeCommand(config: ServerConfig): Promise<number> {
     sealed: {
       staticKey: serverKey.keyPair,
       crypto: nodeCrypto,
-      signingKey: nodeCrypto.ed25519Signer().publicKey,
     },
   });
   // Once listening, so a startup failure stays the one line that says it.

@@ -61,12 +61,6 @@ export interface SealedHooks {
    * one); its public half is what every sealed answer carries.
    */
   signer?: Ed25519Signer;
-  /**
-   * Ignored, kept so that callers written before the signer existed still
-   * compile: a public key alone cannot sign, so the sealed answer carries
-   * the public half of `signer`.
-   */
-  signingKey?: Uint8Array;
 }
 
 /** Test seams: time, where log lines go, and how passwords are hashed; and the sealed keys. */
