@@ -470,12 +470,7 @@ export class Children {
     timeoutMs = 8_000,
     options: SpawnOptions = {},
   ): Promise<ServerProcess> {
-    // --allow-plaintext while `chat join` speaks the plain protocol (until the sealed client
-    // lands, issue 13); a later flag in extraArgs wins.
-    const process = this.chat(
-      ["serve", ...LOOPBACK_ANY_PORTS, "--allow-plaintext", ...extraArgs],
-      options,
-    );
+    const process = this.chat(["serve", ...LOOPBACK_ANY_PORTS, ...extraArgs], options);
     return await waitForListening(process, timeoutMs);
   }
 
@@ -576,4 +571,17 @@ export async function withServer(
   } finally {
     await kids.dispose();
   }
+}
+
+/**
+ * Without the one line a `chat join` or `chat rooms` writes to stderr when it
+ * first meets a server and pins its key: children of one test share their
+ * pins, so whichever runs first says it, and tests that want a quiet stderr
+ * otherwise say so with this.
+ */
+export function withoutFirstContact(text: string): string {
+  return text.replace(
+    /^chat: first contact with \S+: trusting its key SHA256:\S+ from now on \(pinned in .*\)\n/m,
+    "",
+  );
 }

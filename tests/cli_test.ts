@@ -7,7 +7,7 @@
  * Every child is killed and awaited in `finally`; every wait has a timeout.
  */
 import assert from "node:assert/strict";
-import { withServer } from "../testing/cli.ts";
+import { withoutFirstContact, withServer } from "../testing/cli.ts";
 import { sleep } from "../testing/wait.ts";
 import { KEY, spawnChatInPty } from "../testing/pty.ts";
 
@@ -87,8 +87,8 @@ Deno.test("pipe mode: two members talk, see joins and leaves, and the host leavi
       "[t] * cat left",
       "* The room was closed: its host ann left.",
     ]);
-    assert.equal(ann.stderr.plain, "");
-    assert.equal(bob.stderr.plain, "");
+    assert.equal(withoutFirstContact(ann.stderr.plain), "");
+    assert.equal(withoutFirstContact(bob.stderr.plain), "");
     // The server is still up and the room is gone.
     const rooms = await kids.run(["rooms", "--server", server.address, "--json"]);
     assert.equal(rooms.code, 0, rooms.stderr);
@@ -199,9 +199,9 @@ Deno.test("rooms lists members, capacity and lock; --password-stdin lets in the 
     const table = await kids.run(["rooms", "--server", server.address]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^ROOM\s+MEMBERS\s+LOCKED\s+SEALED$/m);
-    // SEALED no: `chat join` makes plain rooms until the sealed client lands (issue 13).
-    assert.match(table.stdout, /^vault\s+1\/3\s+yes\s+no$/m);
-    assert.match(table.stdout, /^open-room\s+1\s+no\s+no$/m);
+    // `chat join` always seals, so the rooms it makes are sealed.
+    assert.match(table.stdout, /^vault\s+1\/3\s+yes\s+yes$/m);
+    assert.match(table.stdout, /^open-room\s+1\s+no\s+yes$/m);
     assert.equal(table.stdout.trim().split("\n").length, 3, table.stdout);
 
     const json = await kids.run(["rooms", "--server", server.address, "--json"]);
@@ -209,8 +209,8 @@ Deno.test("rooms lists members, capacity and lock; --password-stdin lets in the 
     const list = JSON.parse(json.stdout) as { name: string }[];
     list.sort((a, b) => a.name.localeCompare(b.name));
     assert.deepEqual(list, [
-      { name: "open-room", members: 1, capacity: null, passwordProtected: false, sealed: false },
-      { name: "vault", members: 1, capacity: 3, passwordProtected: true, sealed: false },
+      { name: "open-room", members: 1, capacity: null, passwordProtected: false, sealed: true },
+      { name: "vault", members: 1, capacity: 3, passwordProtected: true, sealed: true },
     ]);
 
     // The right password: bob is in, and what he sends after the password line is a message.
@@ -317,7 +317,7 @@ Deno.test("serve: SIGTERM tells every member; one that may rejoin tries, then gi
     // ann's stdin is still open: the closed room alone ends the command.
     assert.equal(await ann.exited(5_000), 0, ann.describe());
     assert.match(server.process.stderr.plain, /chat server stopped/);
-    assert.equal(ann.stderr.plain, "");
+    assert.equal(withoutFirstContact(ann.stderr.plain), "");
     // bob tries to get back in for 1 s; nothing listens any more.
     await bob.stdout.waitFor(
       /^\* the server shut down: the server is shutting down\. Rejoining for up to 1 s;/m,
