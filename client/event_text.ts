@@ -15,6 +15,16 @@ export function describeDuration(ms: number): string {
   return seconds === 1 ? "1 second" : `${seconds} seconds`;
 }
 
+/**
+ * After a rejoin into a room whose host is someone else now (the server
+ * restarted and another member created the room again first): said plainly,
+ * since a different host may be a different room under the same name.
+ */
+export function describeHostChange(previousHost: string, host: string): string {
+  return `The host changed while you were away: it was ${displayText(previousHost)}, ` +
+    `it is now ${displayText(host)}.`;
+}
+
 /** The notice before an idle removal. */
 export function describeIdleWarning(removeInMs: number): string {
   return `You have sent no message for a while: the server removes you in about ` +

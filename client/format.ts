@@ -3,7 +3,7 @@
  * programs (one JSON object per line). No I/O here.
  */
 import { escapeJsonForDisplay } from "../protocol/display_text.ts";
-import { describeClose, describeIdleWarning } from "./event_text.ts";
+import { describeClose, describeHostChange, describeIdleWarning } from "./event_text.ts";
 import { displayWidth, screenText } from "./screen/text_width.ts";
 import type { SessionEvent } from "./session.ts";
 
@@ -80,7 +80,10 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
     case "welcome": {
       const members = event.members.map(sanitize).join(", ");
       const where = `"${sanitize(event.room)}" (host ${sanitize(event.host)}; here: ${members})`;
-      return dim(event.rejoined ? `* Back in ${where}` : `* You are in ${where}`);
+      const line = dim(event.rejoined ? `* Back in ${where}` : `* You are in ${where}`);
+      return event.previousHost === undefined
+        ? line
+        : `${line}\n${paint(33, `* ${describeHostChange(event.previousHost, event.host)}`)}`;
     }
     case "rejoining":
       return paint(

@@ -158,6 +158,18 @@ Deno.test("notices read well", () => {
     '* Back in "lobby" (host alice; here: alice)',
   );
   assert.equal(
+    f({
+      type: "welcome",
+      room: "lobby",
+      host: "mallory",
+      members: ["mallory", "ann"],
+      rejoined: true,
+      previousHost: "alice\u202e",
+    }),
+    '* Back in "lobby" (host mallory; here: mallory, ann)\n' +
+      "* The host changed while you were away: it was alice\ufffd, it is now mallory.",
+  );
+  assert.equal(
     f({ type: "rejoining", reason: "the server shut down: bye", timeoutMs: 60_000 }),
     "* the server shut down: bye. Rejoining for up to 60 s; what you type meanwhile is sent" +
       " once back in.",

@@ -4,7 +4,7 @@
  * highlighted where others mention it. Pure: no I/O.
  */
 import { actionText, describeClose } from "../format.ts";
-import { describeIdleWarning } from "../event_text.ts";
+import { describeHostChange, describeIdleWarning } from "../event_text.ts";
 import type { SessionEvent } from "../session_options.ts";
 import type { RoomColors } from "./colors.ts";
 import { screenText, type Span } from "./text_width.ts";
@@ -76,7 +76,10 @@ export function eventSpans(event: SessionEvent, ctx: LineContext): Span[] | null
     case "welcome": {
       const members = event.members.map(safe).join(", ");
       const where = `"${safe(event.room)}" (host ${safe(event.host)}; here: ${members})`;
-      return dim(event.rejoined ? `* Back in ${where}` : `* You are in ${where}`);
+      const line = dim(event.rejoined ? `* Back in ${where}` : `* You are in ${where}`);
+      if (event.previousHost === undefined) return line;
+      const change = `  * ${describeHostChange(event.previousHost, event.host)}`;
+      return [...line, { text: change, style: STYLE.warning }];
     }
     case "rejoining":
       return [{
