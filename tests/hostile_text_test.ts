@@ -29,8 +29,9 @@ function hostileServer(): { port: number; close(): Promise<void> } {
         const [frame] = parser.push(buffer.subarray(0, n));
         if (frame === undefined) continue;
         // A plain operation gets a state-1 refusal; a sealed one (0x11-0x13)
-        // the plain state-2 refusal a server sends before any key work.
-        const refusal = { status: 503, protocol: 2, error: HOSTILE };
+        // the plain state-2 refusal a server sends before any key work: 400,
+        // which a client does not retry (it would retry a 429 or a 503).
+        const refusal = { status: 400, protocol: 2, error: HOSTILE };
         await conn.write(encodeTcrpFrame({
           operation: frame.operation,
           state: frame.operation >= 0x11 ? 2 : State.RESPONSE,
