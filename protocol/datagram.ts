@@ -113,7 +113,8 @@ export type ServerBody =
 const KNOWN_ERROR_CODES = new Set([400, 401, 413, 429]);
 const KNOWN_REFUSED_CODES = new Set([410, 413, 429]);
 
-function clientBodySize(body: ClientBody, text: Uint8Array | null): number {
+/** Bytes of a client body (Kind and what follows); `text` is the MESSAGE text's UTF-8. */
+export function clientBodySize(body: ClientBody, text: Uint8Array | null): number {
   switch (body.kind) {
     case "hello":
     case "heartbeat":
@@ -139,6 +140,17 @@ export function encodeClientDatagram(datagram: ClientDatagram): Uint8Array {
     throw new RangeError(`datagram of ${size} bytes is over the limit of ${MAX_DATAGRAM_BYTES}`);
   }
   const w = new ByteWriter(size).u8(room.length).u8(token.length).bytes(room).bytes(token);
+  writeClientBody(w, body, text);
+  return w.finish();
+}
+
+/**
+ * Writes a client body (its Kind byte and what follows), as a plain datagram
+ * ends and as a sealed one carries it inside (protocol/sealed_inner.ts).
+ * `text` is the MESSAGE text's UTF-8 (null for other kinds); room for
+ * {@linkcode clientBodySize} bytes must be left in `w`.
+ */
+export function writeClientBody(w: ByteWriter, body: ClientBody, text: Uint8Array | null): void {
   switch (body.kind) {
     case "hello":
       w.u8(ClientKind.HELLO).u32(body.lastSeq);
@@ -157,7 +169,6 @@ export function encodeClientDatagram(datagram: ClientDatagram): Uint8Array {
       w.u8(ClientKind.RESEND).u32(body.fromSeq).u32(body.toSeq);
       break;
   }
-  return w.finish();
 }
 
 /**
@@ -176,32 +187,39 @@ export function decodeClientDatagram(bytes: Uint8Array): ClientDatagram {
   const roomName = decodeUtf8(r.bytes(roomSize, "RoomName"), "room name");
   const token = r.bytes(tokenSize, "Token");
   const kind = r.u8("Kind");
-  let body: ClientBody;
+  const body = readClientBody(r, kind);
+  if (body === null) {
+    throw new ProtocolError(`unknown datagram kind 0x${kind.toString(16).padStart(2, "0")}`);
+  }
+  r.end();
+  return { roomName, token, body };
+}
+
+/**
+ * Reads the body of a client datagram of kind `kind` (its Kind byte already
+ * read), as a plain datagram ends and as a sealed one carries it inside;
+ * null for a kind that is not one of the five. Malformed bodies are a 400
+ * {@linkcode ProtocolError}; the caller checks that nothing follows.
+ */
+export function readClientBody(r: ByteReader, kind: number): ClientBody | null {
   switch (kind) {
     case ClientKind.HELLO:
-      body = { kind: "hello", lastSeq: r.u32("lastSeq") };
-      break;
+      return { kind: "hello", lastSeq: r.u32("lastSeq") };
     case ClientKind.MESSAGE: {
       const msgId = r.u32("msgId");
       const raw = r.rest();
       if (raw.length === 0) throw new ProtocolError("MESSAGE text is empty");
-      body = { kind: "message", msgId, text: decodeUtf8(raw, "MESSAGE text") };
-      break;
+      return { kind: "message", msgId, text: decodeUtf8(raw, "MESSAGE text") };
     }
     case ClientKind.HEARTBEAT:
-      body = { kind: "heartbeat", lastSeq: r.u32("lastSeq") };
-      break;
+      return { kind: "heartbeat", lastSeq: r.u32("lastSeq") };
     case ClientKind.LEAVE:
-      body = { kind: "leave" };
-      break;
+      return { kind: "leave" };
     case ClientKind.RESEND:
-      body = { kind: "resend", fromSeq: r.u32("fromSeq"), toSeq: r.u32("toSeq") };
-      break;
+      return { kind: "resend", fromSeq: r.u32("fromSeq"), toSeq: r.u32("toSeq") };
     default:
-      throw new ProtocolError(`unknown datagram kind 0x${kind.toString(16).padStart(2, "0")}`);
+      return null;
   }
-  r.end();
-  return { roomName, token, body };
 }
 
 /** Bytes of an EVENT datagram besides its name and text (kind, seq, time, type, name size). */

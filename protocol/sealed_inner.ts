@@ -11,14 +11,16 @@
  *
  * @module
  */
-import { ByteReader, ByteWriter, decodeUtf8, encodeUtf8 } from "./bytes.ts";
+import { ByteReader, ByteWriter, encodeUtf8 } from "./bytes.ts";
 import {
   type ClientBody,
-  ClientKind,
+  clientBodySize,
   decodeServerDatagram,
   MAX_DATAGRAM_BYTES,
+  readClientBody,
   type ServerBody,
   ServerKind,
+  writeClientBody,
 } from "./datagram.ts";
 import { ProtocolError } from "./errors.ts";
 
@@ -44,31 +46,15 @@ export type SealedClientBody = ClientBody | { kind: "pathResponse"; challenge: U
 /** Encodes a client inner body. Throws RangeError when it would not fit a sealed datagram. */
 export function encodeSealedClientBody(body: SealedClientBody): Uint8Array {
   let out: Uint8Array;
-  switch (body.kind) {
-    case "hello":
-      out = new ByteWriter(5).u8(ClientKind.HELLO).u32(body.lastSeq).finish();
-      break;
-    case "message": {
-      const text = encodeUtf8(body.text);
-      if (text.length === 0) throw new RangeError("message text must not be empty");
-      out = new ByteWriter(5 + text.length).u8(ClientKind.MESSAGE).u32(body.msgId).bytes(text)
-        .finish();
-      break;
-    }
-    case "heartbeat":
-      out = new ByteWriter(5).u8(ClientKind.HEARTBEAT).u32(body.lastSeq).finish();
-      break;
-    case "leave":
-      out = Uint8Array.of(ClientKind.LEAVE);
-      break;
-    case "resend":
-      out = new ByteWriter(9).u8(ClientKind.RESEND).u32(body.fromSeq).u32(body.toSeq).finish();
-      break;
-    case "pathResponse":
-      checkLength(body.challenge, CHALLENGE_BYTES, "path challenge");
-      out = new ByteWriter(1 + CHALLENGE_BYTES).u8(SealedKind.PATH_RESPONSE)
-        .bytes(body.challenge).finish();
-      break;
+  if (body.kind === "pathResponse") {
+    checkLength(body.challenge, CHALLENGE_BYTES, "path challenge");
+    out = new ByteWriter(1 + CHALLENGE_BYTES).u8(SealedKind.PATH_RESPONSE)
+      .bytes(body.challenge).finish();
+  } else {
+    const text = body.kind === "message" ? encodeUtf8(body.text) : null;
+    const w = new ByteWriter(clientBodySize(body, text));
+    writeClientBody(w, body, text);
+    out = w.finish();
   }
   if (out.length > MAX_MEMBER_INNER_BYTES) {
     throw new RangeError(`inner body of ${out.length} bytes is over ${MAX_MEMBER_INNER_BYTES}`);
@@ -80,33 +66,10 @@ export function encodeSealedClientBody(body: SealedClientBody): Uint8Array {
 export function decodeSealedClientBody(bytes: Uint8Array): SealedClientBody {
   const r = new ByteReader(bytes, "sealed client datagram");
   const kind = r.u8("Kind");
-  let body: SealedClientBody;
-  switch (kind) {
-    case ClientKind.HELLO:
-      body = { kind: "hello", lastSeq: r.u32("lastSeq") };
-      break;
-    case ClientKind.MESSAGE: {
-      const msgId = r.u32("msgId");
-      const raw = r.rest();
-      if (raw.length === 0) throw new ProtocolError("MESSAGE text is empty");
-      body = { kind: "message", msgId, text: decodeUtf8(raw, "MESSAGE text") };
-      break;
-    }
-    case ClientKind.HEARTBEAT:
-      body = { kind: "heartbeat", lastSeq: r.u32("lastSeq") };
-      break;
-    case ClientKind.LEAVE:
-      body = { kind: "leave" };
-      break;
-    case ClientKind.RESEND:
-      body = { kind: "resend", fromSeq: r.u32("fromSeq"), toSeq: r.u32("toSeq") };
-      break;
-    case SealedKind.PATH_RESPONSE:
-      body = { kind: "pathResponse", challenge: r.bytes(CHALLENGE_BYTES, "challenge").slice() };
-      break;
-    default:
-      throw new ProtocolError(`unknown sealed client kind 0x${hex(kind)}`);
-  }
+  const body: SealedClientBody | null = kind === SealedKind.PATH_RESPONSE
+    ? { kind: "pathResponse", challenge: r.bytes(CHALLENGE_BYTES, "challenge").slice() }
+    : readClientBody(r, kind);
+  if (body === null) throw new ProtocolError(`unknown sealed client kind 0x${hex(kind)}`);
   r.end();
   return body;
 }
