@@ -259,65 +259,33 @@ function isIoError(error: unknown): boolean {
   return Object.values(Deno.errors).some((kind) => error instanceof kind);
 }
 
-async function exchange(
+/** A plain request: its answer (state 1) and, on success, `framesOnSuccess` frames in all. */
+function exchange(
   server: HostPort,
   request: TcrpRequest,
   framesOnSuccess: number,
   options: TcrpCallOptions,
 ): Promise<{ response: TcrpResponse; frames: TcrpFrame[]; localHostname: string }> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TCRP_TIMEOUT_MS;
-  const signals = [AbortSignal.timeout(timeoutMs)];
-  if (options.signal) signals.push(options.signal);
-  const signal = AbortSignal.any(signals);
-  let conn: Deno.TcpConn;
-  try {
-    conn = await Deno.connect({ hostname: server.hostname, port: server.port, signal });
-  } catch (error) {
-    throw new ChatTransportError(
-      `cannot reach ${server.hostname}:${server.port}: ${describe(error, timeoutMs)}`,
-      { cause: error },
-    );
-  }
-  const abort = () => conn.close();
-  signal.addEventListener("abort", abort, { once: true });
-  try {
-    await writeAll(conn, encodeTcrpRequest(request));
-    const parser = new TcrpFrameParser({ maxPayloadBytes: MAX_RESPONSE_BYTES });
+  return withConnection(server, options, async (stream, localHostname) => {
+    await stream.write(encodeTcrpRequest(request));
     const frames: TcrpFrame[] = [];
-    const buffer = new Uint8Array(16 * 1024);
     let response: TcrpResponse | null = null;
-    while (true) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      frames.push(...parser.push(buffer.subarray(0, n)));
-      if (response === null && frames.length > 0) {
-        response = decodeTcrpResponse(frames[0]!);
+    while (frames.length < framesOnSuccess) {
+      const frame = await stream.read();
+      if (frame === null) break;
+      frames.push(frame);
+      if (response === null) {
+        response = decodeTcrpResponse(frame);
         if (response.status !== 200) {
           throw new ChatRefusedError(response.status, (response as { error: string }).error);
         }
       }
-      if (frames.length >= framesOnSuccess) break;
     }
     if (response === null || frames.length < framesOnSuccess) {
       throw new ChatTransportError("the server closed the connection before answering in full");
     }
-    return { response, frames, localHostname: (conn.localAddr as Deno.NetAddr).hostname };
-  } catch (error) {
-    if (error instanceof ChatRefusedError || error instanceof ChatTransportError) throw error;
-    if (error instanceof ProtocolError) {
-      throw new ChatTransportError(`the server sent a malformed answer: ${error.message}`, {
-        cause: error,
-      });
-    }
-    throw new ChatTransportError(`connection failed: ${describe(error, timeoutMs, signal)}`, {
-      cause: error,
-    });
-  } finally {
-    signal.removeEventListener("abort", abort);
-    try {
-      conn.close();
-    } catch { /* closed by abort */ }
-  }
+    return { response, frames, localHostname };
+  });
 }
 
 function describe(error: unknown, timeoutMs: number, signal?: AbortSignal): string {
