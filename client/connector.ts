@@ -157,7 +157,10 @@ export function connectWithin(
  * await check(keyB); // throws ServerKeyMismatchError
  * ```
  */
-export function keepFirstServerKey(check: ServerKeyCheck): ServerKeyCheck {
+export function keepFirstServerKey(
+  check: ServerKeyCheck,
+  describeChange: (kept: Uint8Array, actual: Uint8Array) => string = describeKeyChange,
+): ServerKeyCheck {
   let kept: Uint8Array | null = null;
   return async (serverStaticKey) => {
     if (kept === null) {
@@ -169,12 +172,17 @@ export function keepFirstServerKey(check: ServerKeyCheck): ServerKeyCheck {
       throw new ServerKeyMismatchError(
         kept,
         serverStaticKey.slice(),
-        `the server's key changed since this session first connected (was ${hex(kept)}, ` +
-          `now ${hex(serverStaticKey)}); nothing was sent. If the server's key was replaced ` +
-          "on purpose, trust the new one and join again",
+        describeChange(kept, serverStaticKey),
       );
     }
   };
+}
+
+/** The default words for a changed key: both keys in full, in hex. */
+function describeKeyChange(kept: Uint8Array, actual: Uint8Array): string {
+  return `the server's key changed since this session first connected (was ${hex(kept)}, ` +
+    `now ${hex(actual)}); nothing was sent. If the server's key was replaced ` +
+    "on purpose, trust the new one and join again";
 }
 
 function hex(bytes: Uint8Array): string {

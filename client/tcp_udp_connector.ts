@@ -6,7 +6,8 @@
  * {@linkcode openChatSession}.
  */
 import dgram from "node:dgram";
-import type { HostPort } from "../protocol/host_port.ts";
+import { formatHostPort, type HostPort } from "../protocol/host_port.ts";
+import { fingerprintText } from "../protocol/fingerprint.ts";
 import type { CryptoProvider, ServerKeyCheck } from "../protocol/sealed_types.ts";
 import type { RoomRequest } from "../protocol/tcrp.ts";
 import {
@@ -65,9 +66,13 @@ export class TcpUdpConnector implements Connector {
   constructor(server: HostPort, options: TcpUdpConnectorOptions = {}) {
     this.server = server;
     this.#udpTarget = options.udpTarget;
-    this.#sealed = options.sealed && {
-      crypto: options.sealed.crypto,
-      checkServerKey: keepFirstServerKey(options.sealed.checkServerKey),
+    const sealed = options.sealed;
+    this.#sealed = sealed && {
+      crypto: sealed.crypto,
+      checkServerKey: keepFirstServerKey(
+        sealed.checkServerKey,
+        (kept, actual) => describeChangedKey(formatHostPort(server), kept, actual, sealed.crypto),
+      ),
     };
   }
 
@@ -211,4 +216,28 @@ export async function openUdpChannel(
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * What a rejoin says when the server proves a key other than the one this
+ * session first accepted: both fingerprints, and the command that accepts the
+ * new key on purpose (a rejoin never does so by itself).
+ */
+export function describeChangedKey(
+  address: string,
+  kept: Uint8Array,
+  actual: Uint8Array,
+  crypto: CryptoProvider,
+): string {
+  const now = fingerprintText(crypto, actual);
+  return [
+    `the server at ${address} proved a key other than the one this session first connected ` +
+    "with; nothing was sent.",
+    `  before: ${fingerprintText(crypto, kept)}`,
+    `  now:    ${now}`,
+    "Someone may be posing as the server. If its operator changed the key on purpose, accept " +
+    "the new one with:",
+    `  chat trust ${address} ${now}`,
+    "and join again.",
+  ].join("\n");
 }

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { startTestServer } from "../testing/test_server.ts";
-import { openUdpChannel, TcpUdpConnector } from "./tcp_udp_connector.ts";
+import { describeChangedKey, openUdpChannel, TcpUdpConnector } from "./tcp_udp_connector.ts";
+import { fingerprintText } from "../protocol/fingerprint.ts";
 
 function udpSocket(): Promise<dgram.Socket> {
   const socket = dgram.createSocket("udp4");
@@ -68,4 +69,16 @@ Deno.test("TcpUdpConnector sealed: a sealed membership from a real server; the f
     for (const connection of connections) connection.channel.close();
     await server.shutdown();
   }
+});
+
+Deno.test("a rejoin that meets a changed key names both fingerprints and the command that trusts the new one", () => {
+  const kept = new Uint8Array(32).fill(1);
+  const actual = new Uint8Array(32).fill(2);
+  const text = describeChangedKey("127.0.0.1:9001", kept, actual, nodeCrypto);
+  const before = fingerprintText(nodeCrypto, kept);
+  const now = fingerprintText(nodeCrypto, actual);
+  assert.match(text, /nothing was sent/);
+  assert.ok(text.includes(`before: ${before}`), text);
+  assert.ok(text.includes(`now:    ${now}`), text);
+  assert.ok(text.includes(`chat trust 127.0.0.1:9001 ${now}`), text);
 });
