@@ -230,14 +230,10 @@ export function describeChangedKey(
   crypto: CryptoProvider,
 ): string {
   const now = fingerprintText(crypto, actual);
-  return [
-    `the server at ${address} proved a key other than the one this session first connected ` +
-    "with; nothing was sent.",
-    `  before: ${fingerprintText(crypto, kept)}`,
-    `  now:    ${now}`,
-    "Someone may be posing as the server. If its operator changed the key on purpose, accept " +
-    "the new one with:",
-    `  chat trust ${address} ${now}`,
-    "and join again.",
-  ].join("\n");
+  // One line: it ends up in a close event, which front ends print made safe (a
+  // newline would show as U+FFFD).
+  return `the server at ${address} proved a key other than the one this session first ` +
+    `connected with (before ${fingerprintText(crypto, kept)}, now ${now}); nothing was sent. ` +
+    "Someone may be posing as the server; if its operator changed the key on purpose, accept " +
+    `the new one with \`chat trust ${address} ${now}\` and join again.`;
 }
