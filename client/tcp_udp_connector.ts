@@ -125,6 +125,9 @@ export function openChatSession(options: ServerSessionOptions): Promise<ChatSess
   });
 }
 
+/** How long a closed channel waits at most for sends still on their way before the socket closes. */
+const CLOSE_LINGER_MS = 1_000;
+
 /** Datagrams kept for a slow reader; past this, new ones are dropped like lost ones. */
 const RECEIVE_QUEUE_DATAGRAMS = 4_096;
 
@@ -171,6 +174,17 @@ export async function openUdpChannel(
       { cause: error },
     );
   }
+  let inFlight = 0;
+  let lingering: ReturnType<typeof setTimeout> | undefined;
+  let socketClosed = false;
+  const closeSocket = () => {
+    clearTimeout(lingering);
+    if (socketClosed) return;
+    socketClosed = true;
+    try {
+      socket.close();
+    } catch { /* already closed */ }
+  };
   const remote = socket.remoteAddress();
   const local = socket.address();
   socket.on("message", (message: Uint8Array, from: { address: string; port: number }) => {
@@ -191,8 +205,15 @@ export async function openUdpChannel(
     send(bytes) {
       if (closed) return;
       try {
-        socket.send(bytes, (error: Error | null) => void error); // loss is retransmission's business
-      } catch { /* the socket is closing */ }
+        inFlight++;
+        // Loss is retransmission's business; the callback only says the send is done.
+        socket.send(bytes, () => {
+          inFlight--;
+          if (closed && inFlight === 0) closeSocket();
+        });
+      } catch {
+        inFlight--; // the socket is closing
+      }
     },
     receive() {
       const next = queue.shift();
@@ -207,9 +228,10 @@ export async function openUdpChannel(
       const wake = waiting;
       waiting = null;
       wake?.(null);
-      try {
-        socket.close();
-      } catch { /* already closed */ }
+      // node:dgram sends asynchronously, and closing the socket cancels what
+      // is still on its way: the LEAVE sent just before a close was lost.
+      if (inFlight === 0) closeSocket();
+      else lingering = setTimeout(closeSocket, CLOSE_LINGER_MS);
     },
   };
 }

@@ -82,3 +82,25 @@ Deno.test("a rejoin that meets a changed key names both fingerprints and the com
   assert.ok(!text.includes("\n"), "one line: a close text is shown made safe");
   assert.ok(text.includes(`chat trust 127.0.0.1:9001 ${now}`), text);
 });
+
+Deno.test("openUdpChannel: a datagram sent just before close still leaves (a LEAVE before the end)", async () => {
+  const server = await udpSocket();
+  try {
+    const arrived = new Promise<Uint8Array>((resolve) =>
+      server.once("message", (bytes: Uint8Array) => resolve(new Uint8Array(bytes)))
+    );
+    const channel = await openUdpChannel("127.0.0.1", {
+      hostname: "127.0.0.1",
+      port: server.address().port,
+    });
+    channel.send(Uint8Array.of(4, 4));
+    channel.close(); // at once: node:dgram has not sent it yet
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lost = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2_000)));
+    const got = await Promise.race([arrived, lost]);
+    clearTimeout(timer);
+    assert.deepEqual(got, Uint8Array.of(4, 4), "the datagram sent before close arrived");
+  } finally {
+    server.close();
+  }
+});
