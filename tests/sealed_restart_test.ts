@@ -357,7 +357,7 @@ Deno.test("a stranger who creates a locked room's name first after a restart is 
   });
 });
 
-Deno.test("a host that changed across a rejoin is shown: the welcome's previousHost (--json)", async () => {
+Deno.test("a host that changed across a rejoin is shown: the welcome's previousHost (--json), a line in text mode", async () => {
   await withChildren(async (kids) => {
     const keyFile = `${kids.home!.root}/server_key`;
     const { first, gate, address } = await gatedServer(kids, keyFile);
@@ -374,6 +374,10 @@ Deno.test("a host that changed across a rejoin is shown: the welcome's previousH
       }
       // What the text front end shows of it: the new host in the welcome back.
       await carol.stdout.waitFor(/^\* Back in "lobby" \(host zed; here: .*\)$/m, RUN_MS);
+      await carol.stdout.waitFor(
+        "* The host changed while you were away: it was ann, it is now zed.",
+        RUN_MS,
+      );
       assert.equal(ofType(ann, "welcome")[0]!.previousHost, undefined, "not on a first welcome");
 
       await ann.write("ann is back\n");
