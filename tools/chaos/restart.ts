@@ -94,11 +94,16 @@ export async function runRestartSuite(options: RestartSuiteOptions): Promise<Sui
       failures.push("the former host is not the host of the room made again");
     }
     const peakServerMiB = await readPeakRssMiB(second.child.pid);
+    // Same key: the new server resets the old sessions at their first datagram, well before
+    // the clients' own silence limit (3 heartbeat periods) would make them rejoin.
     const resets = members.filter((m) =>
       m.of("rejoining").some((r) =>
         r.reason.includes("no longer knows this session (it restarted?)")
       )
     ).length;
+    if (resets !== members.length) {
+      failures.push(`${resets}/${members.length} rejoined on the server's stateless reset`);
+    }
     await Promise.all(members.map((m) =>
       m.close()
     ));
