@@ -101,6 +101,7 @@ export class ChaosMember {
   /** Creates or joins the room. */
   static async open(options: ChaosMemberOptions): Promise<ChaosMember> {
     let local: HostPort | undefined;
+    let member: ChaosMember | undefined;
     const tcpUdp = new TcpUdpConnector(
       { hostname: "127.0.0.1", port: options.tcpPort },
       {
@@ -113,6 +114,7 @@ export class ChaosMember {
       connect: async (request, connectOptions) => {
         const connection = await tcpUdp.connect(request, connectOptions);
         local = connection.channel.local;
+        if (local !== undefined) member?.onChannel?.(local);
         return connection;
       },
     };
@@ -124,8 +126,15 @@ export class ChaosMember {
       timings: options.timings,
       crypto: options.crypto,
     });
-    return new ChaosMember(options.name, session, () => local);
+    member = new ChaosMember(options.name, session, () => local);
+    return member;
   }
+
+  /**
+   * Told the address of every new UDP channel after the first (a rejoin
+   * opens one), so a suite can keep a member's whole network silent.
+   */
+  onChannel: ((local: HostPort) => void) | null = null;
 
   /** Our current UDP endpoint (it changes when the session rejoins). */
   get local(): HostPort {

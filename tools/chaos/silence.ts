@@ -75,7 +75,13 @@ export async function runSilenceSuite(options: SilenceSuiteOptions): Promise<Sui
 
     // Long: quiet for twice the limit; the room must be told, then it returns.
     const silencedAt = performance.now();
+    const silentUntil = silencedAt + livenessMs * 2;
     proxy.silence(long.local, livenessMs * 2);
+    // Its whole network is away: the new socket of a rejoin is silent too, until the end.
+    long.onChannel = (local) => {
+      const left = silentUntil - performance.now();
+      if (left > 0) proxy!.silence(local, left);
+    };
     const told = await waitFor(
       () => host.of("timedOut").some((e) => e.name === "long"),
       livenessMs * 2,
@@ -90,6 +96,9 @@ export async function runSilenceSuite(options: SilenceSuiteOptions): Promise<Sui
     );
     const backAfterMs = performance.now() - silencedAt;
     if (!back) failures.push("long did not get back into the room after its network returned");
+    else if (backAfterMs < livenessMs * 2) {
+      failures.push(`long was back in after ${backAfterMs.toFixed(0)} ms, while still silent`);
+    }
 
     const peakServerMiB = await readPeakRssMiB(server.child.pid);
     await Promise.all(members.map((m) => m.close()));
