@@ -98,8 +98,8 @@ outcomes.push({
     peakServerMiB: null,
     passed: total.repeats === 0,
     notes: describeAudit(total) + "; recorded below the session code, in a wrapper of the " +
-      "crypto provider of each party (tools/chaos/nonce_audit.ts); the server's own onSeal hook " +
-      "agreed with its provider in every suite",
+      "crypto provider of each party (tools/chaos/nonce_audit.ts); each suite also checks that " +
+      "the server's onSeal hook reported exactly the datagram seals of its provider",
   },
   failures: total.repeats === 0 ? [] : [`${total.repeats} (key, nonce) pairs sealed twice`],
 });
