@@ -101,7 +101,8 @@ export class ChaosMember {
   /** Creates or joins the room. */
   static async open(options: ChaosMemberOptions): Promise<ChaosMember> {
     let local: HostPort | undefined;
-    let member: ChaosMember | undefined;
+    // Set once the member exists; the connector tells it of the channels that come after.
+    const made: { member?: ChaosMember } = {};
     const tcpUdp = new TcpUdpConnector(
       { hostname: "127.0.0.1", port: options.tcpPort },
       {
@@ -114,7 +115,7 @@ export class ChaosMember {
       connect: async (request, connectOptions) => {
         const connection = await tcpUdp.connect(request, connectOptions);
         local = connection.channel.local;
-        if (local !== undefined) member?.onChannel?.(local);
+        if (local !== undefined) made.member?.onChannel?.(local);
         return connection;
       },
     };
@@ -126,8 +127,8 @@ export class ChaosMember {
       timings: options.timings,
       crypto: options.crypto,
     });
-    member = new ChaosMember(options.name, session, () => local);
-    return member;
+    made.member = new ChaosMember(options.name, session, () => local);
+    return made.member;
   }
 
   /**
