@@ -20,7 +20,7 @@ import { nodeCrypto } from "../../crypto/node_crypto.ts";
 import { DEFAULT_SERVER_CONFIG, SERVE_FLAGS, serverConfigFrom } from "../../server/config.ts";
 import { createLogger } from "../../server/log.ts";
 import { startChatServer } from "../../server/server.ts";
-import { OutputCollector, withoutDenoDownloads } from "../../testing/cli.ts";
+import { OutputCollector, REPO_ROOT, withoutDenoDownloads } from "../../testing/cli.ts";
 import {
   AUDIT_HASH_BYTES,
   auditHash,
@@ -83,6 +83,7 @@ export class AuditedServer {
         "0",
         ...args,
       ],
+      cwd: REPO_ROOT, // deno.json's imports, whatever directory the suite was started from
       env: { NO_COLOR: "1" },
       stdin: "piped",
       stdout: "piped",
