@@ -350,6 +350,8 @@ export class ChatSession {
   /** A stateless reset with our token: the server no longer knows this session. */
   #onReset(): void {
     const reason = "the server no longer knows this session (it restarted?)";
+    // Leaving, and the server forgot us (its CLOSED was lost): the leave is done, not a rejoin.
+    if (this.#leaveAcked !== null) return this.#leaveAcked();
     if (this.#phase === "welcoming") {
       this.#resetDuringWelcome = reason; // this HELLO cannot succeed: ask for a membership again
       this.#endWelcomePhase();

@@ -1,12 +1,18 @@
 /**
  * The abuse suite at test size: each scenario against a real `chat serve`
- * process, with a bystander room talking throughout. tools/abuse/harness.ts
+ * process, with a sealed bystander room talking throughout (a scenario that
+ * speaks the plain protocol on purpose gets a server with --allow-plaintext). tools/abuse/harness.ts
  * judges each run (server still serving, every bystander message on time,
  * peak RSS, log lines per kind); `deno task abuse` runs the same at full size.
  */
 import assert from "node:assert/strict";
 import { encodeTcrpRequest, Operation } from "../protocol/tcrp.ts";
-import { BOUNDS, runScenario } from "../tools/abuse/harness.ts";
+import { BOUNDS, rowName, runScenario } from "../tools/abuse/harness.ts";
+import {
+  forgedForSession,
+  handshakeFlood,
+  unknownSessions,
+} from "../tools/abuse/sealed_scenarios.ts";
 import { SCENARIOS } from "../tools/abuse/scenarios.ts";
 import { replayFloodOneAddress } from "../tools/abuse/replay_scenarios.ts";
 import { classJoins, joinFlood } from "../tools/abuse/slot_scenarios.ts";
@@ -38,6 +44,25 @@ for (const scenario of SCENARIOS.slice(0, 8)) {
     }
   });
 }
+
+// The scenarios aimed at sealed sessions (issue 13), against a sealed-only server.
+for (const scenario of [unknownSessions, forgedForSession, handshakeFlood]) {
+  Deno.test(`abuse (sealed): ${scenario.name}, test size`, async () => {
+    const report = await runScenario(scenario, "test");
+    assert.deepEqual(report.failures, [], JSON.stringify(report, null, 2));
+    assert.equal(report.name, scenario.name, "a sealed scenario's row is not marked plain");
+    // At most BOUNDS.linesPerKind per kind and source address: the harness judged that.
+    for (const kind of scenario.expectedKinds) assert.ok(report.abuseLines[kind], kind);
+  });
+}
+
+Deno.test("abuse: every scenario either aims at sealed sessions or is marked as speaking the plain protocol", () => {
+  for (const scenario of SCENARIOS) {
+    if (scenario.sealed) assert.match(scenario.name, /^sealed: /);
+    else assert.match(rowName(scenario), /\(plain protocol on purpose: server --allow-plaintext/);
+  }
+  assert.equal(SCENARIOS.filter((s) => s.sealed).length, 3);
+});
 
 Deno.test("abuse (revision 2): a replay flood from one address at test size", async () => {
   const report = await runScenario(replayFloodOneAddress, "test");
@@ -78,6 +103,8 @@ Deno.test("serve: every abuse limit is read from its flag or its CHAT_* variable
   try {
     const server = await kids.server(
       [
+        // Plain requests and datagrams on purpose: each limit is read the same in both modes.
+        "--allow-plaintext",
         "--max-members-per-room",
         "2",
         "--max-handshakes-per-ip",

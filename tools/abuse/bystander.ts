@@ -1,12 +1,82 @@
 /**
  * The bystander: a room elsewhere on the server under abuse, with a sender
  * that says a numbered message every `intervalMs` and a receiver that records
- * when each one arrives. It uses the real client session (retransmission,
- * RESEND), so "delivered" means what a person in that room would have seen.
+ * when each one arrives. It uses the real client session, sealed as the
+ * project's clients are (retransmission, RESEND, the sealed channels), so
+ * "delivered" means what a person in that room would have seen.
  */
+import { nodeCrypto } from "../../crypto/node_crypto.ts";
 import type { HostPort } from "../../protocol/host_port.ts";
-import type { ChatSession } from "../../client/session.ts";
+import { sameBytes } from "../../protocol/sealed_datagram.ts";
+import { type ServerKeyCheck, ServerKeyMismatchError } from "../../protocol/sealed_types.ts";
+import type { ChatSession, SessionEvent } from "../../client/session.ts";
 import { openChatSession } from "../../client/tcp_udp_connector.ts";
+
+/**
+ * Trust on first use, in memory, shared by every session of one scenario:
+ * the first key the suite's server proves is the only one accepted after.
+ */
+export function trustFirstKey(): ServerKeyCheck {
+  let pinned: Uint8Array | null = null;
+  return (key) => {
+    pinned ??= key.slice();
+    if (!sameBytes(pinned, key)) {
+      throw new ServerKeyMismatchError(pinned, key, "the server under abuse changed its key");
+    }
+  };
+}
+
+/** Opens a sealed session with the server at `server`. */
+export function openSealed(
+  server: HostPort,
+  o: { room: string; name: string; create: boolean; checkServerKey?: ServerKeyCheck },
+): Promise<ChatSession> {
+  return openChatSession({
+    server,
+    create: o.create,
+    room: o.room,
+    username: o.name,
+    sealed: { crypto: nodeCrypto, checkServerKey: o.checkServerKey ?? trustFirstKey() },
+  });
+}
+
+/** A sealed session and every event it handed out. */
+export class SealedMember {
+  readonly session: ChatSession;
+  readonly events: SessionEvent[] = [];
+  #reading: Promise<void>;
+
+  private constructor(session: ChatSession) {
+    this.session = session;
+    this.#reading = (async () => {
+      for await (const event of session) this.events.push(event);
+    })();
+  }
+
+  /** Creates or joins `room` as `name`. */
+  static async open(
+    server: HostPort,
+    o: { room: string; name: string; create: boolean; checkServerKey?: ServerKeyCheck },
+  ): Promise<SealedMember> {
+    return new SealedMember(await openSealed(server, o));
+  }
+
+  /** Whether a message with `text` was shown within `timeoutMs` (polled). */
+  async waitForMessage(text: string, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    const shown = () => this.events.some((e) => e.type === "message" && e.text === text);
+    while (!shown() && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return shown();
+  }
+
+  /** Leaves and waits for the event stream to end. */
+  async close(): Promise<void> {
+    await this.session.leave();
+    await this.#reading;
+  }
+}
 
 /** What the bystander room saw. */
 export interface BystanderFigures {
@@ -45,18 +115,19 @@ export class Bystander {
 
   /** Creates the room, joins it, and starts talking. */
   static async start(server: HostPort, intervalMs: number): Promise<Bystander> {
-    const sender = await openChatSession({
-      server,
-      create: true,
+    const checkServerKey = trustFirstKey();
+    const sender = await openSealed(server, {
       room: ROOM,
-      username: "sender",
+      name: "sender",
+      create: true,
+      checkServerKey,
     });
     try {
-      const receiver = await openChatSession({
-        server,
-        create: false,
+      const receiver = await openSealed(server, {
         room: ROOM,
-        username: "receiver",
+        name: "receiver",
+        create: false,
+        checkServerKey,
       });
       return new Bystander(sender, receiver, intervalMs);
     } catch (error) {

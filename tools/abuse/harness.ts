@@ -4,12 +4,17 @@
  * every message on time, the server's peak memory, and how many log lines
  * each kind of abuse cost. The checks live here, so `deno task abuse` and
  * tests/abuse_test.ts judge a run the same way.
+ *
+ * The bystander and the check that the server still serves are sealed
+ * sessions (issue 13), as the project's clients are. A scenario that speaks
+ * the plain protocol on purpose runs against a server started with
+ * `--allow-plaintext`, and its row says so; a sealed scenario runs against
+ * the default, sealed-only server.
  */
 import { readPeakRssMiB } from "../proc_stat.ts";
 import { ABUSE_KINDS, type AbuseKind } from "../../server/abuse_log.ts";
 import { Children, type ServerProcess } from "../../testing/cli.ts";
-import { enterRoom, type UdpMember } from "../../testing/raw_client.ts";
-import { Bystander, type BystanderFigures } from "./bystander.ts";
+import { Bystander, type BystanderFigures, SealedMember } from "./bystander.ts";
 import { serverRevision } from "./from_address.ts";
 import { BYSTANDER_SOURCE } from "./sources.ts";
 
@@ -50,7 +55,22 @@ export interface Scenario {
   serverArgs?: readonly string[] | ((scale: Scale) => string[]);
   /** Peak RSS bound for this scenario, MiB, instead of BOUNDS.peakRssMiB (see FLOOD_PEAK_RSS_MIB). */
   peakRssMiB?: number;
+  /**
+   * True: the abuse is aimed at sealed sessions, and the server takes sealed
+   * sessions only (its default). Otherwise the scenario speaks the plain
+   * protocol on purpose, and the harness adds `--allow-plaintext`.
+   */
+  sealed?: true;
   run(target: Target): Promise<AbuseOutcome>;
+}
+
+/** A plain scenario's server flag, and what its row says about it. */
+export const PLAINTEXT_ARGS: readonly string[] = ["--allow-plaintext"];
+const PLAIN_MARK = " (plain protocol on purpose: server --allow-plaintext; bystander sealed)";
+
+/** The scenario's name as its row shows it. */
+export function rowName(scenario: Scenario): string {
+  return scenario.sealed ? scenario.name : scenario.name + PLAIN_MARK;
 }
 
 /** Everything measured about one scenario's run. */
@@ -109,7 +129,10 @@ export async function runScenario(scenario: Scenario, scale: Scale): Promise<Sce
   const failures: string[] = [];
   try {
     const args = scenario.serverArgs ?? DEFAULT_SERVER_ARGS;
-    const server = await kids.server(typeof args === "function" ? args(scale) : [...args]);
+    const server = await kids.server([
+      ...(typeof args === "function" ? args(scale) : args),
+      ...(scenario.sealed ? [] : PLAINTEXT_ARGS),
+    ]);
     const tcpAddr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: server.port };
     const revision = await serverRevision(tcpAddr, BYSTANDER_SOURCE);
     const target: Target = {
@@ -148,7 +171,7 @@ export async function runScenario(scenario: Scenario, scale: Scale): Promise<Sce
     const abuseLines = countAbuseLines(lines);
     failures.push(...judgeLog(lines, abuseLines, scenario.expectedKinds));
     return {
-      name: scenario.name,
+      name: rowName(scenario),
       revision,
       sends: outcome.sends,
       seconds: (performance.now() - started) / 1000,
@@ -174,17 +197,20 @@ function judgeBystander(f: BystanderFigures): string[] {
   return failures;
 }
 
-/** A new room: create, join, one message from one member to the other. */
+/** A new sealed room: create, join, one message from one member to the other. */
 async function checkServing(target: Target): Promise<void> {
   const room = `check-${crypto.randomUUID().slice(0, 8)}`;
-  const members: UdpMember[] = [];
+  const server = { hostname: target.tcpAddr.hostname, port: target.tcpAddr.port };
+  const members: SealedMember[] = [];
   try {
-    const host = await enterRoom(target, "create", { room, username: "checker" });
-    members.push(host.member);
-    const guest = await enterRoom(target, "join", { room, username: "guest" });
-    members.push(guest.member);
-    await host.member.say("still serving?");
-    await guest.member.next("event", 2_000, (e) => e.text === "still serving?");
+    const host = await SealedMember.open(server, { room, name: "checker", create: true });
+    members.push(host);
+    const guest = await SealedMember.open(server, { room, name: "guest", create: false });
+    members.push(guest);
+    host.session.send("still serving?");
+    if (!await guest.waitForMessage("still serving?", 2_000)) {
+      throw new Error("the guest was not shown the host's message within 2 s");
+    }
   } finally {
     await Promise.allSettled(members.map((member) => member.close()));
   }

@@ -7,11 +7,15 @@ import { hashFairness, hashMemory } from "./hash_scenarios.ts";
 import { classJoins, idleSlots, joinFlood } from "./slot_scenarios.ts";
 import { listFlood } from "./list_scenarios.ts";
 import { lookalikeNames } from "./name_scenarios.ts";
+import { forgedForSession, handshakeFlood, unknownSessions } from "./sealed_scenarios.ts";
 
 /**
  * The suite: one server per scenario, each with the bystander room talking
  * throughout. The first eight are revision 1's; the rest measure revision 2
- * (docs: design revision 2) and several fail against a revision-1 server.
+ * (docs: design revision 2) and several fail against a revision-1 server;
+ * the last three are aimed at sealed sessions (issue 13). Every bystander is
+ * sealed; the scenarios that speak the plain protocol run against a server
+ * with --allow-plaintext (harness.ts).
  */
 export const SCENARIOS: Scenario[] = [
   stolenToken,
@@ -31,4 +35,7 @@ export const SCENARIOS: Scenario[] = [
   classJoins,
   listFlood,
   lookalikeNames,
+  unknownSessions,
+  forgedForSession,
+  handshakeFlood,
 ];

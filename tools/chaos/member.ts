@@ -1,13 +1,33 @@
 /**
- * A chat member for the chaos suites: a real ChatSession (optionally sending
- * its datagrams through a fault proxy) that records every event it hands
- * out, and the checks every suite makes on what a member was shown.
+ * A chat member for the chaos suites: a real sealed ChatSession (optionally
+ * sending its datagrams through a fault proxy) that trusts only the suite's
+ * server key and records every event it hands out, and the checks every
+ * suite makes on what a member was shown.
  */
 import type { Connector } from "../../client/connector.ts";
 import { ChatSession, type SessionEvent, type SessionTimings } from "../../client/session.ts";
 import { TcpUdpConnector } from "../../client/tcp_udp_connector.ts";
 import type { HostPort } from "../../protocol/host_port.ts";
+import { sameBytes } from "../../protocol/sealed_datagram.ts";
+import {
+  type CryptoProvider,
+  type ServerKeyCheck,
+  ServerKeyMismatchError,
+} from "../../protocol/sealed_types.ts";
 import type { FaultProxy } from "../fault_proxy.ts";
+
+/** A key check that accepts `serverKey` only: the suite started that server itself. */
+export function trustOnly(serverKey: Uint8Array): ServerKeyCheck {
+  return (proved) => {
+    if (!sameBytes(proved, serverKey)) {
+      throw new ServerKeyMismatchError(
+        serverKey,
+        proved,
+        "the chaos server proved a key other than the one the suite gave it",
+      );
+    }
+  };
+}
 
 /** How a member gets in. */
 export interface ChaosMemberOptions {
@@ -18,6 +38,10 @@ export interface ChaosMemberOptions {
   /** Datagrams go through this proxy when given. */
   proxy?: FaultProxy;
   timings?: Partial<SessionTimings>;
+  /** Seals with this provider (the suite's audited one)... */
+  crypto: CryptoProvider;
+  /** ...and trusts this server key only. */
+  serverKey: Uint8Array;
 }
 
 /** What one member was shown, judged against what was sent. */
@@ -77,15 +101,21 @@ export class ChaosMember {
   /** Creates or joins the room. */
   static async open(options: ChaosMemberOptions): Promise<ChaosMember> {
     let local: HostPort | undefined;
+    // Set once the member exists; the connector tells it of the channels that come after.
+    const made: { member?: ChaosMember } = {};
     const tcpUdp = new TcpUdpConnector(
       { hostname: "127.0.0.1", port: options.tcpPort },
-      { udpTarget: options.proxy?.addr },
+      {
+        udpTarget: options.proxy?.addr,
+        sealed: { crypto: options.crypto, checkServerKey: trustOnly(options.serverKey) },
+      },
     );
     // Notes each new channel's address, which the fault proxy can silence.
     const connector: Connector = {
       connect: async (request, connectOptions) => {
         const connection = await tcpUdp.connect(request, connectOptions);
         local = connection.channel.local;
+        if (local !== undefined) made.member?.onChannel?.(local);
         return connection;
       },
     };
@@ -95,9 +125,17 @@ export class ChaosMember {
       room: options.room,
       username: options.name,
       timings: options.timings,
+      crypto: options.crypto,
     });
-    return new ChaosMember(options.name, session, () => local);
+    made.member = new ChaosMember(options.name, session, () => local);
+    return made.member;
   }
+
+  /**
+   * Told the address of every new UDP channel after the first (a rejoin
+   * opens one), so a suite can keep a member's whole network silent.
+   */
+  onChannel: ((local: HostPort) => void) | null = null;
 
   /** Our current UDP endpoint (it changes when the session rejoins). */
   get local(): HostPort {

@@ -1,13 +1,17 @@
 /**
  * The restart suite: the server process is killed (SIGKILL: no CLOSED, no
- * memory) and started again on the same ports. Every member must notice,
- * get back in (the former host creates the room again, the others join it),
- * say so, and deliver what was typed while the server was away.
+ * memory) and started again on the same ports with the same static key.
+ * Every sealed member must notice (the new server answers its datagrams with
+ * a stateless reset), get back in (the former host creates the room again,
+ * the others join it), say so, and deliver what was typed while the server
+ * was away; and no (key, nonce) pair may repeat across the two servers.
  */
-import { Children, type ServerProcess } from "../../testing/cli.ts";
 import { readPeakRssMiB } from "../proc_stat.ts";
+import type { AuditedServer } from "./audited_server.ts";
 import type { SuiteOutcome } from "./loss.ts";
-import { ChaosMember, waitFor } from "./member.ts";
+import { type ChaosMember, waitFor } from "./member.ts";
+import type { NonceAudit } from "./nonce_audit.ts";
+import { ChaosRig } from "./rig.ts";
 
 /** Sizes and timings of one run. */
 export interface RestartSuiteOptions {
@@ -15,20 +19,22 @@ export interface RestartSuiteOptions {
   /** How long the server stays down. */
   downMs: number;
   heartbeatSeconds: number;
+  /** The run's nonce audit, told every seal too. */
+  audit?: NonceAudit;
 }
 
 /** Runs the restart suite once. */
 export async function runRestartSuite(options: RestartSuiteOptions): Promise<SuiteOutcome> {
   const started = performance.now();
-  const kids = new Children();
+  const rig = new ChaosRig(options.audit);
   const members: ChaosMember[] = [];
   const failures: string[] = [];
   const heartbeat = ["--heartbeat", String(options.heartbeatSeconds)];
   try {
-    const first = await kids.server(heartbeat);
+    const first = await rig.server(heartbeat);
     for (let i = 0; i < options.members; i++) {
       members.push(
-        await ChaosMember.open({
+        await rig.member({
           tcpPort: first.port,
           room: "phoenix",
           name: i === 0 ? "host" : `guest${i}`,
@@ -42,13 +48,12 @@ export async function runRestartSuite(options: RestartSuiteOptions): Promise<Sui
       failures.push("the room did not work before the restart");
     }
 
-    first.process.kill("SIGKILL");
-    await first.process.status;
+    await first.kill();
     const during = members.map((m) => `${m.name} while the server was down`);
     members.forEach((m, i) => m.session.send(during[i]!));
     await new Promise((resolve) => setTimeout(resolve, options.downMs));
     const restartedAt = performance.now();
-    const second: ServerProcess = await kids.server([
+    const second: AuditedServer = await rig.server([
       ...heartbeat,
       "--port",
       String(first.port),
@@ -88,10 +93,26 @@ export async function runRestartSuite(options: RestartSuiteOptions): Promise<Sui
     if (members.some((m) => m.session.host !== "host")) {
       failures.push("the former host is not the host of the room made again");
     }
-    const peakServerMiB = await readPeakRssMiB(second.process.child.pid);
+    const peakServerMiB = await readPeakRssMiB(second.child.pid);
+    // Same key: the new server resets the old sessions at their first datagram, well before
+    // the clients' own silence limit (3 heartbeat periods) would make them rejoin.
+    const resets = members.filter((m) =>
+      m.of("rejoining").some((r) =>
+        r.reason.includes("no longer knows this session (it restarted?)")
+      )
+    ).length;
+    if (resets !== members.length) {
+      failures.push(`${resets}/${members.length} rejoined on the server's stateless reset`);
+    }
+    await Promise.all(members.map((m) =>
+      m.close()
+    ));
+    await second.dispose();
+    failures.push(...rig.auditFailures());
     return {
       figures: {
-        suite: "server killed (SIGKILL) and restarted on the same ports with no memory",
+        suite: "sealed: server killed (SIGKILL) and restarted on the same ports and key, " +
+          "with no memory",
         sends: `${options.members} members; each sends 1 message while it is down ` +
           `(${options.downMs / 1000} s) and 1 after`,
         delivered: `${shown}/${expected.length * options.members} shown`,
@@ -101,12 +122,14 @@ export async function runRestartSuite(options: RestartSuiteOptions): Promise<Sui
         passed: failures.length === 0,
         notes: `all back in ${(backAfterMs / 1000).toFixed(1)} s after the restart ` +
           `(heartbeat ${options.heartbeatSeconds} s); the former host made the room again; ` +
-          "every member was told (a rejoin notice, then a welcome back)",
+          "every member was told (a rejoin notice, then a welcome back); " +
+          `${resets}/${options.members} rejoined on the server's stateless reset; ` +
+          rig.describeAudit(),
       },
       failures,
     };
   } finally {
     await Promise.all(members.map((m) => m.close()));
-    await kids.dispose();
+    await rig.dispose();
   }
 }

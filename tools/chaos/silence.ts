@@ -2,13 +2,15 @@
  * The silence suite: a member whose network goes quiet (the fault proxy drops
  * everything to and from it) for less than the liveness limit misses
  * nothing; one quiet for longer is removed and the room is told, and when
- * its network returns it finds out and gets back in.
+ * its network returns it finds out and gets back in. Sealed sessions, every
+ * seal audited.
  */
-import { Children } from "../../testing/cli.ts";
 import { type FaultProxy, startFaultProxy } from "../fault_proxy.ts";
 import { readPeakRssMiB } from "../proc_stat.ts";
 import type { SuiteOutcome } from "./loss.ts";
-import { ChaosMember, waitFor } from "./member.ts";
+import { type ChaosMember, waitFor } from "./member.ts";
+import type { NonceAudit } from "./nonce_audit.ts";
+import { ChaosRig } from "./rig.ts";
 
 /** Timings of one run. */
 export interface SilenceSuiteOptions {
@@ -16,6 +18,8 @@ export interface SilenceSuiteOptions {
   heartbeatSeconds: number;
   /** Messages the host sends while the short silence lasts. */
   messagesDuringShortSilence: number;
+  /** The run's nonce audit, told every seal too. */
+  audit?: NonceAudit;
 }
 
 /** Runs the silence suite once. */
@@ -23,16 +27,16 @@ export async function runSilenceSuite(options: SilenceSuiteOptions): Promise<Sui
   const started = performance.now();
   const heartbeatMs = options.heartbeatSeconds * 1000;
   const livenessMs = 3 * heartbeatMs;
-  const kids = new Children();
+  const rig = new ChaosRig(options.audit);
   const members: ChaosMember[] = [];
   let proxy: FaultProxy | undefined;
   const failures: string[] = [];
   try {
-    const server = await kids.server(["--heartbeat", String(options.heartbeatSeconds)]);
+    const server = await rig.server(["--heartbeat", String(options.heartbeatSeconds)]);
     proxy = startFaultProxy({ target: { hostname: "127.0.0.1", port: server.udpPort } });
     for (const name of ["host", "brief", "long"]) {
       members.push(
-        await ChaosMember.open({
+        await rig.member({
           tcpPort: server.port,
           room: "quiet",
           name,
@@ -71,7 +75,13 @@ export async function runSilenceSuite(options: SilenceSuiteOptions): Promise<Sui
 
     // Long: quiet for twice the limit; the room must be told, then it returns.
     const silencedAt = performance.now();
+    const silentUntil = silencedAt + livenessMs * 2;
     proxy.silence(long.local, livenessMs * 2);
+    // Its whole network is away: the new socket of a rejoin is silent too, until the end.
+    long.onChannel = (local) => {
+      const left = silentUntil - performance.now();
+      if (left > 0) proxy!.silence(local, left);
+    };
     const told = await waitFor(
       () => host.of("timedOut").some((e) => e.name === "long"),
       livenessMs * 2,
@@ -86,11 +96,17 @@ export async function runSilenceSuite(options: SilenceSuiteOptions): Promise<Sui
     );
     const backAfterMs = performance.now() - silencedAt;
     if (!back) failures.push("long did not get back into the room after its network returned");
+    else if (backAfterMs < livenessMs * 2) {
+      failures.push(`long was back in after ${backAfterMs.toFixed(0)} ms, while still silent`);
+    }
 
-    const peakServerMiB = await readPeakRssMiB(server.process.child.pid);
+    const peakServerMiB = await readPeakRssMiB(server.child.pid);
+    await Promise.all(members.map((m) => m.close()));
+    await server.dispose();
+    failures.push(...rig.auditFailures());
     return {
       figures: {
-        suite: "a member's network goes silent (heartbeat " +
+        suite: "sealed: a member's network goes silent (heartbeat " +
           `${options.heartbeatSeconds} s, removed after ${livenessMs / 1000} s)`,
         sends: `silent ${shortMs / 1000} s while ${sent.length} messages are sent; ` +
           `another silent ${(livenessMs * 2) / 1000} s`,
@@ -101,13 +117,13 @@ export async function runSilenceSuite(options: SilenceSuiteOptions): Promise<Sui
         passed: failures.length === 0,
         notes: `the long-silent member was removed (room told) after ${
           (removedAfterMs / 1000).toFixed(1)
-        } s and back in after ${(backAfterMs / 1000).toFixed(1)} s`,
+        } s and back in after ${(backAfterMs / 1000).toFixed(1)} s; ${rig.describeAudit()}`,
       },
       failures,
     };
   } finally {
     await Promise.all(members.map((m) => m.close()));
     await proxy?.close();
-    await kids.dispose();
+    await rig.dispose();
   }
 }
