@@ -393,6 +393,8 @@ export class ChatSession {
         return;
       case "error":
         if (body.code === 401) {
+          // Leaving, and the CLOSED was lost: the server already forgot us, which is the point.
+          if (this.#leaveAcked !== null) return this.#leaveAcked();
           const reason = `the server no longer knows this session: ${body.text}`;
           if (this.#phase === "live" && !this.#startRejoin(reason)) this.#close("lost", reason);
         } else {

@@ -521,6 +521,21 @@ Deno.test("leave with no answer sends LEAVE 3 times, 300 ms apart, then closes a
   });
 });
 
+Deno.test("an ERROR 401 while leaving (the CLOSED was lost) ends the leave; no rejoin, no request", async () => {
+  await withSession({}, async ({ clock, connector, fake, events, session }) => {
+    const requests = connector.requests.length;
+    fake.answerLeave = false;
+    const leaving = session.leave();
+    await clock.settle();
+    fake.inject({ kind: "error", code: 401, text: "unknown token for this room" });
+    await clock.advance(5_000);
+    await leaving;
+    assert.deepEqual(events.of("rejoining"), []);
+    assert.equal(connector.requests.length, requests, "no CREATE or JOIN went out");
+    assert.equal(events.closedEvent().reason, CloseReason.LEFT);
+  });
+});
+
 Deno.test("an aborted signal leaves the room", async () => {
   const abort = new AbortController();
   await withSession({ session: { signal: abort.signal } }, async ({ clock, fake, events }) => {
