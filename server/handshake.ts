@@ -77,8 +77,8 @@ export interface HandshakeOptions {
   log: Logger;
   /** Default: scrypt (password.ts). */
   passwords?: PasswordHasher;
-  /** Plain requests are served (true, the default here) or refused with 400 (false). */
-  allowPlaintext?: boolean;
+  /** Plain requests (operations 1-3) are served, or refused with 400 (`serve --allow-plaintext`). */
+  allowPlaintext: boolean;
   /** Opens the datagram session of a member admitted by a sealed request; needed for those. */
   sessions?: SealedSessionIssuer;
 }
@@ -251,7 +251,7 @@ export class Handshake {
     if (sealed) return null;
     const overRate = this.#overRate(peer.addressKey);
     if (overRate !== null) return overRate;
-    if (this.#options.allowPlaintext ?? true) return null;
+    if (this.#options.allowPlaintext) return null;
     // Not abuse: an older client or a tool; a debug line, not the abuse log.
     this.#options.log.debug(`handshake ${peer.address}: plain request refused (sealed only)`);
     return refused(400, PLAINTEXT_REFUSAL);

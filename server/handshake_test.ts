@@ -107,7 +107,8 @@ function setup(
     log: createLogger("error", () => {}),
     passwords: hasher,
     sessions,
-    ...(options.allowPlaintext === undefined ? {} : { allowPlaintext: options.allowPlaintext }),
+    // Most of these tests speak the plain protocol; the sealed-only refusal has its own.
+    allowPlaintext: options.allowPlaintext ?? true,
   });
   return { registry, hasher, handshake, sent, reports, sessions };
 }

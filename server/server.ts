@@ -239,7 +239,7 @@ export function startChatServer(
     report,
     clocks,
     sealed: sealedFront,
-    plain: config.allowPlaintext ?? true,
+    plain: config.allowPlaintext,
   });
   const requestLimiter = new KeyedRateLimiter({
     ratePerSecond: config.requestRateLimit,
@@ -279,8 +279,7 @@ export function startChatServer(
     report,
     log,
     ...(hooks.passwords ? { passwords: hooks.passwords } : {}),
-    // Absent: true, until the serve flag and the sealed clients land (issue 13).
-    allowPlaintext: config.allowPlaintext ?? true,
+    allowPlaintext: config.allowPlaintext,
     // A sealed admission opens its datagram session here (sealed/sessions.ts).
     sessions,
   });

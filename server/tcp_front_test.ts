@@ -55,6 +55,7 @@ function frontEnd(listener: Deno.TcpListener, lines: string[]): TcrpFrontEnd {
     listBudget: new KeyedBudget({ ratePerSecond: 1, burst: 1, clock: clocks.monotonic }),
     report: () => {},
     log,
+    allowPlaintext: true, // these tests speak the plain protocol
   });
   return new TcrpFrontEnd(listener, {
     handshake,
