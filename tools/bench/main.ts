@@ -1,7 +1,8 @@
 /**
  * `deno task bench`: how fast `chat serve` fans messages out, measured from
- * separate load generator processes over loopback. First the generator's own
- * ceiling against the trivial relay, then the chat scenarios, each swept from
+ * separate load generator processes over loopback, plain and sealed side by
+ * side (`--modes`). First the generator's own ceiling against the trivial
+ * relay, then the chat scenarios, each swept from
  * a start rate (doubling, then bisecting) to the last rate where loss stays
  * within 0.1% and p99 latency within 50 ms. Prints tables; writes
  * docs/results/bench/<time>.json, latest.json, docs/performance.md and
@@ -13,7 +14,13 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { writeAllSync } from "./lines.ts";
 import type { Layout } from "./layout.ts";
 import { stepsTable, summaryTable, writeBenchResults } from "./report.ts";
-import { type BenchRun, type IdleResult, layoutOf, type ScenarioResult } from "./results.ts";
+import {
+  type BenchRun,
+  type IdleResult,
+  layoutOf,
+  type ScenarioResult,
+  targetOf,
+} from "./results.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
 import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
@@ -31,8 +38,25 @@ function positive(text: string): number {
   return value;
 }
 
+type Mode = "plain" | "sealed";
+
+function modes(text: string): Mode[] {
+  const list = text.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  if (list.length === 0 || list.some((m) => m !== "plain" && m !== "sealed")) {
+    throw new InvalidArgumentError("a comma-separated list of plain and sealed");
+  }
+  return [...new Set(list as Mode[])];
+}
+
 const flags = new Command("bench")
   .description("fan-out speed of chat serve, swept to its saturation point")
+  .option(
+    "--modes <list>",
+    "which sessions to measure, each in its own server: plain (--allow-plaintext, the plain " +
+      "protocol) and sealed (sealed TCRP and sealed datagrams, the default chat serve)",
+    modes,
+    ["plain", "sealed"] as Mode[],
+  )
   .option("--rooms <n>", "rooms of a custom scenario (replaces the default ones)", whole)
   .option("--members <n>", "members a room in the custom scenario", whole)
   .option("--senders <n>", "senders a room in the custom scenario", whole)
@@ -87,6 +111,7 @@ const thresholds: Thresholds = { maxLoss: 0.001, maxP99Ms: 50 };
 
 interface Planned {
   target: "chat" | "relay";
+  sealed: boolean;
   layout: Layout;
   start: number;
   io: UdpIo;
@@ -97,6 +122,7 @@ const planned: Planned[] = [];
 const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
 const io = flags.udpIo as UdpIo;
 const generatorIo = flags.genIo as GeneratorIo;
+const sealedModes = (flags.modes as Mode[]).map((mode) => mode === "sealed");
 if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
   const layout = {
     rooms: flags.rooms ?? 1,
@@ -107,33 +133,44 @@ if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !=
   const start = flags.startRate ?? 40 * layout.rooms;
   // The generator's ceiling in the same layout (10,000 sockets cost it more than 50); the
   // relay numbers rooms in 16 bits.
-  if (flags.ceiling && layout.rooms <= 65_536) planned.push({ target: "relay", layout, start, io });
-  planned.push({ target: "chat", layout, start, io });
-} else {
-  if (flags.ceiling) planned.push({ target: "relay", layout: oneRoom, start: 2000, io });
-  planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000, io });
-  // The portable path beside it, so the two are compared within one run.
-  if (io === "mmsg") {
-    planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000, io: "deno" });
+  if (flags.ceiling && layout.rooms <= 65_536) {
+    planned.push({ target: "relay", sealed: false, layout, start, io });
   }
-  planned.push({
-    target: "chat",
-    layout: { rooms: 100, members: 10, senders: 1, procs },
-    start: flags.startRate ?? 4000,
-    io,
-  });
+  for (const sealed of sealedModes) planned.push({ target: "chat", sealed, layout, start, io });
+} else {
+  if (flags.ceiling) {
+    planned.push({ target: "relay", sealed: false, layout: oneRoom, start: 2000, io });
+  }
+  const start = flags.startRate ?? 2000;
+  for (const sealed of sealedModes) {
+    planned.push({ target: "chat", sealed, layout: oneRoom, start, io });
+    // The portable path beside it, so the two are compared within one run (plain only).
+    if (io === "mmsg" && !sealed) {
+      planned.push({ target: "chat", sealed, layout: oneRoom, start, io: "deno" });
+    }
+  }
+  for (const sealed of sealedModes) {
+    planned.push({
+      target: "chat",
+      sealed,
+      layout: { rooms: 100, members: 10, senders: 1, procs },
+      start: flags.startRate ?? 4000,
+      io,
+    });
+  }
 }
 
 const started = performance.now();
 const scenarios: ScenarioResult[] = [];
 for (const plan of planned) {
-  const name = `${plan.target === "relay" ? "trivial relay" : "chat serve"} (${plan.io}), ${
+  const name = `${targetOf({ target: plan.target, sealed: plan.sealed, udpIo: plan.io })}, ${
     layoutOf(plan.layout)
   }`;
   print(`${name}…`);
   const result = await runScenario({
     name,
     target: plan.target,
+    sealed: plan.sealed,
     layout: plan.layout,
     durationMs: flags.duration * 1000,
     settleMs: flags.settle,
@@ -154,7 +191,8 @@ for (const plan of planned) {
       print(
         `  ${Math.round(step.offeredRate)} msg/s: ${Math.round(step.deliveriesPerSecond)} ` +
           `deliveries/s, loss ${(step.loss * 100).toFixed(3)}%, p99 ` +
-          `${step.latencyMs.p99?.toFixed(1) ?? "—"} ms${step.held ? "" : ` (${step.why})`}`,
+          `${step.latencyMs.p99?.toFixed(1) ?? "—"} ms${step.held ? "" : ` (${step.why})`}` +
+          (step.receiverChecks === undefined ? "" : checksText(step.receiverChecks)),
       ),
   });
   scenarios.push(result);
@@ -164,8 +202,8 @@ for (const plan of planned) {
 }
 
 const idle: IdleResult[] = [];
-if (flags.idleMembers > 0) {
-  print(`${flags.idleMembers} heartbeat-only members…`);
+for (const sealed of flags.idleMembers > 0 ? sealedModes : []) {
+  print(`${flags.idleMembers} heartbeat-only ${sealed ? "sealed" : "plain"} members…`);
   idle.push(
     await runIdle({
       members: flags.idleMembers,
@@ -175,6 +213,7 @@ if (flags.idleMembers > 0) {
       heartbeatSeconds: flags.heartbeat,
       io,
       generatorIo,
+      sealed,
     }),
   );
 }
@@ -203,6 +242,11 @@ if (flags.write) {
   const file = await writeBenchResults(run);
   print(`wrote ${decodeURIComponent(file.pathname)}, latest.json, docs/performance.md and .svg`);
   print("(the page, plot and README summary show the newest result of each scenario stored)");
+}
+
+function checksText(c: NonNullable<ScenarioResult["steps"][0]["receiverChecks"]>): string {
+  return `; receivers opened ${c.opened} (${c.verified} verified), matched ${c.matched}, ` +
+    `rejected ${c.rejected}`;
 }
 
 async function gitCommit(): Promise<string> {

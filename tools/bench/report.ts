@@ -9,6 +9,7 @@ import {
   layoutOf,
   type ScenarioResult,
   type StepResult,
+  targetOf,
 } from "./results.ts";
 import { renderLatencyPlot } from "./svg.ts";
 
@@ -81,7 +82,7 @@ export function summaryTable(run: BenchRun): string[] {
     return [
       s.target === "relay"
         ? `generator ceiling (trivial relay, ${s.udpIo} socket), ${layoutOf(s)}`
-        : `chat serve (${s.udpIo} socket), ${layoutOf(s)}`,
+        : `${targetOf(s)}, ${layoutOf(s)}`,
       s.saturationRate === null ? "none held" : thousands(s.saturationRate),
       at === null ? "—" : thousands(at.deliveriesPerSecond),
       at === null ? "—" : percent(at.loss, 3),
@@ -182,9 +183,7 @@ export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[
   lines.push("![latency against offered load](performance.svg)", "");
   for (const s of run.scenarios) {
     lines.push(
-      `## ${s.target === "relay" ? "Trivial relay" : "chat serve"} (${s.udpIo} socket): ${
-        layoutOf(s)
-      }`,
+      `## ${targetOf(s)}: ${layoutOf(s)}`,
       "",
       `${s.procs} generator process${s.procs === 1 ? "" : "es"} on ${
         s.generatorIo ?? "deno"
@@ -194,9 +193,24 @@ export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[
       "",
       ...stepsTable(s),
       "",
+      ...checksLines(s),
     );
   }
   return lines.join("\n");
+}
+
+/** A sealed scenario's receiver checks over all its steps, as one sentence. */
+function checksLines(s: ScenarioResult): string[] {
+  const steps = s.steps.filter((step) => step.receiverChecks !== undefined);
+  if (steps.length === 0) return [];
+  const total = (pick: (c: NonNullable<StepResult["receiverChecks"]>) => number) =>
+    thousands(steps.reduce((a, step) => a + pick(step.receiverChecks!), 0));
+  return [
+    `Receivers, over these steps: ${total((c) => c.opened)} room datagrams opened ` +
+    `(${total((c) => c.verified)} of them signature-verified), ${total((c) => c.matched)} ` +
+    `copies matched to an opened one, ${total((c) => c.rejected)} rejected.`,
+    "",
+  ];
 }
 
 /** Every stored run (docs/results/bench/*.json but latest.json), oldest first. */
