@@ -192,7 +192,10 @@ for (const plan of planned) {
         `  ${Math.round(step.offeredRate)} msg/s: ${Math.round(step.deliveriesPerSecond)} ` +
           `deliveries/s, loss ${(step.loss * 100).toFixed(3)}%, p99 ` +
           `${step.latencyMs.p99?.toFixed(1) ?? "—"} ms${step.held ? "" : ` (${step.why})`}` +
-          (step.receiverChecks === undefined ? "" : checksText(step.receiverChecks)),
+          (step.receiverChecks === undefined ? "" : checksText(step.receiverChecks)) +
+          `; server CPU ${((step.serverCpuShare ?? NaN) * 100).toFixed(0)}%, generators ` +
+          `${((step.generatorCpuShare ?? NaN) * 100).toFixed(0)}%, longest tick gap ` +
+          `${step.maxTickGapMs.toFixed(0)} ms`,
       ),
   });
   scenarios.push(result);
