@@ -161,6 +161,7 @@ if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !=
 }
 
 const started = performance.now();
+const loadAtStart = await loadAverage();
 const scenarios: ScenarioResult[] = [];
 for (const plan of planned) {
   const name = `${targetOf({ target: plan.target, sealed: plan.sealed, udpIo: plan.io })}, ${
@@ -229,6 +230,7 @@ const run: BenchRun = {
   deno: Deno.version.deno,
   machine: { cores: cpus.length, cpuModel: cpus[0]?.model.trim() ?? "unknown CPU" },
   note: flags.note,
+  loadAverage: { start: loadAtStart, end: await loadAverage() },
   thresholds,
   scenarios,
   idle,
@@ -250,6 +252,17 @@ if (flags.write) {
 function checksText(c: NonNullable<ScenarioResult["steps"][0]["receiverChecks"]>): string {
   return `; receivers opened ${c.opened} (${c.verified} verified), matched ${c.matched}, ` +
     `rejected ${c.rejected}`;
+}
+
+/** The 1-minute load average (Linux), or null. */
+async function loadAverage(): Promise<number | null> {
+  try {
+    const first = (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+    const value = Number(first);
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 async function gitCommit(): Promise<string> {

@@ -49,6 +49,8 @@ export const BENCH_SERVER_FLAGS: string[] = [
   "100000",
   "--max-rooms-per-ip",
   "100000",
+  "--max-members-per-ip",
+  "10000000",
   "--max-members-per-room",
   "65535",
   "--max-handshakes-per-ip",

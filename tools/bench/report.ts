@@ -114,14 +114,19 @@ function shortTime(iso: string | undefined): string {
   return iso === undefined ? "—" : iso.slice(0, 16).replace("T", " ");
 }
 
+/** ", load average 1.9 → 2.4" (1 minute, at the run's start and end), or "". */
+function loadText(r: BenchRun): string {
+  const load = r.loadAverage;
+  if (load === undefined || load.start === null || load.end === null) return "";
+  return `, load average ${load.start.toFixed(1)} → ${load.end.toFixed(1)}`;
+}
+
 /** The runs behind a merged summary, one line each. */
 function sourceLines(sources: readonly BenchRun[]): string[] {
   return sources.map((r) =>
-    `- ${
-      shortTime(r.finishedAt)
-    } UTC: \`${r.command}\` (server ${r.serverVersion}, Deno ${r.deno})${
-      r.note ? `: ${r.note}` : ""
-    }`
+    `- ${shortTime(r.finishedAt)} UTC: \`${r.command}\` (server ${r.serverVersion}, Deno ${r.deno}${
+      loadText(r)
+    })${r.note ? `: ${r.note}` : ""}`
   );
 }
 

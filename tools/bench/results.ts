@@ -108,6 +108,11 @@ export interface BenchRun {
   machine: { cores: number; cpuModel: string };
   /** Another helper ran tests on the same machine, say. */
   note: string;
+  /**
+   * /proc/loadavg's 1-minute load average when the run started and when it
+   * ended (runs before it was recorded have none): the machine is shared.
+   */
+  loadAverage?: { start: number | null; end: number | null };
   thresholds: { maxLoss: number; maxP99Ms: number };
   scenarios: ScenarioResult[];
   idle: IdleResult[];
