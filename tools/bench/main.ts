@@ -52,10 +52,11 @@ const flags = new Command("bench")
   .description("fan-out speed of chat serve, swept to its saturation point")
   .option(
     "--modes <list>",
-    "which sessions to measure, each in its own server: plain (--allow-plaintext, the plain " +
-      "protocol) and sealed (sealed TCRP and sealed datagrams, the default chat serve)",
-    modes,
-    ["plain", "sealed"] as Mode[],
+    "sessions to measure, each scenario (and the idle members) once per mode, each in a " +
+      "server of its own: plain (serve --allow-plaintext, the plain protocol) and sealed " +
+      "(serve as by default: sealed TCRP joins, sealed datagrams)",
+    (text: string) => (modes(text), text),
+    "plain,sealed",
   )
   .option("--rooms <n>", "rooms of a custom scenario (replaces the default ones)", whole)
   .option("--members <n>", "members a room in the custom scenario", whole)
@@ -122,7 +123,7 @@ const planned: Planned[] = [];
 const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
 const io = flags.udpIo as UdpIo;
 const generatorIo = flags.genIo as GeneratorIo;
-const sealedModes = (flags.modes as Mode[]).map((mode) => mode === "sealed");
+const sealedModes = modes(flags.modes).map((mode) => mode === "sealed");
 if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
   const layout = {
     rooms: flags.rooms ?? 1,
