@@ -161,6 +161,9 @@ if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !=
   }
 }
 
+const serverDenoFlags = flags.serverCpuProf === undefined
+  ? []
+  : ["--cpu-prof", `--cpu-prof-dir=${flags.serverCpuProf}`];
 const started = performance.now();
 const loadAtStart = await loadAverage();
 const scenarios: ScenarioResult[] = [];
@@ -180,15 +183,15 @@ for (const plan of planned) {
       start: plan.start,
       maxSteps: flags.maxSteps,
       precision: 0.1,
-      minRate: 1,
+      // Below this a sender sends fewer than 4 messages a step (at 125 msg/s over 1,000
+      // senders, none: a step with nothing to count, which cannot hold).
+      minRate: Math.ceil((4 * plan.layout.rooms * plan.layout.senders) / flags.duration),
       maxRate: 10_000_000,
     },
     thresholds,
     io: plan.io,
     generatorIo,
-    serverDenoFlags: flags.serverCpuProf === undefined
-      ? []
-      : ["--cpu-prof", `--cpu-prof-dir=${flags.serverCpuProf}`],
+    serverDenoFlags,
     onStep: (step) =>
       print(
         `  ${Math.round(step.offeredRate)} msg/s: ${Math.round(step.deliveriesPerSecond)} ` +
@@ -219,6 +222,7 @@ for (const sealed of flags.idleMembers > 0 ? sealedModes : []) {
       io,
       generatorIo,
       sealed,
+      serverDenoFlags,
     }),
   );
 }

@@ -263,6 +263,8 @@ export interface IdleOptions {
   generatorIo: GeneratorIo;
   /** Sealed members (each HEARTBEAT answered by a sealed HEARTBEAT_ACK) instead of plain. */
   sealed?: boolean;
+  /** Extra `deno run` flags for the server (--cpu-prof, say). */
+  serverDenoFlags?: string[];
 }
 
 /**
@@ -278,7 +280,7 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult> {
     layout,
     ["--heartbeat", String(options.heartbeatSeconds)],
     { server: options.io, generators: options.generatorIo },
-    [],
+    options.serverDenoFlags ?? [],
     options.sealed ?? false,
   );
   try {
