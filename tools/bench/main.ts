@@ -247,7 +247,10 @@ for (const i of idle) {
       `RSS ${i.serverRssMiB?.toFixed(0)} MiB (peak ${i.serverPeakRssMiB?.toFixed(0)} MiB)`,
   );
 }
-print(`\n${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+print(
+  `\n${((performance.now() - started) / 1000).toFixed(0)} s in all; load average ` +
+    `${run.loadAverage?.start ?? "?"} at the start, ${run.loadAverage?.end ?? "?"} at the end`,
+);
 if (flags.write) {
   const file = await writeBenchResults(run);
   print(`wrote ${decodeURIComponent(file.pathname)}, latest.json, docs/performance.md and .svg`);
@@ -259,12 +262,20 @@ function checksText(c: NonNullable<ScenarioResult["steps"][0]["receiverChecks"]>
     `rejected ${c.rejected}`;
 }
 
-/** The 1-minute load average (Linux), or null. */
+/**
+ * The 1-minute load average (Linux), or null. Read by `cat`: Deno refuses
+ * /proc/loadavg to a process without --allow-all, and the task runs without
+ * --allow-sys=loadavg.
+ */
 async function loadAverage(): Promise<number | null> {
   try {
-    const first = (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
-    const value = Number(first);
-    return Number.isFinite(value) ? value : null;
+    const { stdout, success } = await new Deno.Command("cat", {
+      args: ["/proc/loadavg"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const value = Number(new TextDecoder().decode(stdout).split(" ")[0]);
+    return success && Number.isFinite(value) ? value : null;
   } catch {
     return null;
   }
