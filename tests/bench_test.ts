@@ -44,3 +44,32 @@ for (const { io, generatorIo } of pairs) {
     assert.equal(result.generatorIo, generatorIo);
   });
 }
+
+Deno.test("bench, sealed (a server without --allow-plaintext, sealed joins and datagrams): 1 room × 5 members, 200 msg/s for 1 s, every delivery accounted for and checked", async () => {
+  const result = await runScenario({
+    io: "mmsg",
+    generatorIo: "epoll",
+    name: "smoke, sealed",
+    target: "chat",
+    sealed: true,
+    layout: { rooms: 1, members: 5, senders: 1, procs: 2 },
+    durationMs: 1_000,
+    settleMs: 300,
+    rates: { fixed: 200 },
+    thresholds: { maxLoss: 0.001, maxP99Ms: 50 },
+  });
+  assert.equal(result.sealed, true);
+  const step = result.steps[0]!;
+  assert.equal(step.sent, 200);
+  assert.equal(step.expected, 200 * 5);
+  assert.equal(step.received + step.missing, step.expected);
+  assert.ok(step.loss < 0.05, `loss ${step.loss}`);
+  assert.equal(step.duplicates, 0);
+  const checks = step.receiverChecks;
+  assert.ok(checks !== undefined, "the sealed receivers report their checks");
+  assert.equal(checks.rejected, 0);
+  // Each of the 2 processes opens the first copy of each message it gets, and only that one.
+  assert.ok(checks.opened >= step.sent && checks.opened <= 2 * step.sent + 10, `${checks.opened}`);
+  assert.ok(checks.verified >= 1, "a sample of signatures was verified");
+  assert.equal(checks.opened + checks.matched, step.received + step.late, JSON.stringify(step));
+});

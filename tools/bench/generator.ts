@@ -8,7 +8,7 @@ import { LatencyHistogram } from "./histogram.ts";
 import { type LoadgenSpec, type OwnedMember, ownedMembers, type StepReport } from "./layout.ts";
 import type { BenchSocket, BenchSockets } from "./socket.ts";
 import { openBenchSockets } from "./open_bench_sockets.ts";
-import { readEventStamp, type Stamp, stampText } from "./stamp.ts";
+import { type Stamp, stampText } from "./stamp.ts";
 import type { MemberWire, Target } from "./target.ts";
 
 interface Member {
@@ -86,14 +86,14 @@ export class Generator {
     welcome.then(() => (done = true));
     while (!done) {
       if (performance.now() > deadline) throw new Error(`no WELCOME for m${owned.member}`);
-      socket.send(wire.hello, wire.to);
+      socket.send(wire.hello(), wire.to);
       await Promise.race([welcome, new Promise((r) => setTimeout(r, HELLO_RETRY_MS))]);
     }
   }
 
   #onDatagram(member: Member, bytes: Uint8Array): void {
     const stamp = this.#stamp;
-    const kind = readEventStamp(bytes, stamp);
+    const kind = member.wire.readStamp(bytes, stamp);
     if (kind === null) {
       if (member.wire.isWelcome(bytes)) member.welcomed();
       return;
@@ -154,6 +154,7 @@ export class Generator {
     this.#duplicates = 0;
     this.#late = 0;
     this.#histogram.reset();
+    this.#target.startStep?.();
     for (const member of this.#members) {
       member.seen = Array.from(
         { length: this.#spec.senders },
@@ -208,6 +209,7 @@ export class Generator {
       latency: this.#histogram.toSparse(),
       maxTickGapMs,
       sendErrors: this.#members.reduce((sum, m) => sum + m.socket.sendErrors, 0),
+      ...(this.#target.checks === undefined ? {} : { checks: { ...this.#target.checks } }),
     };
   }
 

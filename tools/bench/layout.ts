@@ -9,6 +9,7 @@
  */
 import type { SparseHistogram } from "./histogram.ts";
 import type { GeneratorIo } from "./socket.ts";
+import type { ReceiverChecks } from "./target.ts";
 
 /** Rooms, members and senders of a run, and how many generator processes share them. */
 export interface Layout {
@@ -22,6 +23,8 @@ export interface Layout {
 export interface LoadgenSpec extends Layout {
   /** "chat": the real server (TCRP on `port`); "relay": the trivial relay (UDP on `port`). */
   target: "chat" | "relay";
+  /** With "chat": members join sealed (sealed TCRP, sealed datagrams) instead of plain. */
+  sealed?: boolean;
   hostname: string;
   port: number;
   /** This process's number, 0..procs-1. */
@@ -76,6 +79,8 @@ export interface StepReport {
   /** Longest gap between two pacing ticks: a generator that stalls shows here. */
   maxTickGapMs: number;
   sendErrors: number;
+  /** A sealed target: what its receivers checked (sealed_wire.ts). */
+  checks?: ReceiverChecks;
 }
 
 /** Lines a generator writes on stdout. */

@@ -7,6 +7,7 @@
 import { Generator } from "./generator.ts";
 import type { LoadgenAnswer, LoadgenCommand, LoadgenSpec } from "./layout.ts";
 import { readLines, writeAllSync } from "./lines.ts";
+import { sealedTarget } from "./sealed_wire.ts";
 import { chatTarget, relayTarget } from "./target.ts";
 
 const answer = (line: LoadgenAnswer) => writeAllSync(Deno.stdout, JSON.stringify(line) + "\n");
@@ -17,9 +18,11 @@ if (specIndex < 0 || spec === null) {
   answer({ error: "usage: loadgen.ts --spec <json>" });
   Deno.exit(2);
 }
-const target = spec.target === "chat"
-  ? chatTarget(spec.hostname, spec.port)
-  : relayTarget(spec.hostname, spec.port);
+const target = spec.target === "relay"
+  ? relayTarget(spec.hostname, spec.port)
+  : spec.sealed
+  ? sealedTarget(spec.hostname, spec.port)
+  : chatTarget(spec.hostname, spec.port);
 const generator = new Generator(spec, target);
 
 try {

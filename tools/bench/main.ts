@@ -1,7 +1,8 @@
 /**
  * `deno task bench`: how fast `chat serve` fans messages out, measured from
- * separate load generator processes over loopback. First the generator's own
- * ceiling against the trivial relay, then the chat scenarios, each swept from
+ * separate load generator processes over loopback, plain and sealed side by
+ * side (`--modes`). First the generator's own ceiling against the trivial
+ * relay, then the chat scenarios, each swept from
  * a start rate (doubling, then bisecting) to the last rate where loss stays
  * within 0.1% and p99 latency within 50 ms. Prints tables; writes
  * docs/results/bench/<time>.json, latest.json, docs/performance.md and
@@ -13,7 +14,13 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { writeAllSync } from "./lines.ts";
 import type { Layout } from "./layout.ts";
 import { stepsTable, summaryTable, writeBenchResults } from "./report.ts";
-import { type BenchRun, type IdleResult, layoutOf, type ScenarioResult } from "./results.ts";
+import {
+  type BenchRun,
+  type IdleResult,
+  layoutOf,
+  type ScenarioResult,
+  targetOf,
+} from "./results.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
 import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
@@ -31,8 +38,26 @@ function positive(text: string): number {
   return value;
 }
 
+type Mode = "plain" | "sealed";
+
+function modes(text: string): Mode[] {
+  const list = text.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  if (list.length === 0 || list.some((m) => m !== "plain" && m !== "sealed")) {
+    throw new InvalidArgumentError("a comma-separated list of plain and sealed");
+  }
+  return [...new Set(list as Mode[])];
+}
+
 const flags = new Command("bench")
   .description("fan-out speed of chat serve, swept to its saturation point")
+  .option(
+    "--modes <list>",
+    "sessions to measure, each scenario (and the idle members) once per mode, each in a " +
+      "server of its own: plain (serve --allow-plaintext, the plain protocol) and sealed " +
+      "(serve as by default: sealed TCRP joins, sealed datagrams)",
+    (text: string) => (modes(text), text),
+    "plain,sealed",
+  )
   .option("--rooms <n>", "rooms of a custom scenario (replaces the default ones)", whole)
   .option("--members <n>", "members a room in the custom scenario", whole)
   .option("--senders <n>", "senders a room in the custom scenario", whole)
@@ -87,6 +112,7 @@ const thresholds: Thresholds = { maxLoss: 0.001, maxP99Ms: 50 };
 
 interface Planned {
   target: "chat" | "relay";
+  sealed: boolean;
   layout: Layout;
   start: number;
   io: UdpIo;
@@ -97,6 +123,7 @@ const planned: Planned[] = [];
 const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
 const io = flags.udpIo as UdpIo;
 const generatorIo = flags.genIo as GeneratorIo;
+const sealedModes = modes(flags.modes).map((mode) => mode === "sealed");
 if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
   const layout = {
     rooms: flags.rooms ?? 1,
@@ -107,33 +134,48 @@ if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !=
   const start = flags.startRate ?? 40 * layout.rooms;
   // The generator's ceiling in the same layout (10,000 sockets cost it more than 50); the
   // relay numbers rooms in 16 bits.
-  if (flags.ceiling && layout.rooms <= 65_536) planned.push({ target: "relay", layout, start, io });
-  planned.push({ target: "chat", layout, start, io });
-} else {
-  if (flags.ceiling) planned.push({ target: "relay", layout: oneRoom, start: 2000, io });
-  planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000, io });
-  // The portable path beside it, so the two are compared within one run.
-  if (io === "mmsg") {
-    planned.push({ target: "chat", layout: oneRoom, start: flags.startRate ?? 2000, io: "deno" });
+  if (flags.ceiling && layout.rooms <= 65_536) {
+    planned.push({ target: "relay", sealed: false, layout, start, io });
   }
-  planned.push({
-    target: "chat",
-    layout: { rooms: 100, members: 10, senders: 1, procs },
-    start: flags.startRate ?? 4000,
-    io,
-  });
+  for (const sealed of sealedModes) planned.push({ target: "chat", sealed, layout, start, io });
+} else {
+  if (flags.ceiling) {
+    planned.push({ target: "relay", sealed: false, layout: oneRoom, start: 2000, io });
+  }
+  const start = flags.startRate ?? 2000;
+  for (const sealed of sealedModes) {
+    planned.push({ target: "chat", sealed, layout: oneRoom, start, io });
+    // The portable path beside it, so the two are compared within one run (plain only).
+    if (io === "mmsg" && !sealed) {
+      planned.push({ target: "chat", sealed, layout: oneRoom, start, io: "deno" });
+    }
+  }
+  for (const sealed of sealedModes) {
+    planned.push({
+      target: "chat",
+      sealed,
+      layout: { rooms: 100, members: 10, senders: 1, procs },
+      start: flags.startRate ?? 4000,
+      io,
+    });
+  }
 }
 
+const serverDenoFlags = flags.serverCpuProf === undefined
+  ? []
+  : ["--cpu-prof", `--cpu-prof-dir=${flags.serverCpuProf}`];
 const started = performance.now();
+const loadAtStart = await loadAverage();
 const scenarios: ScenarioResult[] = [];
 for (const plan of planned) {
-  const name = `${plan.target === "relay" ? "trivial relay" : "chat serve"} (${plan.io}), ${
+  const name = `${targetOf({ target: plan.target, sealed: plan.sealed, udpIo: plan.io })}, ${
     layoutOf(plan.layout)
   }`;
   print(`${name}…`);
   const result = await runScenario({
     name,
     target: plan.target,
+    sealed: plan.sealed,
     layout: plan.layout,
     durationMs: flags.duration * 1000,
     settleMs: flags.settle,
@@ -141,20 +183,24 @@ for (const plan of planned) {
       start: plan.start,
       maxSteps: flags.maxSteps,
       precision: 0.1,
-      minRate: 1,
+      // Below this a sender sends fewer than 4 messages a step (at 125 msg/s over 1,000
+      // senders, none: a step with nothing to count, which cannot hold).
+      minRate: Math.ceil((4 * plan.layout.rooms * plan.layout.senders) / flags.duration),
       maxRate: 10_000_000,
     },
     thresholds,
     io: plan.io,
     generatorIo,
-    serverDenoFlags: flags.serverCpuProf === undefined
-      ? []
-      : ["--cpu-prof", `--cpu-prof-dir=${flags.serverCpuProf}`],
+    serverDenoFlags,
     onStep: (step) =>
       print(
         `  ${Math.round(step.offeredRate)} msg/s: ${Math.round(step.deliveriesPerSecond)} ` +
           `deliveries/s, loss ${(step.loss * 100).toFixed(3)}%, p99 ` +
-          `${step.latencyMs.p99?.toFixed(1) ?? "—"} ms${step.held ? "" : ` (${step.why})`}`,
+          `${step.latencyMs.p99?.toFixed(1) ?? "—"} ms${step.held ? "" : ` (${step.why})`}` +
+          (step.receiverChecks === undefined ? "" : checksText(step.receiverChecks)) +
+          `; server CPU ${((step.serverCpuShare ?? NaN) * 100).toFixed(0)}%, generators ` +
+          `${((step.generatorCpuShare ?? NaN) * 100).toFixed(0)}%, longest tick gap ` +
+          `${step.maxTickGapMs.toFixed(0)} ms`,
       ),
   });
   scenarios.push(result);
@@ -164,8 +210,8 @@ for (const plan of planned) {
 }
 
 const idle: IdleResult[] = [];
-if (flags.idleMembers > 0) {
-  print(`${flags.idleMembers} heartbeat-only members…`);
+for (const sealed of flags.idleMembers > 0 ? sealedModes : []) {
+  print(`${flags.idleMembers} heartbeat-only ${sealed ? "sealed" : "plain"} members…`);
   idle.push(
     await runIdle({
       members: flags.idleMembers,
@@ -175,6 +221,8 @@ if (flags.idleMembers > 0) {
       heartbeatSeconds: flags.heartbeat,
       io,
       generatorIo,
+      sealed,
+      serverDenoFlags,
     }),
   );
 }
@@ -187,6 +235,7 @@ const run: BenchRun = {
   deno: Deno.version.deno,
   machine: { cores: cpus.length, cpuModel: cpus[0]?.model.trim() ?? "unknown CPU" },
   note: flags.note,
+  loadAverage: { start: loadAtStart, end: await loadAverage() },
   thresholds,
   scenarios,
   idle,
@@ -198,11 +247,38 @@ for (const i of idle) {
       `RSS ${i.serverRssMiB?.toFixed(0)} MiB (peak ${i.serverPeakRssMiB?.toFixed(0)} MiB)`,
   );
 }
-print(`\n${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+print(
+  `\n${((performance.now() - started) / 1000).toFixed(0)} s in all; load average ` +
+    `${run.loadAverage?.start ?? "?"} at the start, ${run.loadAverage?.end ?? "?"} at the end`,
+);
 if (flags.write) {
   const file = await writeBenchResults(run);
   print(`wrote ${decodeURIComponent(file.pathname)}, latest.json, docs/performance.md and .svg`);
   print("(the page, plot and README summary show the newest result of each scenario stored)");
+}
+
+function checksText(c: NonNullable<ScenarioResult["steps"][0]["receiverChecks"]>): string {
+  return `; receivers opened ${c.opened} (${c.verified} verified), matched ${c.matched}, ` +
+    `rejected ${c.rejected}`;
+}
+
+/**
+ * The 1-minute load average (Linux), or null. Read by `cat`: Deno refuses
+ * /proc/loadavg to a process without --allow-all, and the task runs without
+ * --allow-sys=loadavg.
+ */
+async function loadAverage(): Promise<number | null> {
+  try {
+    const { stdout, success } = await new Deno.Command("cat", {
+      args: ["/proc/loadavg"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const value = Number(new TextDecoder().decode(stdout).split(" ")[0]);
+    return success && Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 async function gitCommit(): Promise<string> {

@@ -9,11 +9,15 @@ import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
 
 /** What makes two scenario results comparable: the same target, sockets and layout. */
 export function scenarioKey(s: ScenarioResult): string {
-  return [s.target, s.udpIo, s.generatorIo ?? "deno", s.rooms, s.members, s.senders].join("|");
+  const mode = s.target === "chat" && s.sealed ? "sealed" : "plain";
+  return [s.target, mode, s.udpIo, s.generatorIo ?? "deno", s.rooms, s.members, s.senders].join(
+    "|",
+  );
 }
 
 function idleKey(i: IdleResult): string {
-  return [i.udpIo, i.generatorIo ?? "deno", i.members, i.rooms, i.heartbeatSeconds].join("|");
+  const mode = i.sealed ? "sealed" : "plain";
+  return [mode, i.udpIo, i.generatorIo ?? "deno", i.members, i.rooms, i.heartbeatSeconds].join("|");
 }
 
 /**
@@ -37,7 +41,11 @@ export function mergeRuns(runs: readonly BenchRun[]): BenchRun {
     }
     for (const i of run.idle) idle.set(idleKey(i), { ...i, measuredAt: run.finishedAt });
   }
-  const order = (s: ScenarioResult) => [s.rooms * s.members, s.rooms, s.target === "relay" ? 0 : 1];
+  const order = (s: ScenarioResult) => [
+    s.rooms * s.members,
+    s.rooms,
+    s.target === "relay" ? 0 : s.sealed ? 2 : 1,
+  ];
   const merged = [...scenarios.values()].sort((a, b) => {
     const [x, y] = [order(a), order(b)];
     for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;

@@ -75,3 +75,19 @@ Deno.test("mergeRuns: runs on another machine, or with other sockets, are kept a
   assert.deepEqual(merged.scenarios.map((s) => s.saturationRate).toSorted(), [2, 3]);
   assert.throws(() => mergeRuns([]), RangeError);
 });
+
+Deno.test("mergeRuns: sealed and plain results of one layout are kept apart, sealed after plain", () => {
+  const runs = [
+    run("2026-11-26T10:00:00Z", [scenario({ saturationRate: 1 })]), // before modes: plain
+    run("2026-11-26T11:00:00Z", [
+      scenario({ sealed: true, saturationRate: 2 }),
+      scenario({ target: "relay", saturationRate: 3 }),
+    ]),
+  ];
+  const merged = mergeRuns(runs);
+  assert.deepEqual(merged.scenarios.map((s) => [s.target, s.sealed, s.saturationRate]), [
+    ["relay", undefined, 3],
+    ["chat", undefined, 1],
+    ["chat", true, 2],
+  ]);
+});

@@ -5,6 +5,8 @@
  */
 import { fileURLToPath } from "node:url";
 import type { UdpIo } from "../../server/datagram_socket.ts";
+import { nodeCrypto } from "../../crypto/node_crypto.ts";
+import { requestSealedRoomList } from "../../client/tcrp_client.ts";
 import { listRooms } from "../../testing/raw_client.ts";
 import { type ChildHandle, Children, MAIN_TS, REPO_ROOT } from "../../testing/cli.ts";
 import type { LoadgenAnswer, LoadgenCommand, LoadgenSpec } from "./layout.ts";
@@ -37,8 +39,6 @@ function freePorts(): { tcp: number; udp: number } {
 
 /** The server flags of every bench run: no rate limits, room for large layouts. */
 export const BENCH_SERVER_FLAGS: string[] = [
-  // The load generator speaks the plain protocol.
-  "--allow-plaintext",
   "--rate-limit",
   "0",
   "--request-rate",
@@ -49,6 +49,8 @@ export const BENCH_SERVER_FLAGS: string[] = [
   "100000",
   "--max-rooms-per-ip",
   "100000",
+  "--max-members-per-ip",
+  "10000000",
   "--max-members-per-room",
   "65535",
   "--max-handshakes-per-ip",
@@ -62,12 +64,15 @@ export const BENCH_SERVER_FLAGS: string[] = [
 /**
  * Starts `chat serve` on 127.0.0.1 with free ports and the bench flags
  * (then `extra`; `denoFlags` go to `deno run`, e.g. --cpu-prof), and waits
- * until it answers LIST_ROOMS.
+ * until it answers LIST_ROOMS. Plain (`sealed` false), with
+ * `--allow-plaintext`, which the plain load generator needs; sealed, without
+ * it, as `chat serve` runs by default, and asked for its list sealed.
  */
 export async function startChatServer(
   kids: Children,
   extra: string[] = [],
   denoFlags: string[] = [],
+  sealed = false,
 ): Promise<LoadTarget> {
   const ports = freePorts();
   // As `deno task serve` runs it: --allow-ffi lets --udp-io auto pick recvmmsg/sendmmsg.
@@ -91,13 +96,19 @@ export async function startChatServer(
     "--udp-port",
     String(ports.udp),
     ...BENCH_SERVER_FLAGS,
+    ...(sealed ? [] : ["--allow-plaintext"]),
     ...extra,
-  ], { label: "chat serve (bench)" });
+  ], { label: `chat serve (bench${sealed ? ", sealed" : ""})` });
   const addr = { transport: "tcp" as const, hostname: "127.0.0.1", port: ports.tcp };
   const deadline = Date.now() + 15_000;
   while (true) {
     try {
-      await listRooms(addr);
+      if (sealed) {
+        // The bench's own server: whatever key it proves is trusted.
+        await requestSealedRoomList(addr, { crypto: nodeCrypto, checkServerKey: () => {} });
+      } else {
+        await listRooms(addr);
+      }
       break;
     } catch (error) {
       if (Date.now() > deadline || handle.exitCode !== null) {

@@ -9,6 +9,7 @@ import {
   layoutOf,
   type ScenarioResult,
   type StepResult,
+  targetOf,
 } from "./results.ts";
 import { renderLatencyPlot } from "./svg.ts";
 
@@ -81,7 +82,7 @@ export function summaryTable(run: BenchRun): string[] {
     return [
       s.target === "relay"
         ? `generator ceiling (trivial relay, ${s.udpIo} socket), ${layoutOf(s)}`
-        : `chat serve (${s.udpIo} socket), ${layoutOf(s)}`,
+        : `${targetOf(s)}, ${layoutOf(s)}`,
       s.saturationRate === null ? "none held" : thousands(s.saturationRate),
       at === null ? "—" : thousands(at.deliveriesPerSecond),
       at === null ? "—" : percent(at.loss, 3),
@@ -113,14 +114,19 @@ function shortTime(iso: string | undefined): string {
   return iso === undefined ? "—" : iso.slice(0, 16).replace("T", " ");
 }
 
+/** ", load average 1.9 → 2.4" (1 minute, at the run's start and end), or "". */
+function loadText(r: BenchRun): string {
+  const load = r.loadAverage;
+  if (load === undefined || load.start === null || load.end === null) return "";
+  return `, load average ${load.start.toFixed(1)} → ${load.end.toFixed(1)}`;
+}
+
 /** The runs behind a merged summary, one line each. */
 function sourceLines(sources: readonly BenchRun[]): string[] {
   return sources.map((r) =>
-    `- ${
-      shortTime(r.finishedAt)
-    } UTC: \`${r.command}\` (server ${r.serverVersion}, Deno ${r.deno})${
-      r.note ? `: ${r.note}` : ""
-    }`
+    `- ${shortTime(r.finishedAt)} UTC: \`${r.command}\` (server ${r.serverVersion}, Deno ${r.deno}${
+      loadText(r)
+    })${r.note ? `: ${r.note}` : ""}`
   );
 }
 
@@ -182,9 +188,7 @@ export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[
   lines.push("![latency against offered load](performance.svg)", "");
   for (const s of run.scenarios) {
     lines.push(
-      `## ${s.target === "relay" ? "Trivial relay" : "chat serve"} (${s.udpIo} socket): ${
-        layoutOf(s)
-      }`,
+      `## ${targetOf(s)}: ${layoutOf(s)}`,
       "",
       `${s.procs} generator process${s.procs === 1 ? "" : "es"} on ${
         s.generatorIo ?? "deno"
@@ -194,9 +198,24 @@ export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[
       "",
       ...stepsTable(s),
       "",
+      ...checksLines(s),
     );
   }
   return lines.join("\n");
+}
+
+/** A sealed scenario's receiver checks over all its steps, as one sentence. */
+function checksLines(s: ScenarioResult): string[] {
+  const steps = s.steps.filter((step) => step.receiverChecks !== undefined);
+  if (steps.length === 0) return [];
+  const total = (pick: (c: NonNullable<StepResult["receiverChecks"]>) => number) =>
+    thousands(steps.reduce((a, step) => a + pick(step.receiverChecks!), 0));
+  return [
+    `Receivers, over these steps: ${total((c) => c.opened)} room datagrams opened ` +
+    `(${total((c) => c.verified)} of them signature-verified), ${total((c) => c.matched)} ` +
+    `copies matched to an opened one, ${total((c) => c.rejected)} rejected.`,
+    "",
+  ];
 }
 
 /** Every stored run (docs/results/bench/*.json but latest.json), oldest first. */

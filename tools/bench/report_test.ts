@@ -35,3 +35,53 @@ Deno.test("withSummary: replaces only what is between the markers; refuses a REA
   assert.equal(withSummary(updated, RUN), updated, "the same run gives the same text");
   assert.throws(() => withSummary("# chat\n", RUN), /no "<!-- bench summary/);
 });
+
+Deno.test("withSummary: names each chat row's mode, and gives the load average of each run", () => {
+  const step = {
+    offeredRate: 100,
+    offeredDeliveries: 5000,
+    sent: 200,
+    expected: 10_000,
+    received: 10_000,
+    missing: 0,
+    loss: 0,
+    duplicates: 0,
+    late: 0,
+    deliveredRate: 100,
+    deliveriesPerSecond: 5000,
+    latencyMs: { p50: 1, p90: 2, p99: 3, max: 4 },
+    serverCpuSeconds: 1,
+    serverCpuShare: 0.5,
+    generatorCpuShare: 0.5,
+    serverPeakRssMiB: 80,
+    maxTickGapMs: 1,
+    held: true,
+    why: "",
+  };
+  const scenario = {
+    name: "s",
+    target: "chat" as const,
+    rooms: 1,
+    members: 50,
+    senders: 1,
+    procs: 1,
+    udpIo: "mmsg" as const,
+    durationMs: 2000,
+    joinMs: 1,
+    steps: [step],
+    saturationRate: 100,
+    saturation: step,
+  };
+  const run: BenchRun = {
+    ...RUN,
+    loadAverage: { start: 1.94, end: 3.06 },
+    scenarios: [{ ...scenario, sealed: true }, scenario],
+  };
+  const text = withSummary(
+    "<!-- bench summary: written by deno task bench -->\n<!-- end of bench summary -->",
+    run,
+  );
+  assert.match(text, /\| chat serve sealed \(mmsg socket\), 1 × 50, 1 sender +\| 100 /);
+  assert.match(text, /\| chat serve plain \(mmsg socket\), 1 × 50, 1 sender +\| 100 /);
+  assert.match(text, /Deno 2\.9\.6, load average 1\.9 → 3\.1\)/);
+});

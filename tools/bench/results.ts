@@ -1,6 +1,7 @@
 /** What a bench run measured, as written to docs/results/bench/*.json. */
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
+import type { ReceiverChecks } from "./target.ts";
 
 /** Latency figures in milliseconds (null when nothing was received). */
 export interface LatencyMs {
@@ -47,12 +48,16 @@ export interface StepResult {
   held: boolean;
   /** Why it did not hold ("" when it held). */
   why: string;
+  /** Sealed: what the generators' receivers checked (tools/bench/sealed_wire.ts). */
+  receiverChecks?: ReceiverChecks;
 }
 
 /** A scenario: a layout against a target, swept or at one rate. */
 export interface ScenarioResult {
   name: string;
   target: "chat" | "relay";
+  /** Chat only: sealed sessions (absent in runs before they existed: plain). */
+  sealed?: boolean;
   rooms: number;
   members: number;
   senders: number;
@@ -75,6 +80,8 @@ export interface ScenarioResult {
 /** Heartbeat-only members: what they cost the server. */
 export interface IdleResult {
   name: string;
+  /** Sealed members (absent in runs before they existed: plain). */
+  sealed?: boolean;
   members: number;
   rooms: number;
   udpIo: UdpIo;
@@ -101,9 +108,20 @@ export interface BenchRun {
   machine: { cores: number; cpuModel: string };
   /** Another helper ran tests on the same machine, say. */
   note: string;
+  /**
+   * /proc/loadavg's 1-minute load average when the run started and when it
+   * ended (runs before it was recorded have none): the machine is shared.
+   */
+  loadAverage?: { start: number | null; end: number | null };
   thresholds: { maxLoss: number; maxP99Ms: number };
   scenarios: ScenarioResult[];
   idle: IdleResult[];
+}
+
+/** "chat serve sealed (mmsg socket)", "chat serve (deno socket)", "trivial relay (mmsg socket)". */
+export function targetOf(s: Pick<ScenarioResult, "target" | "sealed" | "udpIo">): string {
+  if (s.target === "relay") return `trivial relay (${s.udpIo} socket)`;
+  return `chat serve ${s.sealed ? "sealed" : "plain"} (${s.udpIo} socket)`;
 }
 
 /** The layout of a scenario, e.g. "1 × 50, 1 sender". */

@@ -23,6 +23,8 @@ export interface Thresholds {
 export interface ScenarioOptions {
   name: string;
   target: "chat" | "relay";
+  /** With "chat": sealed sessions (the server without --allow-plaintext) instead of plain. */
+  sealed?: boolean;
   layout: Layout;
   durationMs: number;
   settleMs: number;
@@ -55,18 +57,25 @@ async function rigUp(
   serverFlags: string[],
   io: { server: UdpIo; generators: GeneratorIo },
   serverDenoFlags: string[] = [],
+  sealed = false,
 ): Promise<Rig> {
   const kids = new Children();
   const generators: LoadgenProcess[] = [];
   try {
     const target = kind === "chat"
-      ? await startChatServer(kids, ["--udp-io", io.server, ...serverFlags], serverDenoFlags)
+      ? await startChatServer(
+        kids,
+        ["--udp-io", io.server, ...serverFlags],
+        serverDenoFlags,
+        sealed,
+      )
       : await startRelay(kids, io.server);
     for (let proc = 0; proc < layout.procs; proc++) {
       generators.push(
         new LoadgenProcess({
           ...layout,
           target: kind,
+          sealed: kind === "chat" && sealed,
           hostname: target.hostname,
           port: target.port,
           proc,
@@ -164,6 +173,17 @@ export function summarize(
   if (latencyMs.p99 === null || latencyMs.p99 > thresholds.maxP99Ms) {
     why.push(`p99 ${latencyMs.p99?.toFixed(1) ?? "—"} ms`);
   }
+  const checked = reports.filter((r) => r.checks !== undefined);
+  const receiverChecks = checked.length === 0 ? undefined : {
+    opened: sum((r) => r.checks?.opened ?? 0),
+    verified: sum((r) => r.checks?.verified ?? 0),
+    matched: sum((r) => r.checks?.matched ?? 0),
+    rejected: sum((r) => r.checks?.rejected ?? 0),
+  };
+  // A sealed copy that did not open, verify or match is a failure of the server, not load.
+  if (receiverChecks !== undefined && receiverChecks.rejected > 0) {
+    why.push(`${receiverChecks.rejected} sealed datagrams rejected`);
+  }
   return {
     offeredRate: rate,
     offeredDeliveries: rate * layout.members,
@@ -181,6 +201,7 @@ export function summarize(
     maxTickGapMs: Math.max(...reports.map((r) => r.maxTickGapMs)),
     held: why.length === 0,
     why: why.join(", "),
+    ...(receiverChecks === undefined ? {} : { receiverChecks }),
   };
 }
 
@@ -192,6 +213,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     options.serverFlags ?? [],
     { server: options.io, generators: options.generatorIo },
     options.serverDenoFlags,
+    options.sealed ?? false,
   );
   const steps: StepResult[] = [];
   try {
@@ -218,6 +240,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   return {
     name: options.name,
     target: options.target,
+    ...(options.target === "chat" ? { sealed: options.sealed ?? false } : {}),
     ...options.layout,
     udpIo: options.io,
     generatorIo: options.generatorIo,
@@ -238,6 +261,10 @@ export interface IdleOptions {
   heartbeatSeconds: number;
   io: UdpIo;
   generatorIo: GeneratorIo;
+  /** Sealed members (each HEARTBEAT answered by a sealed HEARTBEAT_ACK) instead of plain. */
+  sealed?: boolean;
+  /** Extra `deno run` flags for the server (--cpu-prof, say). */
+  serverDenoFlags?: string[];
 }
 
 /**
@@ -253,6 +280,8 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult> {
     layout,
     ["--heartbeat", String(options.heartbeatSeconds)],
     { server: options.io, generators: options.generatorIo },
+    options.serverDenoFlags ?? [],
+    options.sealed ?? false,
   );
   try {
     await new Promise((resolve) => setTimeout(resolve, options.heartbeatSeconds * 1000));
@@ -264,7 +293,10 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult> {
     const memory = await readMemoryMiB(rig.target.pid);
     const cpu = before === null || after === null ? null : after - before;
     return {
-      name: `${rooms * options.membersPerRoom} heartbeat-only members`,
+      name: `${rooms * options.membersPerRoom} heartbeat-only ${
+        options.sealed ? "sealed" : "plain"
+      } members`,
+      sealed: options.sealed ?? false,
       members: rooms * options.membersPerRoom,
       rooms,
       udpIo: options.io,

@@ -3,14 +3,25 @@
  * per scenario, p50 dashed and p99 solid, offered deliveries a second on x,
  * milliseconds on a log scale on y, the p99 threshold as a grey line.
  */
-import { type BenchRun, layoutOf } from "./results.ts";
+import { type BenchRun, layoutOf, targetOf } from "./results.ts";
 
 const WIDTH = 760;
 const PLOT_HEIGHT = 280;
 const LEFT = 70;
 const RIGHT = 20;
 const TOP = 30;
-const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+const COLOURS = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#8c564b",
+  "#e377c2",
+  "#17becf",
+  "#7f7f7f",
+  "#bcbd22",
+];
 
 const escape = (text: string) =>
   text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
@@ -18,7 +29,7 @@ const escape = (text: string) =>
 /** The SVG document. */
 export function renderLatencyPlot(run: BenchRun): string {
   const series = run.scenarios.map((s, i) => ({
-    label: `${s.target === "relay" ? "trivial relay" : "chat"} (${s.udpIo}), ${layoutOf(s)}`,
+    label: `${targetOf(s)}, ${layoutOf(s)}`,
     colour: COLOURS[i % COLOURS.length]!,
     points: [...s.steps].sort((a, b) => a.offeredDeliveries - b.offeredDeliveries),
   }));

@@ -1,22 +1,30 @@
 /**
  * How a generator's member gets into a room and what its datagrams look
- * like, for the two things it can load: the real chat server (TCRP handshake,
- * then chat datagrams) and the trivial relay (a made-up three-byte header in
- * front of a ready-made EVENT, so receivers read both the same way).
+ * like, for the things it can load: the real chat server in plain text (TCRP
+ * handshake, then chat datagrams), the same server sealed (sealed_wire.ts),
+ * and the trivial relay (a made-up three-byte header in front of a
+ * ready-made EVENT, so receivers read both the same way).
  */
 import { ClientKind, encodeClientDatagram, ServerKind } from "../../protocol/datagram.ts";
 import { encodeUtf8 } from "../../protocol/bytes.ts";
 import { roomRequest } from "../../testing/raw_client.ts";
 import { type OwnedMember, roomName } from "./layout.ts";
+import { readEventStamp, type Stamp } from "./stamp.ts";
 import type { HostPort } from "../../protocol/host_port.ts";
 
 /** One member's datagrams. */
 export interface MemberWire {
   /** Where its datagrams go. */
   to: HostPort;
-  /** The datagram that registers its endpoint (HELLO). */
-  hello: Uint8Array;
-  /** Whether a received datagram answers the hello (WELCOME). */
+  /** The datagram that registers its endpoint (HELLO); sealed, each one has a fresh counter. */
+  hello(): Uint8Array;
+  /**
+   * Reads a received datagram as an EVENT: "stamp" with `out` filled (a
+   * bench message), "event" (another event), null (not an EVENT: see
+   * {@linkcode isWelcome}).
+   */
+  readStamp(bytes: Uint8Array, out: Stamp): "stamp" | "event" | null;
+  /** Whether a received datagram that is no EVENT answers the hello (WELCOME). */
   isWelcome(bytes: Uint8Array): boolean;
   /** A MESSAGE with this id and text. */
   message(msgId: number, text: Uint8Array): Uint8Array;
@@ -26,9 +34,25 @@ export interface MemberWire {
   heartbeatMs: number;
 }
 
+/** What a sealed target's receivers checked in a step (sealed_wire.ts); zeros for plain ones. */
+export interface ReceiverChecks {
+  /** Room datagrams opened (the first copy of each counter a generator process got). */
+  opened: number;
+  /** Of those, signatures verified (1 in VERIFY_EVERY). */
+  verified: number;
+  /** Other copies matched to an opened one by counter, length and signature tail. */
+  matched: number;
+  /** Copies that did not open, verify or match: never counted as deliveries. */
+  rejected: number;
+}
+
 /** Something that makes member wires. */
 export interface Target {
   join(owned: OwnedMember): Promise<MemberWire>;
+  /** A new step begins (the sealed target forgets what it opened). */
+  startStep?(): void;
+  /** The sealed target's checks since the step began. */
+  readonly checks?: ReceiverChecks;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,7 +100,9 @@ function chatWire(
   prefix[prefix.length - 1] = ClientKind.MESSAGE;
   return {
     to,
-    hello: encodeClientDatagram({ roomName: room, token, body: { kind: "hello", lastSeq: 0 } }),
+    hello: () =>
+      encodeClientDatagram({ roomName: room, token, body: { kind: "hello", lastSeq: 0 } }),
+    readStamp: readEventStamp,
     isWelcome: (bytes) => bytes[0] === ServerKind.WELCOME,
     message(msgId, text) {
       const out = new Uint8Array(prefix.length + 4 + text.length);
@@ -107,7 +133,8 @@ export function relayTarget(hostname: string, port: number): Target {
       let seq = 0;
       return Promise.resolve({
         to: { hostname, port },
-        hello: new Uint8Array([RelayKind.REGISTER, hi, lo]),
+        hello: () => new Uint8Array([RelayKind.REGISTER, hi, lo]),
+        readStamp: readEventStamp,
         isWelcome: (bytes) => bytes.length === 1 && bytes[0] === RelayKind.REGISTER,
         message(_msgId, text) {
           // RELAY header, then an EVENT: kind, seq, time (0), type 1, empty name, text.
