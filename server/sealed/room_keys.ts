@@ -37,6 +37,14 @@ export const ROOM_CACHE_ENTRIES = 64;
  * for 64 short messages.
  */
 export const ROOM_CACHE_BYTES = 128 * 1024;
+/**
+ * A cached EVENT whose counter is this far behind the room's goes out sealed
+ * afresh instead: a client keeps a window of 2048 room counters
+ * (protocol/replay_window.ts) and drops anything older unopened, so an old
+ * cached copy would be a replay nobody can read, and the gap it should repair
+ * would never close while the epoch lasts.
+ */
+export const CACHE_COUNTER_SPAN = 1024;
 /** The last epoch number (u32 on the wire). */
 export const MAX_EPOCH = 0xffff_ffff;
 /** Bytes of an epoch key. */
@@ -75,7 +83,7 @@ export class RoomKeys<Held> {
   #counter = 0;
   #pending = false;
   #lastRekeyAt = -Infinity;
-  #cache = new Map<number, { plain: Uint8Array; sealed: Uint8Array }>();
+  #cache = new Map<number, { plain: Uint8Array; sealed: Uint8Array; counter: number }>();
   #cacheBytes = 0;
   #held: Held[] = [];
 
@@ -149,15 +157,17 @@ export class RoomKeys<Held> {
    * The sealed EVENT of seq `seq` under the current epoch, if cached and
    * sealed from exactly `plain` (a seq names one event of one room
    * instance; comparing costs far less than a seal, and keeps a stale
-   * entry from ever going out).
+   * entry from ever going out), and sealed within the last
+   * {@linkcode CACHE_COUNTER_SPAN} counters.
    */
   cached(seq: number, plain: Uint8Array): Uint8Array | undefined {
     const entry = this.#cache.get(seq);
-    return entry !== undefined && equalBytes(entry.plain, plain) ? entry.sealed : undefined;
+    if (entry === undefined || this.#counter - entry.counter > CACHE_COUNTER_SPAN) return undefined;
+    return equalBytes(entry.plain, plain) ? entry.sealed : undefined;
   }
 
   /** Caches a sealed EVENT under the current epoch; the oldest go past the bounds. */
-  remember(seq: number, plain: Uint8Array, sealed: Uint8Array): void {
+  remember(seq: number, plain: Uint8Array, sealed: Uint8Array, counter: number): void {
     const { cacheEntries, cacheBytes } = this.#options;
     const size = plain.length + sealed.length;
     if (size > cacheBytes) return;
@@ -166,7 +176,7 @@ export class RoomKeys<Held> {
       this.#cache.delete(seq);
       this.#cacheBytes -= old.plain.length + old.sealed.length;
     }
-    this.#cache.set(seq, { plain, sealed });
+    this.#cache.set(seq, { plain, sealed, counter });
     this.#cacheBytes += size;
     for (const [oldSeq, entry] of this.#cache) {
       if (this.#cache.size <= cacheEntries && this.#cacheBytes <= cacheBytes) break;

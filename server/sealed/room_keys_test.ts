@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REKEY_INTERVAL_MS, RoomKeys } from "./room_keys.ts";
+import { CACHE_COUNTER_SPAN, REKEY_INTERVAL_MS, RoomKeys } from "./room_keys.ts";
 
 function keys(options: Partial<ConstructorParameters<typeof RoomKeys>[0]> = {}) {
   let now = 0;
@@ -68,17 +68,28 @@ Deno.test("room keys: the last epoch is never passed", () => {
 Deno.test("room keys: the cache serves one seq's exact bytes, is bounded, and empties at a rekey", () => {
   const { room } = keys({ cacheEntries: 2, cacheBytes: 100 });
   const plain = (seq: number) => new Uint8Array([0x81, 0, 0, 0, seq]);
-  room.remember(1, plain(1), new Uint8Array(10));
+  room.remember(1, plain(1), new Uint8Array(10), room.takeCounter());
   assert.equal(room.cached(1, plain(1))?.length, 10);
   assert.equal(room.cached(1, plain(2)), undefined); // another event under that seq: never served
-  room.remember(2, plain(2), new Uint8Array(10));
-  room.remember(3, plain(3), new Uint8Array(10));
+  room.remember(2, plain(2), new Uint8Array(10), room.takeCounter());
+  room.remember(3, plain(3), new Uint8Array(10), room.takeCounter());
   assert.equal(room.cacheSize, 2);
   assert.equal(room.cached(1, plain(1)), undefined);
-  room.remember(4, plain(4), new Uint8Array(90)); // past the bytes: the older ones go
+  room.remember(4, plain(4), new Uint8Array(90), room.takeCounter()); // past the bytes: the older ones go
   assert.equal(room.cacheSize, 1);
   assert.equal(room.cacheBytes, 95);
   room.markDeparture();
   room.rekey();
   assert.equal(room.cacheSize, 0);
+});
+
+Deno.test("room keys: a cached EVENT sealed more than CACHE_COUNTER_SPAN counters ago is sealed afresh", () => {
+  const { room } = keys();
+  const plain = new Uint8Array([0x81, 0, 0, 0, 7]);
+  room.remember(7, plain, new Uint8Array(10), room.takeCounter());
+  for (let i = 1; i < CACHE_COUNTER_SPAN; i++) room.takeCounter(); // the next counter is SPAN on
+  assert.equal(room.cached(7, plain)?.length, 10, "still within a client's window");
+  room.takeCounter();
+  // Past it a client would drop the copy as too old to tell from a replay, unopened.
+  assert.equal(room.cached(7, plain), undefined);
 });

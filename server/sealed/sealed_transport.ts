@@ -302,7 +302,7 @@ export class SealedUdpTransport implements EndpointTransport {
       });
       this.#options.onSeal?.(keys.key, datagramNonce(counter));
       this.stats.roomSeals++;
-      keys.remember(seq, bytes, sealed);
+      keys.remember(seq, bytes, sealed, counter);
     }
     const targets: SealedEndpoint[] = [];
     for (const endpoint of to) {
