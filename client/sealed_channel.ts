@@ -273,9 +273,6 @@ export class SealedChannel {
     if (!this.#roomWindow.canAccept(header.counter)) return this.#drop("replay");
     const key = this.#keyFor(header.epoch);
     if (key === "stale") return this.#drop("epoch");
-    if (key === "unknown" && this.#unknownEpoch.length >= MAX_UNKNOWN_EPOCH_DATAGRAMS) {
-      return this.#drop("buffer");
-    }
     // The signature first: it is what says the server wrote this, whatever the key.
     if (!(await verifyRoomDatagram(this.#crypto, this.#params.signingKey, bytes))) {
       return this.#drop("signature");
@@ -336,7 +333,10 @@ export class SealedChannel {
       this.#drop("replay");
       return;
     }
-    this.#unknownEpoch.push(datagram);
+    // A full buffer still asks: the HELLO that should have brought the key may
+    // have been lost, and with nothing more kept nothing else would ask again.
+    if (this.#unknownEpoch.length >= MAX_UNKNOWN_EPOCH_DATAGRAMS) this.#drop("buffer");
+    else this.#unknownEpoch.push(datagram);
     const now = this.#options.scheduler.now();
     // Before WELCOME the HELLOs are under way anyway; they bring the key.
     if (this.#current !== null && now - this.#lastKeyAskAt >= UNKNOWN_EPOCH_HELLO_MS) {
