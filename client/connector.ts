@@ -8,7 +8,7 @@
  */
 import type { JoinAccepted, RoomRequest } from "../protocol/tcrp.ts";
 import type { HostPort } from "../protocol/host_port.ts";
-import { sameBytes } from "../protocol/sealed_datagram.ts";
+import { bytesToHex, sameBytes } from "../protocol/bytes.ts";
 import {
   type SealedSessionParams,
   type ServerKeyCheck,
@@ -180,11 +180,7 @@ export function keepFirstServerKey(
 
 /** The default words for a changed key: both keys in full, in hex. */
 function describeKeyChange(kept: Uint8Array, actual: Uint8Array): string {
-  return `the server's key changed since this session first connected (was ${hex(kept)}, ` +
-    `now ${hex(actual)}); nothing was sent. If the server's key was replaced ` +
+  return `the server's key changed since this session first connected (was ${bytesToHex(kept)}, ` +
+    `now ${bytesToHex(actual)}); nothing was sent. If the server's key was replaced ` +
     "on purpose, trust the new one and join again";
-}
-
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

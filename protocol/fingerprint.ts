@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { sameBytes } from "./bytes.ts";
 import type { CryptoProvider } from "./sealed_types.ts";
 
 /** What every written fingerprint starts with. */
@@ -89,8 +90,5 @@ export function parseFingerprint(text: string): Uint8Array {
 
 /** True when both are the same 32 bytes (compared in full, in constant time for equal lengths). */
 export function sameFingerprint(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
+  return sameBytes(a, b);
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import type { CryptoProvider, X25519KeyPair } from "./sealed_types.ts";
 
 /** The Noise protocol name; it is also the initial handshake hash (exactly 32 bytes). */
@@ -39,12 +40,6 @@ const MESSAGE_2_LEAST = S_END + TAG_BYTES; // and the sealed payload
 const MAX_NONCE = 2n ** 64n - 1n; // reserved by the spec (section 5.1): never used
 const EMPTY = new Uint8Array(0);
 const DEAD = -1; // the step of a handshake that failed
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
-  parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
-  return out;
-}
 
 /**
  * A Noise CipherState (section 5.1): a key, or none yet, and a 64-bit nonce
@@ -115,7 +110,7 @@ class SymmetricState {
   #hkdf(ikm: Uint8Array): [Uint8Array, Uint8Array] {
     const tempKey = this.#crypto.hmacSha256(this.#ck, ikm);
     const first = this.#crypto.hmacSha256(tempKey, Uint8Array.of(1));
-    return [first, this.#crypto.hmacSha256(tempKey, concat(first, Uint8Array.of(2)))];
+    return [first, this.#crypto.hmacSha256(tempKey, concatBytes(first, Uint8Array.of(2)))];
   }
 
   mixKey(ikm: Uint8Array): void {
@@ -125,7 +120,7 @@ class SymmetricState {
   }
 
   mixHash(data: Uint8Array): void {
-    this.#h = this.#crypto.sha256(concat(this.#h, data));
+    this.#h = this.#crypto.sha256(concatBytes(this.#h, data));
   }
 
   encryptAndHash(plaintext: Uint8Array): Uint8Array {
@@ -211,7 +206,7 @@ export class NoiseNxInitiator extends NxHandshake {
   writeMessage1(payload: Uint8Array = EMPTY): Uint8Array {
     return this.run(0, "message 1", () => {
       this.state.mixHash(this.e.publicKey);
-      const message = concat(this.e.publicKey, this.state.encryptAndHash(payload));
+      const message = concatBytes(this.e.publicKey, this.state.encryptAndHash(payload));
       return NxHandshake.checkSize(message, DH_BYTES, "Noise message 1");
     });
   }
@@ -266,7 +261,7 @@ export class NoiseNxResponder extends NxHandshake {
       this.state.mixKey(this.dh(this.e.privateKey, re));
       const s = this.state.encryptAndHash(this.#s.publicKey);
       this.state.mixKey(this.dh(this.#s.privateKey, re));
-      const message = concat(this.e.publicKey, s, this.state.encryptAndHash(payload));
+      const message = concatBytes(this.e.publicKey, s, this.state.encryptAndHash(payload));
       return NxHandshake.checkSize(message, MESSAGE_2_LEAST, "Noise message 2");
     });
   }

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { ByteReader, ByteWriter, encodeUtf8 } from "./bytes.ts";
+import { ByteReader, ByteWriter, concatBytes, encodeUtf8, sameBytes } from "./bytes.ts";
 import { MAX_DATAGRAM_BYTES } from "./datagram.ts";
 import { ProtocolError } from "./errors.ts";
 import type { CryptoProvider, Ed25519Signer } from "./sealed_types.ts";
@@ -142,7 +142,7 @@ export function sealMemberDatagram(
   const header = new ByteWriter(MEMBER_HEADER_BYTES).u8(SEALED_MARKER).u8(SealedType.MEMBER)
     .bytes(o.sessionId).u64(o.counter).finish();
   const sealed = crypto.aeadSeal(o.key, datagramNonce(o.counter), o.inner, header);
-  return concat(header, sealed);
+  return concatBytes(header, sealed);
 }
 
 /**
@@ -182,8 +182,11 @@ export function sealRoomDatagram(
   checkSize(ROOM_OVERHEAD_BYTES + o.inner.length);
   const header = new ByteWriter(ROOM_HEADER_BYTES).u8(SEALED_MARKER).u8(SealedType.ROOM)
     .u32(o.epoch).u64(o.counter).finish();
-  const signed = concat(header, crypto.aeadSeal(o.key, datagramNonce(o.counter), o.inner, header));
-  return concat(signed, o.signer.sign(signed));
+  const signed = concatBytes(
+    header,
+    crypto.aeadSeal(o.key, datagramNonce(o.counter), o.inner, header),
+  );
+  return concatBytes(signed, o.signer.sign(signed));
 }
 
 /**
@@ -254,20 +257,5 @@ export function resetTokenOf(
   return crypto.hmacSha256(resetKey, sessionId).slice(0, RESET_TOKEN_BYTES);
 }
 
-/**
- * Whether two byte arrays are equal, in time that depends only on their
- * lengths (for reset tokens); false at once for different lengths.
- */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
+// Reset tokens are compared with it; callers of the sealed codecs find it here.
+export { sameBytes };

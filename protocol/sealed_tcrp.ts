@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { encodeUtf8 } from "./bytes.ts";
+import { bytesToHex, encodeUtf8 } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 import { validateUsernameForm } from "./names.ts";
 import type { SealedSessionParams } from "./sealed_types.ts";
@@ -174,7 +174,7 @@ export function encodeSealedAnswer(answer: SealedAnswer): Uint8Array {
       if (session[key].length !== size) {
         throw new RangeError(`${key} is ${session[key].length} bytes, not ${size}`);
       }
-      body[key] = toHex(session[key]);
+      body[key] = bytesToHex(session[key]);
     }
     body.passwordProtected = session.passwordProtected;
     body.host = session.host;
@@ -268,10 +268,4 @@ function hexField(body: Record<string, unknown>, key: string, size: number): Uin
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = parseInt(value.slice(i * 2, i * 2 + 2), 16);
   return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { bytesToHex } from "../protocol/bytes.ts";
 import {
   type ClientDatagram,
   CloseReason,
@@ -55,11 +56,9 @@ export * from "./registry_types.ts";
 /** MESSAGE ids remembered per member for duplicate suppression. */
 const REMEMBERED_MSG_IDS = 1_024;
 
-/** Hex form of a token, used as a map key. */
+/** Hex form of a token, used as a map key (the sealed session table keys by it too). */
 export function tokenKey(token: Uint8Array): string {
-  let key = "";
-  for (const byte of token) key += byte.toString(16).padStart(2, "0");
-  return key;
+  return bytesToHex(token);
 }
 
 /** Rooms, members and tokens, and the rules that change them. */

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { sameBytes } from "../protocol/bytes.ts";
 import { NoiseNxResponder } from "../protocol/noise.ts";
 import type { CryptoProvider, X25519KeyPair } from "../protocol/sealed_types.ts";
 import {
@@ -182,8 +183,4 @@ function sealedAnswerOf(outcome: HandshakeOutcome, signingKey: Uint8Array): Seal
       };
     }
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

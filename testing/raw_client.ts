@@ -4,7 +4,7 @@
  * Every wait has a deadline, and every socket has a close.
  */
 import assert from "node:assert/strict";
-import { encodeUtf8 } from "../protocol/bytes.ts";
+import { concatBytes, encodeUtf8 } from "../protocol/bytes.ts";
 import {
   type ClientBody,
   decodeServerDatagram,
@@ -350,16 +350,8 @@ export function rawHeader(fields: {
   return header;
 }
 
-/** Joins byte arrays. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+// Tests import it from here beside the raw frames they join.
+export { concatBytes };
 
 /** The status of a state-1 answer. */
 export function statusOf(response: TcrpResponse): number {

@@ -104,14 +104,3 @@ export const cheapPasswords = {
   verify: (password: string, record: { hash: Uint8Array }) =>
     Promise.resolve(sameBytes(encodeUtf8(password), record.hash)),
 };
-
-/** The parts, one after the other. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}

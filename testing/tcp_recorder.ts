@@ -8,6 +8,7 @@
  * close() ends every connection and awaits every loop, so the test
  * sanitizers find nothing open.
  */
+import { concatBytes } from "../protocol/bytes.ts";
 import type { HostPort } from "../protocol/host_port.ts";
 
 /** Which way bytes are going. */
@@ -60,17 +61,6 @@ export interface TcpRecorder {
   frames(direction: TcpDirection): RawFrame[][];
   /** Stops accepting, closes every connection, awaits every loop. */
   close(): Promise<void>;
-}
-
-/** The parts, one after the other. */
-export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /**
@@ -192,7 +182,7 @@ export function startTcpRecorder(options: TcpRecorderOptions): TcpRecorder {
     addr: listener.addr as Deno.NetAddr,
     connections,
     accepting: true,
-    streams: (direction) => connections.map((c) => joinBytes(c[direction])),
+    streams: (direction) => connections.map((c) => concatBytes(...c[direction])),
     frames: (direction) => recorder.streams(direction).map(splitFrames),
     async close() {
       if (closed) return;

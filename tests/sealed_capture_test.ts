@@ -7,6 +7,7 @@
  * server whose handshake was changed on the way, stops before it sends its
  * request (no state-3 frame ever reaches the relay).
  */
+import { concatBytes } from "../protocol/bytes.ts";
 import assert from "node:assert/strict";
 import {
   type ChildHandle,
@@ -18,7 +19,6 @@ import {
 } from "../testing/cli.ts";
 import { findTexts, freeUdpPort, startUdpRecorder, type UdpRecorder } from "../testing/capture.ts";
 import {
-  joinBytes,
   type RawFrame,
   type Rewrite,
   splitFrames,
@@ -299,7 +299,7 @@ function startPlainFake(
         const n = await conn.read(buffer);
         if (n === null) return;
         chunks.push(buffer.slice(0, n));
-        const frames = splitFrames(joinBytes(chunks));
+        const frames = splitFrames(concatBytes(...chunks));
         const first = frames[0];
         if (first === undefined || answered) continue;
         answered = true;
@@ -375,7 +375,7 @@ for (const operation of ["echo", "plain"] as const) {
           "nothing pinned",
         );
         assert.ok(fake.received.length >= 1);
-        const frames = fake.received.flatMap((c) => splitFrames(joinBytes(c)));
+        const frames = fake.received.flatMap((c) => splitFrames(concatBytes(...c)));
         assert.ok(frames.length >= 1);
         assert.deepEqual(frames.filter((f) => f.state === SealedState.REQUEST), [], "no state 3");
         assert.ok(frames.every((f) => f.state === SealedState.HELLO && f.payload.length === 32));

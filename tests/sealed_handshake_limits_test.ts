@@ -10,7 +10,7 @@ import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { ChatRefusedError, ChatTransportError } from "../client/errors.ts";
 import { sealedRoomExchange } from "../client/sealed_exchange.ts";
 import { requestSealedMembership, requestSealedRoomList } from "../client/tcrp_client.ts";
-import { encodeUtf8 } from "../protocol/bytes.ts";
+import { concatBytes, encodeUtf8 } from "../protocol/bytes.ts";
 import { NoiseNxInitiator } from "../protocol/noise.ts";
 import { sealedHelloHeader, sealedPrologue } from "../protocol/sealed_tcrp.ts";
 import {
@@ -22,14 +22,7 @@ import {
 } from "../protocol/tcrp.ts";
 import { earlyRefusalFrame, SealedResponder } from "../server/sealed_responder.ts";
 import { tcrpRequest } from "../testing/raw_client.ts";
-import {
-  ask,
-  concat,
-  recordingStream,
-  server,
-  trusting,
-  withServer,
-} from "../testing/sealed_tcrp.ts";
+import { ask, recordingStream, server, trusting, withServer } from "../testing/sealed_tcrp.ts";
 import { waitUntil } from "../testing/wait.ts";
 
 Deno.test("sealed TCRP: the request timeout covers the second client frame", async () => {
@@ -170,7 +163,7 @@ Deno.test("sealed TCRP: neither the name, the password nor the session keys cros
     } finally {
       close();
     }
-    const wire = new TextDecoder("latin1").decode(concat([...written, ...read]));
+    const wire = new TextDecoder("latin1").decode(concatBytes(...written, ...read));
     for (const secret of ["zanzibar", "correct horse"]) {
       assert.equal(wire.includes(secret), false, secret);
     }

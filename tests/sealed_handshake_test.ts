@@ -5,6 +5,7 @@
  * request, and a replayed transcript creates nothing. The limits are in
  * sealed_handshake_limits_test.ts.
  */
+import { concatBytes } from "../protocol/bytes.ts";
 import assert from "node:assert/strict";
 import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { ChatRefusedError } from "../client/errors.ts";
@@ -19,14 +20,7 @@ import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { SealedState } from "../protocol/tcrp.ts";
 import { PLAINTEXT_REFUSAL } from "../server/handshake.ts";
 import { tcrpRequest } from "../testing/raw_client.ts";
-import {
-  ask,
-  concat,
-  recordingStream,
-  server,
-  trusting,
-  withServer,
-} from "../testing/sealed_tcrp.ts";
+import { ask, recordingStream, server, trusting, withServer } from "../testing/sealed_tcrp.ts";
 import { waitUntil } from "../testing/wait.ts";
 
 Deno.test("sealed TCRP: create, join with a password, list with modes; plain and sealed rooms keep apart", async () => {
@@ -140,7 +134,7 @@ Deno.test("sealed TCRP: a replayed transcript (state 0 and state 3 at once) gets
     const before = s.registry.listRooms();
     for (const transcript of [joining.written, creating.written]) {
       assert.equal(transcript.length, 2);
-      const replay = await tcrpRequest(s.tcpAddr, concat(transcript), { timeoutMs: 3_000 });
+      const replay = await tcrpRequest(s.tcpAddr, concatBytes(...transcript), { timeoutMs: 3_000 });
       // Had state 3 opened, a sealed answer (a 409 at least) would follow message 2.
       assert.deepEqual(replay.frames.map((f) => f.state), [SealedState.SERVER_HELLO]);
       assert.equal(replay.closedByServer, true);
@@ -167,7 +161,9 @@ Deno.test("sealed TCRP: a replay of a CREATE whose room has closed creates nothi
     // The host never says HELLO: the sweep revokes it and the room closes.
     await waitUntil(() => s.registry.roomCount === 0, "the room closed", 5_000);
     assert.deepEqual(removed, ["gone/ann"]);
-    const replay = await tcrpRequest(s.tcpAddr, concat(creating.written), { timeoutMs: 3_000 });
+    const replay = await tcrpRequest(s.tcpAddr, concatBytes(...creating.written), {
+      timeoutMs: 3_000,
+    });
     assert.deepEqual(replay.frames.map((f) => f.state), [SealedState.SERVER_HELLO]);
     assert.equal(s.registry.roomCount, 0);
     assert.deepEqual(removed, ["gone/ann"]);

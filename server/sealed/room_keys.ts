@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { sameBytes } from "../../protocol/bytes.ts";
 import { MAX_COUNTER } from "../../protocol/sealed_datagram.ts";
 
 /** Shortest time between two departure rekeys of one room: at most 2 a second. */
@@ -163,7 +164,7 @@ export class RoomKeys<Held> {
   cached(seq: number, plain: Uint8Array): Uint8Array | undefined {
     const entry = this.#cache.get(seq);
     if (entry === undefined || this.#counter - entry.counter > CACHE_COUNTER_SPAN) return undefined;
-    return equalBytes(entry.plain, plain) ? entry.sealed : undefined;
+    return sameBytes(entry.plain, plain) ? entry.sealed : undefined;
   }
 
   /** Caches a sealed EVENT under the current epoch; the oldest go past the bounds. */
@@ -223,10 +224,4 @@ export class RoomKeys<Held> {
     this.#cache.clear();
     this.#cacheBytes = 0;
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -14,6 +14,7 @@
  */
 import { canonicalKey } from "../../protocol/names.ts";
 import { ReplayWindow } from "../../protocol/replay_window.ts";
+import { bytesToHex } from "../../protocol/bytes.ts";
 import { MAX_COUNTER, resetTokenOf, SESSION_ID_BYTES } from "../../protocol/sealed_datagram.ts";
 import type {
   CryptoProvider,
@@ -21,6 +22,7 @@ import type {
   IssuedSession,
   SealedSessionIssuer,
 } from "../../protocol/sealed_types.ts";
+import { tokenKey } from "../registry.ts";
 import { SealedEndpoint, SessionPaths } from "./paths.ts";
 import { RoomKeys, type RoomKeysOptions } from "./room_keys.ts";
 
@@ -83,9 +85,9 @@ export class SealedSession {
     counterLimit: number;
   }) {
     this.id = fields.id;
-    this.idHex = hexOf(fields.id);
+    this.idHex = bytesToHex(fields.id);
     this.token = fields.token;
-    this.tokenKey = hexOf(fields.token);
+    this.tokenKey = tokenKey(fields.token);
     this.roomName = fields.roomName;
     this.clientKey = fields.clientKey;
     this.serverKey = fields.serverKey;
@@ -158,11 +160,11 @@ export class SealedSessions implements SealedSessionIssuer {
    */
   issue(memberToken: Uint8Array, roomName: string): IssuedSession {
     const { crypto } = this.#options;
-    const tokenKey = hexOf(memberToken);
-    const previous = this.#byToken.get(tokenKey);
+    const memberKey = tokenKey(memberToken);
+    const previous = this.#byToken.get(memberKey);
     if (previous !== undefined) this.#forget(previous);
     let id: Uint8Array;
-    do id = crypto.randomBytes(SESSION_ID_BYTES); while (this.#byId.has(hexOf(id)));
+    do id = crypto.randomBytes(SESSION_ID_BYTES); while (this.#byId.has(bytesToHex(id)));
     const channel = this.#channelOf(roomName);
     const session = new SealedSession({
       id,
@@ -176,7 +178,7 @@ export class SealedSessions implements SealedSessionIssuer {
       counterLimit: this.#options.memberCounterLimit ?? MAX_COUNTER,
     });
     this.#byId.set(session.idHex, session);
-    this.#byToken.set(tokenKey, session);
+    this.#byToken.set(memberKey, session);
     channel.sessions.add(session);
     return {
       sessionId: session.id,
@@ -188,7 +190,7 @@ export class SealedSessions implements SealedSessionIssuer {
 
   /** The session named by a datagram's 8-byte session id. */
   byId(sessionId: Uint8Array): SealedSession | undefined {
-    return this.#byId.get(hexOf(sessionId));
+    return this.#byId.get(bytesToHex(sessionId));
   }
 
   /** The session of a member token (hex, as the registry keys members). */
@@ -241,13 +243,4 @@ export class SealedSessions implements SealedSessionIssuer {
     }
     return channel;
   }
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** Lower-case hex of `bytes`. */
-export function hexOf(bytes: Uint8Array): string {
-  let hex = "";
-  for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i]!];
-  return hex;
 }

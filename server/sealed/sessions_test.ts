@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { nodeCrypto } from "../../crypto/node_crypto.ts";
 import { resetTokenOf } from "../../protocol/sealed_datagram.ts";
-import { hexOf, SealedSessions } from "./sessions.ts";
+import { tokenKey } from "../registry.ts";
+import { SealedSessions } from "./sessions.ts";
 
 const staticKey = nodeCrypto.x25519KeyPair();
 const table = () =>
@@ -22,7 +23,7 @@ Deno.test("sessions: each admission gets fresh keys, an id of its own and the re
   assert.equal(a.sessionId.length, 8);
   assert.deepEqual(a.resetToken, resetTokenOf(nodeCrypto, staticKey.privateKey, a.sessionId));
   assert.deepEqual(sessions.resetTokenFor(a.sessionId), a.resetToken);
-  assert.equal(sessions.byId(a.sessionId)?.tokenKey, hexOf(token(1)));
+  assert.equal(sessions.byId(a.sessionId)?.tokenKey, tokenKey(token(1)));
   assert.equal(sessions.signingKey.length, 32);
 });
 
@@ -30,21 +31,21 @@ Deno.test("sessions: one room channel per room instance, whatever the spelling; 
   const sessions = table();
   sessions.issue(token(1), "Lobby");
   sessions.issue(token(2), "lobby");
-  const channel = sessions.byTokenKey(hexOf(token(1)))!.channel;
-  assert.equal(sessions.byTokenKey(hexOf(token(2)))!.channel, channel);
+  const channel = sessions.byTokenKey(tokenKey(token(1)))!.channel;
+  assert.equal(sessions.byTokenKey(tokenKey(token(2)))!.channel, channel);
   assert.equal(sessions.channelCount, 1);
-  sessions.onRemoved({ tokenKey: hexOf(token(2)) });
+  sessions.onRemoved({ tokenKey: tokenKey(token(2)) });
   assert.equal(channel.keys.rekeyPending, true);
   assert.equal(sessions.size, 1);
-  sessions.onRemoved({ tokenKey: hexOf(token(1)) });
+  sessions.onRemoved({ tokenKey: tokenKey(token(1)) });
   assert.equal(sessions.channelCount, 0);
   // The room made again later is a new instance: a new channel, a new key.
   sessions.issue(token(3), "lobby");
-  const next = sessions.byTokenKey(hexOf(token(3)))!.channel;
+  const next = sessions.byTokenKey(tokenKey(token(3)))!.channel;
   assert.notEqual(next, channel);
   assert.notDeepEqual(next.keys.key, channel.keys.key);
   // Members of plain rooms have no session.
-  sessions.onRemoved({ tokenKey: hexOf(token(9)) });
+  sessions.onRemoved({ tokenKey: tokenKey(token(9)) });
   assert.equal(sessions.size, 1);
 });
 

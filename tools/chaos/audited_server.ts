@@ -17,6 +17,7 @@
  */
 import { Command, Option } from "commander";
 import { nodeCrypto } from "../../crypto/node_crypto.ts";
+import { bytesToHex } from "../../protocol/bytes.ts";
 import { DEFAULT_SERVER_CONFIG, SERVE_FLAGS, serverConfigFrom } from "../../server/config.ts";
 import { createLogger } from "../../server/log.ts";
 import { startChatServer } from "../../server/server.ts";
@@ -112,7 +113,7 @@ export class AuditedServer {
     });
     try {
       const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(toHex(privateKey) + "\n"));
+      await writer.write(new TextEncoder().encode(bytesToHex(privateKey) + "\n"));
       await writer.close();
       const match = await stderr.waitFor(LISTENING, 15_000);
       server = new AuditedServer(child, stderr, [Number(match[2]), Number(match[3])]);
@@ -157,10 +158,6 @@ export class AuditedServer {
       this.child.kill(signal);
     } catch { /* it exited meanwhile */ }
   }
-}
-
-function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fromHex(text: string): Uint8Array {
