@@ -199,14 +199,17 @@ export function startChatServer(
       }, REPLAY_DRAIN_MS);
     },
   });
-  const strangers = new KeyedRateLimiter({
-    ratePerSecond: config.unauthenticatedRate,
-    burst: config.unauthenticatedRate * 2,
-    clock: monotonic,
-    // A spoofed-source flood must not grow this map without bound; past it, new
-    // addresses are treated as over the limit (dropped), which only costs strangers.
-    maxKeys: 10_000,
-  });
+  // What strangers get back, per address: plain ERRORs, and (a budget apart) stateless resets.
+  const strangerLimiter = () =>
+    new KeyedRateLimiter({
+      ratePerSecond: config.unauthenticatedRate,
+      burst: config.unauthenticatedRate * 2,
+      clock: monotonic,
+      // A spoofed-source flood must not grow this map without bound; past it, new
+      // addresses are treated as over the limit (dropped), which only costs strangers.
+      maxKeys: 10_000,
+    });
+  const strangers = strangerLimiter();
   const sealedTransport = new SealedUdpTransport({
     socket: datagrams,
     crypto,
@@ -215,13 +218,7 @@ export function startChatServer(
     monotonic,
     ...(hooks.onSeal ? { onSeal: hooks.onSeal } : {}),
   });
-  // Stateless resets per address, apart from the plain ERRORs' budget.
-  const resets = new KeyedRateLimiter({
-    ratePerSecond: config.unauthenticatedRate,
-    burst: config.unauthenticatedRate * 2,
-    clock: monotonic,
-    maxKeys: 10_000,
-  });
+  const resets = strangerLimiter();
   const sealedFront = new SealedFrontEnd({
     sessions,
     transport: sealedTransport,

@@ -21,7 +21,12 @@ import { bytesToHex } from "../../protocol/bytes.ts";
 import { DEFAULT_SERVER_CONFIG, SERVE_FLAGS, serverConfigFrom } from "../../server/config.ts";
 import { createLogger } from "../../server/log.ts";
 import { startChatServer } from "../../server/server.ts";
-import { OutputCollector, REPO_ROOT, withoutDenoDownloads } from "../../testing/cli.ts";
+import {
+  LOOPBACK_ANY_PORTS,
+  OutputCollector,
+  REPO_ROOT,
+  withoutDenoDownloads,
+} from "../../testing/cli.ts";
 import {
   AUDIT_HASH_BYTES,
   auditHash,
@@ -76,12 +81,7 @@ export class AuditedServer {
         "--allow-read",
         "--allow-ffi",
         new URL(import.meta.url).pathname,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--udp-port",
-        "0",
+        ...LOOPBACK_ANY_PORTS,
         ...args,
       ],
       cwd: REPO_ROOT, // deno.json's imports, whatever directory the suite was started from
