@@ -9,7 +9,7 @@ import { VirtualClock } from "../testing/virtual_time.ts";
 import { FakeConnector, welcome } from "./fake_network_test_util.ts";
 import { type JoinFlags, serverKeyCheckFor, sessionOptionsOf } from "./join_command.ts";
 import { nodeSha256, PinStore, ServerKeyChangedError } from "./pin_store.ts";
-import { isolatedEnv } from "../tests/test_env.ts";
+import { isolatedEnv } from "../testing/isolated_env.ts";
 import { ChatSession } from "./session.ts";
 import { TcpUdpConnector } from "./tcp_udp_connector.ts";
 import { nodeCrypto } from "../crypto/node_crypto.ts";

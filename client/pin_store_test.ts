@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fingerprintText, formatFingerprint } from "../protocol/fingerprint.ts";
 import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
-import { isolatedEnv } from "../tests/test_env.ts";
+import { isolatedEnv } from "../testing/isolated_env.ts";
 import {
   defaultPinsPath,
   explicitKeyCheck,

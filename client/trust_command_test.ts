@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fingerprintText } from "../protocol/fingerprint.ts";
-import { isolatedEnv } from "../tests/test_env.ts";
+import { isolatedEnv } from "../testing/isolated_env.ts";
 import { withChildren } from "../testing/cli.ts";
 import { nodeSha256, PinStore } from "./pin_store.ts";
 import {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isolatedEnv } from "../tests/test_env.ts";
+import { isolatedEnv } from "../testing/isolated_env.ts";
 import {
   decodeKeyFile,
   defaultKeyFilePath,

@@ -421,13 +421,6 @@ export class Children {
     return this.#home;
   }
 
-  /** XDG_CONFIG_HOME and XDG_DATA_HOME of {@linkcode home} (the name main's Children uses). */
-  get homeDirs(): { config: string; data: string } {
-    const home = this.home;
-    if (home === null) throw new Error("this process may not make a temporary directory");
-    return { config: home.configHome, data: home.dataHome };
-  }
-
   /** Spawns `chat ARGS...` through Deno.execPath(). */
   chat(args: string[], options: SpawnOptions = {}): ChildHandle {
     return this.spawn(Deno.execPath(), chatArgs(args), {

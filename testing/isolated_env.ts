@@ -19,7 +19,7 @@ import process from "node:process";
  * is elsewhere: without it the child would look for (and download) every
  * npm package again under the temporary HOME.
  */
-export function denoDir(): string {
+function denoDir(): string {
   const set = Deno.env.get("DENO_DIR");
   if (set) return set;
   const home = Deno.env.get("HOME") ?? "";
