@@ -233,7 +233,7 @@ export class WsConnection {
     while (written < bytes.length) {
       const n = await this.#conn.write(bytes.subarray(written));
       written += n;
-      this.#inFlightBytes -= n;
+      if (this.#state !== "done") this.#inFlightBytes -= n; // #end already counted it out
     }
   }
 
