@@ -67,7 +67,7 @@ export interface WsHandlers {
  * The part of a `Deno.Conn` (TCP or TLS) a connection uses; any `Deno.Conn`
  * is one.
  */
-export type WsSocket = Pick<Deno.Conn, "read" | "write" | "close">;
+export type WsByteStream = Pick<Deno.Conn, "read" | "write" | "close">;
 
 /** How long to wait for the peer's close frame after sending ours. */
 export const CLOSE_TIMEOUT_MS = 1000;
@@ -99,7 +99,7 @@ export class WsConnection {
     { connections: Set<WsConnection>; timer: ReturnType<typeof setInterval> }
   >();
 
-  #conn: WsSocket;
+  #conn: WsByteStream;
   #leftover: Uint8Array;
   #options: WsConnectionOptions;
   #parser: WebSocketMessageParser;
@@ -127,7 +127,7 @@ export class WsConnection {
   readonly closed: Promise<WsCloseInfo>;
 
   /** Wraps an upgraded connection; `leftover` is what was read past the request head. */
-  constructor(conn: WsSocket, leftover: Uint8Array, options: WsConnectionOptions) {
+  constructor(conn: WsByteStream, leftover: Uint8Array, options: WsConnectionOptions) {
     this.#conn = conn;
     this.#leftover = leftover;
     this.#options = options;
@@ -150,7 +150,10 @@ export class WsConnection {
     return this.#queuedBytes + this.#inFlightBytes;
   }
 
-  /** When the last frame of any kind came in (the monotonic clock's milliseconds). */
+  /**
+   * When the peer was last heard (the monotonic clock's milliseconds): the
+   * last read that brought bytes, a whole frame of any kind or part of one.
+   */
   get lastHeardAt(): number {
     return this.#lastHeardAt;
   }
@@ -245,6 +248,8 @@ export class WsConnection {
       while (this.#state !== "done") {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
+        // Part of a frame is news of the peer too: a long message trickling in is not silence.
+        this.#lastHeardAt = this.#options.monotonic();
         this.#receive(buffer.subarray(0, n));
       }
     } catch {
@@ -274,7 +279,6 @@ export class WsConnection {
   }
 
   #handle({ opcode, payload }: WsMessage): void {
-    this.#lastHeardAt = this.#options.monotonic();
     this.#handlers!.alive?.();
     switch (opcode) {
       case WsOpcode.BINARY:

@@ -42,7 +42,7 @@ interface Served {
  * server will (the head read with http_head.ts, 101 with ws_accept.ts) and
  * hands it to a WsConnection that echoes binary messages.
  */
-function serve(options: Partial<WsConnectionOptions> = {}, onStart?: (served: Served) => void) {
+function serve(options: Partial<WsConnectionOptions> = {}) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const served: Served[] = [];
   const upgrades: Promise<void>[] = [];
@@ -79,7 +79,6 @@ function serve(options: Partial<WsConnectionOptions> = {}, onStart?: (served: Se
       alive: () => one.alive++,
       closed: () => {},
     });
-    onStart?.(one);
   }
   return {
     port: (listener.addr as Deno.NetAddr).port,
@@ -427,9 +426,7 @@ Deno.test("a reset, or the end of the stream without a close frame, is 1006", as
 
 Deno.test("a handler that throws closes 1011, and the error is kept", async () => {
   const failure = new Error("a bug");
-  const server = serve({}, (served) => {
-    served.ws.maxMessageBytes = 4096;
-  });
+  const server = serve();
   const raw = await RawClient.connect(server.port);
   const served = await server.connection();
   served.messages.push = () => {
@@ -441,5 +438,23 @@ Deno.test("a handler that throws closes 1011, and the error is kept", async () =
   await raw.end();
   const info: WsCloseInfo = await served.ws.closed;
   assert.deepEqual(info, { code: 1011, reason: "server error", byPeer: false, error: failure });
+  await server.close();
+});
+
+Deno.test("lastHeardAt moves with every read, part of a frame included", async () => {
+  let now = 0;
+  const server = serve({ monotonic: () => now });
+  const raw = await RawClient.connect(server.port);
+  const served = await server.connection();
+  const frame = encodeWebSocketFrame(WsOpcode.BINARY, bytesOf(100), MASK);
+  now = 1_000;
+  await raw.write(frame.subarray(0, 50));
+  await until(() => served.ws.lastHeardAt === 1_000, "the first half");
+  assert.equal(served.alive, 0); // no whole frame yet
+  now = 2_000;
+  await raw.write(frame.subarray(50));
+  await until(() => served.alive === 1, "the whole frame");
+  assert.equal(served.ws.lastHeardAt, 2_000);
+  raw.conn.close();
   await server.close();
 });
