@@ -9,10 +9,10 @@
  * Liveness: every connection with the same ping period shares one interval
  * timer (a sweep over them all), not one timer each, so a thousand idle
  * sockets cost one wake-up per period. At each sweep a connection that has
- * sent no frame for `silenceLimitMs` is closed (1001) and its socket
- * destroyed at once; the others get a ping. A silent peer is therefore
- * dropped between `silenceLimitMs` and `silenceLimitMs + pingIntervalMs`
- * after its last frame.
+ * sent nothing (no frame, not even part of one) for `silenceLimitMs` is
+ * closed (1001) and its socket destroyed at once; the others get a ping. A
+ * silent peer is therefore dropped between `silenceLimitMs` and
+ * `silenceLimitMs + pingIntervalMs` after it was last heard.
  *
  * @module
  */
@@ -57,7 +57,10 @@ export interface WsConnectionOptions {
 export interface WsHandlers {
   /** Each binary message, in order. */
   message(bytes: Uint8Array): void;
-  /** Each frame of any kind (a pong, a message, a close): the peer is alive. */
+  /**
+   * Each whole frame of any kind (a pong, a ping, a close, a data message,
+   * once for all its fragments): the peer is alive.
+   */
   alive?(): void;
   /** Once, when the socket is closed (it must not throw). */
   closed(info: WsCloseInfo): void;
@@ -338,7 +341,7 @@ export class WsConnection {
     });
   }
 
-  /** No frame for the silence limit: closed with 1001, the socket destroyed at once. */
+  /** Nothing heard for the silence limit: closed with 1001, the socket destroyed at once. */
   #sweep(now: number): void {
     if (now - this.#lastHeardAt >= this.#options.silenceLimitMs) {
       this.close(1001, "no answer to pings");
