@@ -78,6 +78,8 @@ export class RoomRegistry {
   #members = new Map<string, Member>(); // by token key
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #membersByAddress = new Map<string, number>(); // members per handshake address key
+  /** Members whose WebSocket is closed, in their grace period (docs/protocol.md 7.4). */
+  #disconnected = new Set<Member>();
   #log: (message: string) => void;
   #context: DatagramContext;
   /** Revision-2 members holding messages: the release tick visits only these. */
@@ -298,6 +300,7 @@ export class RoomRegistry {
       joinedAt: now,
       lastDatagramAt: now,
       lastMessageAt: now,
+      disconnected: null,
       seenMsgIds: new RecentMsgIds(REMEMBERED_MSG_IDS),
       protocol,
       window: null,
@@ -354,6 +357,7 @@ export class RoomRegistry {
     if (member === "unknown-token") return refuse(member, "unknown token for this room");
     if (member === "foreign-token") return refuse(member, "token used from another IP address");
     member.lastDatagramAt = this.#options.clocks.monotonic();
+    this.#connected(member); // a datagram through a new socket ends a disconnect too
     if (from.transport.movesTo(member.endpoint, from)) member.endpoint = from;
     const { body } = datagram;
     // The table's type pairs each kind with its handler; TypeScript cannot
@@ -375,6 +379,49 @@ export class RoomRegistry {
     );
   }
 
+  /**
+   * A sign of life without a datagram (a WebSocket pong or any other frame):
+   * the member is not lost while this keeps coming. Unknown tokens are ignored.
+   */
+  touch(token: Uint8Array): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member !== undefined) member.lastDatagramAt = this.#options.clocks.monotonic();
+  }
+
+  /**
+   * The member's socket closed (a WebSocket): it stays a member, and nobody
+   * is told, for `graceMs`; then {@linkcode RoomRegistry.tick} removes it as
+   * timed out (lost; a host's room closes), unless a datagram or
+   * {@linkcode RoomRegistry.reconnect} comes first. Meanwhile the 3-heartbeat
+   * rule does not apply to it; the idle rule still does. A member already
+   * disconnected keeps its first deadline. Unknown tokens are ignored.
+   */
+  disconnect(token: Uint8Array, graceMs: number): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined || member.disconnected !== null) return;
+    member.disconnected = { at: this.#options.clocks.monotonic(), graceMs };
+    this.#disconnected.add(member);
+  }
+
+  /** The member resumed on a new socket: connected again, alive now. Unknown tokens are ignored. */
+  reconnect(token: Uint8Array): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined) return;
+    member.lastDatagramAt = this.#options.clocks.monotonic();
+    this.#connected(member);
+  }
+
+  /** Members in their grace period now (their socket closed, not yet back). */
+  get disconnectedCount(): number {
+    return this.#disconnected.size;
+  }
+
+  #connected(member: Member): void {
+    if (member.disconnected === null) return;
+    member.disconnected = null;
+    this.#disconnected.delete(member);
+  }
+
   /** Applies every timeout that has come due; call it about once a second. */
   tick(): Outgoing[] {
     const now = this.#options.clocks.monotonic();
@@ -383,7 +430,18 @@ export class RoomRegistry {
     for (const member of this.#members.values()) {
       // A member removed earlier in this sweep (its host left) is skipped.
       if (!this.#members.has(member.tokenKey)) continue;
-      if (member.endpoint === null) {
+      const { disconnected } = member;
+      if (disconnected !== null) {
+        // In grace: no heartbeat rule (the socket is gone, nothing can come), no HELLO
+        // rule (a WebSocket may close between the answer and HELLO); the grace and idleness.
+        if (now - disconnected.at >= disconnected.graceMs) {
+          this.#log(`lost: ${member.name} in "${member.room.name}" did not reconnect in time`);
+          out.push(...this.#remove(member, CloseReason.LOST));
+        } else if (idleTimeoutMs > 0 && now - member.lastMessageAt >= idleTimeoutMs) {
+          this.#log(`idle: ${member.name} in "${member.room.name}" (disconnected)`);
+          out.push(...this.#remove(member, CloseReason.IDLE));
+        }
+      } else if (member.endpoint === null) {
         if (now - member.joinedAt >= helloTimeoutMs) {
           this.#log(`revoked: ${member.name} in "${member.room.name}" sent no HELLO`);
           out.push(...this.#remove(member, CloseReason.LOST));
@@ -406,6 +464,7 @@ export class RoomRegistry {
     const removed = [...this.#members.values()];
     for (const member of removed) this.#holding.forget(member);
     this.#members.clear();
+    this.#disconnected.clear();
     this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     this.#membersByAddress.clear();
@@ -422,6 +481,7 @@ export class RoomRegistry {
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
     this.#holding.forget(member);
+    this.#disconnected.delete(member);
     this.#options.onRemoved?.(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
@@ -431,7 +491,9 @@ export class RoomRegistry {
       });
     }
     if (room.host === member) {
-      const text = hostGoneText(member.name, reason, member.endpoint !== null, this.#options);
+      const endpoint = member.endpoint !== null;
+      const grace = reason === CloseReason.LOST ? member.disconnected?.graceMs : undefined;
+      const text = hostGoneText(member.name, reason, endpoint, this.#options, grace);
       out.push(...this.#closeRoom(room, text));
     } else {
       const type = reason === CloseReason.LEFT ? EventType.LEFT : EventType.TIMED_OUT;
@@ -454,6 +516,7 @@ export class RoomRegistry {
       this.#members.delete(member.tokenKey);
       this.#countMember(member.peer.addressKey, -1);
       this.#holding.forget(member);
+      this.#disconnected.delete(member);
     }
     room.members.clear();
     for (const member of removed) this.#options.onRemoved?.(member);
