@@ -57,3 +57,31 @@ Deno.test("sessions: issuing again for the same token replaces the old session",
   assert.ok(sessions.byId(fresh.sessionId));
   assert.equal(sessions.size, 1);
 });
+
+Deno.test("sessions: replace gives the member a new id and new keys, forgets the old session, rekeys the room and says so", () => {
+  const replaced: string[] = [];
+  const sessions = new SealedSessions({
+    crypto: nodeCrypto,
+    staticPrivateKey: staticKey.privateKey,
+    monotonic: () => 0,
+    onReplaced: (old) => replaced.push(old.idHex),
+  });
+  const a = sessions.issue(token(1), "lobby");
+  sessions.issue(token(2), "lobby");
+  const old = sessions.byId(a.sessionId)!;
+  const channel = old.channel;
+  const fresh = sessions.replace(old, "Lobby");
+  assert.equal(old.closed, true);
+  assert.equal(sessions.byId(a.sessionId), undefined, "its datagrams now earn stateless resets");
+  assert.notDeepEqual(fresh.sessionId, a.sessionId);
+  assert.notDeepEqual(fresh.clientKey, a.clientKey);
+  assert.notDeepEqual(fresh.serverKey, a.serverKey);
+  assert.deepEqual(fresh.resetToken, sessions.resetTokenFor(fresh.sessionId));
+  const now = sessions.byTokenKey(tokenKey(token(1)))!;
+  assert.deepEqual(now.id, fresh.sessionId);
+  assert.equal(now.channel, channel, "the same room instance");
+  assert.equal(channel.keys.rekeyPending, true, "the old holder's epoch key opens nothing newer");
+  assert.deepEqual(replaced, [old.idHex]);
+  assert.equal(sessions.size, 2);
+  assert.throws(() => sessions.replace(old, "lobby"), /only a live session/);
+});
