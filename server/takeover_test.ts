@@ -388,3 +388,43 @@ const creating = (address: string) => ({
   capacity: null,
   peer: { address, addressKey: address },
 });
+
+Deno.test("takeover: a member gone while the password was checked: the request is an ordinary join", async () => {
+  const { ask, hasher, registry, replaced } = setUp();
+  // Created (hashed), so the takeover's password check is a derivation the test holds.
+  const ann = (await ask("create", "ann", { password: "pw" })).member!;
+  ann.send({ kind: "hello", lastSeq: 0 });
+  registry.disconnect(ann.token, 1_000);
+  hasher.hold = true;
+  const pending = ask("join", "ann", { resume: ann.ticket, password: "pw" });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  now = 1_000;
+  registry.tick(); // ann's grace ends: she is lost and her room closes
+  hasher.finishAll();
+  const { outcome } = await pending;
+  assert.equal(statusOf(outcome), 404, "joined as usual: the room is gone");
+  assert.deepEqual(replaced, []);
+  assert.equal(registry.memberCount, 0);
+});
+
+Deno.test("registry.takeOver: an unknown token is 404, a wrong password 401, and nothing changes", () => {
+  const { registry } = setUp();
+  const peer = { address: "192.0.2.9", addressKey: "192.0.2.9" };
+  const unknown = registry.takeOver(new Uint8Array(32), peer, { passwordProof: null });
+  assert.equal(unknown.ok ? 200 : unknown.status, 404);
+  const record: PasswordRecord = { salt: new Uint8Array(16), hash: encode("pw") };
+  const created = registry.create({
+    roomName: "r",
+    username: "ann",
+    password: record,
+    capacity: null,
+    peer: { address: "192.0.2.1", addressKey: "192.0.2.1" },
+  });
+  assert.ok(created.ok);
+  const other = { salt: new Uint8Array(16), hash: encode("pw") }; // equal, but not the room's
+  const wrong = registry.takeOver(created.token, peer, { passwordProof: other });
+  assert.equal(wrong.ok ? 200 : wrong.status, 401);
+  assert.equal(registry.membersFrom("192.0.2.1"), 1);
+  assert.ok(registry.takeOver(created.token, peer, { passwordProof: record }).ok);
+  assert.equal(registry.membersFrom("192.0.2.9"), 1);
+});
