@@ -25,80 +25,19 @@ import { CidrSet } from "./cidr.ts";
 import { clientAddress } from "./forwarded.ts";
 import { closeQuietly, HeadReader, isDisconnect, writeWithin } from "./head_reader.ts";
 import { HostPolicy, parseHost } from "./host_policy.ts";
+import type { HttpFront, HttpFrontOptions, HttpFrontStats } from "./http_front_types.ts";
 import { encodeResponse, textResponse } from "./http_response.ts";
-import { etagMatches, PageAssets, type PageFiles } from "./page_assets.ts";
+import { etagMatches, PageAssets } from "./page_assets.ts";
 import { checkUpgrade } from "./upgrade_request.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 export type { PageFiles } from "./page_assets.ts";
-
-/** A WebSocket that passed every check, for the WebSocket front to serve. */
-export interface WebSocketArrival {
-  /** Not started yet: the receiver calls `start`. */
-  ws: WsConnection;
-  /** The client's address (X-Forwarded-For resolved) and its per-address key. */
-  peer: Peer;
-  /** The subprotocol answered: `chat.ws.1` or `chat.ws.1.build.<build>`. */
-  subprotocol: string;
-}
-
-/** What {@linkcode startHttpFront} needs. */
-export interface HttpFrontOptions {
-  listen: { hostname: string; port: number; tls?: { cert: string; key: string } };
-  /** The page's texts; null (unit tests): `/` answers 404. */
-  page: PageFiles | null;
-  /** The server's X25519 public key, put in the HTML as base64. */
-  serverKey: Uint8Array;
-  /** `--public-origin`, normalized or not. */
-  publicOrigins: string[];
-  /** `--trust-proxy` blocks. */
-  trustProxy: string[];
-  maxConnections: number;
-  maxConnectionsPerIp: number;
-  addressKeyOf: (ip: string) => string;
-  log: Logger;
-  monotonic: () => number;
-  /** The WebSocket ping period; a socket silent for 3 of them is closed. */
-  heartbeatMs: number;
-  /** Told about each accepted WebSocket (current subprotocol, allowed origin). */
-  onWebSocket(arrival: WebSocketArrival): void;
-  /** The machine's host name; absent: `Deno.hostname()` once (null when not permitted). */
-  hostName?: string | null;
-  /** A request head must be whole within this long (default 10 s); idle keep-alive too. */
-  headTimeoutMs?: number;
-  /** An answer must be written within this long, or the connection closes (default 30 s). */
-  writeTimeoutMs?: number;
-  /** The first WebSocket message's limit (default 32 + 16 KiB, the handshake's). */
-  maxFirstMessageBytes?: number;
-}
-
-/** Counts for the metrics. */
-export interface HttpFrontStats {
-  /** Connections open now (upgraded ones included). */
-  open: number;
-  /** Connections turned away with 503 (total or per-address limit). */
-  refusedByLimit: number;
-  /** Requests answered 421 (a Host this server does not serve). */
-  hostRefused: number;
-  /** WebSockets closed 4403 (a bad Origin). */
-  originRefused: number;
-  /** 101 answers. */
-  upgrades: number;
-  /** WebSockets closed 4426 (an older profile or page build). */
-  outOfDate: number;
-  /** Requests answered 400, 405, 426, 431 or 505, and heads that timed out. */
-  badRequests: number;
-}
-
-/** A running HTTP front. */
-export interface HttpFront {
-  addr: Deno.NetAddr;
-  /** The served page's build id, or null without a page. */
-  build: string | null;
-  stats: Readonly<HttpFrontStats>;
-  /** Stops accepting, closes every connection (WebSockets with 1001), waits for them. */
-  close(): Promise<void>;
-}
+export type {
+  HttpFront,
+  HttpFrontOptions,
+  HttpFrontStats,
+  WebSocketArrival,
+} from "./http_front_types.ts";
 
 /** The default head deadline. */
 export const HEAD_TIMEOUT_MS = 10_000;
@@ -325,11 +264,12 @@ class HttpFrontServer implements HttpFront {
     peer: Peer,
     reader: HeadReader,
   ): Promise<Outcome> {
+    const headOnly = head.method === "HEAD";
     const keepAlive = head.version === "HTTP/1.1" &&
       !/(^|,)\s*close\s*(,|$)/i.test(head.headers.get("connection") ?? "");
     const fail = async (status: number, text: string, headers: [string, string][] = []) => {
       this.stats.badRequests++;
-      await this.#send(conn, textResponse(status, text, { close: true, headers }));
+      await this.#send(conn, textResponse(status, text, { close: true, headers, headOnly }));
       return "close" as const;
     };
     const hostHeader = head.headers.get("host");
@@ -342,7 +282,7 @@ class HttpFrontServer implements HttpFront {
         ? `this server is not served as ${hostHeader}: it answers only for its --public-origin list`
         : `this server answers only for its IP addresses, localhost and its host name; to serve it ` +
           `as ${hostHeader}, start it with --public-origin`;
-      await this.#send(conn, textResponse(421, text, { close: true }));
+      await this.#send(conn, textResponse(421, text, { close: true, headOnly }));
       return "close";
     }
     const length = head.headers.get("content-length");
@@ -352,7 +292,6 @@ class HttpFrontServer implements HttpFront {
     const path = head.target.split("?")[0]!;
     if (!path.startsWith("/")) return await fail(400, "the request target must be a path");
     if (path === "/ws") return await this.#upgrade(conn, head, host, peer, reader);
-    const headOnly = head.method === "HEAD";
     if (head.method !== "GET" && !headOnly) {
       return await fail(405, "only GET and HEAD are served", [["Allow", "GET, HEAD"]]);
     }
@@ -390,7 +329,11 @@ class HttpFrontServer implements HttpFront {
       this.stats.badRequests++;
       await this.#send(
         conn,
-        textResponse(check.status, check.text, { close: true, headers: check.headers }),
+        textResponse(check.status, check.text, {
+          close: true,
+          headers: check.headers,
+          headOnly: head.method === "HEAD",
+        }),
       );
       return "close";
     }

@@ -62,7 +62,10 @@ export interface RawResponse {
   head: string;
 }
 
-const latin1 = new TextDecoder("latin1");
+/** Bytes as one character each (TextDecoder's "latin1" is windows-1252, which remaps 0x80-0x9f). */
+const latin1 = {
+  decode: (bytes: Uint8Array) => Array.from(bytes, (byte) => String.fromCharCode(byte)).join(""),
+};
 
 /**
  * Splits `text` (everything a connection received) into responses. A body
