@@ -333,3 +333,12 @@ Deno.test("without a hostName option the front reads Deno.hostname() once; witho
     await t.close();
   }
 });
+
+Deno.test("a bad page template or trusted block throws at start and leaves nothing bound", () => {
+  assert.throws(
+    () => startTestFront({ page: { ...FIXTURE_PAGE, html: "<p>no placeholders</p>" } }),
+    /lacks \{\{SCRIPT\}\}/,
+  );
+  assert.throws(() => startTestFront({ trustProxy: ["nope"] }), /"nope" is not an IP address/);
+  assert.throws(() => startTestFront({ publicOrigins: ["chat.example"] }), /is not an origin/);
+});
