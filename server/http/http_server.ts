@@ -390,7 +390,13 @@ class HttpFrontServer implements HttpFront {
       } else if (this.#closing.signal.aborted) {
         refuseAtOnce(ws, 1001, "server shutting down");
       } else {
-        this.#options.onWebSocket({ ws, peer, subprotocol: check.subprotocol });
+        try {
+          this.#options.onWebSocket({ ws, peer, subprotocol: check.subprotocol });
+        } catch (error) {
+          // Not left open and unread: closed as a server error, and said.
+          this.#options.log.error(`http: onWebSocket failed: ${describeIoError(error)}`);
+          if (ws.isOpen) refuseAtOnce(ws, 1011, "server error");
+        }
       }
       await ws.closed;
     } finally {
@@ -400,8 +406,10 @@ class HttpFrontServer implements HttpFront {
   }
 }
 
-/** Starts a WebSocket only to close it with `code` (its reader sees the peer's close). */
+/** Starts a WebSocket (if not yet) only to close it with `code`; its reader sees the peer's close. */
 function refuseAtOnce(ws: WsConnection, code: number, reason: string): void {
-  ws.start({ message() {}, closed() {} });
+  try {
+    ws.start({ message() {}, closed() {} });
+  } catch { /* started already by the handler that failed */ }
   ws.close(code, reason);
 }
