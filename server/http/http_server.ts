@@ -185,9 +185,7 @@ class HttpFrontServer implements HttpFront {
     const directKey = viaProxy ? null : addressKeyOf(peerIp);
     if (this.stats.open >= maxConnections || (directKey !== null && !this.#acquire(directKey))) {
       this.stats.refusedByLimit++;
-      // Over TLS a 503 would first wait for the handshake: closed at once instead.
-      if (this.#tls) closeQuietly(conn);
-      else this.#track(conn, this.#turnAway(conn).then(() => {}));
+      this.#track(conn, this.#turnAway(conn).then(() => {}));
       return;
     }
     this.stats.open++;
@@ -213,9 +211,20 @@ class HttpFrontServer implements HttpFront {
     else this.#perIp.set(key, count - 1);
   }
 
-  /** A short 503 into a fresh socket's empty buffer, then close: nothing is read. */
-  #turnAway(conn: Deno.Conn): Promise<boolean> {
-    return writeWithin(conn, BUSY, Math.min(this.#writeTimeoutMs, 2_000));
+  /**
+   * A short 503 into a fresh socket's empty buffer, then close: no request is
+   * read. Over TLS the handshake comes first (closing before it ends would not
+   * free the socket anyway: see #serve).
+   */
+  async #turnAway(conn: Deno.Conn): Promise<boolean> {
+    if (this.#tls) {
+      try {
+        await (conn as Deno.TlsConn).handshake();
+      } catch {
+        return false;
+      }
+    }
+    return await writeWithin(conn, BUSY, Math.min(this.#writeTimeoutMs, 2_000));
   }
 
   /** Requests on one connection until it closes, fails, or is upgraded and its WebSocket closes. */
