@@ -27,7 +27,7 @@ import { closeQuietly, HeadReader, isDisconnect, writeWithin } from "./head_read
 import { HostPolicy, parseHost } from "./host_policy.ts";
 import type { HttpFront, HttpFrontOptions, HttpFrontStats } from "./http_front_types.ts";
 import { encodeResponse, textResponse } from "./http_response.ts";
-import { etagMatches, PageAssets } from "./page_assets.ts";
+import { pageAnswer, PageAssets } from "./page_assets.ts";
 import { checkUpgrade } from "./upgrade_request.ts";
 import { WsConnection } from "./ws_connection.ts";
 
@@ -324,22 +324,9 @@ class HttpFrontServer implements HttpFront {
       return await fail(405, "only GET and HEAD are served", [["Allow", "GET, HEAD"]]);
     }
     const close = !keepAlive;
-    let answer: Uint8Array;
-    const asset = path === "/healthz" ? undefined : this.#page?.lookup(path);
-    if (path === "/healthz") {
-      answer = textResponse(200, "ok", { headOnly, close });
-    } else if (asset === undefined) {
-      answer = textResponse(404, "not found", { headOnly, close });
-    } else {
-      const headers: [string, string][] = [
-        ["Content-Type", asset.contentType],
-        ["Cache-Control", asset.cacheControl],
-        ["ETag", asset.etag],
-      ];
-      answer = etagMatches(head.headers.get("if-none-match"), asset.etag)
-        ? encodeResponse({ status: 304, headers, close })
-        : encodeResponse({ status: 200, headers, body: asset.body, headOnly, close });
-    }
+    const answer = path === "/healthz"
+      ? textResponse(200, "ok", { headOnly, close })
+      : pageAnswer(this.#page, path, head.headers.get("if-none-match"), { headOnly, close });
     if (!(await this.#send(conn, answer))) return "close";
     return close ? "close" : "keep";
   }
