@@ -347,3 +347,14 @@ async function writeAllTo(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
+
+/** The code `pipe` closed with; rejects when it has not closed within `timeoutMs`. */
+export function closeCode(pipe: MessagePipe, timeoutMs = 5_000): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([pipe.closed.then((info) => info.code), late]).finally(() =>
+    clearTimeout(timer)
+  );
+}
