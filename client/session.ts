@@ -24,6 +24,7 @@ import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import {
+  ChatClosedError,
   type Connection,
   type DatagramChannel,
   describeFatalClose,
@@ -113,6 +114,8 @@ export class ChatSession {
   #stopHeartbeat: () => void = () => {};
   #closed = false;
   #failure: ChatInternalError | undefined;
+  /** Set when the server closed the socket for good (a fatal close code). */
+  #closedFor: ChatClosedError | undefined;
   /** Aborted on close: cancels a rejoin under way. */
   #stop = new AbortController();
   #closedPromise: Promise<void>;
@@ -225,7 +228,7 @@ export class ChatSession {
       await session.#sayHello(timings.helloTimeoutMs);
     } catch (error) {
       session.#close("lost", error instanceof Error ? error.message : String(error));
-      throw session.#failure ?? error;
+      throw session.#failure ?? session.#closedFor ?? error;
     }
     if (options.signal?.aborted) await session.leave(); // aborted while we said HELLO
     else options.signal?.addEventListener("abort", session.#onAbort, { once: true });
@@ -633,7 +636,8 @@ export class ChatSession {
         error instanceof ServerKeyMismatchError || error instanceof RejoinStoppedError
       ) {
         // Messages still waiting are reported undelivered as the session closes.
-        this.#close("lost", `could not get back into "${this.room}": ${error.message}`);
+        const text = `could not get back into "${this.room}": ${error.message}`;
+        this.#close("lost", text, error instanceof ChatClosedError ? error.closeCode : undefined);
       } else {
         this.#fail(error);
       }
@@ -664,6 +668,7 @@ export class ChatSession {
     try {
       this.#link?.close();
     } catch { /* closing anyway; a channel that cannot close has nothing more to say */ }
+    if (closeCode !== undefined) this.#closedFor = new ChatClosedError(closeCode, text);
     this.#events.push({
       type: "closed",
       reason,
