@@ -13,6 +13,7 @@ import { startHttpFront } from "../server/http/http_server.ts";
 import { cheapPasswords } from "../testing/sealed_tcrp.ts";
 import { errorLines, startTestServer, type TestServer } from "../testing/test_server.ts";
 import { waitUntil } from "../testing/wait.ts";
+import { ChatClosedError } from "./connector.ts";
 import { ChatSession, type SessionEvent, type SessionOptions } from "./session.ts";
 import { listRoomsOverWebSocket, WebSocketConnector } from "./ws_connector.ts";
 
@@ -22,8 +23,8 @@ interface Served {
   url: string;
   /** Client sockets in the order opened. */
   sockets: WebSocket[];
-  /** Opens a session as a page would. */
-  open(options: Partial<SessionOptions> & { username: string }): Promise<Page>;
+  /** Opens a session as a page would (`build`: the page's build id, offered in the subprotocol). */
+  open(options: Partial<SessionOptions> & { username: string; build?: string }): Promise<Page>;
 }
 
 /** A session and the events it handed out so far. */
@@ -72,9 +73,9 @@ async function withServed(body: (served: Served) => Promise<void>): Promise<void
       server,
       url,
       sockets,
-      async open(given) {
+      async open({ build, ...given }) {
         const session = await ChatSession.open({
-          connector: new WebSocketConnector(options),
+          connector: new WebSocketConnector({ ...options, build }),
           crypto: options.crypto,
           create: false,
           room: "class",
@@ -173,5 +174,15 @@ Deno.test("ws session: a reloaded page takes its membership over with its ticket
     );
     assert.deepEqual(comings, ["joined"], "bob joined once; the takeover told nobody");
     assert.deepEqual(ann.session.members.sort(), ["ann", "bob"]);
+  });
+});
+
+Deno.test("ws session: a page of another build is told to reload (4426), and open says so", async () => {
+  await withServed(async ({ open }) => {
+    const error = await open({ username: "ann", create: true, build: "0123456789ab" })
+      .catch((e) => e);
+    assert.ok(error instanceof ChatClosedError, String(error));
+    assert.equal(error.closeCode, 4426);
+    assert.equal(error.message, "this page is out of date: reload it");
   });
 });
