@@ -10,12 +10,12 @@ import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "../protocol/sealed_types.ts";
 import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
-import { AbuseLog } from "./abuse_log.ts";
+import { type AbuseKind, AbuseLog, type AbuseReporter } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
 import { type Clocks, systemClocks } from "./clock.ts";
 import { hashConcurrencyOf, REQUEST_BURST_FACTOR, type ServerConfig } from "./config.ts";
 import { ConnectionGate } from "./connection_gate.ts";
-import type { DatagramSocket, UdpIo } from "./datagram_socket.ts";
+import type { UdpIo } from "./datagram_socket.ts";
 import { EndpointRouter } from "./endpoint_router.ts";
 import { Handshake, type PasswordHasher } from "./handshake.ts";
 import { HASH_WAIT_MS, HashQueue } from "./hash_queue.ts";
@@ -34,6 +34,15 @@ import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
 import { WsFrontEnd } from "./ws/ws_front.ts";
+import type { HttpFront } from "./http/http_server.ts";
+import { type HttpHooks, startWebSide, type WebSide } from "./web_side.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
+import {
+  type CountingSocket,
+  countingSocket,
+  gatherMetrics,
+  RefusalCounts,
+} from "./metrics_snapshot.ts";
 
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
@@ -76,7 +85,11 @@ export interface ServerHooks {
   onRemoved?: (member: Member) => void;
   /** The nonce audit: told every (key, nonce) the server seals a datagram with. */
   onSeal?: NonceAudit;
+  /** The HTTP front's own inputs (docs/protocol.md 7); see {@linkcode HttpHooks}. */
+  http?: HttpHooks;
 }
+
+export type { HttpHooks } from "./web_side.ts";
 
 /** The sealed side of a running server: the handshake's issuer, and what tests look at. */
 export interface SealedServer {
@@ -90,6 +103,14 @@ export interface SealedServer {
 export interface ChatServer {
   tcpAddr: Deno.NetAddr;
   udpAddr: Deno.NetAddr;
+  /** The HTTP listener (the page and `/ws`), or null when it is off (--http-port 0). */
+  httpAddr: Deno.NetAddr | null;
+  /** The HTTP front's counts, or null when it is off. */
+  http: HttpFront | null;
+  /** The metrics listener's address (--metrics-addr), or null when it is off. */
+  metricsAddr: Deno.NetAddr | null;
+  /** Every count `/metrics` reports, now. */
+  metrics(): MetricsSnapshot;
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
@@ -128,8 +149,18 @@ export function startChatServer(
     write: log.warn,
     intervalMs: config.abuseLogIntervalSeconds * 1000,
   });
-  const report = abuse.report.bind(abuse);
+  // Every report is also counted by kind, for the metrics' drops.
+  const abuseCounts: Partial<Record<AbuseKind, number>> = {};
+  const report: AbuseReporter = (kind, address, detail) => {
+    abuseCounts[kind] = (abuseCounts[kind] ?? 0) + 1;
+    abuse.report(kind, address, detail);
+  };
+  const refusals = new RefusalCounts();
   const sealed = hooks.sealed ?? inMemorySealedKeys();
+  // Made once the handshake exists; the session table, the registry and the
+  // sealed front end call it.
+  // deno-lint-ignore prefer-const
+  let ws: WsFrontEnd;
   const crypto = sealed.crypto;
   // The sealed handshake's issuer, and the table of sealed datagram sessions.
   const sessions = new SealedSessions({
@@ -137,12 +168,11 @@ export function startChatServer(
     staticPrivateKey: sealed.staticKey.privateKey,
     ...(sealed.signer ? { signer: sealed.signer } : {}),
     monotonic,
+    // A takeover's old session: its socket, if a WebSocket's, closes 4409.
+    onReplaced: (old) => ws.sessionReplaced(old),
   });
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
-  // Made once the handshake exists; the registry and the sealed front end call it.
-  // deno-lint-ignore prefer-const
-  let ws: WsFrontEnd;
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -175,16 +205,16 @@ export function startChatServer(
     { protocol: "TCP", hostname: config.host, port: config.port },
     () => Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" }),
   );
-  let datagrams: DatagramSocket;
+  let datagrams: CountingSocket;
   try {
-    datagrams = openDatagramSocket(config.udpIo, {
+    datagrams = countingSocket(openDatagramSocket(config.udpIo, {
       hostname: config.host,
       port: config.udpPort,
       // The real length of a longer datagram still shows, so it is refused (413).
       slotBytes: MAX_DATAGRAM_BYTES,
       receiveBufferBytes: SOCKET_BUFFER_BYTES,
       sendBufferBytes: SOCKET_BUFFER_BYTES,
-    });
+    }));
   } catch (error) {
     listener.close();
     throw explainBindError(error, { protocol: "UDP", hostname: config.host, port: config.udpPort });
@@ -302,11 +332,8 @@ export function startChatServer(
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
     sealed: sealedKeys,
+    onRefused: refusals.count,
   });
-  // Until the http branch's flags land: the ws.md defaults.
-  const wsConfig = config as Partial<
-    Record<"wsGraceSeconds" | "wsBufferSoft" | "wsBufferHard", number>
-  >;
   ws = new WsFrontEnd({
     handshake,
     keys: sealedKeys,
@@ -321,12 +348,45 @@ export function startChatServer(
     maxPayloadBytes: config.maxPayloadBytes,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
-    graceMs: (wsConfig.wsGraceSeconds ?? 300) * 1000,
+    graceMs: config.wsGraceSeconds * 1000,
+    onRefused: refusals.count,
     limits: {
-      softBytes: wsConfig.wsBufferSoft ?? 256 * 1024,
-      hardBytes: wsConfig.wsBufferHard ?? 1024 * 1024,
+      softBytes: config.wsBufferSoft,
+      hardBytes: config.wsBufferHard,
+      ...(hooks.http?.slowReaderMs !== undefined ? { slowReaderMs: hooks.http.slowReaderMs } : {}),
     },
   });
+  let web: WebSide;
+  try {
+    web = startWebSide({
+      config,
+      hooks: hooks.http ?? {},
+      ws,
+      serverKey: sealed.staticKey.publicKey,
+      addressKeyOf: keyOf,
+      log,
+      monotonic,
+      metrics: (lag, http) =>
+        gatherMetrics({
+          registry,
+          sessions,
+          front: sealedFront,
+          transport: sealedTransport,
+          router,
+          socket: datagrams,
+          ws,
+          abuseCounts,
+          refusals,
+          lag,
+          http,
+        }),
+    });
+  } catch (error) {
+    listener.close();
+    void datagrams.close();
+    throw error;
+  }
+  const httpAddr = web.http?.addr ?? null;
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -373,7 +433,11 @@ export function startChatServer(
   };
   log.info(
     `chat server listening: TCRP on tcp ${tcpAddr.hostname}:${tcpAddr.port}, ` +
-      `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port} (${datagrams.kind} i/o)`,
+      `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port} (${datagrams.kind} i/o)` +
+      (httpAddr === null
+        ? ""
+        : `, the page and WebSockets on ${hooks.http?.tls ? "https" : "http"} ` +
+          `${httpAddr.hostname}:${httpAddr.port}`),
   );
 
   const shutdown = () => {
@@ -388,6 +452,8 @@ export function startChatServer(
       ws.beginShutdown();
       router.send(registry.shutdown());
       await ws.close();
+      // Then the HTTP listener (and any connection still open) closes.
+      await web.close();
       sealedTransport.close();
       await tcp.close();
       await udp.close();
@@ -402,6 +468,10 @@ export function startChatServer(
   return {
     tcpAddr,
     udpAddr,
+    httpAddr,
+    http: web.http,
+    metricsAddr: web.metricsListener?.addr ?? null,
+    metrics: web.metrics,
     udpIo: datagrams.kind,
     registry,
     staticPublicKey: sealed.staticKey.publicKey,

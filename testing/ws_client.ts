@@ -23,6 +23,13 @@ import {
   type TcrpFrame,
   TcrpFrameParser,
 } from "../protocol/tcrp.ts";
+import {
+  decodeClosePayload,
+  encodeClosePayload,
+  encodeWebSocketFrame,
+  WebSocketMessageParser,
+  WsOpcode,
+} from "../protocol/websocket_frame.ts";
 import { bodyOf, type Opened, SealedTestClient } from "../server/sealed/sealed_client_test_util.ts";
 
 /** How a socket closed. */
@@ -229,4 +236,125 @@ export class WsTestMember {
       b.kind === "event" && b.type === EventType.MESSAGE ? [b.text] : []
     );
   }
+}
+
+/** A WebSocket over a raw TCP connection: frames by hand, and a reader that can stop. */
+export interface RawWebSocket {
+  pipe: MessagePipe;
+  /** Writes bytes as they are (a malformed frame, a text frame...). */
+  writeRaw(bytes: Uint8Array): Promise<void>;
+  /** One masked frame of `opcode`. */
+  frame(opcode: number, payload: Uint8Array): Uint8Array;
+  /** Stops reading the socket: what the server sends piles up in its buffers. */
+  stopReading(): void;
+  /** Closes the TCP connection (no closing handshake). */
+  abort(): void;
+}
+
+/**
+ * Upgrades a raw TCP connection to `/ws` on `addr` offering `subprotocol`,
+ * then reads the server's frames (answering pings) until `stopReading`.
+ * The pipe's `closed` carries the code of the server's close frame (1006
+ * when the connection ended without one).
+ */
+export async function openRawWebSocket(
+  addr: Deno.NetAddr,
+  subprotocol = TEST_SUBPROTOCOL,
+): Promise<RawWebSocket> {
+  const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port });
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  const host = `${addr.hostname}:${addr.port}`;
+  await writeAllTo(
+    conn,
+    new TextEncoder().encode(
+      `GET /ws HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Protocol: ${subprotocol}\r\n\r\n`,
+    ),
+  );
+  // The answer's head, byte by byte up to its blank line, so no frame byte is taken with it.
+  let head = "";
+  const one = new Uint8Array(1);
+  while (!head.endsWith("\r\n\r\n")) {
+    if (await conn.read(one) === null) throw new Error(`closed during the upgrade: ${head}`);
+    head += String.fromCharCode(one[0]!);
+  }
+  if (!head.startsWith("HTTP/1.1 101")) {
+    conn.close();
+    throw new Error(`no upgrade: ${head.split("\r\n")[0]}`);
+  }
+  const frame = (opcode: number, payload: Uint8Array) =>
+    encodeWebSocketFrame(opcode, payload, crypto.getRandomValues(new Uint8Array(4)));
+  const queue = new MessageQueue();
+  let resolveClosed: (info: PipeClose) => void = () => {};
+  const closed = new Promise<PipeClose>((resolve) => resolveClosed = resolve);
+  let reading = true;
+  let wake: () => void = () => {};
+  const finish = (info: PipeClose) => {
+    queue.end();
+    resolveClosed(info);
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  };
+  const write = (bytes: Uint8Array) => writeAllTo(conn, bytes).catch(() => {});
+  void (async () => {
+    const parser = new WebSocketMessageParser({ maxMessageBytes: 1 << 24, masked: false });
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        if (!reading) await new Promise<void>((resolve) => wake = resolve);
+        const n = await conn.read(buffer);
+        if (n === null) return finish({ code: 1006, reason: "" });
+        for (const message of parser.push(buffer.subarray(0, n))) {
+          if (message.opcode === WsOpcode.PING) {
+            await write(frame(WsOpcode.PONG, message.payload));
+          } else if (message.opcode === WsOpcode.CLOSE) {
+            const info = message.payload.length >= 2
+              ? decodeClosePayload(message.payload)
+              : { code: 1005, reason: "" };
+            await write(frame(WsOpcode.CLOSE, message.payload));
+            return finish(info);
+          } else if (message.opcode !== WsOpcode.PONG) {
+            queue.push(message.payload);
+          }
+        }
+      }
+    } catch {
+      finish({ code: 1006, reason: "" });
+    }
+  })();
+  return {
+    pipe: {
+      send: (bytes) => void write(frame(WsOpcode.BINARY, bytes)),
+      receive: (timeoutMs) => queue.receive(timeoutMs),
+      closed,
+      close: (code = 1000, reason = "") =>
+        void write(frame(WsOpcode.CLOSE, encodeClosePayload(code, reason))),
+    },
+    writeRaw: (bytes) => write(bytes),
+    frame,
+    stopReading: () => reading = false,
+    abort: () => {
+      reading = true;
+      wake();
+      finish({ code: 1006, reason: "" });
+    },
+  };
+}
+
+async function writeAllTo(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/** The code `pipe` closed with; rejects when it has not closed within `timeoutMs`. */
+export function closeCode(pipe: MessagePipe, timeoutMs = 5_000): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([pipe.closed.then((info) => info.code), late]).finally(() =>
+    clearTimeout(timer)
+  );
 }

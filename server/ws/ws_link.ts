@@ -51,6 +51,8 @@ export interface WsSocket {
 export interface WsBufferLimits {
   softBytes: number;
   hardBytes: number;
+  /** How long a socket may stay over the soft limit (default {@linkcode SLOW_READER_MS}; tests). */
+  slowReaderMs?: number;
 }
 
 /** How long a socket may stay over the soft limit before it is closed as a slow reader. */
@@ -160,7 +162,8 @@ export class WsLink {
     }
     const now = monotonic();
     if (this.#overSoftSince < 0) this.#overSoftSince = now;
-    if (buffered > limits.hardBytes || now - this.#overSoftSince >= SLOW_READER_MS) {
+    const patience = limits.slowReaderMs ?? SLOW_READER_MS;
+    if (buffered > limits.hardBytes || now - this.#overSoftSince >= patience) {
       stats.slowClosed++;
       this.close(WsCloseCode.SLOW_READER, "too slow reading: reconnect later");
       return false;
