@@ -17,13 +17,21 @@ import {
   type ChatEvent,
   type ClientBody,
   CloseReason,
-  EventType,
   type ServerBody,
 } from "../protocol/datagram.ts";
+import { resumeProof } from "../protocol/resume.ts";
 import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
-import { type Connection, type JoinAccepted } from "./connector.ts";
+import {
+  ChatClosedError,
+  type Connection,
+  type DatagramChannel,
+  describeFatalClose,
+  isFatalClose,
+  type JoinAccepted,
+  type RoomRequest,
+} from "./connector.ts";
 import { type DatagramLink, type Inbound, plainLink, sealedLink } from "./datagram_crypto.ts";
 import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { IdleWarning } from "./idle_warning.ts";
@@ -31,16 +39,13 @@ import { InboundOrder } from "./inbound.ts";
 import { keepAlive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
 import { paceOf } from "./pace.ts";
-import {
-  checkRejoinAnswer,
-  connectFirst,
-  getBackIn,
-  RejoinStoppedError,
-  ShownEvents,
-} from "./rejoin.ts";
+import { RoomView } from "./room_view.ts";
+import { type SessionPhase as Phase, SocketResumer } from "./reconnect.ts";
+import { checkRejoinAnswer, connectFirst, getBackIn, RejoinStoppedError } from "./rejoin.ts";
 import { guardedScheduler, raceTimeout, type Scheduler, systemScheduler } from "./scheduler.ts";
 import {
   DEFAULT_TIMINGS,
+  type ResumeTicket,
   type SessionEvent,
   type SessionOptions,
   type SessionTimings,
@@ -49,13 +54,10 @@ import type { MemberBody } from "./sealed_channel.ts";
 import { helloUntilWelcome } from "./welcome.ts";
 
 export { DEFAULT_TIMINGS };
-export type { SessionEvent, SessionOptions, SessionTimings };
+export type { ResumeTicket, SessionEvent, SessionOptions, SessionTimings };
 
 /** LEAVE is sent this many times, `retryBaseMs` apart, until CLOSED comes back. */
 const LEAVE_TRIES = 3;
-
-/** welcoming: HELLO sent, no WELCOME yet; live: in the room; rejoining: between servers. */
-type Phase = "welcoming" | "live" | "rejoining";
 
 /**
  * A member's live connection to one room.
@@ -86,27 +88,34 @@ export class ChatSession {
   #connection!: Connection;
   /** The current connection's datagrams, plain or sealed. */
   #link!: DatagramLink;
+  /** The channel under the link now (a resume replaces it); undefined between sockets. */
+  #socket: DatagramChannel | undefined;
+  /** Resumes on new sockets (reconnect.ts). */
+  #resumer: SocketResumer;
   /** The server key the first connection proved (sealed); every rejoin must meet it. */
   #serverKey: Uint8Array | null = null;
   /** Set when a stateless reset ends the welcome phase under way. */
   #resetDuringWelcome: string | null = null;
   #events = new AsyncQueue<SessionEvent>();
+  /**
+   * welcoming: HELLO sent, no WELCOME yet; live: in the room; reconnecting:
+   * the socket of a reliable connection closed, resuming the same
+   * membership on a new one; rejoining: asking for a new membership.
+   */
   #phase: Phase = "welcoming";
-  #rejoined = false;
-  #isHost: boolean;
-  #host = "";
-  #members = new Set<string>();
+  #room: RoomView;
   /** Resolves when the current welcome phase ends (WELCOME, or a rejoin started). */
   #welcomePhaseOver!: Promise<void>;
   #endWelcomePhase!: () => void;
   #inbound: InboundOrder;
   #outbox: Outbox;
-  #shown = new ShownEvents();
   #idleWarning: IdleWarning;
   #lastHeardAt = -Infinity;
   #stopHeartbeat: () => void = () => {};
   #closed = false;
   #failure: ChatInternalError | undefined;
+  /** Set when the server closed the socket for good (a fatal close code). */
+  #closedFor: ChatClosedError | undefined;
   /** Aborted on close: cancels a rejoin under way. */
   #stop = new AbortController();
   #closedPromise: Promise<void>;
@@ -119,7 +128,7 @@ export class ChatSession {
     this.username = options.username;
     this.#options = options;
     this.#timings = timings;
-    this.#isHost = options.create;
+    this.#room = new RoomView(options.username, options.create);
     this.#scheduler = guardedScheduler(scheduler, (error) => this.#fail(error));
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#inbound = new InboundOrder({
@@ -148,13 +157,41 @@ export class ChatSession {
         this.#events.push({ type: "delivered", msgId, seq });
       },
       undelivered: (msgId, text) => this.#events.push({ type: "undelivered", msgId, text }),
-      serverSilent: () => this.#startRejoin("no answer from the server"),
+      serverSilent: () => this.#onSilence("no answer from the server"),
       msgIdsUsedUp: () => {
         if (!this.#startRejoin("every msgId of this membership is used")) {
           this.#outbox.giveUpAll();
         }
       },
       lastMsgId: options.lastMsgId,
+    });
+    this.#resumer = new SocketResumer({
+      scheduler: this.#scheduler,
+      connector: options.connector,
+      signal: this.#stop.signal,
+      closed: this.#closedPromise,
+      connectTimeoutMs: timings.connectTimeoutMs,
+      helloTimeoutMs: timings.helloTimeoutMs,
+      connection: () => this.#connection,
+      phase: () => this.#phase,
+      isClosed: () => this.#closed,
+      suspend: (reason) => this.#suspend(reason),
+      useSocket: (channel) => {
+        this.#socket = channel;
+        this.#link.switchTo(channel);
+        void this.#receiveLoop(this.#link, channel);
+        this.#send({ kind: "hello", lastSeq: this.#inbound.highestSeq });
+      },
+      dropSocket: (channel) => {
+        if (this.#socket === channel) this.#socket = undefined;
+        channel.close();
+      },
+      heartbeat: () => this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq }),
+      heardAt: () => this.#link.heardAt,
+      refused: (error) => {
+        if (error instanceof ChatRefusedError) this.#close("lost", error.message, error.status);
+        else this.#fail(error);
+      },
     });
   }
 
@@ -166,16 +203,19 @@ export class ChatSession {
   static async open(options: SessionOptions): Promise<ChatSession> {
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     const scheduler = options.scheduler ?? systemScheduler;
+    const request: RoomRequest = {
+      operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
+      roomName: options.room,
+      username: options.username,
+      password: options.password ?? null,
+      capacity: options.capacity ?? null,
+      protocol: PROTOCOL_REVISION,
+    };
+    // A page reloaded: take our membership back (the server checks the ticket).
+    if (options.resume !== undefined && !options.create) request.resume = options.resume;
     const connection = await connectFirst({
       connector: options.connector,
-      request: {
-        operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
-        roomName: options.room,
-        username: options.username,
-        password: options.password ?? null,
-        capacity: options.capacity ?? null,
-        protocol: PROTOCOL_REVISION,
-      },
+      request,
       scheduler,
       signal: options.signal,
       timeoutMs: timings.connectTimeoutMs,
@@ -188,7 +228,7 @@ export class ChatSession {
       await session.#sayHello(timings.helloTimeoutMs);
     } catch (error) {
       session.#close("lost", error instanceof Error ? error.message : String(error));
-      throw session.#failure ?? error;
+      throw session.#failure ?? session.#closedFor ?? error;
     }
     if (options.signal?.aborted) await session.leave(); // aborted while we said HELLO
     else options.signal?.addEventListener("abort", session.#onAbort, { once: true });
@@ -202,17 +242,42 @@ export class ChatSession {
 
   /** The host's name. */
   get host(): string {
-    return this.#host;
+    return this.#room.host;
   }
 
   /** Members as far as this session knows, in join order. */
   get members(): string[] {
-    return [...this.#members];
+    return this.#room.members;
   }
 
   /** Messages not yet acknowledged: sent, or waiting for the pace or the window. */
   get unacknowledged(): number {
     return this.#outbox.size;
+  }
+
+  /**
+   * What takes this membership back after a page reload (a sealed session;
+   * null for a plain one): keep it per tab, never with the password.
+   */
+  get resumeTicket(): ResumeTicket | null {
+    const sealed = this.#connection.sealed;
+    const crypto = this.#options.crypto;
+    if (sealed === undefined || crypto === undefined) return null;
+    return {
+      sessionId: sealed.sessionId.slice(),
+      proof: resumeProof(crypto, sealed.clientKey, sealed.sessionId),
+    };
+  }
+
+  /**
+   * The page is back (online, visible, shown again): while resuming, the
+   * next attempt is made now; while live on a reliable connection, a
+   * HEARTBEAT goes out, and when nothing authenticated comes back within
+   * 5 s the socket is taken for dead and the session resumes on a new one.
+   * Otherwise nothing.
+   */
+  nudge(): void {
+    if (this.#resumable()) this.#resumer.nudge();
   }
 
   /** Resolves once the session has closed for any reason. */
@@ -268,11 +333,12 @@ export class ChatSession {
     const link = this.#linkFor(connection);
     this.#connection = connection;
     this.#link = link;
+    this.#socket = connection.channel;
     this.#phase = "welcoming";
     this.#resetDuringWelcome = null;
     this.#inbound.stop();
     this.#welcomePhaseOver = new Promise((resolve) => (this.#endWelcomePhase = resolve));
-    void this.#receiveLoop(link);
+    void this.#receiveLoop(link, connection.channel);
   }
 
   /** The plain or sealed link for `connection`. */
@@ -316,25 +382,89 @@ export class ChatSession {
   }
 
   /**
-   * Reads one link until it closes or is replaced. Anything unexpected
-   * (a decoding bug, a throw while handling a datagram, a channel or a
-   * crypto provider that rejects) ends the session as lost rather than
-   * escaping as an unhandled rejection.
+   * Reads one link on one socket until it closes or either is replaced.
+   * Anything unexpected (a decoding bug, a throw while handling a datagram,
+   * a channel or a crypto provider that rejects) ends the session as lost
+   * rather than escaping as an unhandled rejection.
    */
-  async #receiveLoop(link: DatagramLink): Promise<void> {
-    const current = () => !this.#closed && link === this.#link;
+  async #receiveLoop(link: DatagramLink, socket: DatagramChannel): Promise<void> {
+    const current = () => !this.#closed && link === this.#link && socket === this.#socket;
     try {
       while (current()) {
         const inbound = await link.receive();
         if (inbound === null || !current()) break;
         this.#onInbound(inbound);
       }
-      if (current() && this.#phase !== "rejoining") {
-        this.#close("lost", "the connection to the server closed");
-      }
+      if (current()) this.#onChannelEnd(socket);
     } catch (error) {
       if (current()) this.#fail(error);
     }
+  }
+
+  /** The current socket closed under us (not by our own hand). */
+  #onChannelEnd(socket: DatagramChannel): void {
+    if (this.#phase === "rejoining") return;
+    const info = socket.closeInfo ?? null;
+    if (info !== null && isFatalClose(info.code)) {
+      this.#close("lost", describeFatalClose(info), info.code);
+      return;
+    }
+    const why = info === null
+      ? "the connection to the server closed"
+      : `the connection to the server closed (${info.code}${
+        info.reason ? `: ${info.reason}` : ""
+      })`;
+    if (this.#phase === "reconnecting") {
+      this.#resumer.attemptOver(); // this attempt failed; the loop tries again
+    } else if (this.#phase === "welcoming" && this.#connection.reliable) {
+      this.#resetDuringWelcome = why; // the HELLO cannot be answered: this attempt is over
+      this.#endWelcomePhase();
+    } else if (this.#phase === "live" && this.#resumable()) {
+      this.#resumer.start(why);
+    } else {
+      this.#close("lost", why);
+    }
+  }
+
+  /** A reliable connection whose socket the connector can open again. */
+  #resumable(): boolean {
+    return this.#connection.reliable && this.#options.connector.reconnect !== undefined;
+  }
+
+  /** Nothing authenticated for too long: resume on a new socket when we can, else rejoin. */
+  #onSilence(reason: string): boolean {
+    if (this.#phase === "live" && this.#resumable()) {
+      this.#resumer.start(reason);
+      return true;
+    }
+    return this.#startRejoin(reason);
+  }
+
+  /**
+   * Live → reconnecting (docs/protocol.md 7.5): heartbeats stop, messages
+   * and gaps wait, the socket is dropped; the resumer opens new ones.
+   */
+  #suspend(reason: string): void {
+    this.#phase = "reconnecting";
+    this.#stopHeartbeat();
+    this.#inbound.pause();
+    this.#outbox.pause();
+    const socket = this.#socket;
+    this.#socket = undefined; // its receive loop ends quietly
+    socket?.close();
+    this.#events.push({ type: "reconnecting", reason });
+  }
+
+  /** The WELCOME of a resume: back in, same membership; missed events come as replays. */
+  #onResumed(body: MemberBody & { kind: "welcome" }): void {
+    this.#phase = "live";
+    this.#room.resumed(body);
+    this.#inbound.resume();
+    this.#inbound.head(body.headSeq);
+    this.#startHeartbeat();
+    this.#outbox.resendOutstanding();
+    this.#events.push({ type: "reconnected" });
+    this.#resumer.stop(); // the attempt under way is over: back in
   }
 
   #onInbound(inbound: Inbound): void {
@@ -355,9 +485,14 @@ export class ChatSession {
     if (this.#phase === "welcoming") {
       this.#resetDuringWelcome = reason; // this HELLO cannot succeed: ask for a membership again
       this.#endWelcomePhase();
-    } else if (this.#phase === "live" && !this.#startRejoin(reason)) {
+    } else if (this.#inRoom() && !this.#startRejoin(reason)) {
       this.#close("lost", reason);
     }
+  }
+
+  /** Live, or resuming the same membership on a new socket. */
+  #inRoom(): boolean {
+    return this.#phase === "live" || this.#phase === "reconnecting";
   }
 
   /** `fromServer`: it came over the member channel, so its head seq may move ours. */
@@ -368,6 +503,7 @@ export class ChatSession {
         return;
       case "welcome":
         if (this.#phase === "welcoming") this.#onWelcome(body);
+        else if (this.#phase === "reconnecting" && fromServer) this.#onResumed(body);
         // Else an answer to a repeated HELLO, or to one asking for a key we missed.
         else if (fromServer) this.#inbound.head(body.headSeq);
         return;
@@ -396,7 +532,7 @@ export class ChatSession {
           // Leaving, and the CLOSED was lost: the server already forgot us, which is the point.
           if (this.#leaveAcked !== null) return this.#leaveAcked();
           const reason = `the server no longer knows this session: ${body.text}`;
-          if (this.#phase === "live" && !this.#startRejoin(reason)) this.#close("lost", reason);
+          if (this.#inRoom() && !this.#startRejoin(reason)) this.#close("lost", reason);
         } else {
           this.#events.push({ type: "error", code: body.code, text: body.text });
         }
@@ -405,35 +541,12 @@ export class ChatSession {
   }
 
   #onWelcome(body: MemberBody & { kind: "welcome" }): void {
-    const previousHost = this.#host;
     this.#phase = "live";
-    this.#host = body.host;
-    this.#isHost = body.host === this.username;
-    this.#members = new Set(body.members);
     this.#endWelcomePhase();
-    this.#events.push({
-      type: "welcome",
-      room: body.room,
-      host: body.host,
-      members: body.members,
-      rejoined: this.#rejoined,
-      // A rejoin that lands in a room with another host: a restart let someone else create it.
-      ...(this.#rejoined && previousHost !== "" && previousHost !== body.host
-        ? { previousHost }
-        : {}),
-    });
+    this.#events.push(this.#room.welcomed(body));
     this.#inbound.start(body.headSeq);
     this.#idleWarning.start(this.#connection.accepted.idleTimeoutSeconds);
-    this.#stopHeartbeat();
-    this.#stopHeartbeat = keepAlive({
-      scheduler: this.#scheduler,
-      heartbeatSeconds: this.#connection.accepted.heartbeatSeconds,
-      link: this.#link,
-      beat: () => this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq }),
-      silent: (reason) => {
-        if (!this.#startRejoin(reason)) this.#close("lost", reason);
-      },
-    });
+    this.#startHeartbeat();
     // What was typed while we were away goes out now, with the new token.
     this.#outbox.resume(
       this.#connection.reliable,
@@ -441,28 +554,25 @@ export class ChatSession {
     );
   }
 
+  /** HEARTBEAT twice a period; a sealed server's silence resumes or rejoins (keepalive.ts). */
+  #startHeartbeat(): void {
+    this.#stopHeartbeat();
+    this.#stopHeartbeat = keepAlive({
+      scheduler: this.#scheduler,
+      heartbeatSeconds: this.#connection.accepted.heartbeatSeconds,
+      link: this.#link,
+      beat: () => this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq }),
+      silent: (reason) => {
+        if (!this.#onSilence(reason)) this.#close("lost", reason);
+      },
+      // A hidden tab's timers may run once a minute: count from a beat left unanswered.
+      fromUnansweredBeat: this.#connection.reliable,
+    });
+  }
+
   #deliver(event: ChatEvent, replay: boolean): void {
-    // Back in the same room on the same server (we were dropped, it did not
-    // restart): WELCOME's replay repeats what was already shown.
-    if (this.#shown.isRepeat(event)) return;
-    const base = { seq: event.seq, time: new Date(event.timeMs), name: event.name, replay };
-    switch (event.type) {
-      case EventType.MESSAGE:
-        this.#events.push({ type: "message", ...base, text: event.text });
-        return;
-      case EventType.JOINED:
-        this.#members.add(event.name);
-        this.#events.push({ type: "joined", ...base });
-        return;
-      case EventType.LEFT:
-        this.#members.delete(event.name);
-        this.#events.push({ type: "left", ...base });
-        return;
-      case EventType.TIMED_OUT:
-        this.#members.delete(event.name);
-        this.#events.push({ type: "timedOut", ...base });
-        return;
-    }
+    const shown = this.#room.eventOf(event, replay);
+    if (shown !== null) this.#events.push(shown);
   }
 
   /**
@@ -474,13 +584,14 @@ export class ChatSession {
     if (timeoutMs <= 0 || this.#closed) return false;
     if (this.#phase === "rejoining") return true;
     this.#phase = "rejoining";
+    this.#resumer.stop();
     this.#endWelcomePhase();
     this.#stopHeartbeat();
     this.#idleWarning.stop();
     this.#inbound.stop();
     this.#outbox.pause();
     this.#link.close();
-    this.#shown.rejoining();
+    this.#room.rejoining();
     this.#events.push({ type: "rejoining", reason, timeoutMs });
     getBackIn({
       connector: this.#options.connector,
@@ -489,7 +600,7 @@ export class ChatSession {
       username: this.username,
       password: this.#options.password ?? null,
       capacity: this.#options.capacity ?? null,
-      wasHost: this.#isHost,
+      wasHost: this.#room.isHost,
       deadline: this.#scheduler.now() + timeoutMs,
       retryBaseMs: this.#timings.rejoinRetryMs,
       signal: this.#stop.signal,
@@ -511,7 +622,7 @@ export class ChatSession {
           throw error;
         }
         this.#useConnection(connection);
-        this.#rejoined = true;
+        this.#room.rejoined();
         try {
           await this.#sayHello(Math.min(this.#timings.helloTimeoutMs, timeoutMs));
         } catch (error) {
@@ -527,7 +638,8 @@ export class ChatSession {
         error instanceof ServerKeyMismatchError || error instanceof RejoinStoppedError
       ) {
         // Messages still waiting are reported undelivered as the session closes.
-        this.#close("lost", `could not get back into "${this.room}": ${error.message}`);
+        const text = `could not get back into "${this.room}": ${error.message}`;
+        this.#close("lost", text, error instanceof ChatClosedError ? error.closeCode : undefined);
       } else {
         this.#fail(error);
       }
@@ -545,10 +657,11 @@ export class ChatSession {
     this.#close("lost", this.#failure.message);
   }
 
-  #close(reason: CloseReason | "lost", text: string): void {
+  #close(reason: CloseReason | "lost", text: string, closeCode?: number): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop.abort();
+    this.#resumer.stop();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#stopHeartbeat();
     this.#idleWarning.stop();
@@ -557,7 +670,13 @@ export class ChatSession {
     try {
       this.#link?.close();
     } catch { /* closing anyway; a channel that cannot close has nothing more to say */ }
-    this.#events.push({ type: "closed", reason, text });
+    if (closeCode !== undefined) this.#closedFor = new ChatClosedError(closeCode, text);
+    this.#events.push({
+      type: "closed",
+      reason,
+      text,
+      ...(closeCode !== undefined ? { closeCode } : {}),
+    });
     this.#events.end();
     this.#resolveClosed();
   }
