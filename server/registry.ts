@@ -20,6 +20,7 @@ import type { RoomSummary } from "../protocol/tcrp.ts";
 import { DATAGRAM_HANDLERS, type DatagramContext } from "./datagram_handlers.ts";
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import { EventLog } from "./event_log.ts";
+import { dueRemoval, GraceList } from "./liveness.ts";
 import { HoldingMembers } from "./ordered_messages.ts";
 import { NameIndex, type NameKeys, nameKeys } from "./name_index.ts";
 import type { PasswordRecord } from "./password.ts";
@@ -41,8 +42,6 @@ import {
   type Authentication,
   type CreateRequest,
   DEFAULT_REGISTRY_LIMITS,
-  HEADROOM_MEMBERS_PER_ADDRESS,
-  HEADROOM_SHARE,
   type JoinRequest,
   type JoinResult,
   type Refuse,
@@ -50,8 +49,19 @@ import {
   type RegistryRefusal,
 } from "./registry_types.ts";
 
+import {
+  type AdmissionView,
+  refusal,
+  refuseCreate,
+  refuseJoin,
+  refuseMode,
+  refuseSlot,
+  reportMemberLimit,
+} from "./registry_refusals.ts";
+
 // Re-exported, so that one import of registry.ts gives the registry and its vocabulary.
 export * from "./registry_types.ts";
+export { roomNameTaken } from "./registry_refusals.ts";
 
 /** MESSAGE ids remembered per member for duplicate suppression. */
 const REMEMBERED_MSG_IDS = 1_024;
@@ -69,12 +79,16 @@ export class RoomRegistry {
   #members = new Map<string, Member>(); // by token key
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #membersByAddress = new Map<string, number>(); // members per handshake address key
+  /** Members whose WebSocket is closed, in their grace period (docs/protocol.md 7.4). */
+  #grace = new GraceList();
   #log: (message: string) => void;
   #context: DatagramContext;
   /** Revision-2 members holding messages: the release tick visits only these. */
   #holding: HoldingMembers;
   /** Per address, shared by all its memberships; off (unlimited) when rate limiting is. */
   #replayBudgets: KeyedRateLimiter;
+  /** What the admission refusals (registry_refusals.ts) read. */
+  #view: AdmissionView;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
   constructor(options: RegistryOptions, log: (message: string) => void = () => {}) {
@@ -88,6 +102,15 @@ export class RoomRegistry {
       maxHeld: options.maxHeldMessages ?? limits.maxHeldMessages,
       onHolding: options.onHolding,
     });
+    this.#view = {
+      options,
+      memberCount: () => this.#members.size,
+      roomCount: () => this.#rooms.size,
+      membersFrom: (key) => this.membersFrom(key),
+      roomsHostedFrom: (key) => this.#roomsByAddress.get(key) ?? 0,
+      roomByKey: (key) => this.#rooms.get(key),
+      roomLike: (keys) => this.#roomNames.find(keys),
+    };
     this.#replayBudgets = newReplayBudgets(options.rateLimit > 0, () => options.clocks.monotonic());
     this.#context = {
       windowLimits: holding.limits,
@@ -169,25 +192,7 @@ export class RoomRegistry {
    * hashing a password. `create` checks again.
    */
   refuseCreate(request: Omit<CreateRequest, "password">): RegistryRefusal | null {
-    const { maxMembersPerRoom, maxRoomsPerIp } = this.#options;
-    if (request.capacity !== null && request.capacity > maxMembersPerRoom) {
-      return refusal(
-        400,
-        `capacity ${request.capacity} is over this server's limit of ${maxMembersPerRoom}`,
-      );
-    }
-    const taken = this.#roomNames.find(nameKeys(request.roomName));
-    if (taken !== undefined) return refusal(409, roomNameTaken(request.roomName, taken.name));
-    const hosted = this.#roomsByAddress.get(request.peer.addressKey) ?? 0;
-    if (hosted >= maxRoomsPerIp) {
-      return refusal(429, `your address already hosts ${hosted} rooms, this server's limit`);
-    }
-    const perAddress = this.#refuseMembersPerAddress(request.peer);
-    if (perAddress !== null) return perAddress;
-    if (this.#rooms.size >= this.#options.maxRooms) {
-      return refusal(503, "the server has reached its room limit");
-    }
-    return this.#refuseServerMembers(request.peer);
+    return refuseCreate(this.#view, request);
   }
 
   /**
@@ -199,58 +204,12 @@ export class RoomRegistry {
   refuseJoin(
     request: { roomName: string; peer: Peer; sealed?: boolean },
   ): RegistryRefusal | null {
-    const perAddress = this.#refuseMembersPerAddress(request.peer);
-    if (perAddress !== null) return this.#reportMemberLimit(request.peer, perAddress);
-    const room = this.#rooms.get(canonicalKey(request.roomName));
-    if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
-    const mode = refuseMode(room, request.sealed ?? false);
-    if (mode !== null) return mode;
-    return this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
+    return refuseJoin(this.#view, request);
   }
 
   /** Members whose handshake came from this address key, in all rooms. */
   membersFrom(addressKey: string): number {
     return this.#membersByAddress.get(addressKey) ?? 0;
-  }
-
-  #refuseMembersPerAddress(peer: Peer): RegistryRefusal | null {
-    const held = this.membersFrom(peer.addressKey);
-    if (held < this.#options.maxMembersPerIp) return null;
-    return refusal(429, `your address already holds ${held} memberships, this server's limit`);
-  }
-
-  /** Counts a final 429 for members per address in the abuse log (once per refusal). */
-  #reportMemberLimit(peer: Peer, refused: RegistryRefusal | null): RegistryRefusal | null {
-    if (refused?.status === 429) {
-      const held = this.membersFrom(peer.addressKey);
-      this.#options.onAbuse?.("member-limit", peer.addressKey, `already holds ${held} memberships`);
-    }
-    return refused;
-  }
-
-  /** A room's own limit (403), then the per-address and server-wide ones. */
-  #refuseSlot(room: Room, peer: Peer): RegistryRefusal | null {
-    const capacity = room.capacity ?? this.#options.maxMembersPerRoom;
-    if (room.members.size >= capacity) return refusal(403, `room is full (${capacity} members)`);
-    return this.#refuseMembersPerAddress(peer) ?? this.#refuseServerMembers(peer);
-  }
-
-  #refuseServerMembers(peer: Peer): RegistryRefusal | null {
-    const { maxMembers } = this.#options;
-    if (this.#members.size >= maxMembers) {
-      return refusal(503, "the server has reached its member limit");
-    }
-    if (
-      this.#members.size >= Math.floor(maxMembers * HEADROOM_SHARE) &&
-      this.membersFrom(peer.addressKey) >= HEADROOM_MEMBERS_PER_ADDRESS
-    ) {
-      return refusal(
-        503,
-        "the server is nearly full and keeps its last places for addresses with fewer than " +
-          `${HEADROOM_MEMBERS_PER_ADDRESS} members`,
-      );
-    }
-    return null;
   }
 
   /** Creates a room with the requester as its host. */
@@ -265,7 +224,7 @@ export class RoomRegistry {
           `already hosts ${hosted} rooms`,
         );
       } else {
-        this.#reportMemberLimit(request.peer, refused);
+        reportMemberLimit(this.#view, request.peer, refused);
       }
       return refused;
     }
@@ -283,9 +242,8 @@ export class RoomRegistry {
       log: new EventLog(this.#options.historyLimit, this.#options.historyBytes),
       lastTimeMs: 0,
     };
-    const key = request.peer.addressKey;
     this.#roomNames.add(keys, room); // and so to #rooms
-    this.#roomsByAddress.set(key, (this.#roomsByAddress.get(key) ?? 0) + 1);
+    this.#countRoom(request.peer.addressKey, 1);
     const result = this.#admit(room, request.username, request.peer, request.protocol ?? 1);
     room.host = this.#members.get(tokenKey(result.token))!;
     this.#log(`room created: "${room.name}" by ${request.username} (${request.peer.address})`);
@@ -310,7 +268,11 @@ export class RoomRegistry {
       return refusal(409, `the name "${request.username}" looks the same as someone in this room`);
     }
     // Checked before hashing too (refuseJoin); the room may have filled meanwhile.
-    const refused = this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
+    const refused = reportMemberLimit(
+      this.#view,
+      request.peer,
+      refuseSlot(this.#view, room, request.peer),
+    );
     if (refused !== null) return refused;
     this.#log(`joined: ${request.username} (${request.peer.address}) to "${room.name}"`);
     return this.#admit(room, request.username, request.peer, request.protocol ?? 1, keys);
@@ -338,6 +300,7 @@ export class RoomRegistry {
       joinedAt: now,
       lastDatagramAt: now,
       lastMessageAt: now,
+      disconnected: null,
       seenMsgIds: new RecentMsgIds(REMEMBERED_MSG_IDS),
       protocol,
       window: null,
@@ -394,6 +357,7 @@ export class RoomRegistry {
     if (member === "unknown-token") return refuse(member, "unknown token for this room");
     if (member === "foreign-token") return refuse(member, "token used from another IP address");
     member.lastDatagramAt = this.#options.clocks.monotonic();
+    this.#grace.end(member); // a datagram through a new socket ends a disconnect too
     if (from.transport.movesTo(member.endpoint, from)) member.endpoint = from;
     const { body } = datagram;
     // The table's type pairs each kind with its handler; TypeScript cannot
@@ -415,26 +379,52 @@ export class RoomRegistry {
     );
   }
 
+  /**
+   * A sign of life without a datagram (a WebSocket pong or any other frame):
+   * the member is not lost while this keeps coming. Unknown tokens are ignored.
+   */
+  touch(token: Uint8Array): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member !== undefined) member.lastDatagramAt = this.#options.clocks.monotonic();
+  }
+
+  /**
+   * The member's socket closed (a WebSocket): it stays a member, and nobody
+   * is told, for `graceMs`; then {@linkcode RoomRegistry.tick} removes it as
+   * timed out (lost; a host's room closes), unless a datagram or
+   * {@linkcode RoomRegistry.reconnect} comes first. Meanwhile the 3-heartbeat
+   * rule does not apply to it; the idle rule still does. A member already
+   * disconnected keeps its first deadline. Unknown tokens are ignored.
+   */
+  disconnect(token: Uint8Array, graceMs: number): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member !== undefined) this.#grace.start(member, this.#options.clocks.monotonic(), graceMs);
+  }
+
+  /** The member resumed on a new socket: connected again, alive now. Unknown tokens are ignored. */
+  reconnect(token: Uint8Array): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined) return;
+    member.lastDatagramAt = this.#options.clocks.monotonic();
+    this.#grace.end(member);
+  }
+
+  /** Members in their grace period now (their socket closed, not yet back). */
+  get disconnectedCount(): number {
+    return this.#grace.size;
+  }
+
   /** Applies every timeout that has come due; call it about once a second. */
   tick(): Outgoing[] {
     const now = this.#options.clocks.monotonic();
-    const { idleTimeoutMs, heartbeatMs, helloTimeoutMs } = this.#options;
     const out: Outgoing[] = [];
     for (const member of this.#members.values()) {
       // A member removed earlier in this sweep (its host left) is skipped.
       if (!this.#members.has(member.tokenKey)) continue;
-      if (member.endpoint === null) {
-        if (now - member.joinedAt >= helloTimeoutMs) {
-          this.#log(`revoked: ${member.name} in "${member.room.name}" sent no HELLO`);
-          out.push(...this.#remove(member, CloseReason.LOST));
-        }
-      } else if (now - member.lastDatagramAt >= 3 * heartbeatMs) {
-        this.#log(`lost: ${member.name} in "${member.room.name}"`);
-        out.push(...this.#remove(member, CloseReason.LOST));
-      } else if (idleTimeoutMs > 0 && now - member.lastMessageAt >= idleTimeoutMs) {
-        this.#log(`idle: ${member.name} in "${member.room.name}"`);
-        out.push(...this.#remove(member, CloseReason.IDLE));
-      }
+      const due = dueRemoval(member, now, this.#options);
+      if (due === null) continue;
+      this.#log(`${due.label}: ${member.name} in "${member.room.name}"${due.detail}`);
+      out.push(...this.#remove(member, due.reason));
     }
     this.#replayBudgets.sweep();
     return out;
@@ -446,6 +436,7 @@ export class RoomRegistry {
     const removed = [...this.#members.values()];
     for (const member of removed) this.#holding.forget(member);
     this.#members.clear();
+    this.#grace.clear();
     this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     this.#membersByAddress.clear();
@@ -458,10 +449,13 @@ export class RoomRegistry {
 
   #remove(member: Member, reason: CloseReason): Outgoing[] {
     const room = member.room;
+    // A host lost at the end of its grace was silent that long, not 3 heartbeats.
+    const grace = reason === CloseReason.LOST ? member.disconnected?.graceMs : undefined;
     room.lookalikes.remove(nameKeys(member.name), member); // and so from room.members
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
     this.#holding.forget(member);
+    this.#grace.end(member);
     this.#options.onRemoved?.(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
@@ -471,7 +465,8 @@ export class RoomRegistry {
       });
     }
     if (room.host === member) {
-      const text = hostGoneText(member.name, reason, member.endpoint !== null, this.#options);
+      const endpoint = member.endpoint !== null;
+      const text = hostGoneText(member.name, reason, endpoint, this.#options, grace);
       out.push(...this.#closeRoom(room, text));
     } else {
       const type = reason === CloseReason.LEFT ? EventType.LEFT : EventType.TIMED_OUT;
@@ -483,17 +478,14 @@ export class RoomRegistry {
   #closeRoom(room: Room, text: string): Outgoing[] {
     this.#roomNames.remove(nameKeys(room.name), room); // and so from #rooms
     const hostKey = room.host?.peer.addressKey;
-    if (hostKey !== undefined) {
-      const hosted = (this.#roomsByAddress.get(hostKey) ?? 1) - 1;
-      if (hosted <= 0) this.#roomsByAddress.delete(hostKey);
-      else this.#roomsByAddress.set(hostKey, hosted);
-    }
+    if (hostKey !== undefined) this.#countRoom(hostKey, -1);
     const to = endpointsOf(room.members.values());
     const removed = [...room.members.values()];
     for (const member of removed) {
       this.#members.delete(member.tokenKey);
       this.#countMember(member.peer.addressKey, -1);
       this.#holding.forget(member);
+      this.#grace.end(member);
     }
     room.members.clear();
     for (const member of removed) this.#options.onRemoved?.(member);
@@ -501,6 +493,12 @@ export class RoomRegistry {
     return to.length === 0
       ? []
       : [{ to, body: { kind: "closed", reason: CloseReason.HOST_LEFT, text } }];
+  }
+
+  #countRoom(addressKey: string, change: 1 | -1): void {
+    const count = (this.#roomsByAddress.get(addressKey) ?? 0) + change;
+    if (count <= 0) this.#roomsByAddress.delete(addressKey);
+    else this.#roomsByAddress.set(addressKey, count);
   }
 
   #countMember(addressKey: string, change: 1 | -1): void {
@@ -514,37 +512,10 @@ export class RoomRegistry {
   }
 }
 
-function refusal(status: RegistryRefusal["status"], error: string): RegistryRefusal {
-  return { ok: false, status, error };
-}
-
-/** 403 when a request of the other mode asks for `room` (a room's mode is fixed at creation). */
-function refuseMode(room: Room, sealed: boolean): RegistryRefusal | null {
-  if (room.sealed === sealed) return null;
-  return refusal(
-    403,
-    room.sealed
-      ? `room "${room.name}" takes sealed sessions only; a plain-text client cannot join it`
-      : `room "${room.name}" was created in plain text and takes plain-text clients only; ` +
-        "a sealed session cannot join it",
-  );
-}
-
 /**
  * Whether a datagram's room name names `room`: the same canonical key. The
  * spelling the room was created with is compared first, as most clients use it.
  */
 function namesRoom(room: Room, roomName: string): boolean {
   return roomName === room.name || canonicalKey(roomName) === room.key;
-}
-
-/**
- * The 409 text for a room name that is taken: the same name (another spelling
- * of it) or one that looks the same as the open room or the one being created
- * named `existing`. The handshake uses it for rooms still hashing a password.
- */
-export function roomNameTaken(requested: string, existing: string): string {
-  return canonicalKey(requested) === canonicalKey(existing)
-    ? `room "${existing}" already exists`
-    : `the room name "${requested}" looks the same as the room "${existing}"`;
 }
