@@ -33,6 +33,7 @@ import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
+import { WsFrontEnd } from "./ws/ws_front.ts";
 
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
@@ -96,6 +97,8 @@ export interface ChatServer {
   staticPublicKey: Uint8Array;
   /** The sealed datagram side: its session table, front end and transport. */
   sealed: SealedServer;
+  /** The WebSocket front end (docs/protocol.md 7.3): its sockets' phases, and its stats. */
+  ws: WsFrontEnd;
   /**
    * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
    * for the log to reach stderr. Safe to call twice.
@@ -137,6 +140,9 @@ export function startChatServer(
   });
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
+  // Made once the handshake exists; the registry and the sealed front end call it.
+  // deno-lint-ignore prefer-const
+  let ws: WsFrontEnd;
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -154,8 +160,11 @@ export function startChatServer(
     gapTimeoutMs: config.gapTimeoutSeconds * 1000,
     maxHeldMessages: config.maxHeldMessages,
     onHolding: () => startReleasing(),
-    // A sealed member's session goes with it, and its room rekeys.
+    // A sealed member's session goes with it, and its room rekeys; a WebSocket
+    // member's socket closes once its CLOSED is out.
     onRemoved: (member) => {
+      const session = sessions.byTokenKey(member.tokenKey);
+      if (session !== undefined) ws.sessionEnded(session);
       sessions.onRemoved(member);
       hooks.onRemoved?.(member);
     },
@@ -226,6 +235,7 @@ export function startChatServer(
     resets,
     monotonic,
     report,
+    onLinkMoved: (session, from, to) => ws.linkMoved(session, from, to),
   });
   const udp = new UdpFrontEnd(datagrams, {
     registry,
@@ -245,6 +255,8 @@ export function startChatServer(
   });
   const passwordFailures = new PasswordFailures({ clock: monotonic });
   const listBudget = new KeyedBudget({ ...LIST_BYTE_BUDGET, clock: monotonic });
+  // The sealed answer carries the public half of the key that signs room datagrams.
+  const sealedKeys = { staticKey: sealed.staticKey, crypto, signingKey: sessions.signingKey };
   const handshake = new Handshake({
     registry,
     send: (outgoing) => router.send(outgoing),
@@ -289,8 +301,31 @@ export function startChatServer(
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
-    // The sealed answer carries the public half of the key that signs room datagrams.
-    sealed: { staticKey: sealed.staticKey, crypto, signingKey: sessions.signingKey },
+    sealed: sealedKeys,
+  });
+  // Until the http branch's flags land: the ws.md defaults.
+  const wsConfig = config as Partial<
+    Record<"wsGraceSeconds" | "wsBufferSoft" | "wsBufferHard", number>
+  >;
+  ws = new WsFrontEnd({
+    handshake,
+    keys: sealedKeys,
+    sessions,
+    front: sealedFront,
+    transport: sealedTransport,
+    router,
+    registry,
+    report,
+    log,
+    monotonic,
+    maxPayloadBytes: config.maxPayloadBytes,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
+    graceMs: (wsConfig.wsGraceSeconds ?? 300) * 1000,
+    limits: {
+      softBytes: wsConfig.wsBufferSoft ?? 256 * 1024,
+      hardBytes: wsConfig.wsBufferHard ?? 1024 * 1024,
+    },
   });
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
@@ -319,6 +354,7 @@ export function startChatServer(
     strangers.sweep();
     resets.sweep();
     sealedFront.sweep();
+    ws.sweep();
     abuse.sweep();
   }, sweepMs);
   // Revision 2: while any member holds messages, release them as its rate
@@ -347,7 +383,11 @@ export function startChatServer(
       clearTimeout(drainTimer);
       clearInterval(sweep);
       clearInterval(release);
+      // CLOSED 4 to every member, WebSocket ones too (flushed to their sockets),
+      // then every socket closes 1001.
+      ws.beginShutdown();
       router.send(registry.shutdown());
+      await ws.close();
       sealedTransport.close();
       await tcp.close();
       await udp.close();
@@ -366,6 +406,7 @@ export function startChatServer(
     registry,
     staticPublicKey: sealed.staticKey.publicKey,
     sealed: { sessions, front: sealedFront, transport: sealedTransport },
+    ws,
     shutdown,
     failed,
   };
