@@ -104,6 +104,10 @@ function start(): void {
       saveResume(sessionStorage, state);
     },
     leaving: () => clearResume(sessionStorage),
+    back: () => {
+      for (const kind of ["closed", "idle", "outdated"] as const) banners.hide(kind);
+      showJoin();
+    },
   });
   const join = new JoinView((request) => void enter(request), async () => {
     const list = await listRoomsOverWebSocket(link);
