@@ -154,7 +154,7 @@ Deno.test("chat screen: reconnecting shows a banner until reconnected; unread co
       get: () => visibility,
       configurable: true,
     });
-    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange") as unknown as Event);
+    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange"));
     const message = (seq: number, name: string): SessionEvent => ({
       type: "message",
       seq,
@@ -169,7 +169,7 @@ Deno.test("chat screen: reconnecting shows a banner until reconnected; unread co
     await until("three messages", () => h.dom.document.querySelectorAll("[data-seq]").length === 3);
     assert.equal(h.dom.document.title, "(2) general · chat");
     visibility = "visible";
-    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange") as unknown as Event);
+    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange"));
     assert.equal(h.dom.document.title, "general · chat");
     session.events.end();
     await ended;
