@@ -13,6 +13,7 @@ import { UsageError } from "./client/usage_error.ts";
 import { mmsgSuits } from "./server/open_datagram_socket.ts";
 import { DEFAULT_SERVER_CONFIG, SERVE_FLAGS, serverConfigFrom } from "./server/config.ts";
 import { type FlagParser, wholeNumber } from "./server/flag_values.ts";
+import { PAGE } from "./server/http/page_bundle.ts";
 import { runServeCommand } from "./server/serve_command.ts";
 import { resolveHost, StartupError } from "./server/startup_errors.ts";
 
@@ -93,9 +94,7 @@ serve.action(async (flags) => {
       "--udp-io mmsg needs Linux with glibc, --allow-ffi, and an IPv4 --host (or use auto)",
     );
   }
-  // TODO(integration): the page's files, `PAGE` from server/http/page_bundle.ts (the page
-  // branch); until then `/` answers 404 and only `/ws` and `/healthz` are served.
-  Deno.exit(await runServeCommand(config, null));
+  Deno.exit(await runServeCommand(config, PAGE));
 });
 
 program.command("join")

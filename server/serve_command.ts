@@ -87,7 +87,8 @@ export async function readTlsFiles(
 
 /**
  * Starts the server on `config` (its host an address already: see
- * `resolveHost`), serving `page` on its HTTP port (null: `/` answers 404) and serves until SIGINT or SIGTERM, then shuts down
+ * `resolveHost`), serving `page` on its HTTP port (null: `/` answers 404) until
+ * SIGINT or SIGTERM, then shuts down
  * gracefully and resolves 0; resolves 1 if a front end died instead. A second
  * signal while shutting down (not the first one again: see SAME_REQUEST_MS)
  * exits the process at once with 1. Throws a `StartupError` if the key file
