@@ -93,7 +93,10 @@ export interface TestPage {
   readonly label: string;
   readonly page: Page;
   readonly context: BrowserContext;
-  /** The messages of every alert, confirm or prompt it opened (each dismissed at once). */
+  /**
+   * Every dialog it opened, as "type: message": alerts, confirms and prompts
+   * (dismissed at once), and "beforeunload: " (accepted, so a reload goes on).
+   */
   readonly dialogs: string[];
   /** Uncaught exceptions in the page, and console errors (a Trusted Types violation among them). */
   readonly errors: string[];
@@ -150,7 +153,10 @@ export class TestBrowser {
     this.#pages.push(testPage);
     page.on("dialog", (dialog) => {
       testPage.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-      dialog.dismiss().catch(() => {});
+      // A "leave this page?" question is answered yes, so a reload goes ahead; any other
+      // dialog is dismissed.
+      const answer = dialog.type() === "beforeunload" ? dialog.accept() : dialog.dismiss();
+      answer.catch(() => {});
     });
     page.on("pageerror", (error) => {
       testPage.errors.push(error instanceof Error ? error.message : String(error));

@@ -9,29 +9,39 @@
  */
 import { type TestPage, waitForCount, waitInPage } from "./browser.ts";
 
-/** The page's DOM hooks (docs/web.md). */
+/** The page's DOM hooks (client/web/index.html and docs/web.md). */
 export const HOOKS = {
   nameInput: "#name",
   roomInput: "#room",
   passwordInput: "#password",
-  createButton: "[data-action=create]",
-  joinButton: "[data-action=join]",
-  leaveButton: "[data-action=leave]",
+  createButton: "#create",
+  joinButton: "#join",
+  /** Where a refused request says why. */
+  joinError: "#join-error",
+  leaveButton: "#leave",
+  /** The confirmation bar's "yes" (a host leaving is asked first). */
+  confirmYes: "#paste-confirm:not([hidden]) #paste-send",
+  chatScreen: "#chat-screen:not([hidden])",
   composer: "#composer",
-  /** The log (role=log); each event in it carries data-seq once the server numbered it. */
-  log: "[role=log]",
-  entry: "[role=log] [data-seq]",
-  /** A message of ours the server has not confirmed yet. */
-  pending: "[role=log] [data-state=pending]",
-  members: "[data-member]",
-  hostMember: "[data-member][data-host]",
-  banner: "[role=status]",
+  /** The log (role=log). */
+  log: "#log",
+  /** Each room event in it carries data-seq; a notice also data-notice=joined|left|timedOut. */
+  entry: "#log [data-seq]",
+  /** A message of ours the server has not relayed yet. */
+  pending: "#log [data-state=pending]",
+  /** Inside an entry: the name and the message text, each a <bdi>. */
+  entryName: "bdi.name",
+  entryText: "bdi.text",
+  /** The member list: data-member=<name>, the host with data-host. */
+  members: "#members [data-member]",
+  /** Status banners: role=status, data-banner=insecure|reconnecting|closed|idle|outdated. */
+  banner: "[data-banner]",
 } as const;
 
 /** One entry of the log as the page shows it. */
 export interface LogEntry {
   seq: number;
-  /** "message", "joined", "left", ... (data-kind). */
+  /** "message", or the notice: "joined", "left", "timedOut" (data-notice). */
   kind: string;
   /** The author's name (a message) or the member's (a notice). */
   name: string;
@@ -49,22 +59,46 @@ export interface EnterOptions {
   password?: string;
 }
 
-/** Opens `url` in the page and waits for the entry form. */
+/** Opens `url` in the page and waits for the join form. */
 export async function openChat(target: TestPage, url: string): Promise<void> {
   await target.page.goto(url, { waitUntil: "load", timeout: 20_000 });
   await waitForCount(target, HOOKS.nameInput, 1);
 }
 
-/** Fills the entry form and creates or joins; waits until the member list shows us. */
+/**
+ * Fills the join form and creates or joins; waits until the chat screen
+ * shows us in the member list (or fails quoting the form's error).
+ */
 export async function enterRoom(target: TestPage, options: EnterOptions): Promise<void> {
   const { page } = target;
-  await page.locator(HOOKS.nameInput).fill(options.name);
-  await page.locator(HOOKS.roomInput).fill(options.room);
-  if (options.password !== undefined) {
-    await page.locator(HOOKS.passwordInput).fill(options.password);
-  }
+  await fillField(target, HOOKS.nameInput, options.name);
+  await fillField(target, HOOKS.roomInput, options.room);
+  await fillField(target, HOOKS.passwordInput, options.password ?? "");
   await page.locator(options.create ? HOOKS.createButton : HOOKS.joinButton).click();
-  await waitForMember(target, options.name);
+  await waitInside(target, options.name);
+}
+
+/** Waits until the chat screen shows `name` in its member list; quotes the form's error if not. */
+export async function waitInside(target: TestPage, name: string): Promise<void> {
+  try {
+    await waitForMember(target, name);
+  } catch (error) {
+    const said = await target.page
+      .$eval(HOOKS.joinError, (el) => el.textContent ?? "")
+      .catch(() => "?");
+    throw new Error(`${(error as Error).message}; the join form says: ${JSON.stringify(said)}`);
+  }
+}
+
+/** Replaces an input's value by typing `value` (a real person's events). */
+export async function fillField(target: TestPage, selector: string, value: string): Promise<void> {
+  await target.page.locator(selector).fill(value);
+}
+
+/** Clicks Leave, and for a host says yes to "Leaving closes the room for everyone". */
+export async function leaveRoom(target: TestPage, asHost: boolean): Promise<void> {
+  await target.page.locator(HOOKS.leaveButton).click();
+  if (asHost) await target.page.locator(HOOKS.confirmYes).click();
 }
 
 /** Types `text` in the composer and presses Enter. */
@@ -108,9 +142,9 @@ export async function waitForMessage(
     `message ${JSON.stringify(`${name}: ${text}`)}`,
     (selector: string, name: string, text: string) =>
       [...document.querySelectorAll<HTMLElement>(selector)].some((el) =>
-        el.dataset.kind === "message" &&
-        el.querySelector("[data-name]")?.textContent === name &&
-        el.querySelector("[data-text]")?.textContent === text
+        el.dataset.notice === undefined &&
+        el.querySelector("bdi.name")?.textContent === name &&
+        el.querySelector("bdi.text")?.textContent === text
       ),
     [HOOKS.entry, name, text],
     timeoutMs,
@@ -142,33 +176,47 @@ export async function waitForMember(target: TestPage, name: string): Promise<voi
   );
 }
 
-/** The status banner's text ("" when none is shown). */
-export function readBanner(target: TestPage): Promise<string> {
+/** The banners shown, as kind → text. */
+export function readBanners(target: TestPage): Promise<Record<string, string>> {
   return target.page.evaluate(
     (selector: string) =>
-      [...document.querySelectorAll<HTMLElement>(selector)]
-        .filter((el) => !el.hidden)
-        .map((el) => el.textContent?.trim() ?? "")
-        .filter((text) => text !== "")
-        .join(" | "),
+      Object.fromEntries(
+        [...document.querySelectorAll<HTMLElement>(selector)].map((el) => [
+          el.dataset.banner ?? "",
+          el.textContent?.trim() ?? "",
+        ]),
+      ),
     HOOKS.banner,
   );
 }
 
-/** Waits until the status banner's text matches `pattern` (a regex source, case-insensitive). */
+/** Waits until the banner of `kind` is shown; returns its text. */
 export async function waitForBanner(
   target: TestPage,
-  pattern: string,
+  kind: string,
+  timeoutMs = 15_000,
+): Promise<string> {
+  await waitInPage(
+    target,
+    `the ${kind} banner`,
+    (selector: string) => document.querySelector(selector) !== null,
+    [`[data-banner="${kind}"]`],
+    timeoutMs,
+  );
+  return (await readBanners(target))[kind] ?? "";
+}
+
+/** Waits until the banner of `kind` is gone. */
+export async function waitForNoBanner(
+  target: TestPage,
+  kind: string,
   timeoutMs = 15_000,
 ): Promise<void> {
   await waitInPage(
     target,
-    `a status banner matching /${pattern}/i`,
-    (selector: string, pattern: string) =>
-      [...document.querySelectorAll<HTMLElement>(selector)].some((el) =>
-        !el.hidden && new RegExp(pattern, "i").test(el.textContent ?? "")
-      ),
-    [HOOKS.banner, pattern],
+    `no ${kind} banner`,
+    (selector: string) => document.querySelector(selector) === null,
+    [`[data-banner="${kind}"]`],
     timeoutMs,
   );
 }

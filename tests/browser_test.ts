@@ -34,8 +34,9 @@ import { CutProxy } from "../testing/cut_proxy.ts";
 import {
   enterRoom,
   HOOKS,
+  leaveRoom,
   openChat,
-  readBanner,
+  readBanners,
   readLog,
   readMembers,
   readMessages,
@@ -43,6 +44,8 @@ import {
   waitForBanner,
   waitForMember,
   waitForMessage,
+  waitForNoBanner,
+  waitInside,
 } from "../testing/chat_page.ts";
 import { pngSize, WEB_SCREENSHOT_SAVED } from "../tools/screenshot/web_paths.ts";
 
@@ -256,9 +259,10 @@ async function hostLeaves(world: World): Promise<void> {
   await terminalReady(cli);
   await waitForMember(host, "tim");
 
-  await host.page.locator(HOOKS.leaveButton).click();
-  await waitForBanner(guest, "closed");
-  assert.match(await readBanner(guest), /host/i, "the closed banner gives the reason");
+  await leaveRoom(host, true);
+  const said = await waitForBanner(guest, "closed");
+  assert.match(said, /host hana left/, "the closed banner gives the reason");
+  await waitForCount(host, "#join-screen:not([hidden])", 1); // the host is back at the rooms
   await cli.child.stdout.waitFor(/"type":"closed","reason":"hostLeft"/, 10_000);
   assert.equal(await cli.child.exited(10_000), 0, cli.child.describe());
   await closePages(host, guest);
@@ -318,7 +322,7 @@ async function cutAndCatchUp(world: World): Promise<void> {
 
   proxy.refuse(true);
   assert.ok(proxy.cutAll() >= 1, "the page had no connection through the proxy");
-  await waitForBanner(cut, "reconnect");
+  await waitForBanner(cut, "reconnecting");
   const whileCut = ["ann: while cut 1", "cli: while cut 2", "ann: while cut 3"];
   await send(ann, "while cut 1");
   await waitForMessage(ann, "ann", "while cut 1");
@@ -333,6 +337,7 @@ async function cutAndCatchUp(world: World): Promise<void> {
   await waitForMessage(cut, "ann", "while cut 3", 30_000);
   await waitForMessage(ann, "cora", "sent while cut");
   await waitForMessage(cut, "cora", "sent while cut");
+  await waitForNoBanner(cut, "reconnecting");
   const shown = await readMessages(cut);
   for (const line of [...whileCut, "cora: sent while cut"]) {
     assert.equal(shown.filter((l) => l === line).length, 1, `${line} shown once: ${shown}`);
@@ -356,10 +361,21 @@ async function hiddenAndReloaded(world: World): Promise<void> {
 
   // The host reloads: the page remembers the room and name, asks for the password again.
   await host.page.reload({ waitUntil: "load" });
-  await waitForCount(host, HOOKS.passwordInput, 1);
+  await waitInPage(
+    host,
+    "the question for the password again",
+    (selector: string) =>
+      /password .* again/.test(document.querySelector(selector)?.textContent ?? ""),
+    [HOOKS.joinError],
+  );
   await host.page.locator(HOOKS.passwordInput).fill(password);
   await host.page.locator(HOOKS.joinButton).click();
+  await waitInside(host, "hugo");
   await waitForMember(host, "iris");
+  assert.ok(
+    host.dialogs.some((d) => d.startsWith("beforeunload")),
+    `the host was not warned before the reload: ${host.dialogs}`,
+  );
   await send(host, "back after a reload");
   // The hidden page still receives, still sees the room open and hugo as its host.
   await waitForMessage(hidden, "hugo", "back after a reload");
@@ -373,7 +389,7 @@ async function hiddenAndReloaded(world: World): Promise<void> {
       ["hugo"],
       `${page.label}: host mark`,
     );
-    assert.doesNotMatch(await readBanner(page), /closed/i);
+    assert.equal((await readBanners(page)).closed, undefined, `${page.label}: closed`);
   }
   // No one left and joined again: a takeover is silent.
   const notices = (await readLog(hidden)).filter((e) => e.kind === "left");
