@@ -29,6 +29,7 @@ import {
   TestBrowser,
   type TestPage,
   waitForCount,
+  waitInPage,
 } from "../testing/browser.ts";
 import { CutProxy } from "../testing/cut_proxy.ts";
 import {
