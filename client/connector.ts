@@ -14,7 +14,7 @@ import {
   type ServerKeyCheck,
   ServerKeyMismatchError,
 } from "../protocol/sealed_types.ts";
-import { ChatTransportError } from "./errors.ts";
+import { ChatRefusedError, ChatTransportError } from "./errors.ts";
 import type { Scheduler, TimerId } from "./scheduler.ts";
 
 export type { JoinAccepted, RoomRequest, SealedSessionParams };
@@ -38,6 +38,66 @@ export interface DatagramChannel {
   close(): void;
   /** Our end of the channel, when it has an address (a fault proxy can single it out). */
   readonly local?: HostPort;
+  /**
+   * How a reliable channel ended, once {@linkcode receive} has resolved null
+   * because the other end (or the network) closed it: the WebSocket close
+   * code and reason (1006 when the socket dropped without a close frame).
+   * Null while open, or when we closed it ourselves; absent on channels
+   * that have no such thing (UDP).
+   */
+  readonly closeInfo?: ChannelCloseInfo | null;
+}
+
+/** Why a reliable channel closed: a WebSocket close code and its reason text. */
+export interface ChannelCloseInfo {
+  code: number;
+  reason: string;
+}
+
+/**
+ * Close codes after which a session does not resume (docs/protocol.md 7.2,
+ * 7.5): 4403 the page's origin is refused, 4409 the session continued on a
+ * newer connection (another tab or a reload took it over), 4426 the page is
+ * out of date. Every other code is retried with backoff.
+ */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([4403, 4409, 4426]);
+
+/** True when a socket that closed with `code` must not be resumed. */
+export function isFatalClose(code: number): boolean {
+  return FATAL_CLOSE_CODES.has(code);
+}
+
+/**
+ * The server closed the socket with a code that retrying cannot change
+ * ({@linkcode FATAL_CLOSE_CODES}): a refusal, final like a sealed one, whose
+ * `status` is the close code and whose message is the text to show (the
+ * server's reason, or ours when it gave none).
+ */
+export class ChatClosedError extends ChatRefusedError {
+  /** The close code (also `status`). */
+  readonly closeCode: number;
+
+  /** `closeCode` and the text to show. */
+  constructor(closeCode: number, message: string) {
+    super(closeCode, message);
+    this.name = "ChatClosedError";
+    this.closeCode = closeCode;
+  }
+}
+
+/** The words for a fatal close: the server's reason, or what the code means. */
+export function describeFatalClose(info: ChannelCloseInfo): string {
+  if (info.reason.trim() !== "") return info.reason;
+  switch (info.code) {
+    case 4403:
+      return "the server refused this page's origin";
+    case 4409:
+      return "continued on a newer connection";
+    case 4426:
+      return "this page is out of date: reload it";
+    default:
+      return `the connection closed (${info.code})`;
+  }
 }
 
 /** What a successful {@linkcode Connector.connect} yields. */
@@ -102,6 +162,16 @@ export interface Connector {
    * `ServerKeyMismatchError` when the server proved another key.
    */
   connect(request: RoomRequest, options: ConnectOptions): Promise<Connection>;
+  /**
+   * For a reliable connection whose channel can close and be resumed (a
+   * WebSocket): opens a new channel to the same server for the same
+   * membership, without a new request. The session's first datagram on it
+   * (HELLO with its lastSeq, sealed under the same keys and the next
+   * counter) is the resume. Rejects with `ChatTransportError` when the
+   * server cannot be reached in time (retried), or `ChatClosedError` when
+   * it closed the socket with a fatal code (final).
+   */
+  reconnect?(connection: Connection, options: ConnectOptions): Promise<DatagramChannel>;
 }
 
 /**

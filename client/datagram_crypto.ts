@@ -20,7 +20,7 @@ import {
 import { ProtocolError } from "../protocol/errors.ts";
 import { encodeSealedClientBody, MEMBER_OVERHEAD_BYTES } from "../protocol/sealed_datagram.ts";
 import type { CryptoProvider } from "../protocol/sealed_types.ts";
-import type { Connection } from "./connector.ts";
+import type { Connection, DatagramChannel } from "./connector.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { type EventBody, type MemberBody, SealedChannel } from "./sealed_channel.ts";
 
@@ -52,12 +52,66 @@ export interface DatagramLink {
   receive(): Promise<Inbound | null>;
   /** When an authenticated datagram last arrived (sealed); -Infinity for plain. */
   readonly heardAt: number;
+  /**
+   * Carries on over `channel` (a new socket for the same membership, on a
+   * reliable connection): counters, replay windows and epoch keys stay. The
+   * channel before is not closed here; a {@linkcode receive} still waiting
+   * on it resolves null once it closes, and what it brings after the
+   * switch is dropped (the resume asks for it again).
+   */
+  switchTo(channel: DatagramChannel): void;
   close(): void;
+}
+
+/**
+ * The channel a link talks through, which a resume replaces: one socket
+ * after another for one membership.
+ */
+class ChannelSlot implements DatagramChannel {
+  #current: DatagramChannel;
+  #closed = false;
+
+  constructor(channel: DatagramChannel) {
+    this.#current = channel;
+  }
+
+  get local(): DatagramChannel["local"] {
+    return this.#current.local;
+  }
+
+  get closeInfo(): DatagramChannel["closeInfo"] {
+    return this.#current.closeInfo;
+  }
+
+  switchTo(channel: DatagramChannel): void {
+    if (this.#closed) {
+      channel.close();
+      return;
+    }
+    this.#current = channel;
+  }
+
+  send(bytes: Uint8Array): void {
+    this.#current.send(bytes);
+  }
+
+  async receive(): Promise<Uint8Array | null> {
+    const channel = this.#current;
+    const bytes = await channel.receive();
+    // A late datagram of a socket already replaced: the new socket's resume covers it.
+    return channel === this.#current ? bytes : null;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#current.close();
+  }
 }
 
 /** The plain link: every datagram names the room and carries the token. */
 export function plainLink(connection: Connection, room: string): DatagramLink {
-  const { channel, token, accepted } = connection;
+  const { token, accepted } = connection;
+  const channel = new ChannelSlot(connection.channel);
   return {
     sealed: false,
     heardAt: -Infinity,
@@ -78,6 +132,7 @@ export function plainLink(connection: Connection, room: string): DatagramLink {
         }
       }
     },
+    switchTo: (next) => channel.switchTo(next),
     close: () => channel.close(),
   };
 }
@@ -99,8 +154,9 @@ export function sealedLink(connection: Connection, options: SealedLinkOptions): 
   const params = connection.sealed;
   if (params === undefined) throw new TypeError("a sealed link needs a sealed connection");
   const { maxDatagramBytes } = connection.accepted;
+  const slot = new ChannelSlot(connection.channel);
   const channel = new SealedChannel({
-    channel: connection.channel,
+    channel: slot,
     params,
     maxDatagramBytes,
     ...options,
@@ -117,6 +173,7 @@ export function sealedLink(connection: Connection, options: SealedLinkOptions): 
     },
     send: (inner) => channel.send(inner),
     receive: () => channel.receive(),
+    switchTo: (next) => slot.switchTo(next),
     close: () => channel.close(),
   };
 }

@@ -77,6 +77,8 @@ export class InboundOrder {
   /** The newest seq the server said it has, on its own channel; 0 until WELCOME. */
   #head = 0;
   #gap: GapState | null = null;
+  /** The connection is down (a socket being resumed): gaps wait, and their rounds do not count. */
+  #paused = false;
 
   /** Nothing is delivered before {@linkcode start}. */
   constructor(options: InboundOrderOptions) {
@@ -145,8 +147,42 @@ export class InboundOrder {
     return Math.max(0, highest);
   }
 
+  /**
+   * The socket closed and is being resumed: nothing can be asked for, so
+   * gaps wait without using up their rounds (they are not missed yet).
+   */
+  pause(): void {
+    this.#paused = true;
+    if (this.#gap !== null) {
+      this.#options.scheduler.clearTimeout(this.#gap.timer);
+      this.#gap.timer = undefined;
+    }
+  }
+
+  /**
+   * Resumed on a new socket (whose HELLO replays everything above our
+   * highest seq): what is still missing below is asked for one interval
+   * later, each gap with its rounds counted afresh.
+   */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const gap = this.#gap;
+    if (gap === null) {
+      if (this.#nextSeq > 0) this.#checkGap(0, true); // something came while paused
+      return;
+    }
+    gap.tries = 0;
+    gap.progressAt = this.#nextSeq;
+    gap.timer = this.#options.scheduler.setTimeout(
+      () => this.#retryGaps(),
+      this.#options.resendIntervalMs,
+    );
+  }
+
   /** Forgets this connection's seqs and stops asking; {@linkcode start} may follow. */
   stop(): void {
+    this.#paused = false;
     this.#options.scheduler.clearTimeout(this.#gap?.timer);
     this.#gap = null;
     this.#nextSeq = 0;
@@ -203,6 +239,7 @@ export class InboundOrder {
    * is on its way.
    */
   #checkGap(headSeq: number, replayComing = false): void {
+    if (this.#paused) return; // resume() looks again
     const top = Math.max(headSeq, this.#top());
     if (top < this.#nextSeq) {
       this.#options.scheduler.clearTimeout(this.#gap?.timer);

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 
 /** The library's public modules; everything they import, transitively, is the library. */
-const ENTRY_POINTS = ["session.ts", "connector.ts", "datagram_crypto.ts", "scheduler.ts"];
+const ENTRY_POINTS = [
+  "session.ts",
+  "connector.ts",
+  "datagram_crypto.ts",
+  "scheduler.ts",
+  // The browser's connector: the standard WebSocket API only.
+  "ws_connector.ts",
+];
 
 /** The one file that may touch the platform's own clock and timers (the system scheduler). */
 const CLOCK_FILE = "client/scheduler.ts";
@@ -48,11 +55,14 @@ Deno.test("the session library is what its imports say: the session, its parts, 
       "datagram_crypto",
       "inbound",
       "outbox",
+      "reconnect",
       "rejoin",
       "scheduler",
+      "sealed_exchange",
       "sealed_channel",
       "session",
       "welcome",
+      "ws_connector",
     ]
   ) {
     assert.ok(files.includes(`client/${part}.ts`), `client/${part}.ts is part of the library`);

@@ -179,6 +179,23 @@ export class Outbox {
     this.#pump();
   }
 
+  /**
+   * Carries on over a new socket of the same membership (a resume on a
+   * reliable connection): every message already out is sent again, once,
+   * with its msgId (the server acknowledges a repeat with its seq and does
+   * not relay it again), its give-up timing starting afresh; then what
+   * waits leaves as usual. msgIds, the window and the pace stay.
+   */
+  resendOutstanding(): void {
+    this.pause();
+    this.#sending = true;
+    for (const pending of this.#outstanding.values()) {
+      pending.tries = 0;
+      this.#transmit(pending);
+    }
+    this.#pump();
+  }
+
   /** Stops sending; messages wait for the next {@linkcode resume}. */
   pause(): void {
     this.#sending = false;

@@ -23,7 +23,14 @@ import {
 import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
-import { type Connection, type JoinAccepted } from "./connector.ts";
+import {
+  type Connection,
+  type DatagramChannel,
+  describeFatalClose,
+  isFatalClose,
+  type JoinAccepted,
+  type RoomRequest,
+} from "./connector.ts";
 import { type DatagramLink, type Inbound, plainLink, sealedLink } from "./datagram_crypto.ts";
 import { ChatInternalError, ChatRefusedError, ChatTransportError } from "./errors.ts";
 import { IdleWarning } from "./idle_warning.ts";
@@ -32,15 +39,29 @@ import { keepAlive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
 import { paceOf } from "./pace.ts";
 import {
+  NUDGE_ANSWER_MS,
+  RECONNECT_ATTEMPT_MS,
+  reconnectWithin,
+  ResumeLoop,
+  type ResumeOutcome,
+} from "./reconnect.ts";
+import {
   checkRejoinAnswer,
   connectFirst,
   getBackIn,
   RejoinStoppedError,
   ShownEvents,
 } from "./rejoin.ts";
-import { guardedScheduler, raceTimeout, type Scheduler, systemScheduler } from "./scheduler.ts";
+import {
+  guardedScheduler,
+  raceTimeout,
+  type Scheduler,
+  systemScheduler,
+  type TimerId,
+} from "./scheduler.ts";
 import {
   DEFAULT_TIMINGS,
+  type ResumeTicket,
   type SessionEvent,
   type SessionOptions,
   type SessionTimings,
@@ -49,13 +70,17 @@ import type { MemberBody } from "./sealed_channel.ts";
 import { helloUntilWelcome } from "./welcome.ts";
 
 export { DEFAULT_TIMINGS };
-export type { SessionEvent, SessionOptions, SessionTimings };
+export type { ResumeTicket, SessionEvent, SessionOptions, SessionTimings };
 
 /** LEAVE is sent this many times, `retryBaseMs` apart, until CLOSED comes back. */
 const LEAVE_TRIES = 3;
 
-/** welcoming: HELLO sent, no WELCOME yet; live: in the room; rejoining: between servers. */
-type Phase = "welcoming" | "live" | "rejoining";
+/**
+ * welcoming: HELLO sent, no WELCOME yet; live: in the room; reconnecting:
+ * the socket of a reliable connection closed, resuming the same membership
+ * on a new one; rejoining: asking for a new membership.
+ */
+type Phase = "welcoming" | "live" | "reconnecting" | "rejoining";
 
 /**
  * A member's live connection to one room.
@@ -86,6 +111,13 @@ export class ChatSession {
   #connection!: Connection;
   /** The current connection's datagrams, plain or sealed. */
   #link!: DatagramLink;
+  /** The channel under the link now (a resume replaces it); undefined between sockets. */
+  #socket: DatagramChannel | undefined;
+  /** Resuming on a new socket: the loop, and how the attempt under way is told it is over. */
+  #resumeLoop: ResumeLoop | null = null;
+  #attemptOver: (() => void) | null = null;
+  /** Armed by a nudge while live: no answer by then, and we resume on a new socket. */
+  #nudgeTimer: TimerId | undefined;
   /** The server key the first connection proved (sealed); every rejoin must meet it. */
   #serverKey: Uint8Array | null = null;
   /** Set when a stateless reset ends the welcome phase under way. */
@@ -148,7 +180,7 @@ export class ChatSession {
         this.#events.push({ type: "delivered", msgId, seq });
       },
       undelivered: (msgId, text) => this.#events.push({ type: "undelivered", msgId, text }),
-      serverSilent: () => this.#startRejoin("no answer from the server"),
+      serverSilent: () => this.#onSilence("no answer from the server"),
       msgIdsUsedUp: () => {
         if (!this.#startRejoin("every msgId of this membership is used")) {
           this.#outbox.giveUpAll();
@@ -166,16 +198,19 @@ export class ChatSession {
   static async open(options: SessionOptions): Promise<ChatSession> {
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     const scheduler = options.scheduler ?? systemScheduler;
+    const request: RoomRequest & { resume?: ResumeTicket } = {
+      operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
+      roomName: options.room,
+      username: options.username,
+      password: options.password ?? null,
+      capacity: options.capacity ?? null,
+      protocol: PROTOCOL_REVISION,
+    };
+    // A page reloaded: take our membership back (the server checks the ticket).
+    if (options.resume !== undefined && !options.create) request.resume = options.resume;
     const connection = await connectFirst({
       connector: options.connector,
-      request: {
-        operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
-        roomName: options.room,
-        username: options.username,
-        password: options.password ?? null,
-        capacity: options.capacity ?? null,
-        protocol: PROTOCOL_REVISION,
-      },
+      request,
       scheduler,
       signal: options.signal,
       timeoutMs: timings.connectTimeoutMs,
@@ -213,6 +248,36 @@ export class ChatSession {
   /** Messages not yet acknowledged: sent, or waiting for the pace or the window. */
   get unacknowledged(): number {
     return this.#outbox.size;
+  }
+
+  /**
+   * What takes this membership back after a page reload (a sealed session;
+   * null for a plain one): keep it per tab, never with the password.
+   */
+  get resumeTicket(): ResumeTicket | null {
+    // Stub until protocol/resume.ts (the lifecycle branch) gives resumeProof.
+    return null;
+  }
+
+  /**
+   * The page is back (online, visible, shown again): while resuming, the
+   * next attempt is made now; while live on a reliable connection, a
+   * HEARTBEAT goes out, and when nothing authenticated comes back within
+   * 5 s the socket is taken for dead and the session resumes on a new one.
+   * Otherwise nothing.
+   */
+  nudge(): void {
+    if (this.#closed) return;
+    if (this.#phase === "reconnecting") return this.#resumeLoop?.nudge();
+    if (this.#phase !== "live" || !this.#resumable() || this.#nudgeTimer !== undefined) return;
+    const nudgedAt = this.#scheduler.now();
+    this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq });
+    this.#nudgeTimer = this.#scheduler.setTimeout(() => {
+      this.#nudgeTimer = undefined;
+      if (this.#phase === "live" && this.#link.heardAt < nudgedAt) {
+        this.#startReconnect(`no answer from the server within ${NUDGE_ANSWER_MS / 1000} s`);
+      }
+    }, NUDGE_ANSWER_MS);
   }
 
   /** Resolves once the session has closed for any reason. */
@@ -268,11 +333,12 @@ export class ChatSession {
     const link = this.#linkFor(connection);
     this.#connection = connection;
     this.#link = link;
+    this.#socket = connection.channel;
     this.#phase = "welcoming";
     this.#resetDuringWelcome = null;
     this.#inbound.stop();
     this.#welcomePhaseOver = new Promise((resolve) => (this.#endWelcomePhase = resolve));
-    void this.#receiveLoop(link);
+    void this.#receiveLoop(link, connection.channel);
   }
 
   /** The plain or sealed link for `connection`. */
@@ -316,25 +382,147 @@ export class ChatSession {
   }
 
   /**
-   * Reads one link until it closes or is replaced. Anything unexpected
-   * (a decoding bug, a throw while handling a datagram, a channel or a
-   * crypto provider that rejects) ends the session as lost rather than
-   * escaping as an unhandled rejection.
+   * Reads one link on one socket until it closes or either is replaced.
+   * Anything unexpected (a decoding bug, a throw while handling a datagram,
+   * a channel or a crypto provider that rejects) ends the session as lost
+   * rather than escaping as an unhandled rejection.
    */
-  async #receiveLoop(link: DatagramLink): Promise<void> {
-    const current = () => !this.#closed && link === this.#link;
+  async #receiveLoop(link: DatagramLink, socket: DatagramChannel): Promise<void> {
+    const current = () => !this.#closed && link === this.#link && socket === this.#socket;
     try {
       while (current()) {
         const inbound = await link.receive();
         if (inbound === null || !current()) break;
         this.#onInbound(inbound);
       }
-      if (current() && this.#phase !== "rejoining") {
-        this.#close("lost", "the connection to the server closed");
-      }
+      if (current()) this.#onChannelEnd(socket);
     } catch (error) {
       if (current()) this.#fail(error);
     }
+  }
+
+  /** The current socket closed under us (not by our own hand). */
+  #onChannelEnd(socket: DatagramChannel): void {
+    if (this.#phase === "rejoining") return;
+    const info = socket.closeInfo ?? null;
+    if (info !== null && isFatalClose(info.code)) {
+      this.#close("lost", describeFatalClose(info), info.code);
+      return;
+    }
+    const why = info === null
+      ? "the connection to the server closed"
+      : `the connection to the server closed (${info.code}${
+        info.reason ? `: ${info.reason}` : ""
+      })`;
+    if (this.#phase === "reconnecting") {
+      this.#attemptOver?.(); // this attempt failed; the loop tries again
+    } else if (this.#phase === "welcoming" && this.#connection.reliable) {
+      this.#resetDuringWelcome = why; // the HELLO cannot be answered: this attempt is over
+      this.#endWelcomePhase();
+    } else if (this.#phase === "live" && this.#resumable()) {
+      this.#startReconnect(why);
+    } else {
+      this.#close("lost", why);
+    }
+  }
+
+  /** A reliable connection whose socket the connector can open again. */
+  #resumable(): boolean {
+    return this.#connection.reliable && this.#options.connector.reconnect !== undefined;
+  }
+
+  /** Nothing authenticated for too long: resume on a new socket when we can, else rejoin. */
+  #onSilence(reason: string): boolean {
+    if (this.#phase === "live" && this.#resumable()) {
+      this.#startReconnect(reason);
+      return true;
+    }
+    return this.#startRejoin(reason);
+  }
+
+  /**
+   * Drops the current socket and resumes the same membership on new ones
+   * (docs/protocol.md 7.5): messages and gaps wait; the loop runs until
+   * WELCOME, a reset or ERROR 401 (a rejoin), or a fatal close.
+   */
+  #startReconnect(reason: string): void {
+    if (this.#closed || this.#phase !== "live") return;
+    this.#phase = "reconnecting";
+    this.#stopHeartbeat();
+    this.#clearNudge();
+    this.#inbound.pause();
+    this.#outbox.pause();
+    const socket = this.#socket;
+    this.#socket = undefined; // its receive loop ends quietly
+    socket?.close();
+    this.#events.push({ type: "reconnecting", reason });
+    const connection = this.#connection;
+    const loop: ResumeLoop = new ResumeLoop({
+      scheduler: this.#scheduler,
+      open: () =>
+        reconnectWithin(this.#options.connector, connection, {
+          scheduler: this.#scheduler,
+          signal: this.#stop.signal,
+          timeoutMs: Math.min(RECONNECT_ATTEMPT_MS, this.#timings.connectTimeoutMs),
+        }),
+      resume: (channel) => this.#resumeOn(channel),
+      refused: (error) => {
+        if (error instanceof ChatRefusedError) {
+          this.#close("lost", error.message, error.status);
+        } else {
+          this.#fail(error);
+        }
+      },
+      isOver: (): boolean => this.#closed || this.#resumeLoop !== loop,
+    });
+    this.#resumeLoop = loop;
+    void loop.run();
+  }
+
+  /** One resume attempt: HELLO with our lastSeq on `channel`, then wait for the answer. */
+  async #resumeOn(channel: DatagramChannel): Promise<ResumeOutcome> {
+    if (this.#closed || this.#phase !== "reconnecting") {
+      channel.close();
+      return "stop";
+    }
+    const over = new Promise<void>((resolve) => (this.#attemptOver = resolve));
+    this.#socket = channel;
+    this.#link.switchTo(channel);
+    void this.#receiveLoop(this.#link, channel);
+    this.#send({ kind: "hello", lastSeq: this.#inbound.highestSeq });
+    await raceTimeout(
+      this.#scheduler,
+      Promise.race([over, this.#closedPromise]),
+      this.#timings.helloTimeoutMs,
+    );
+    this.#attemptOver = null;
+    const phase = this.#phase as Phase; // changed while we waited
+    if (this.#closed) return "stop";
+    if (phase === "live") return "resumed";
+    if (phase !== "reconnecting") return "stop"; // a reset: rejoining
+    if (this.#socket === channel) this.#socket = undefined;
+    channel.close();
+    return "retry";
+  }
+
+  /** The WELCOME of a resume: back in, same membership; missed events come as replays. */
+  #onResumed(body: MemberBody & { kind: "welcome" }): void {
+    this.#phase = "live";
+    this.#resumeLoop = null;
+    this.#host = body.host;
+    this.#isHost = body.host === this.username;
+    this.#members = new Set(body.members);
+    this.#inbound.resume();
+    this.#inbound.head(body.headSeq);
+    this.#startHeartbeat();
+    this.#outbox.resendOutstanding();
+    this.#events.push({ type: "reconnected" });
+    this.#attemptOver?.();
+  }
+
+  #clearNudge(): void {
+    this.#scheduler.clearTimeout(this.#nudgeTimer);
+    this.#nudgeTimer = undefined;
   }
 
   #onInbound(inbound: Inbound): void {
@@ -355,9 +543,14 @@ export class ChatSession {
     if (this.#phase === "welcoming") {
       this.#resetDuringWelcome = reason; // this HELLO cannot succeed: ask for a membership again
       this.#endWelcomePhase();
-    } else if (this.#phase === "live" && !this.#startRejoin(reason)) {
+    } else if (this.#inRoom() && !this.#startRejoin(reason)) {
       this.#close("lost", reason);
     }
+  }
+
+  /** Live, or resuming the same membership on a new socket. */
+  #inRoom(): boolean {
+    return this.#phase === "live" || this.#phase === "reconnecting";
   }
 
   /** `fromServer`: it came over the member channel, so its head seq may move ours. */
@@ -368,6 +561,7 @@ export class ChatSession {
         return;
       case "welcome":
         if (this.#phase === "welcoming") this.#onWelcome(body);
+        else if (this.#phase === "reconnecting" && fromServer) this.#onResumed(body);
         // Else an answer to a repeated HELLO, or to one asking for a key we missed.
         else if (fromServer) this.#inbound.head(body.headSeq);
         return;
@@ -396,7 +590,7 @@ export class ChatSession {
           // Leaving, and the CLOSED was lost: the server already forgot us, which is the point.
           if (this.#leaveAcked !== null) return this.#leaveAcked();
           const reason = `the server no longer knows this session: ${body.text}`;
-          if (this.#phase === "live" && !this.#startRejoin(reason)) this.#close("lost", reason);
+          if (this.#inRoom() && !this.#startRejoin(reason)) this.#close("lost", reason);
         } else {
           this.#events.push({ type: "error", code: body.code, text: body.text });
         }
@@ -424,6 +618,16 @@ export class ChatSession {
     });
     this.#inbound.start(body.headSeq);
     this.#idleWarning.start(this.#connection.accepted.idleTimeoutSeconds);
+    this.#startHeartbeat();
+    // What was typed while we were away goes out now, with the new token.
+    this.#outbox.resume(
+      this.#connection.reliable,
+      paceOf(this.#connection.accepted, this.#timings),
+    );
+  }
+
+  /** HEARTBEAT twice a period; a sealed server's silence resumes or rejoins (keepalive.ts). */
+  #startHeartbeat(): void {
     this.#stopHeartbeat();
     this.#stopHeartbeat = keepAlive({
       scheduler: this.#scheduler,
@@ -431,14 +635,9 @@ export class ChatSession {
       link: this.#link,
       beat: () => this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq }),
       silent: (reason) => {
-        if (!this.#startRejoin(reason)) this.#close("lost", reason);
+        if (!this.#onSilence(reason)) this.#close("lost", reason);
       },
     });
-    // What was typed while we were away goes out now, with the new token.
-    this.#outbox.resume(
-      this.#connection.reliable,
-      paceOf(this.#connection.accepted, this.#timings),
-    );
   }
 
   #deliver(event: ChatEvent, replay: boolean): void {
@@ -474,6 +673,9 @@ export class ChatSession {
     if (timeoutMs <= 0 || this.#closed) return false;
     if (this.#phase === "rejoining") return true;
     this.#phase = "rejoining";
+    this.#resumeLoop = null;
+    this.#attemptOver?.();
+    this.#clearNudge();
     this.#endWelcomePhase();
     this.#stopHeartbeat();
     this.#idleWarning.stop();
@@ -545,10 +747,11 @@ export class ChatSession {
     this.#close("lost", this.#failure.message);
   }
 
-  #close(reason: CloseReason | "lost", text: string): void {
+  #close(reason: CloseReason | "lost", text: string, closeCode?: number): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop.abort();
+    this.#clearNudge();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#stopHeartbeat();
     this.#idleWarning.stop();
@@ -557,7 +760,12 @@ export class ChatSession {
     try {
       this.#link?.close();
     } catch { /* closing anyway; a channel that cannot close has nothing more to say */ }
-    this.#events.push({ type: "closed", reason, text });
+    this.#events.push({
+      type: "closed",
+      reason,
+      text,
+      ...(closeCode !== undefined ? { closeCode } : {}),
+    });
     this.#events.end();
     this.#resolveClosed();
   }

@@ -40,7 +40,36 @@ export type SessionEvent =
    * 2) in about `removeInMs` unless we send a message. Once per quiet stretch.
    */
   | { type: "idleWarning"; removeInMs: number }
-  | { type: "closed"; reason: CloseReason | "lost"; text: string };
+  /**
+   * The socket of a reliable connection closed (or went silent): the
+   * session is resuming on a new one, and messages sent now wait for it.
+   * Once per disconnection; "reconnected" or "closed" (or "rejoining")
+   * follows.
+   */
+  | { type: "reconnecting"; reason: string }
+  /** Back on a new socket, same membership: what was missed meanwhile follows as usual. */
+  | { type: "reconnected" }
+  | {
+    type: "closed";
+    reason: CloseReason | "lost";
+    text: string;
+    /**
+     * The WebSocket close code when the server closed the socket for good
+     * (4403 origin refused, 4409 continued elsewhere, 4426 out of date).
+     */
+    closeCode?: number;
+  };
+
+/**
+ * What lets a page take its membership back after a reload
+ * (docs/protocol.md 7.4): the session id and a proof that we hold its key.
+ */
+export interface ResumeTicket {
+  /** The sealed session's id (8 bytes). */
+  sessionId: Uint8Array;
+  /** HMAC-SHA-256(clientKey, "chat resume v1" || sessionId) (32 bytes). */
+  proof: Uint8Array;
+}
 
 /** Retry timings, in milliseconds on the scheduler's clock; tests shorten them. */
 export interface SessionTimings {
@@ -118,4 +147,11 @@ export interface SessionOptions {
    * one (rejoins): 2^32 - 1, since msgIds do not wrap. Tests pass less.
    */
   lastMsgId?: number;
+  /**
+   * A ticket kept from a session this page had before a reload
+   * ({@linkcode ResumeTicket}): the first JOIN request carries it, and the
+   * server hands that membership over (same name, host role kept) when it
+   * still exists. Only the first request; a rejoin never carries one.
+   */
+  resume?: ResumeTicket;
 }
