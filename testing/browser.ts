@@ -162,7 +162,10 @@ export class TestBrowser {
       testPage.errors.push(error instanceof Error ? error.message : String(error));
     });
     page.on("console", (message) => {
-      if (message.type() === "error") testPage.errors.push(message.text());
+      if (message.type() !== "error") return;
+      // Chromium asks every site for /favicon.ico; the page has none, and that is no error of it.
+      if (new URL(message.location().url ?? "", "http://x/").pathname === "/favicon.ico") return;
+      testPage.errors.push(message.text());
     });
     await page.emulateTimezone(TEST_TIME_ZONE);
     const viewport = options.viewport ?? { width: 1000, height: 800 };
