@@ -93,6 +93,13 @@ export function formatEvent(event: SessionEvent, style: FormatStyle): string | n
         } s;` +
           " what you type meanwhile is sent once back in.",
       );
+    case "reconnecting": // a reliable connection (WebSocket) resuming on a new socket
+      return paint(
+        33,
+        `* ${sanitize(event.reason)}. Reconnecting; what you type meanwhile is sent once back.`,
+      );
+    case "reconnected":
+      return dim("* Reconnected");
     case "message": {
       // "/me waves" is an action (the reference client's convention, docs/protocol.md).
       const action = actionText(event.text);

@@ -30,6 +30,8 @@ const EVERY_EVENT: SessionEvent[] = [
   },
   { type: "message", seq: 1, time: TIME, name: `n${ESC}[0m`, text: HOSTILE, replay: false },
   { type: "rejoining", reason: `r${ESC}[2J`, timeoutMs: 1000 },
+  { type: "reconnecting", reason: HOSTILE },
+  { type: "reconnected" },
   { type: "joined", seq: 2, time: TIME, name: `j\n`, replay: true },
   { type: "left", seq: 3, time: TIME, name: `l\b`, replay: false },
   { type: "timedOut", seq: 4, time: TIME, name: `t${ESC}c`, replay: false },
@@ -174,6 +176,12 @@ Deno.test("notices read well", () => {
     "* the server shut down: bye. Rejoining for up to 60 s; what you type meanwhile is sent" +
       " once back in.",
   );
+  assert.equal(
+    f({ type: "reconnecting", reason: "the connection to the server closed (1006)" }),
+    "* the connection to the server closed (1006). Reconnecting; what you type meanwhile is" +
+      " sent once back.",
+  );
+  assert.equal(f({ type: "reconnected" }), "* Reconnected");
   assert.equal(f({ type: "undelivered", msgId: 3, text: "hello" }), "! not delivered: hello");
   assert.equal(
     f({ type: "missed", fromSeq: 6, toSeq: 9 }),

@@ -20,6 +20,7 @@ import {
   EventType,
   type ServerBody,
 } from "../protocol/datagram.ts";
+import { resumeProof } from "../protocol/resume.ts";
 import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
@@ -198,7 +199,7 @@ export class ChatSession {
   static async open(options: SessionOptions): Promise<ChatSession> {
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     const scheduler = options.scheduler ?? systemScheduler;
-    const request: RoomRequest & { resume?: ResumeTicket } = {
+    const request: RoomRequest = {
       operation: options.create ? Operation.CREATE_ROOM : Operation.JOIN_ROOM,
       roomName: options.room,
       username: options.username,
@@ -255,8 +256,13 @@ export class ChatSession {
    * null for a plain one): keep it per tab, never with the password.
    */
   get resumeTicket(): ResumeTicket | null {
-    // Stub until protocol/resume.ts (the lifecycle branch) gives resumeProof.
-    return null;
+    const sealed = this.#connection.sealed;
+    const crypto = this.#options.crypto;
+    if (sealed === undefined || crypto === undefined) return null;
+    return {
+      sessionId: sealed.sessionId.slice(),
+      proof: resumeProof(crypto, sealed.clientKey, sealed.sessionId),
+    };
   }
 
   /**

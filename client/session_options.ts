@@ -3,6 +3,7 @@
  * timings, and the events a front end reads.
  */
 import type { CloseReason } from "../protocol/datagram.ts";
+import type { ResumeTicket } from "../protocol/resume.ts";
 import type { CryptoProvider } from "../protocol/sealed_types.ts";
 import type { Connector } from "./connector.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -59,17 +60,6 @@ export type SessionEvent =
      */
     closeCode?: number;
   };
-
-/**
- * What lets a page take its membership back after a reload
- * (docs/protocol.md 7.4): the session id and a proof that we hold its key.
- */
-export interface ResumeTicket {
-  /** The sealed session's id (8 bytes). */
-  sessionId: Uint8Array;
-  /** HMAC-SHA-256(clientKey, "chat resume v1" || sessionId) (32 bytes). */
-  proof: Uint8Array;
-}
 
 /** Retry timings, in milliseconds on the scheduler's clock; tests shorten them. */
 export interface SessionTimings {
@@ -149,9 +139,11 @@ export interface SessionOptions {
   lastMsgId?: number;
   /**
    * A ticket kept from a session this page had before a reload
-   * ({@linkcode ResumeTicket}): the first JOIN request carries it, and the
+   * (`ChatSession.resumeTicket`, docs/protocol.md 7.4): the first JOIN request carries it, and the
    * server hands that membership over (same name, host role kept) when it
    * still exists. Only the first request; a rejoin never carries one.
    */
   resume?: ResumeTicket;
 }
+
+export type { ResumeTicket };

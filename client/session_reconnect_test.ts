@@ -10,6 +10,7 @@ import { ChatClosedError } from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
 import { message, USER, welcome } from "./fake_network_test_util.ts";
 import { type FakeSocket, withReliableSession } from "./fake_reliable_test_util.ts";
+import { TEST_CRYPTO } from "./fake_sealed_server_test_util.ts";
 import { RECONNECT_MAX_MS } from "./reconnect.ts";
 
 /** Everything the session sent on one socket, as kinds in order. */
@@ -276,10 +277,34 @@ Deno.test("reconnect: the resume option goes in the first JOIN only", async () =
   const ticket = { sessionId: new Uint8Array(8).fill(7), proof: new Uint8Array(32).fill(9) };
   await withReliableSession({ resume: ticket }, async ({ clock, connector }) => {
     assert.deepEqual(connector.requests[0]!.operation, 2);
-    assert.deepEqual((connector.requests[0] as { resume?: unknown }).resume, ticket);
+    assert.deepEqual(connector.requests[0]!.resume, ticket);
     connector.socket.injectBytes(connector.socket.sealedWire.reset());
     await clock.settle();
     assert.equal(connector.requests.length, 2, "rejoined");
-    assert.equal((connector.requests[1] as { resume?: unknown }).resume, undefined);
+    assert.equal(connector.requests[1]!.resume, undefined);
+  });
+  await withReliableSession({ create: true, resume: ticket }, ({ connector }) => {
+    assert.equal(connector.requests[0]!.resume, undefined, "a CREATE takes nothing over");
+  });
+});
+
+Deno.test("reconnect: resumeTicket is the session id and HMAC(clientKey, 'chat resume v1' || id), new after a rejoin", async () => {
+  await withReliableSession({}, async ({ clock, connector, session }) => {
+    const expected = (n: number) => {
+      const { sessionId, clientKey } = connector.server.wires[n]!.params;
+      const data = new Uint8Array([...new TextEncoder().encode("chat resume v1"), ...sessionId]);
+      return { sessionId, proof: TEST_CRYPTO.hmacSha256(clientKey, data) };
+    };
+    assert.deepEqual(session.resumeTicket, expected(0));
+    connector.socket.closeFromServer(1006);
+    await clock.settle();
+    connector.socket.inject(welcome(0, [USER, "bob"], "bob"));
+    await clock.settle();
+    assert.deepEqual(session.resumeTicket, expected(0), "a resume keeps the session");
+    connector.socket.injectBytes(connector.socket.sealedWire.reset());
+    await clock.settle();
+    connector.socket.inject(welcome(0, [USER, "bob"], "bob"));
+    await clock.settle();
+    assert.deepEqual(session.resumeTicket, expected(1), "a rejoin is a new session");
   });
 });

@@ -20,6 +20,7 @@ import type { RoomSummary } from "../protocol/tcrp.ts";
 import { DATAGRAM_HANDLERS, type DatagramContext } from "./datagram_handlers.ts";
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import { EventLog } from "./event_log.ts";
+import { dueRemoval, GraceList } from "./liveness.ts";
 import { HoldingMembers } from "./ordered_messages.ts";
 import { NameIndex, type NameKeys, nameKeys } from "./name_index.ts";
 import type { PasswordRecord } from "./password.ts";
@@ -79,7 +80,7 @@ export class RoomRegistry {
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #membersByAddress = new Map<string, number>(); // members per handshake address key
   /** Members whose WebSocket is closed, in their grace period (docs/protocol.md 7.4). */
-  #disconnected = new Set<Member>();
+  #grace = new GraceList();
   #log: (message: string) => void;
   #context: DatagramContext;
   /** Revision-2 members holding messages: the release tick visits only these. */
@@ -241,9 +242,8 @@ export class RoomRegistry {
       log: new EventLog(this.#options.historyLimit, this.#options.historyBytes),
       lastTimeMs: 0,
     };
-    const key = request.peer.addressKey;
     this.#roomNames.add(keys, room); // and so to #rooms
-    this.#roomsByAddress.set(key, (this.#roomsByAddress.get(key) ?? 0) + 1);
+    this.#countRoom(request.peer.addressKey, 1);
     const result = this.#admit(room, request.username, request.peer, request.protocol ?? 1);
     room.host = this.#members.get(tokenKey(result.token))!;
     this.#log(`room created: "${room.name}" by ${request.username} (${request.peer.address})`);
@@ -357,7 +357,7 @@ export class RoomRegistry {
     if (member === "unknown-token") return refuse(member, "unknown token for this room");
     if (member === "foreign-token") return refuse(member, "token used from another IP address");
     member.lastDatagramAt = this.#options.clocks.monotonic();
-    this.#connected(member); // a datagram through a new socket ends a disconnect too
+    this.#grace.end(member); // a datagram through a new socket ends a disconnect too
     if (from.transport.movesTo(member.endpoint, from)) member.endpoint = from;
     const { body } = datagram;
     // The table's type pairs each kind with its handler; TypeScript cannot
@@ -398,9 +398,7 @@ export class RoomRegistry {
    */
   disconnect(token: Uint8Array, graceMs: number): void {
     const member = this.#members.get(tokenKey(token));
-    if (member === undefined || member.disconnected !== null) return;
-    member.disconnected = { at: this.#options.clocks.monotonic(), graceMs };
-    this.#disconnected.add(member);
+    if (member !== undefined) this.#grace.start(member, this.#options.clocks.monotonic(), graceMs);
   }
 
   /** The member resumed on a new socket: connected again, alive now. Unknown tokens are ignored. */
@@ -408,51 +406,25 @@ export class RoomRegistry {
     const member = this.#members.get(tokenKey(token));
     if (member === undefined) return;
     member.lastDatagramAt = this.#options.clocks.monotonic();
-    this.#connected(member);
+    this.#grace.end(member);
   }
 
   /** Members in their grace period now (their socket closed, not yet back). */
   get disconnectedCount(): number {
-    return this.#disconnected.size;
-  }
-
-  #connected(member: Member): void {
-    if (member.disconnected === null) return;
-    member.disconnected = null;
-    this.#disconnected.delete(member);
+    return this.#grace.size;
   }
 
   /** Applies every timeout that has come due; call it about once a second. */
   tick(): Outgoing[] {
     const now = this.#options.clocks.monotonic();
-    const { idleTimeoutMs, heartbeatMs, helloTimeoutMs } = this.#options;
     const out: Outgoing[] = [];
     for (const member of this.#members.values()) {
       // A member removed earlier in this sweep (its host left) is skipped.
       if (!this.#members.has(member.tokenKey)) continue;
-      const { disconnected } = member;
-      if (disconnected !== null) {
-        // In grace: no heartbeat rule (the socket is gone, nothing can come), no HELLO
-        // rule (a WebSocket may close between the answer and HELLO); the grace and idleness.
-        if (now - disconnected.at >= disconnected.graceMs) {
-          this.#log(`lost: ${member.name} in "${member.room.name}" did not reconnect in time`);
-          out.push(...this.#remove(member, CloseReason.LOST));
-        } else if (idleTimeoutMs > 0 && now - member.lastMessageAt >= idleTimeoutMs) {
-          this.#log(`idle: ${member.name} in "${member.room.name}" (disconnected)`);
-          out.push(...this.#remove(member, CloseReason.IDLE));
-        }
-      } else if (member.endpoint === null) {
-        if (now - member.joinedAt >= helloTimeoutMs) {
-          this.#log(`revoked: ${member.name} in "${member.room.name}" sent no HELLO`);
-          out.push(...this.#remove(member, CloseReason.LOST));
-        }
-      } else if (now - member.lastDatagramAt >= 3 * heartbeatMs) {
-        this.#log(`lost: ${member.name} in "${member.room.name}"`);
-        out.push(...this.#remove(member, CloseReason.LOST));
-      } else if (idleTimeoutMs > 0 && now - member.lastMessageAt >= idleTimeoutMs) {
-        this.#log(`idle: ${member.name} in "${member.room.name}"`);
-        out.push(...this.#remove(member, CloseReason.IDLE));
-      }
+      const due = dueRemoval(member, now, this.#options);
+      if (due === null) continue;
+      this.#log(`${due.label}: ${member.name} in "${member.room.name}"${due.detail}`);
+      out.push(...this.#remove(member, due.reason));
     }
     this.#replayBudgets.sweep();
     return out;
@@ -464,7 +436,7 @@ export class RoomRegistry {
     const removed = [...this.#members.values()];
     for (const member of removed) this.#holding.forget(member);
     this.#members.clear();
-    this.#disconnected.clear();
+    this.#grace.clear();
     this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     this.#membersByAddress.clear();
@@ -477,11 +449,13 @@ export class RoomRegistry {
 
   #remove(member: Member, reason: CloseReason): Outgoing[] {
     const room = member.room;
+    // A host lost at the end of its grace was silent that long, not 3 heartbeats.
+    const grace = reason === CloseReason.LOST ? member.disconnected?.graceMs : undefined;
     room.lookalikes.remove(nameKeys(member.name), member); // and so from room.members
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
     this.#holding.forget(member);
-    this.#disconnected.delete(member);
+    this.#grace.end(member);
     this.#options.onRemoved?.(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
@@ -492,7 +466,6 @@ export class RoomRegistry {
     }
     if (room.host === member) {
       const endpoint = member.endpoint !== null;
-      const grace = reason === CloseReason.LOST ? member.disconnected?.graceMs : undefined;
       const text = hostGoneText(member.name, reason, endpoint, this.#options, grace);
       out.push(...this.#closeRoom(room, text));
     } else {
@@ -505,18 +478,14 @@ export class RoomRegistry {
   #closeRoom(room: Room, text: string): Outgoing[] {
     this.#roomNames.remove(nameKeys(room.name), room); // and so from #rooms
     const hostKey = room.host?.peer.addressKey;
-    if (hostKey !== undefined) {
-      const hosted = (this.#roomsByAddress.get(hostKey) ?? 1) - 1;
-      if (hosted <= 0) this.#roomsByAddress.delete(hostKey);
-      else this.#roomsByAddress.set(hostKey, hosted);
-    }
+    if (hostKey !== undefined) this.#countRoom(hostKey, -1);
     const to = endpointsOf(room.members.values());
     const removed = [...room.members.values()];
     for (const member of removed) {
       this.#members.delete(member.tokenKey);
       this.#countMember(member.peer.addressKey, -1);
       this.#holding.forget(member);
-      this.#disconnected.delete(member);
+      this.#grace.end(member);
     }
     room.members.clear();
     for (const member of removed) this.#options.onRemoved?.(member);
@@ -524,6 +493,12 @@ export class RoomRegistry {
     return to.length === 0
       ? []
       : [{ to, body: { kind: "closed", reason: CloseReason.HOST_LEFT, text } }];
+  }
+
+  #countRoom(addressKey: string, change: 1 | -1): void {
+    const count = (this.#roomsByAddress.get(addressKey) ?? 0) + change;
+    if (count <= 0) this.#roomsByAddress.delete(addressKey);
+    else this.#roomsByAddress.set(addressKey, count);
   }
 
   #countMember(addressKey: string, change: 1 | -1): void {

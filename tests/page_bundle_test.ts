@@ -19,7 +19,16 @@ async function freshBundle(): Promise<string> {
   try {
     const output = `${dir}/page.js`;
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--platform", "browser", "--output", output, "client/web/main.ts"],
+      args: [
+        "bundle",
+        "--quiet",
+        "--platform",
+        "browser",
+        "--minify",
+        "--output",
+        output,
+        "client/web/main.ts",
+      ],
       cwd: ROOT,
       env: { NO_COLOR: "1" },
       stdout: "null",

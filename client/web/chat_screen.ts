@@ -19,11 +19,11 @@ import { inviteLink, roomFragment } from "./invite.ts";
 import { LogView } from "./log_view.ts";
 import { renderMembers } from "./member_list.ts";
 import type { PageSession } from "./page_session.ts";
-import type { PageSessionEvent } from "./client_api.ts";
+import type { SessionEvent } from "./client_api.ts";
 import { UnreadCounter } from "./unread.ts";
 
 /** How a session ended, from its closed event. */
-export type SessionEnd = Extract<PageSessionEvent, { type: "closed" }>;
+export type SessionEnd = Extract<SessionEvent, { type: "closed" }>;
 
 /** What the chat screen is given. */
 export interface ChatScreenOptions {
@@ -111,7 +111,7 @@ export class ChatScreen {
     this.#log.note(text, tone);
   }
 
-  #handle(session: PageSession, event: Exclude<PageSessionEvent, SessionEnd>): void {
+  #handle(session: PageSession, event: Exclude<SessionEvent, SessionEnd>): void {
     switch (event.type) {
       case "welcome": {
         const where = `"${displayText(event.room)}" (host ${displayText(event.host)})`;
@@ -155,7 +155,10 @@ export class ChatScreen {
         this.#o.banners.show("reconnecting", `${displayText(event.reason)}. Getting back in…`);
         break;
       case "reconnecting":
-        this.#o.banners.show("reconnecting", "The connection dropped. Reconnecting…");
+        this.#o.banners.show(
+          "reconnecting",
+          `The connection dropped (${displayText(event.reason)}). Reconnecting…`,
+        );
         break;
       case "reconnected":
         this.#o.banners.hide("reconnecting");

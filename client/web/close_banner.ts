@@ -23,14 +23,13 @@ export interface EndNotice {
 /** The WebSocket close code that tells an old page to reload (docs/protocol.md 7.2). */
 export const OUT_OF_DATE_CODE = 4426;
 
-/** True when a text (a closed event's, a connect error's) reports close 4426. */
-export function isOutOfDate(text: string): boolean {
-  return new RegExp(`\\b${OUT_OF_DATE_CODE}\\b|out of date`, "i").test(text);
-}
-
-/** The banner for a closed event. */
-export function endNotice(reason: CloseReason | "lost", text: string): EndNotice {
-  if (isOutOfDate(text)) {
+/** The banner for a closed event (`closeCode`: the WebSocket's, when it closed for good). */
+export function endNotice(
+  reason: CloseReason | "lost",
+  text: string,
+  closeCode?: number,
+): EndNotice {
+  if (closeCode === OUT_OF_DATE_CODE) {
     return {
       banner: "outdated",
       text: "This page is out of date: the server runs a newer version. Reload it.",

@@ -130,7 +130,7 @@ export class LogView {
   /** A notice of the page's own (a welcome, a warning, an error), at the bottom. */
   note(text: string, tone: NoticeTone = "info"): void {
     this.#append([
-      el("p", { class: `entry note note-${tone}`, attrs: { "data-notice": tone }, text }),
+      el("p", { class: `entry note note-${tone}`, attrs: { "data-note": tone }, text }),
     ]);
   }
 
@@ -144,17 +144,17 @@ export class LogView {
   #message(entry: RoomEntry): HTMLElement {
     const text = entry.text ?? "";
     const action = text.startsWith("/me ") ? text.slice(4) : null; // the terminal's /me convention
-    const own = entry.name === this.#me;
     const element = el("div", {
       class: action === null ? "entry message" : "entry message action",
-      attrs: { "data-seq": String(entry.seq), "data-name": entry.name },
+      attrs: { "data-seq": String(entry.seq), "data-kind": "message" },
     });
-    if (own) element.setAttribute("data-own", "");
+    if (entry.name === this.#me) element.setAttribute("data-own", "");
     element.append(this.#time(entry.time), " ");
     if (action !== null) element.append("* ");
-    element.append(isolated(displayText(entry.name), "name"));
-    element.append(action === null ? ": " : " ");
-    element.append(isolated(displayText(action ?? text), "text"));
+    element.append(named(entry.name), action === null ? ": " : " ");
+    const body = isolated(displayText(action ?? text), "text");
+    body.setAttribute("data-text", "");
+    element.append(body);
     return element;
   }
 
@@ -162,15 +162,10 @@ export class LogView {
     const words = { joined: "joined", left: "left", timedOut: "was removed (idle or unreachable)" };
     const element = el("p", {
       class: "entry notice",
-      attrs: { "data-seq": String(entry.seq), "data-notice": entry.type, "data-name": entry.name },
+      attrs: { "data-seq": String(entry.seq), "data-kind": entry.type, "data-notice": entry.type },
     });
     const verb = words[entry.type as keyof typeof words];
-    element.append(
-      this.#time(entry.time),
-      " * ",
-      isolated(displayText(entry.name), "name"),
-      ` ${verb}`,
-    );
+    element.append(this.#time(entry.time), " * ", named(entry.name), ` ${verb}`);
     return element;
   }
 
@@ -228,6 +223,13 @@ export class LogView {
     this.#button.hidden = unseen === 0;
     this.#button.textContent = `${unseen} new ${unseen === 1 ? "message" : "messages"} ↓`;
   }
+}
+
+/** A member's name, isolated, marked `data-name` (the browser test reads it). */
+function named(name: string): HTMLElement {
+  const element = isolated(displayText(name), "name");
+  element.setAttribute("data-name", "");
+  return element;
 }
 
 function slotOf(element: Element): LogSlot {

@@ -14,8 +14,13 @@ import { ChatRefusedError } from "../errors.ts";
 import { displayText } from "../../protocol/display_text.ts";
 import { Banners } from "./banners.ts";
 import { ChatScreen, type SessionEnd } from "./chat_screen.ts";
-import { browserCrypto, listRoomsOverWebSocket, type WebSocketOptions } from "./client_api.ts";
-import { endNotice, isOutOfDate } from "./close_banner.ts";
+import {
+  browserCrypto,
+  ChatClosedError,
+  listRoomsOverWebSocket,
+  type WebSocketConnectorOptions,
+} from "./client_api.ts";
+import { endNotice, OUT_OF_DATE_CODE } from "./close_banner.ts";
 import { ConfirmBar } from "./confirm_bar.ts";
 import { byId } from "./dom.ts";
 import { roomFromFragment } from "./invite.ts";
@@ -39,7 +44,7 @@ const banners = new Banners(byId("banners", HTMLElement));
 const joinScreen = byId("join-screen", HTMLElement);
 
 /** The server key and build from the page's meta tags; null (with a banner) when they are not filled. */
-function linkOptions(): WebSocketOptions | null {
+function linkOptions(): WebSocketConnectorOptions | null {
   const meta = (name: string) =>
     document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") ?? "";
   try {
@@ -143,7 +148,7 @@ function start(): void {
 
   const refused = (error: unknown) => {
     const text = error instanceof Error ? error.message : String(error);
-    if (isOutOfDate(text)) return outdated();
+    if (error instanceof ChatClosedError && error.closeCode === OUT_OF_DATE_CODE) return outdated();
     if (error instanceof ChatRefusedError && error.status === 401) {
       return join.askPassword(`Wrong password: ${displayText(text)}`);
     }
@@ -151,13 +156,13 @@ function start(): void {
   };
 
   const outdated = () => {
-    const notice = endNotice("lost", "4426");
+    const notice = endNotice("lost", "", OUT_OF_DATE_CODE);
     banners.show(notice.banner, notice.text, { label: "Reload", run: () => location.reload() });
   };
 
   const ended = (end: SessionEnd) => {
     clearResume(sessionStorage);
-    const notice = endNotice(end.reason, end.text);
+    const notice = endNotice(end.reason, end.text, end.closeCode);
     if (end.reason === CloseReason.LEFT) return showJoin();
     chat.note(notice.text, "warning");
     if (notice.action === "reload") return outdated();

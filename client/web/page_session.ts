@@ -9,10 +9,10 @@
 import { ChatSession } from "../session.ts";
 import type { SessionOptions } from "../session_options.ts";
 import {
-  type PageSessionEvent,
   type ResumeTicket,
-  webSocketConnector,
-  type WebSocketOptions,
+  type SessionEvent,
+  WebSocketConnector,
+  type WebSocketConnectorOptions,
 } from "./client_api.ts";
 import type { JoinRequest } from "./join_view.ts";
 
@@ -29,17 +29,17 @@ export interface PageSession {
   /** Tries the connection now (the page came back: online, visible, shown). */
   nudge(): void;
   readonly closed: Promise<void>;
-  [Symbol.asyncIterator](): AsyncIterator<PageSessionEvent>;
+  [Symbol.asyncIterator](): AsyncIterator<SessionEvent>;
 }
 
 /** Opens a session for `request`; rejects as {@linkcode ChatSession.open} does. */
 export async function openPageSession(
-  link: WebSocketOptions,
+  link: WebSocketConnectorOptions,
   request: JoinRequest,
   resume: ResumeTicket | null,
 ): Promise<PageSession> {
-  const options: SessionOptions & { resume?: ResumeTicket } = {
-    connector: webSocketConnector(link),
+  const options: SessionOptions = {
+    connector: new WebSocketConnector(link),
     create: request.create,
     room: request.room,
     username: request.name,
@@ -47,6 +47,5 @@ export async function openPageSession(
     crypto: link.crypto,
   };
   if (resume !== null && !request.create) options.resume = resume;
-  const session = await ChatSession.open(options);
-  return session as unknown as PageSession;
+  return await ChatSession.open(options);
 }

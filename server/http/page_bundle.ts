@@ -5,24 +5,14 @@
  * `deno task bundle` from client/web/main.ts and committed;
  * tests/page_bundle_test.ts fails when it is stale. The template's
  * `{{SCRIPT}}`, `{{STYLE}}`, `{{SERVER_KEY}}` and `{{BUILD}}` are filled
- * by the HTTP front (docs/web.md).
+ * by the HTTP front (server/http/page_assets.ts; docs/web.md).
  *
  * @module
  */
 import html from "../../client/web/index.html" with { type: "text" };
 import script from "../../client/web/dist/page.js" with { type: "text" };
 import style from "../../client/web/page.css" with { type: "text" };
-
-/**
- * The page's three files. The template holds `{{SCRIPT}}` and `{{STYLE}}`
- * (the assets' paths), `{{SERVER_KEY}}` (the server's static key, base64)
- * and `{{BUILD}}` (12 hex digits, offered back in the WebSocket subprotocol).
- */
-export interface PageFiles {
-  html: string;
-  script: string;
-  style: string;
-}
+import type { PageFiles } from "./page_assets.ts";
 
 /** The page that `chat serve` serves at `/`. */
 export const PAGE: PageFiles = { html, script, style };
