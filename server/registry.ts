@@ -54,6 +54,7 @@ import {
   refusal,
   refuseCreate,
   refuseJoin,
+  refuseMembersPerAddress,
   refuseMode,
   refuseSlot,
   reportMemberLimit,
@@ -313,6 +314,74 @@ export class RoomRegistry {
     // A create's host is set after this returns: then the host is this member.
     const host = room.host?.name ?? username;
     return { ok: true, token, outgoing, room: { host, passwordProtected: room.password !== null } };
+  }
+
+  /**
+   * Who holds `token`: its name, its room's canonical key, and whether it
+   * hosts the room; undefined for an unknown token. The handshake checks a
+   * resume ticket's name and room with it.
+   */
+  membership(token: Uint8Array): { name: string; roomKey: string; host: boolean } | undefined {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined) return undefined;
+    return { name: member.name, roomKey: member.room.key, host: member.room.host === member };
+  }
+
+  /**
+   * A takeover (docs/protocol.md 7.4): a new request, which proved it held
+   * the member's session, continues that membership. The member keeps its
+   * name, its host role and its room, and nobody is told (no JOINED, no
+   * LEFT). It is bound to `peer` now (its per-address counts move there;
+   * 429 when that address holds its limit already), connected, and waits for
+   * a HELLO from the new session (the HELLO timeout counts from now). Its
+   * msgIds start afresh with the new session's sender (the old one's are
+   * forgotten with it) and `protocol` is the new request's. The room's
+   * password is checked as {@linkcode RoomRegistry.join} checks it (401).
+   * An unknown token (the membership ended meanwhile) is 404: the caller
+   * then joins as usual.
+   */
+  takeOver(
+    token: Uint8Array,
+    peer: Peer,
+    request: { passwordProof: PasswordRecord | null; protocol?: number },
+  ): JoinResult {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined) return refusal(404, "that membership has ended");
+    const room = member.room;
+    if (room.password !== null && room.password !== request.passwordProof) {
+      return refusal(401, "wrong or missing password");
+    }
+    const from = member.peer.addressKey;
+    if (peer.addressKey !== from) {
+      const limit = refuseMembersPerAddress(this.#view, peer);
+      if (limit !== null) return reportMemberLimit(this.#view, peer, limit)!;
+      this.#countMember(from, -1);
+      this.#countMember(peer.addressKey, 1);
+      if (room.host === member) {
+        this.#countRoom(from, -1);
+        this.#countRoom(peer.addressKey, 1);
+      }
+    }
+    const now = this.#options.clocks.monotonic();
+    member.peer = peer;
+    member.endpoint = null;
+    member.joinedAt = now;
+    member.lastDatagramAt = now;
+    this.#grace.end(member);
+    // The new session's client numbers its MESSAGEs from 1 again (a reload lost the old
+    // count): the old ids would make them look like duplicates and never be relayed.
+    this.#holding.forget(member);
+    member.window = null;
+    member.seenMsgIds = new RecentMsgIds(REMEMBERED_MSG_IDS);
+    member.protocol = request.protocol ?? 1;
+    this.#log(`taken over: ${member.name} in "${room.name}" (${peer.address})`);
+    const host = room.host?.name ?? member.name;
+    return {
+      ok: true,
+      token,
+      outgoing: [],
+      room: { host, passwordProtected: room.password !== null },
+    };
   }
 
   /**
