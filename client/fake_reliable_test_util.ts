@@ -65,6 +65,8 @@ export class FakeReliableConnector implements Connector {
   readonly sockets: FakeSocket[] = [];
   /** When each reconnect was called. */
   readonly reconnectTimes: number[] = [];
+  /** Answers for the next connect calls (an Error rejects); "ok" when they run out. */
+  connectAnswers: ("ok" | Error)[] = [];
   /** Answers for the next reconnect calls; "ok" when they run out. */
   reconnectAnswers: ReconnectAnswer[] = [];
   #clock: VirtualClock;
@@ -76,6 +78,8 @@ export class FakeReliableConnector implements Connector {
   connect(request: RoomRequest, options: ConnectOptions): Promise<Connection> {
     this.requests.push(request);
     if (options.signal?.aborted) return Promise.reject(new ChatTransportError("cancelled"));
+    const answer = this.connectAnswers.shift() ?? "ok";
+    if (answer instanceof Error) return Promise.reject(answer);
     const { params, wire } = this.server.admit(this.server.wires.length + 1, request);
     const socket = this.#open(wire);
     return Promise.resolve({

@@ -18,7 +18,7 @@ import {
   type DatagramChannel,
 } from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
-import type { Scheduler, TimerId } from "./scheduler.ts";
+import { raceTimeout, type Scheduler, type TimerId } from "./scheduler.ts";
 
 /** First wait after a failed attempt... */
 export const RECONNECT_BASE_MS = 500;
@@ -154,4 +154,138 @@ export function reconnectWithin(
     if (abort.signal.aborted) channel.close(); // too late: nobody will use it
   }, () => {});
   return Promise.race([opening, deadline]).finally(() => scheduler.clearTimeout(timer));
+}
+
+/** Where a session is, as far as resuming goes. */
+export type SessionPhase = "welcoming" | "live" | "reconnecting" | "rejoining";
+
+/** What a session lends its {@linkcode SocketResumer}: its state, and the steps only it can take. */
+export interface ResumeHost {
+  scheduler: Scheduler;
+  connector: Connector;
+  /** Aborted when the session closes. */
+  signal: AbortSignal;
+  /** Resolves when the session closes. */
+  closed: Promise<void>;
+  /** A new socket has at most this long to open (the session's connectTimeoutMs)... */
+  connectTimeoutMs: number;
+  /** ...and its HELLO this long to be answered. */
+  helloTimeoutMs: number;
+  /** The membership being resumed. */
+  connection(): Connection;
+  phase(): SessionPhase;
+  isClosed(): boolean;
+  /**
+   * Live → reconnecting: heartbeats stop, gaps and messages wait, the
+   * socket is dropped, and the front end is told ("reconnecting").
+   */
+  suspend(reason: string): void;
+  /** Talks over `channel` from now on, and says HELLO there with the highest seq received. */
+  useSocket(channel: DatagramChannel): void;
+  /** Forgets `channel` if it is still the session's, and closes it. */
+  dropSocket(channel: DatagramChannel): void;
+  /** Sends one HEARTBEAT now. */
+  heartbeat(): void;
+  /** When an authenticated datagram last arrived (on the scheduler's clock). */
+  heardAt(): number;
+  /** Resuming failed for good: a fatal close (`ChatRefusedError`), or a bug. */
+  refused(error: unknown): void;
+}
+
+/**
+ * A session's resumes on new sockets (docs/protocol.md 7.5): one
+ * {@linkcode ResumeLoop} per outage, one attempt at a time, and the nudge.
+ * The session keeps its phase and says when an attempt's socket closed
+ * ({@linkcode attemptOver}) or it is back in, rejoining or closed
+ * ({@linkcode stop}).
+ */
+export class SocketResumer {
+  #host: ResumeHost;
+  #loop: ResumeLoop | null = null;
+  #attemptOver: (() => void) | null = null;
+  #nudgeTimer: TimerId | undefined;
+
+  /** Nothing happens before {@linkcode start} or {@linkcode nudge}. */
+  constructor(host: ResumeHost) {
+    this.#host = host;
+  }
+
+  /** While live: the socket closed (not fatally) or went silent; resume on new ones. */
+  start(reason: string): void {
+    const host = this.#host;
+    if (host.isClosed() || host.phase() !== "live") return;
+    this.#clearNudge();
+    host.suspend(reason);
+    const connection = host.connection();
+    const loop: ResumeLoop = new ResumeLoop({
+      scheduler: host.scheduler,
+      open: () =>
+        reconnectWithin(host.connector, connection, {
+          scheduler: host.scheduler,
+          signal: host.signal,
+          timeoutMs: Math.min(RECONNECT_ATTEMPT_MS, host.connectTimeoutMs),
+        }),
+      resume: (channel) => this.#attempt(channel),
+      refused: (error) => host.refused(error),
+      isOver: (): boolean => host.isClosed() || this.#loop !== loop,
+    });
+    this.#loop = loop;
+    void loop.run();
+  }
+
+  /** The socket of the attempt under way closed, or the server answered it. */
+  attemptOver(): void {
+    this.#attemptOver?.();
+  }
+
+  /** Back in, rejoining or closed: no more attempts, no nudge check. */
+  stop(): void {
+    this.#loop = null;
+    this.#clearNudge();
+    this.#attemptOver?.();
+  }
+
+  /**
+   * The page is back: while reconnecting, the next attempt goes now; while
+   * live, one HEARTBEAT, and no authenticated answer within
+   * {@linkcode NUDGE_ANSWER_MS} starts a resume.
+   */
+  nudge(): void {
+    const host = this.#host;
+    if (host.isClosed()) return;
+    if (host.phase() === "reconnecting") return this.#loop?.nudge();
+    if (host.phase() !== "live" || this.#nudgeTimer !== undefined) return;
+    const nudgedAt = host.scheduler.now();
+    host.heartbeat();
+    this.#nudgeTimer = host.scheduler.setTimeout(() => {
+      this.#nudgeTimer = undefined;
+      if (host.phase() === "live" && host.heardAt() < nudgedAt) {
+        this.start(`no answer from the server within ${NUDGE_ANSWER_MS / 1000} s`);
+      }
+    }, NUDGE_ANSWER_MS);
+  }
+
+  /** One attempt: HELLO with our lastSeq on `channel`, then wait for the answer. */
+  async #attempt(channel: DatagramChannel): Promise<ResumeOutcome> {
+    const host = this.#host;
+    if (host.isClosed() || host.phase() !== "reconnecting") {
+      channel.close();
+      return "stop";
+    }
+    const over = new Promise<void>((resolve) => (this.#attemptOver = resolve));
+    host.useSocket(channel);
+    await raceTimeout(host.scheduler, Promise.race([over, host.closed]), host.helloTimeoutMs);
+    this.#attemptOver = null;
+    if (host.isClosed()) return "stop";
+    const phase = host.phase();
+    if (phase === "live") return "resumed";
+    if (phase !== "reconnecting") return "stop"; // a reset or ERROR 401: rejoining
+    host.dropSocket(channel); // closed again, or no WELCOME in time
+    return "retry";
+  }
+
+  #clearNudge(): void {
+    this.#host.scheduler.clearTimeout(this.#nudgeTimer);
+    this.#nudgeTimer = undefined;
+  }
 }

@@ -17,7 +17,6 @@ import {
   type ChatEvent,
   type ClientBody,
   CloseReason,
-  EventType,
   type ServerBody,
 } from "../protocol/datagram.ts";
 import { resumeProof } from "../protocol/resume.ts";
@@ -25,6 +24,7 @@ import { ServerKeyMismatchError } from "../protocol/sealed_types.ts";
 import { Operation, PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import {
+  ChatClosedError,
   type Connection,
   type DatagramChannel,
   describeFatalClose,
@@ -39,27 +39,10 @@ import { InboundOrder } from "./inbound.ts";
 import { keepAlive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
 import { paceOf } from "./pace.ts";
-import {
-  NUDGE_ANSWER_MS,
-  RECONNECT_ATTEMPT_MS,
-  reconnectWithin,
-  ResumeLoop,
-  type ResumeOutcome,
-} from "./reconnect.ts";
-import {
-  checkRejoinAnswer,
-  connectFirst,
-  getBackIn,
-  RejoinStoppedError,
-  ShownEvents,
-} from "./rejoin.ts";
-import {
-  guardedScheduler,
-  raceTimeout,
-  type Scheduler,
-  systemScheduler,
-  type TimerId,
-} from "./scheduler.ts";
+import { RoomView } from "./room_view.ts";
+import { type SessionPhase as Phase, SocketResumer } from "./reconnect.ts";
+import { checkRejoinAnswer, connectFirst, getBackIn, RejoinStoppedError } from "./rejoin.ts";
+import { guardedScheduler, raceTimeout, type Scheduler, systemScheduler } from "./scheduler.ts";
 import {
   DEFAULT_TIMINGS,
   type ResumeTicket,
@@ -75,13 +58,6 @@ export type { ResumeTicket, SessionEvent, SessionOptions, SessionTimings };
 
 /** LEAVE is sent this many times, `retryBaseMs` apart, until CLOSED comes back. */
 const LEAVE_TRIES = 3;
-
-/**
- * welcoming: HELLO sent, no WELCOME yet; live: in the room; reconnecting:
- * the socket of a reliable connection closed, resuming the same membership
- * on a new one; rejoining: asking for a new membership.
- */
-type Phase = "welcoming" | "live" | "reconnecting" | "rejoining";
 
 /**
  * A member's live connection to one room.
@@ -114,32 +90,32 @@ export class ChatSession {
   #link!: DatagramLink;
   /** The channel under the link now (a resume replaces it); undefined between sockets. */
   #socket: DatagramChannel | undefined;
-  /** Resuming on a new socket: the loop, and how the attempt under way is told it is over. */
-  #resumeLoop: ResumeLoop | null = null;
-  #attemptOver: (() => void) | null = null;
-  /** Armed by a nudge while live: no answer by then, and we resume on a new socket. */
-  #nudgeTimer: TimerId | undefined;
+  /** Resumes on new sockets (reconnect.ts). */
+  #resumer: SocketResumer;
   /** The server key the first connection proved (sealed); every rejoin must meet it. */
   #serverKey: Uint8Array | null = null;
   /** Set when a stateless reset ends the welcome phase under way. */
   #resetDuringWelcome: string | null = null;
   #events = new AsyncQueue<SessionEvent>();
+  /**
+   * welcoming: HELLO sent, no WELCOME yet; live: in the room; reconnecting:
+   * the socket of a reliable connection closed, resuming the same
+   * membership on a new one; rejoining: asking for a new membership.
+   */
   #phase: Phase = "welcoming";
-  #rejoined = false;
-  #isHost: boolean;
-  #host = "";
-  #members = new Set<string>();
+  #room: RoomView;
   /** Resolves when the current welcome phase ends (WELCOME, or a rejoin started). */
   #welcomePhaseOver!: Promise<void>;
   #endWelcomePhase!: () => void;
   #inbound: InboundOrder;
   #outbox: Outbox;
-  #shown = new ShownEvents();
   #idleWarning: IdleWarning;
   #lastHeardAt = -Infinity;
   #stopHeartbeat: () => void = () => {};
   #closed = false;
   #failure: ChatInternalError | undefined;
+  /** Set when the server closed the socket for good (a fatal close code). */
+  #closedFor: ChatClosedError | undefined;
   /** Aborted on close: cancels a rejoin under way. */
   #stop = new AbortController();
   #closedPromise: Promise<void>;
@@ -152,7 +128,7 @@ export class ChatSession {
     this.username = options.username;
     this.#options = options;
     this.#timings = timings;
-    this.#isHost = options.create;
+    this.#room = new RoomView(options.username, options.create);
     this.#scheduler = guardedScheduler(scheduler, (error) => this.#fail(error));
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#inbound = new InboundOrder({
@@ -189,6 +165,34 @@ export class ChatSession {
       },
       lastMsgId: options.lastMsgId,
     });
+    this.#resumer = new SocketResumer({
+      scheduler: this.#scheduler,
+      connector: options.connector,
+      signal: this.#stop.signal,
+      closed: this.#closedPromise,
+      connectTimeoutMs: timings.connectTimeoutMs,
+      helloTimeoutMs: timings.helloTimeoutMs,
+      connection: () => this.#connection,
+      phase: () => this.#phase,
+      isClosed: () => this.#closed,
+      suspend: (reason) => this.#suspend(reason),
+      useSocket: (channel) => {
+        this.#socket = channel;
+        this.#link.switchTo(channel);
+        void this.#receiveLoop(this.#link, channel);
+        this.#send({ kind: "hello", lastSeq: this.#inbound.highestSeq });
+      },
+      dropSocket: (channel) => {
+        if (this.#socket === channel) this.#socket = undefined;
+        channel.close();
+      },
+      heartbeat: () => this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq }),
+      heardAt: () => this.#link.heardAt,
+      refused: (error) => {
+        if (error instanceof ChatRefusedError) this.#close("lost", error.message, error.status);
+        else this.#fail(error);
+      },
+    });
   }
 
   /**
@@ -224,7 +228,7 @@ export class ChatSession {
       await session.#sayHello(timings.helloTimeoutMs);
     } catch (error) {
       session.#close("lost", error instanceof Error ? error.message : String(error));
-      throw session.#failure ?? error;
+      throw session.#failure ?? session.#closedFor ?? error;
     }
     if (options.signal?.aborted) await session.leave(); // aborted while we said HELLO
     else options.signal?.addEventListener("abort", session.#onAbort, { once: true });
@@ -238,12 +242,12 @@ export class ChatSession {
 
   /** The host's name. */
   get host(): string {
-    return this.#host;
+    return this.#room.host;
   }
 
   /** Members as far as this session knows, in join order. */
   get members(): string[] {
-    return [...this.#members];
+    return this.#room.members;
   }
 
   /** Messages not yet acknowledged: sent, or waiting for the pace or the window. */
@@ -273,17 +277,7 @@ export class ChatSession {
    * Otherwise nothing.
    */
   nudge(): void {
-    if (this.#closed) return;
-    if (this.#phase === "reconnecting") return this.#resumeLoop?.nudge();
-    if (this.#phase !== "live" || !this.#resumable() || this.#nudgeTimer !== undefined) return;
-    const nudgedAt = this.#scheduler.now();
-    this.#send({ kind: "heartbeat", lastSeq: this.#inbound.highestSeq });
-    this.#nudgeTimer = this.#scheduler.setTimeout(() => {
-      this.#nudgeTimer = undefined;
-      if (this.#phase === "live" && this.#link.heardAt < nudgedAt) {
-        this.#startReconnect(`no answer from the server within ${NUDGE_ANSWER_MS / 1000} s`);
-      }
-    }, NUDGE_ANSWER_MS);
+    if (this.#resumable()) this.#resumer.nudge();
   }
 
   /** Resolves once the session has closed for any reason. */
@@ -421,12 +415,12 @@ export class ChatSession {
         info.reason ? `: ${info.reason}` : ""
       })`;
     if (this.#phase === "reconnecting") {
-      this.#attemptOver?.(); // this attempt failed; the loop tries again
+      this.#resumer.attemptOver(); // this attempt failed; the loop tries again
     } else if (this.#phase === "welcoming" && this.#connection.reliable) {
       this.#resetDuringWelcome = why; // the HELLO cannot be answered: this attempt is over
       this.#endWelcomePhase();
     } else if (this.#phase === "live" && this.#resumable()) {
-      this.#startReconnect(why);
+      this.#resumer.start(why);
     } else {
       this.#close("lost", why);
     }
@@ -440,95 +434,37 @@ export class ChatSession {
   /** Nothing authenticated for too long: resume on a new socket when we can, else rejoin. */
   #onSilence(reason: string): boolean {
     if (this.#phase === "live" && this.#resumable()) {
-      this.#startReconnect(reason);
+      this.#resumer.start(reason);
       return true;
     }
     return this.#startRejoin(reason);
   }
 
   /**
-   * Drops the current socket and resumes the same membership on new ones
-   * (docs/protocol.md 7.5): messages and gaps wait; the loop runs until
-   * WELCOME, a reset or ERROR 401 (a rejoin), or a fatal close.
+   * Live → reconnecting (docs/protocol.md 7.5): heartbeats stop, messages
+   * and gaps wait, the socket is dropped; the resumer opens new ones.
    */
-  #startReconnect(reason: string): void {
-    if (this.#closed || this.#phase !== "live") return;
+  #suspend(reason: string): void {
     this.#phase = "reconnecting";
     this.#stopHeartbeat();
-    this.#clearNudge();
     this.#inbound.pause();
     this.#outbox.pause();
     const socket = this.#socket;
     this.#socket = undefined; // its receive loop ends quietly
     socket?.close();
     this.#events.push({ type: "reconnecting", reason });
-    const connection = this.#connection;
-    const loop: ResumeLoop = new ResumeLoop({
-      scheduler: this.#scheduler,
-      open: () =>
-        reconnectWithin(this.#options.connector, connection, {
-          scheduler: this.#scheduler,
-          signal: this.#stop.signal,
-          timeoutMs: Math.min(RECONNECT_ATTEMPT_MS, this.#timings.connectTimeoutMs),
-        }),
-      resume: (channel) => this.#resumeOn(channel),
-      refused: (error) => {
-        if (error instanceof ChatRefusedError) {
-          this.#close("lost", error.message, error.status);
-        } else {
-          this.#fail(error);
-        }
-      },
-      isOver: (): boolean => this.#closed || this.#resumeLoop !== loop,
-    });
-    this.#resumeLoop = loop;
-    void loop.run();
-  }
-
-  /** One resume attempt: HELLO with our lastSeq on `channel`, then wait for the answer. */
-  async #resumeOn(channel: DatagramChannel): Promise<ResumeOutcome> {
-    if (this.#closed || this.#phase !== "reconnecting") {
-      channel.close();
-      return "stop";
-    }
-    const over = new Promise<void>((resolve) => (this.#attemptOver = resolve));
-    this.#socket = channel;
-    this.#link.switchTo(channel);
-    void this.#receiveLoop(this.#link, channel);
-    this.#send({ kind: "hello", lastSeq: this.#inbound.highestSeq });
-    await raceTimeout(
-      this.#scheduler,
-      Promise.race([over, this.#closedPromise]),
-      this.#timings.helloTimeoutMs,
-    );
-    this.#attemptOver = null;
-    const phase = this.#phase as Phase; // changed while we waited
-    if (this.#closed) return "stop";
-    if (phase === "live") return "resumed";
-    if (phase !== "reconnecting") return "stop"; // a reset: rejoining
-    if (this.#socket === channel) this.#socket = undefined;
-    channel.close();
-    return "retry";
   }
 
   /** The WELCOME of a resume: back in, same membership; missed events come as replays. */
   #onResumed(body: MemberBody & { kind: "welcome" }): void {
     this.#phase = "live";
-    this.#resumeLoop = null;
-    this.#host = body.host;
-    this.#isHost = body.host === this.username;
-    this.#members = new Set(body.members);
+    this.#room.resumed(body);
     this.#inbound.resume();
     this.#inbound.head(body.headSeq);
     this.#startHeartbeat();
     this.#outbox.resendOutstanding();
     this.#events.push({ type: "reconnected" });
-    this.#attemptOver?.();
-  }
-
-  #clearNudge(): void {
-    this.#scheduler.clearTimeout(this.#nudgeTimer);
-    this.#nudgeTimer = undefined;
+    this.#resumer.stop(); // the attempt under way is over: back in
   }
 
   #onInbound(inbound: Inbound): void {
@@ -605,23 +541,9 @@ export class ChatSession {
   }
 
   #onWelcome(body: MemberBody & { kind: "welcome" }): void {
-    const previousHost = this.#host;
     this.#phase = "live";
-    this.#host = body.host;
-    this.#isHost = body.host === this.username;
-    this.#members = new Set(body.members);
     this.#endWelcomePhase();
-    this.#events.push({
-      type: "welcome",
-      room: body.room,
-      host: body.host,
-      members: body.members,
-      rejoined: this.#rejoined,
-      // A rejoin that lands in a room with another host: a restart let someone else create it.
-      ...(this.#rejoined && previousHost !== "" && previousHost !== body.host
-        ? { previousHost }
-        : {}),
-    });
+    this.#events.push(this.#room.welcomed(body));
     this.#inbound.start(body.headSeq);
     this.#idleWarning.start(this.#connection.accepted.idleTimeoutSeconds);
     this.#startHeartbeat();
@@ -647,27 +569,8 @@ export class ChatSession {
   }
 
   #deliver(event: ChatEvent, replay: boolean): void {
-    // Back in the same room on the same server (we were dropped, it did not
-    // restart): WELCOME's replay repeats what was already shown.
-    if (this.#shown.isRepeat(event)) return;
-    const base = { seq: event.seq, time: new Date(event.timeMs), name: event.name, replay };
-    switch (event.type) {
-      case EventType.MESSAGE:
-        this.#events.push({ type: "message", ...base, text: event.text });
-        return;
-      case EventType.JOINED:
-        this.#members.add(event.name);
-        this.#events.push({ type: "joined", ...base });
-        return;
-      case EventType.LEFT:
-        this.#members.delete(event.name);
-        this.#events.push({ type: "left", ...base });
-        return;
-      case EventType.TIMED_OUT:
-        this.#members.delete(event.name);
-        this.#events.push({ type: "timedOut", ...base });
-        return;
-    }
+    const shown = this.#room.eventOf(event, replay);
+    if (shown !== null) this.#events.push(shown);
   }
 
   /**
@@ -679,16 +582,14 @@ export class ChatSession {
     if (timeoutMs <= 0 || this.#closed) return false;
     if (this.#phase === "rejoining") return true;
     this.#phase = "rejoining";
-    this.#resumeLoop = null;
-    this.#attemptOver?.();
-    this.#clearNudge();
+    this.#resumer.stop();
     this.#endWelcomePhase();
     this.#stopHeartbeat();
     this.#idleWarning.stop();
     this.#inbound.stop();
     this.#outbox.pause();
     this.#link.close();
-    this.#shown.rejoining();
+    this.#room.rejoining();
     this.#events.push({ type: "rejoining", reason, timeoutMs });
     getBackIn({
       connector: this.#options.connector,
@@ -697,7 +598,7 @@ export class ChatSession {
       username: this.username,
       password: this.#options.password ?? null,
       capacity: this.#options.capacity ?? null,
-      wasHost: this.#isHost,
+      wasHost: this.#room.isHost,
       deadline: this.#scheduler.now() + timeoutMs,
       retryBaseMs: this.#timings.rejoinRetryMs,
       signal: this.#stop.signal,
@@ -719,7 +620,7 @@ export class ChatSession {
           throw error;
         }
         this.#useConnection(connection);
-        this.#rejoined = true;
+        this.#room.rejoined();
         try {
           await this.#sayHello(Math.min(this.#timings.helloTimeoutMs, timeoutMs));
         } catch (error) {
@@ -735,7 +636,8 @@ export class ChatSession {
         error instanceof ServerKeyMismatchError || error instanceof RejoinStoppedError
       ) {
         // Messages still waiting are reported undelivered as the session closes.
-        this.#close("lost", `could not get back into "${this.room}": ${error.message}`);
+        const text = `could not get back into "${this.room}": ${error.message}`;
+        this.#close("lost", text, error instanceof ChatClosedError ? error.closeCode : undefined);
       } else {
         this.#fail(error);
       }
@@ -757,7 +659,7 @@ export class ChatSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop.abort();
-    this.#clearNudge();
+    this.#resumer.stop();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#stopHeartbeat();
     this.#idleWarning.stop();
@@ -766,6 +668,7 @@ export class ChatSession {
     try {
       this.#link?.close();
     } catch { /* closing anyway; a channel that cannot close has nothing more to say */ }
+    if (closeCode !== undefined) this.#closedFor = new ChatClosedError(closeCode, text);
     this.#events.push({
       type: "closed",
       reason,

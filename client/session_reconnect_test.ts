@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { ChatClosedError } from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
 import { message, USER, welcome } from "./fake_network_test_util.ts";
-import { type FakeSocket, withReliableSession } from "./fake_reliable_test_util.ts";
+import {
+  FakeReliableConnector,
+  type FakeSocket,
+  withReliableSession,
+} from "./fake_reliable_test_util.ts";
+import { ChatSession } from "./session.ts";
+import { VirtualClock } from "../testing/virtual_time.ts";
 import { TEST_CRYPTO } from "./fake_sealed_server_test_util.ts";
 import { RECONNECT_MAX_MS } from "./reconnect.ts";
 
@@ -306,5 +312,41 @@ Deno.test("reconnect: resumeTicket is the session id and HMAC(clientKey, 'chat r
     connector.socket.inject(welcome(0, [USER, "bob"], "bob"));
     await clock.settle();
     assert.deepEqual(session.resumeTicket, expected(1), "a rejoin is a new session");
+  });
+});
+
+Deno.test("reconnect: a fatal close before the first WELCOME rejects open with ChatClosedError", async () => {
+  const clock = new VirtualClock();
+  const connector = new FakeReliableConnector(clock);
+  const opening = ChatSession.open({
+    connector,
+    scheduler: clock,
+    crypto: TEST_CRYPTO,
+    create: false,
+    room: "lobby",
+    username: USER,
+  });
+  opening.catch(() => {});
+  await clock.settle();
+  connector.socket.closeFromServer(4426, "this page is out of date: reload it");
+  await clock.settle();
+  const error = await opening.catch((e) => e);
+  assert.ok(error instanceof ChatClosedError, String(error));
+  assert.equal(error.closeCode, 4426);
+  assert.equal(error.message, "this page is out of date: reload it");
+  assert.equal(clock.pendingTimers, 0);
+});
+
+Deno.test("reconnect: a rejoin refused with a fatal close code closes with that code", async () => {
+  await withReliableSession({}, async ({ clock, connector, events }) => {
+    connector.connectAnswers = [new ChatClosedError(4426, "reload")];
+    connector.socket.injectBytes(connector.socket.sealedWire.reset());
+    await clock.settle();
+    assert.deepEqual(events.closedEvent(), {
+      type: "closed",
+      reason: "lost",
+      text: 'could not get back into "lobby": reload',
+      closeCode: 4426,
+    });
   });
 });

@@ -3,7 +3,8 @@
  * HTTP front (server/http) hands `/ws` sockets to its WebSocket front end
  * (server/ws), as `chat serve` wires them. Pages' sessions use
  * WebSocketConnector and browserCrypto; a cut socket is resumed without
- * duplicates, and the room list comes over a socket of its own.
+ * duplicates, a reloaded page takes its membership over with its
+ * ticket, and the room list comes over a socket of its own.
  */
 import assert from "node:assert/strict";
 import { browserCrypto } from "../crypto/browser_crypto.ts";
@@ -151,5 +152,26 @@ Deno.test("ws session: a cut socket resumes; what was sent meanwhile arrives onc
     assert.equal(bob.events.filter((e) => e.type === "delivered").length, 1);
     assert.equal(ann.events.filter((e) => e.type === "left").length, 0, "nobody was told");
     assert.equal(sockets.length, 3, "one new socket");
+  });
+});
+Deno.test("ws session: a reloaded page takes its membership over with its ticket: same name, nobody told", async () => {
+  await withServed(async ({ open }) => {
+    const ann = await open({ username: "ann", create: true });
+    const first = await open({ username: "bob" });
+    const ticket = first.session.resumeTicket;
+    assert.ok(ticket !== null);
+    // The page reloads: its session is gone with its keys; it has the ticket, and the password.
+    const reloaded = await open({ username: "bob", resume: ticket });
+    assert.notDeepEqual(reloaded.session.resumeTicket, ticket, "a new session");
+    reloaded.session.send("back after a reload");
+    await waitUntil(() => ann.texts().includes("back after a reload"), "the message");
+    await waitUntil(() => reloaded.texts().includes("back after a reload"), "its own message");
+    const comings = ann.events.flatMap((e) =>
+      (e.type === "joined" || e.type === "left" || e.type === "timedOut") && e.name === "bob"
+        ? [e.type]
+        : []
+    );
+    assert.deepEqual(comings, ["joined"], "bob joined once; the takeover told nobody");
+    assert.deepEqual(ann.session.members.sort(), ["ann", "bob"]);
   });
 });
