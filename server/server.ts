@@ -10,12 +10,12 @@ import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
 import type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "../protocol/sealed_types.ts";
 import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
-import { AbuseLog } from "./abuse_log.ts";
+import { type AbuseKind, AbuseLog, type AbuseReporter } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
 import { type Clocks, systemClocks } from "./clock.ts";
 import { hashConcurrencyOf, REQUEST_BURST_FACTOR, type ServerConfig } from "./config.ts";
 import { ConnectionGate } from "./connection_gate.ts";
-import type { DatagramSocket, UdpIo } from "./datagram_socket.ts";
+import type { UdpIo } from "./datagram_socket.ts";
 import { EndpointRouter } from "./endpoint_router.ts";
 import { Handshake, type PasswordHasher } from "./handshake.ts";
 import { HASH_WAIT_MS, HashQueue } from "./hash_queue.ts";
@@ -33,8 +33,16 @@ import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
-import { handshakeMessageLimit, WsFrontEnd } from "./ws/ws_front.ts";
-import { type HttpFront, type PageFiles, startHttpFront } from "./http/http_server.ts";
+import { WsFrontEnd } from "./ws/ws_front.ts";
+import type { HttpFront } from "./http/http_server.ts";
+import { type HttpHooks, startWebSide, type WebSide } from "./web_side.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
+import {
+  type CountingSocket,
+  countingSocket,
+  gatherMetrics,
+  RefusalCounts,
+} from "./metrics_snapshot.ts";
 
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
@@ -81,22 +89,7 @@ export interface ServerHooks {
   http?: HttpHooks;
 }
 
-/** What the HTTP front is started with besides the configuration. */
-export interface HttpHooks {
-  /**
-   * Listen for HTTP on this port whatever `config.httpPort` says (tests: 0,
-   * any free port; `config.httpPort` 0 means off).
-   */
-  port?: number;
-  /** The page's files; null or absent: `/` answers 404. */
-  page?: PageFiles | null;
-  /** The PEM texts of --tls-cert and --tls-key (serve reads the files). */
-  tls?: { cert: string; key: string };
-  /** The machine's host name (tests); absent: Deno.hostname(). */
-  hostName?: string | null;
-  /** How long a WebSocket may stay over --ws-buffer-soft before it is closed 4008 (tests). */
-  slowReaderMs?: number;
-}
+export type { HttpHooks } from "./web_side.ts";
 
 /** The sealed side of a running server: the handshake's issuer, and what tests look at. */
 export interface SealedServer {
@@ -114,6 +107,10 @@ export interface ChatServer {
   httpAddr: Deno.NetAddr | null;
   /** The HTTP front's counts, or null when it is off. */
   http: HttpFront | null;
+  /** The metrics listener's address (--metrics-addr), or null when it is off. */
+  metricsAddr: Deno.NetAddr | null;
+  /** Every count `/metrics` reports, now. */
+  metrics(): MetricsSnapshot;
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
@@ -152,8 +149,18 @@ export function startChatServer(
     write: log.warn,
     intervalMs: config.abuseLogIntervalSeconds * 1000,
   });
-  const report = abuse.report.bind(abuse);
+  // Every report is also counted by kind, for the metrics' drops.
+  const abuseCounts: Partial<Record<AbuseKind, number>> = {};
+  const report: AbuseReporter = (kind, address, detail) => {
+    abuseCounts[kind] = (abuseCounts[kind] ?? 0) + 1;
+    abuse.report(kind, address, detail);
+  };
+  const refusals = new RefusalCounts();
   const sealed = hooks.sealed ?? inMemorySealedKeys();
+  // Made once the handshake exists; the session table, the registry and the
+  // sealed front end call it.
+  // deno-lint-ignore prefer-const
+  let ws: WsFrontEnd;
   const crypto = sealed.crypto;
   // The sealed handshake's issuer, and the table of sealed datagram sessions.
   const sessions = new SealedSessions({
@@ -161,12 +168,11 @@ export function startChatServer(
     staticPrivateKey: sealed.staticKey.privateKey,
     ...(sealed.signer ? { signer: sealed.signer } : {}),
     monotonic,
+    // A takeover's old session: its socket, if a WebSocket's, closes 4409.
+    onReplaced: (old) => ws.sessionReplaced(old),
   });
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
-  // Made once the handshake exists; the registry and the sealed front end call it.
-  // deno-lint-ignore prefer-const
-  let ws: WsFrontEnd;
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -199,16 +205,16 @@ export function startChatServer(
     { protocol: "TCP", hostname: config.host, port: config.port },
     () => Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" }),
   );
-  let datagrams: DatagramSocket;
+  let datagrams: CountingSocket;
   try {
-    datagrams = openDatagramSocket(config.udpIo, {
+    datagrams = countingSocket(openDatagramSocket(config.udpIo, {
       hostname: config.host,
       port: config.udpPort,
       // The real length of a longer datagram still shows, so it is refused (413).
       slotBytes: MAX_DATAGRAM_BYTES,
       receiveBufferBytes: SOCKET_BUFFER_BYTES,
       sendBufferBytes: SOCKET_BUFFER_BYTES,
-    });
+    }));
   } catch (error) {
     listener.close();
     throw explainBindError(error, { protocol: "UDP", hostname: config.host, port: config.udpPort });
@@ -326,9 +332,8 @@ export function startChatServer(
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
     sealed: sealedKeys,
+    onRefused: refusals.count,
   });
-  // Until the http branch's flags land in config.ts: the ws.md defaults.
-  const wsConfig = config as ServerConfig & Partial<HttpConfigFields>;
   ws = new WsFrontEnd({
     handshake,
     keys: sealedKeys,
@@ -343,45 +348,45 @@ export function startChatServer(
     maxPayloadBytes: config.maxPayloadBytes,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
-    graceMs: (wsConfig.wsGraceSeconds ?? 300) * 1000,
+    graceMs: config.wsGraceSeconds * 1000,
+    onRefused: refusals.count,
     limits: {
-      softBytes: wsConfig.wsBufferSoft ?? 256 * 1024,
-      hardBytes: wsConfig.wsBufferHard ?? 1024 * 1024,
+      softBytes: config.wsBufferSoft,
+      hardBytes: config.wsBufferHard,
       ...(hooks.http?.slowReaderMs !== undefined ? { slowReaderMs: hooks.http.slowReaderMs } : {}),
     },
   });
-  const httpPort = hooks.http?.port ?? wsConfig.httpPort ?? 0;
-  let http: HttpFront | null = null;
-  if (hooks.http?.port !== undefined || httpPort !== 0) {
-    const tls = hooks.http?.tls;
-    try {
-      http = bindOrExplain(
-        { protocol: "HTTP", hostname: config.host, port: httpPort },
-        () =>
-          startHttpFront({
-            listen: { hostname: config.host, port: httpPort, ...(tls ? { tls } : {}) },
-            page: hooks.http?.page ?? null,
-            serverKey: sealed.staticKey.publicKey,
-            publicOrigins: wsConfig.publicOrigins ?? [],
-            trustProxy: wsConfig.trustProxy ?? [],
-            maxConnections: wsConfig.maxHttpConnections ?? 4096,
-            maxConnectionsPerIp: wsConfig.maxHttpConnectionsPerIp ?? 256,
-            addressKeyOf: keyOf,
-            log,
-            monotonic,
-            heartbeatMs: config.heartbeatSeconds * 1000,
-            maxFirstMessageBytes: handshakeMessageLimit(config.maxPayloadBytes),
-            onWebSocket: (arrival) => ws.onWebSocket(arrival),
-            ...(hooks.http?.hostName !== undefined ? { hostName: hooks.http.hostName } : {}),
-          }),
-      );
-    } catch (error) {
-      listener.close();
-      void datagrams.close();
-      throw error;
-    }
+  let web: WebSide;
+  try {
+    web = startWebSide({
+      config,
+      hooks: hooks.http ?? {},
+      ws,
+      serverKey: sealed.staticKey.publicKey,
+      addressKeyOf: keyOf,
+      log,
+      monotonic,
+      metrics: (lag, http) =>
+        gatherMetrics({
+          registry,
+          sessions,
+          front: sealedFront,
+          transport: sealedTransport,
+          router,
+          socket: datagrams,
+          ws,
+          abuseCounts,
+          refusals,
+          lag,
+          http,
+        }),
+    });
+  } catch (error) {
+    listener.close();
+    void datagrams.close();
+    throw error;
   }
-  const httpAddr = http?.addr ?? null;
+  const httpAddr = web.http?.addr ?? null;
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -448,7 +453,7 @@ export function startChatServer(
       router.send(registry.shutdown());
       await ws.close();
       // Then the HTTP listener (and any connection still open) closes.
-      await http?.close();
+      await web.close();
       sealedTransport.close();
       await tcp.close();
       await udp.close();
@@ -464,7 +469,9 @@ export function startChatServer(
     tcpAddr,
     udpAddr,
     httpAddr,
-    http,
+    http: web.http,
+    metricsAddr: web.metricsListener?.addr ?? null,
+    metrics: web.metrics,
     udpIo: datagrams.kind,
     registry,
     staticPublicKey: sealed.staticKey.publicKey,
@@ -473,18 +480,6 @@ export function startChatServer(
     shutdown,
     failed,
   };
-}
-
-/** The http branch's configuration fields (server/config.ts), read when present. */
-interface HttpConfigFields {
-  httpPort: number;
-  publicOrigins: string[];
-  trustProxy: string[];
-  maxHttpConnections: number;
-  maxHttpConnectionsPerIp: number;
-  wsGraceSeconds: number;
-  wsBufferSoft: number;
-  wsBufferHard: number;
 }
 
 /** Keys for a server started without any: they last as long as the process. */
