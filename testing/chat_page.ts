@@ -25,7 +25,7 @@ export const HOOKS = {
   composer: "#composer",
   /** The log (role=log). */
   log: "#log",
-  /** Each room event in it carries data-seq; a notice also data-notice=joined|left|timedOut. */
+  /** Each room event in it: data-seq, data-kind=message|joined|left|timedOut. */
   entry: "#log [data-seq]",
   /** A message of ours the server has not relayed yet. */
   pending: "#log [data-state=pending]",
@@ -41,7 +41,7 @@ export const HOOKS = {
 /** One entry of the log as the page shows it. */
 export interface LogEntry {
   seq: number;
-  /** "message", or the notice: "joined", "left", "timedOut" (data-notice). */
+  /** data-kind: "message", "joined", "left", "timedOut". */
   kind: string;
   /** The author's name (a message) or the member's (a notice). */
   name: string;
@@ -142,7 +142,7 @@ export async function waitForMessage(
     `message ${JSON.stringify(`${name}: ${text}`)}`,
     (selector: string, name: string, text: string) =>
       [...document.querySelectorAll<HTMLElement>(selector)].some((el) =>
-        el.dataset.notice === undefined &&
+        el.dataset.kind === "message" &&
         el.querySelector("bdi.name")?.textContent === name &&
         el.querySelector("bdi.text")?.textContent === text
       ),
