@@ -36,10 +36,19 @@ export class FakeSocket extends FakeChannel {
   closeInfo: ChannelCloseInfo | null = null;
   /** The sealed session this socket carries. */
   readonly sealedWire: FakeSealedWire;
+  /** Answer each HEARTBEAT with HEARTBEAT_ACK (head seq 0), as a live server does. */
+  answerHeartbeats = false;
 
   constructor(clock: VirtualClock, wire: FakeSealedWire) {
     super(clock, wire);
     this.sealedWire = wire;
+  }
+
+  override send(bytes: Uint8Array): void {
+    super.send(bytes);
+    if (this.answerHeartbeats && this.sent.at(-1)?.body.kind === "heartbeat") {
+      this.injectBytes(this.sealedWire.heartbeatAck(0));
+    }
   }
 
   /** The far end closes the socket with `code` (1006: it dropped without a close frame). */

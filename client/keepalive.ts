@@ -23,6 +23,14 @@ export interface KeepaliveOptions {
   beat: () => void;
   /** The server has been silent too long (called instead of a beat; the beats go on until stopped). */
   silent: (reason: string) => void;
+  /**
+   * Count the silence from the first HEARTBEAT left unanswered rather than
+   * from the last datagram heard (a reliable connection, docs/protocol.md
+   * 7.5): a hidden tab's timers may run once a minute, and in a quiet room
+   * nothing comes between two of its beats, so the old rule would take a
+   * live socket for dead at every one of them.
+   */
+  fromUnansweredBeat?: boolean;
 }
 
 /**
@@ -36,13 +44,19 @@ export function keepAlive(options: KeepaliveOptions): () => void {
   // Twice a period: the server drops a member after 3 silent periods, and
   // 3 heartbeats lost in a row happen 0.8% of the time at 20% loss (the
   // chaos suite saw it); 6 in a row, 0.006%.
+  /** When the first beat since the last datagram heard went; null when none is unanswered. */
+  let unansweredSince: number | null = null;
   return repeat(scheduler, periodMs / 2, () => {
-    if (link.sealed && scheduler.now() - link.heardAt >= SILENT_PERIODS * periodMs) {
+    const now = scheduler.now();
+    if (unansweredSince !== null && link.heardAt >= unansweredSince) unansweredSince = null;
+    const silentSince = options.fromUnansweredBeat ? unansweredSince : link.heardAt;
+    if (link.sealed && silentSince !== null && now - silentSince >= SILENT_PERIODS * periodMs) {
       options.silent(
         `no authenticated datagram from the server for ${SILENT_PERIODS} heartbeat periods`,
       );
       return;
     }
     options.beat();
+    unansweredSince ??= now;
   });
 }

@@ -565,6 +565,8 @@ export class ChatSession {
       silent: (reason) => {
         if (!this.#onSilence(reason)) this.#close("lost", reason);
       },
+      // A hidden tab's timers may run once a minute: count from a beat left unanswered.
+      fromUnansweredBeat: this.#connection.reliable,
     });
   }
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { ChatClosedError } from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
-import { message, USER, welcome } from "./fake_network_test_util.ts";
+import { EventCollector, message, USER, welcome } from "./fake_network_test_util.ts";
 import {
   FakeReliableConnector,
   type FakeSocket,
@@ -250,7 +250,8 @@ Deno.test("reconnect: nudge() while live sends HEARTBEAT and resumes when nothin
 Deno.test("reconnect: silence for 3 heartbeat periods drops the socket and resumes, not rejoins", async () => {
   await withReliableSession({}, async ({ clock, connector, events }) => {
     await clock.runUntil(() => connector.sockets.length === 2, "a new socket");
-    assert.ok(clock.now() >= 30_000 && clock.now() <= 35_000, `resumed at ${clock.now()} ms`);
+    // Counted from the first HEARTBEAT left unanswered (at 5 s): between 3 and 3.5 periods after it.
+    assert.ok(clock.now() >= 35_000 && clock.now() <= 40_000, `resumed at ${clock.now()} ms`);
     assert.ok(connector.sockets[0]!.closed);
     assert.equal(connector.requests.length, 1, "no rejoin");
     assert.equal(events.of("rejoining").length, 0);
@@ -349,4 +350,41 @@ Deno.test("reconnect: a rejoin refused with a fatal close code closes with that 
       closeCode: 4426,
     });
   });
+});
+
+Deno.test("reconnect: a hidden tab whose timers run once a minute keeps its live socket in a quiet room", async () => {
+  const clock = new VirtualClock();
+  // What Chrome does to a page hidden for 5 minutes: chained timers wake once a minute.
+  const throttled = {
+    now: () => clock.now(),
+    setTimeout: (callback: () => void, ms: number) =>
+      clock.setTimeout(callback, Math.max(ms, 60_000)),
+    clearTimeout: (id: Parameters<typeof clock.clearTimeout>[0]) => clock.clearTimeout(id),
+  };
+  const connector = new FakeReliableConnector(clock);
+  const opening = ChatSession.open({
+    connector,
+    scheduler: throttled,
+    crypto: TEST_CRYPTO,
+    create: false,
+    room: "lobby",
+    username: USER,
+  });
+  await clock.settle();
+  connector.socket.answerHeartbeats = true;
+  connector.socket.inject(welcome(0, [USER, "bob"], "bob"));
+  const session = await opening;
+  const events = new EventCollector(session);
+  await clock.advance(10 * 60_000);
+  assert.equal(connector.sockets.length, 1, "no resume while every HEARTBEAT is answered");
+  assert.equal(events.of("reconnecting").length, 0);
+  // The socket dies silently: the unanswered HEARTBEAT is noticed three periods later.
+  connector.socket.answerHeartbeats = false;
+  await clock.advance(3 * 60_000);
+  assert.equal(connector.sockets.length, 2, "resumed once its HEARTBEATs went unanswered");
+  connector.socket.inject(welcome(0, [USER, "bob"], "bob"));
+  await clock.settle();
+  const leaving = session.leave();
+  await clock.runUntil(() => events.ended, "the session to close");
+  await leaving;
 });

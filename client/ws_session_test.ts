@@ -1,18 +1,16 @@
 /**
- * The session library over a real WebSocket against the real server: its
- * HTTP front (server/http) hands `/ws` sockets to its WebSocket front end
- * (server/ws), as `chat serve` wires them. Pages' sessions use
+ * The session library over a real WebSocket against the real server, its
+ * HTTP front on a free port (server/web_side.ts, as `chat serve` runs it). Pages' sessions use
  * WebSocketConnector and browserCrypto; a cut socket is resumed without
  * duplicates, a reloaded page takes its membership over with its
  * ticket, and the room list comes over a socket of its own.
  */
 import assert from "node:assert/strict";
 import { browserCrypto } from "../crypto/browser_crypto.ts";
-import { createLogger } from "../server/log.ts";
-import { startHttpFront } from "../server/http/http_server.ts";
 import { cheapPasswords } from "../testing/sealed_tcrp.ts";
 import { errorLines, startTestServer, type TestServer } from "../testing/test_server.ts";
 import { waitUntil } from "../testing/wait.ts";
+import { ChatClosedError } from "./connector.ts";
 import { ChatSession, type SessionEvent, type SessionOptions } from "./session.ts";
 import { listRoomsOverWebSocket, WebSocketConnector } from "./ws_connector.ts";
 
@@ -22,8 +20,8 @@ interface Served {
   url: string;
   /** Client sockets in the order opened. */
   sockets: WebSocket[];
-  /** Opens a session as a page would. */
-  open(options: Partial<SessionOptions> & { username: string }): Promise<Page>;
+  /** Opens a session as a page would (`build`: the page's build id, offered in the subprotocol). */
+  open(options: Partial<SessionOptions> & { username: string; build?: string }): Promise<Page>;
 }
 
 /** A session and the events it handed out so far. */
@@ -36,21 +34,7 @@ interface Page {
 async function withServed(body: (served: Served) => Promise<void>): Promise<void> {
   const server = startTestServer({ allowPlaintext: false, rateLimit: 0 }, {
     passwords: cheapPasswords,
-  });
-  const front = startHttpFront({
-    listen: { hostname: "127.0.0.1", port: 0 },
-    page: null,
-    serverKey: server.staticPublicKey,
-    publicOrigins: [],
-    trustProxy: [],
-    maxConnections: 64,
-    maxConnectionsPerIp: 64,
-    addressKeyOf: (ip) => ip,
-    log: createLogger("error", () => {}),
-    monotonic: () => performance.now(),
-    heartbeatMs: 10_000,
-    hostName: null,
-    onWebSocket: (arrival) => server.ws.onWebSocket(arrival),
+    http: { port: 0, hostName: null }, // the HTTP front `chat serve` runs, on a free port
   });
   const sockets: WebSocket[] = [];
   const Recording = class extends WebSocket {
@@ -59,7 +43,7 @@ async function withServed(body: (served: Served) => Promise<void>): Promise<void
       sockets.push(this);
     }
   };
-  const url = `ws://127.0.0.1:${front.addr.port}/ws`;
+  const url = `ws://127.0.0.1:${server.httpAddr!.port}/ws`;
   const sessions: ChatSession[] = [];
   const options = {
     url,
@@ -72,9 +56,9 @@ async function withServed(body: (served: Served) => Promise<void>): Promise<void
       server,
       url,
       sockets,
-      async open(given) {
+      async open({ build, ...given }) {
         const session = await ChatSession.open({
-          connector: new WebSocketConnector(options),
+          connector: new WebSocketConnector({ ...options, build }),
           crypto: options.crypto,
           create: false,
           room: "class",
@@ -100,7 +84,6 @@ async function withServed(body: (served: Served) => Promise<void>): Promise<void
       () => sockets.every((s) => s.readyState === WebSocket.CLOSED),
       "sockets closed",
     );
-    await front.close();
     await server.shutdown();
   }
 }
@@ -154,7 +137,7 @@ Deno.test("ws session: a cut socket resumes; what was sent meanwhile arrives onc
     assert.equal(sockets.length, 3, "one new socket");
   });
 });
-Deno.test("ws session: a reloaded page takes its membership over with its ticket: same name, nobody told", async () => {
+Deno.test("ws session: a reloaded page takes its membership over with its ticket: same name, nobody told, the old one closed 4409", async () => {
   await withServed(async ({ open }) => {
     const ann = await open({ username: "ann", create: true });
     const first = await open({ username: "bob" });
@@ -163,6 +146,14 @@ Deno.test("ws session: a reloaded page takes its membership over with its ticket
     // The page reloads: its session is gone with its keys; it has the ticket, and the password.
     const reloaded = await open({ username: "bob", resume: ticket });
     assert.notDeepEqual(reloaded.session.resumeTicket, ticket, "a new session");
+    // The old page (here still open: the server had not seen it go) is told it continued elsewhere.
+    await waitUntil(() => first.events.some((e) => e.type === "closed"), "the old page to close");
+    assert.deepEqual(first.events.at(-1), {
+      type: "closed",
+      reason: "lost",
+      text: "continued on a newer connection",
+      closeCode: 4409,
+    });
     reloaded.session.send("back after a reload");
     await waitUntil(() => ann.texts().includes("back after a reload"), "the message");
     await waitUntil(() => reloaded.texts().includes("back after a reload"), "its own message");
@@ -173,5 +164,15 @@ Deno.test("ws session: a reloaded page takes its membership over with its ticket
     );
     assert.deepEqual(comings, ["joined"], "bob joined once; the takeover told nobody");
     assert.deepEqual(ann.session.members.sort(), ["ann", "bob"]);
+  });
+});
+
+Deno.test("ws session: a page of another build is told to reload (4426), and open says so", async () => {
+  await withServed(async ({ open }) => {
+    const error = await open({ username: "ann", create: true, build: "0123456789ab" })
+      .catch((e) => e);
+    assert.ok(error instanceof ChatClosedError, String(error));
+    assert.equal(error.closeCode, 4426);
+    assert.equal(error.message, "this page is out of date: reload it");
   });
 });
