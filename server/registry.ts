@@ -331,8 +331,9 @@ export class RoomRegistry {
    * A takeover (docs/protocol.md 7.4): a new request, which proved it held
    * the member's session, continues that membership. The member keeps its
    * name, its host role and its room, and nobody is told (no JOINED, no
-   * LEFT). It is bound to `peer` now (its per-address counts move there;
-   * 429 when that address holds its limit already), connected, and waits for
+   * LEFT). It is bound to `peer` now (its per-address counts, and a host's
+   * room, move there; 429 when that address is at its limit of members, or
+   * of rooms for a host), connected, and waits for
    * a HELLO from the new session (the HELLO timeout counts from now). Its
    * msgIds start afresh with the new session's sender (the old one's are
    * forgotten with it) and `protocol` is the new request's. The room's
@@ -355,9 +356,15 @@ export class RoomRegistry {
     if (peer.addressKey !== from) {
       const limit = refuseMembersPerAddress(this.#view, peer);
       if (limit !== null) return reportMemberLimit(this.#view, peer, limit)!;
+      const hosts = room.host === member;
+      const hosted = this.#roomsByAddress.get(peer.addressKey) ?? 0;
+      if (hosts && hosted >= this.#options.maxRoomsPerIp) {
+        this.#options.onAbuse?.("room-limit", peer.addressKey, `already hosts ${hosted} rooms`);
+        return refusal(429, `your address already hosts ${hosted} rooms, this server's limit`);
+      }
       this.#countMember(from, -1);
       this.#countMember(peer.addressKey, 1);
-      if (room.host === member) {
+      if (hosts) {
         this.#countRoom(from, -1);
         this.#countRoom(peer.addressKey, 1);
       }

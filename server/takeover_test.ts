@@ -328,6 +328,16 @@ Deno.test("takeover: the member's per-address counts, and a host's room, move to
     429,
   );
   assert.equal(registry.membersFrom("10.0.0.3"), 1);
+  // Nor can an address that hosts its limit of rooms take a host over.
+  await ask("create", "dan", { room: "s", address: "10.0.0.4" });
+  const host = (await ask("create", "eve", { room: "t", address: "10.0.0.5" })).member!;
+  assert.equal(
+    statusOf(
+      (await ask("join", "eve", { room: "t", address: "10.0.0.4", resume: host.ticket })).outcome,
+    ),
+    429,
+  );
+  assert.equal(registry.membersFrom("10.0.0.5"), 1);
 });
 
 Deno.test("takeover: two requests with one ticket: the first takes over, the second meets the name (409)", async () => {
