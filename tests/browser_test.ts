@@ -16,13 +16,8 @@
  * publishes as docs/web.png.
  */
 import assert from "node:assert/strict";
-import {
-  type ChildHandle,
-  Children,
-  LOOPBACK_ANY_PORTS,
-  type ServerProcess,
-  waitForListening,
-} from "../testing/cli.ts";
+import { Children, type ServerProcess } from "../testing/cli.ts";
+import { startWebServe } from "../testing/web_serve.ts";
 import {
   hidePage,
   showPage,
@@ -49,20 +44,17 @@ import {
   waitInside,
 } from "../testing/chat_page.ts";
 import { pngSize, WEB_SCREENSHOT_SAVED } from "../tools/screenshot/web_paths.ts";
-
-/** The part of `chat serve`'s listening line that names the HTTP listener (the page and /ws). */
-const HTTP_LISTENING = /the page and WebSockets on http \S+?:(\d+)/;
+import {
+  startTerminal,
+  type Terminal,
+  terminalMessages,
+  terminalReady,
+  terminalSaw,
+  terminalSays,
+} from "../testing/chat_terminal.ts";
 
 /** An HTML-looking message that must show as these characters. */
 const HTML_LOOKING = "<img src=x onerror=alert(1)>";
-
-/** A loopback TCP port nobody listens on now. */
-function freeTcpPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
 
 /** A fresh room name for one case. */
 function roomName(what: string): string {
@@ -86,48 +78,9 @@ function proxyFor(world: World): { proxy: CutProxy; url: string } {
   return { proxy, url: `http://127.0.0.1:${proxy.port}/` };
 }
 
-/** A terminal member: `chat join --json` with its stdin as the message source. */
-interface Terminal {
-  child: ChildHandle;
-  name: string;
-}
-
+/** A terminal member of `room` on the test's server. */
 function terminal(world: World, name: string, room: string, create: boolean): Terminal {
-  const child = world.kids.likeTask("join", [
-    "--server",
-    world.server.address,
-    "--name",
-    name,
-    create ? "--create" : "--join",
-    "--room",
-    room,
-    "--json",
-  ]);
-  return { child, name };
-}
-
-async function terminalReady(t: Terminal): Promise<void> {
-  await t.child.stdout.waitFor(/"type":"welcome"/, 20_000);
-}
-
-/** The terminal's messages so far, as "name: text", from its JSON lines. */
-function terminalMessages(t: Terminal): string[] {
-  return t.child.stdout.lines
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((event) => event.type === "message")
-    .map((event) => `${event.name}: ${event.text}`);
-}
-
-async function terminalSays(t: Terminal, text: string): Promise<void> {
-  await t.child.write(text + "\n");
-}
-
-async function terminalSaw(t: Terminal, name: string, text: string): Promise<void> {
-  const json = JSON.stringify(text).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  await t.child.stdout.waitFor(
-    new RegExp(`"type":"message".*"name":"${name}".*"text":"${json}"`),
-    15_000,
-  );
+  return startTerminal(world.kids, world.server.address, { name, room, create });
 }
 
 /** Asserts that a page's log numbers each entry once, in increasing order. */
@@ -147,22 +100,13 @@ Deno.test({
     const proxies: CutProxy[] = [];
     let browser: TestBrowser | null = null;
     try {
-      // --http-port 0 turns the page off, so the page gets a port that was free a moment ago.
-      const serverChild = kids.likeTask("serve", [
-        ...LOOPBACK_ANY_PORTS.slice(0, LOOPBACK_ANY_PORTS.indexOf("--http-port")),
-        "--http-port",
-        String(freeTcpPort()),
-        "--ws-grace",
-        "120",
-      ]);
-      const server = await waitForListening(serverChild, 30_000);
-      const httpPort = Number((await serverChild.stderr.waitFor(HTTP_LISTENING, 5_000))[1]);
+      const { server, httpPort, url } = await startWebServe(kids, ["--ws-grace", "120"]);
       browser = await TestBrowser.launch();
       const world: World = {
         kids,
         server,
         httpPort,
-        url: `http://127.0.0.1:${httpPort}/`,
+        url,
         browser,
         proxies,
       };
@@ -205,6 +149,12 @@ Deno.test({
   },
 });
 
+/**
+ * Case 1: ann (host) and bob on pages, cli in `chat join --json`; all three
+ * send two messages at once. Every one of them ends up with the same six
+ * messages in the same (the room's) order, each sender's own in the order
+ * sent, no seq twice.
+ */
 async function talkTogether(world: World): Promise<void> {
   const room = roomName("talk");
   const ann = await world.browser.newPage({ label: "ann" });
@@ -257,6 +207,11 @@ async function talkTogether(world: World): Promise<void> {
   await closePages(ann, bob);
 }
 
+/**
+ * Case 2: the host's page leaves (saying yes to "Leaving closes the room for
+ * everyone"): the other page shows the closed banner with the reason, the
+ * terminal member gets `closed` with reason hostLeft and exits 0.
+ */
 async function hostLeaves(world: World): Promise<void> {
   const room = roomName("leave");
   const host = await world.browser.newPage({ label: "host" });
@@ -278,6 +233,12 @@ async function hostLeaves(world: World): Promise<void> {
   await closePages(host, guest);
 }
 
+/**
+ * Case 3: `<img src=x onerror=alert(1)>` from a terminal and markup typed on
+ * a page show as those characters (textContent equals them), with no img or
+ * b element in the log, no dialog, no page error; and Trusted Types is on
+ * (an HTML sink throws), so an injection would have failed loudly too.
+ */
 async function htmlAsText(world: World): Promise<void> {
   const room = roomName("html");
   const ann = await world.browser.newPage({ label: "ann" });
@@ -316,6 +277,13 @@ async function htmlAsText(world: World): Promise<void> {
   await closePages(ann, bob);
 }
 
+/**
+ * Case 4: cora's page loads through a CutProxy. The proxy cuts its sockets
+ * and refuses new ones; the page shows "reconnecting"; ann and cli send
+ * three messages and cora one (pending). Then the proxy lets the page back:
+ * it resumes, shows the three once each, in ann's order, and its own is
+ * delivered once.
+ */
 async function cutAndCatchUp(world: World): Promise<void> {
   const room = roomName("cut");
   const { proxy, url } = proxyFor(world);
@@ -360,6 +328,16 @@ async function cutAndCatchUp(world: World): Promise<void> {
   await closePages(ann, cut);
 }
 
+/**
+ * Case 5: iris's page is hidden the way a person hides one, behind another
+ * tab of its browser context (visibilityState "hidden" for real, with
+ * Chromium's throttling of hidden pages: puppeteer's flags that turn it off
+ * are left out). The host hugo reloads his page (answering the beforeunload
+ * warning a host gets): the page remembers room and name, asks for the
+ * password again, and takes the membership back with its ticket. The hidden
+ * page gets hugo's next message while still hidden; the room stays open on
+ * both, hugo is still the host, and nobody was seen leaving or joining again.
+ */
 async function hiddenAndReloaded(world: World): Promise<void> {
   const room = roomName("grace");
   const password = "open sesame";
@@ -409,6 +387,13 @@ async function hiddenAndReloaded(world: World): Promise<void> {
   await closePages(host, hidden);
 }
 
+/**
+ * The screenshot: a 390×844 phone (scale 2, touch) through a CutProxy, in a
+ * room a terminal user (sam) hosts; sam's greeting and the HTML-looking
+ * message, maya's reply, then one message kept pending by pausing the proxy
+ * (the socket stays open, its bytes held) while the picture is taken. Saved
+ * to dist/web-screenshot.png; `deno task screenshot:web` publishes it.
+ */
 async function phoneScreenshot(world: World): Promise<void> {
   const room = `lab-${crypto.randomUUID().slice(0, 4)}`;
   const { proxy, url } = proxyFor(world);
