@@ -417,6 +417,14 @@ async function phoneScreenshot(world: World): Promise<void> {
   proxy.pause(); // the next message stays pending while the bytes are held
   await send(phone, "see you at 5?");
   await waitForCount(phone, HOOKS.pending, 1);
+  // What the picture must show: the terminal user marked host, a join notice, the text.
+  assert.deepEqual(await readMembers(phone), [
+    { name: "sam", host: true },
+    { name: "maya", host: false },
+  ]);
+  const log = await readLog(phone);
+  assert.ok(log.some((e) => e.kind === "joined" && e.name === "maya"), "a join notice");
+  assert.ok(log.some((e) => e.text === HTML_LOOKING), "the HTML-looking message as text");
   await Deno.mkdir("dist", { recursive: true });
   await phone.page.screenshot({ path: WEB_SCREENSHOT_SAVED, type: "png" });
   proxy.resume();
