@@ -12,6 +12,7 @@ import { WsCloseCode } from "../server/ws/ws_link.ts";
 import { ask, cheapPasswords } from "../testing/sealed_tcrp.ts";
 import { errorLines, startTestServer, type TestServer } from "../testing/test_server.ts";
 import { closeCode, openWebSocketPipe, WsTestMember } from "../testing/ws_client.ts";
+import { waitUntil } from "../testing/wait.ts";
 import { kindOf, Member, Socket } from "../server/sealed/sealed_loopback_test_util.ts";
 import { SealedTestClient } from "../server/sealed/sealed_client_test_util.ts";
 import { requestSealedMembership } from "../client/tcrp_client.ts";
@@ -95,14 +96,13 @@ Deno.test("ws lifecycle: /metrics counts members by transport, refusals by statu
     try {
       await cat.send({ kind: "hello", lastSeq: 0 });
       await cat.expect((o) => kindOf(o) === "welcome", "cat's WELCOME");
-      // A sealed refusal over a WebSocket: 404.
+      // A sealed refusal over a WebSocket: 404, and that socket closes.
+      const refused = await openWebSocketPipe(url(s));
       await assert.rejects(
-        WsTestMember.admit(
-          await openWebSocketPipe(url(s)),
-          ask("join", "nowhere", "dan"),
-          s.staticPublicKey,
-        ),
+        WsTestMember.admit(refused, ask("join", "nowhere", "dan"), s.staticPublicKey),
       );
+      assert.equal(await closeCode(refused), WsCloseCode.DONE);
+      await waitUntil(() => s.ws.stats.open === 1, "the refused socket closed at the server");
       const response = await fetch(`http://127.0.0.1:${s.metricsAddr!.port}/metrics`);
       const text = await response.text();
       const value = (line: string) => {
