@@ -190,7 +190,7 @@ export class LogView {
     const next = nextState(state, input);
     if (next === null) return;
     element.setAttribute("data-state", next);
-    element.querySelector(".state")?.remove();
+    for (const old of element.querySelectorAll(".state, .retry")) old.remove();
     if (next === "undelivered") {
       element.append(
         el("span", { class: "state", text: " not delivered " }),

@@ -34,9 +34,9 @@ import {
   type ResumeState,
   saveName,
   saveResume,
-  ticketFromHex,
   ticketToHex,
 } from "./page_storage.ts";
+import { resumePlan, ticketFor } from "./resume_plan.ts";
 import { onComeBack } from "./reconnect_triggers.ts";
 import { followVisualViewport } from "./viewport.ts";
 
@@ -124,10 +124,7 @@ function start(): void {
     join.showError("");
     for (const kind of ["closed", "idle", "outdated"] as const) banners.hide(kind);
     // A reload's ticket goes with a request for the same membership only.
-    const ticket = resume !== null && resume.ticket !== null && resume.room === request.room &&
-        resume.name === request.name
-      ? ticketFromHex(resume.ticket)
-      : null;
+    const ticket = ticketFor(resume, request);
     let session: PageSession;
     try {
       session = await openPageSession(link, request, ticket);
@@ -187,19 +184,18 @@ function start(): void {
   else if (invited !== null) join.prefill({ room: invited });
   void join.refresh().then(() => {
     if (resume === null) return join.focus();
-    const summary = join.summary(resume.room);
-    if (summary === undefined) {
-      join.showError(`"${displayText(resume.room)}" is no longer open.`);
-      resume = null;
-      clearResume(sessionStorage);
-      return join.focus();
+    const plan = resumePlan(resume, join.summary(resume.room));
+    switch (plan.action) {
+      case "forget":
+        resume = null;
+        clearResume(sessionStorage);
+        join.showError(displayText(plan.message));
+        return join.focus();
+      case "askPassword":
+        return join.askPassword(displayText(plan.message));
+      case "join":
+        return void enter({ create: false, name: resume.name, room: resume.room, password: "" });
     }
-    if (summary.passwordProtected) {
-      return join.askPassword(
-        `Enter the password of "${displayText(resume.room)}" again to get back in.`,
-      );
-    }
-    void enter({ create: false, name: resume.name, room: resume.room, password: "" });
   });
 }
 
