@@ -281,8 +281,8 @@ class WsSocket {
       };
       ws.onclose = (event) => {
         if (!this.#closed) this.#closeInfo = { code: event.code, reason: event.reason };
+        // What came before the close is still read (a CLOSED, a reset): only our close drops it.
         this.#closed = true;
-        this.#queue.length = 0;
         reject(closedError(this.#closeInfo ?? { code: event.code, reason: "" }, "on opening"));
         this.#wake(null);
       };

@@ -211,7 +211,13 @@ Deno.test("ws connector: the sealed exchange, then datagrams both ways on the sa
     sockets[0]!.ws.send(Uint8Array.of(7));
     assert.deepEqual(await connection.channel.receive(), Uint8Array.of(7));
     assert.equal(connection.channel.closeInfo, null);
+    // What the server sent before it closed is still read, then the close.
+    for (const byte of [1, 2, 3]) sockets[0]!.ws.send(Uint8Array.of(byte));
     sockets[0]!.ws.close(4008, "slow reader");
+    await until(() => connection.channel.closeInfo !== null, "the close to arrive");
+    for (const byte of [1, 2, 3]) {
+      assert.deepEqual(await connection.channel.receive(), Uint8Array.of(byte));
+    }
     assert.equal(await connection.channel.receive(), null);
     assert.deepEqual(connection.channel.closeInfo, { code: 4008, reason: "slow reader" });
   });
