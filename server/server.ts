@@ -8,35 +8,30 @@
  */
 import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
-import type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "../protocol/sealed_types.ts";
 import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
 import { type AbuseKind, AbuseLog, type AbuseReporter } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
-import { type Clocks, systemClocks } from "./clock.ts";
+import { systemClocks } from "./clock.ts";
 import { hashConcurrencyOf, REQUEST_BURST_FACTOR, type ServerConfig } from "./config.ts";
 import { ConnectionGate } from "./connection_gate.ts";
-import type { UdpIo } from "./datagram_socket.ts";
 import { EndpointRouter } from "./endpoint_router.ts";
-import { Handshake, type PasswordHasher } from "./handshake.ts";
+import { Handshake } from "./handshake.ts";
 import { HASH_WAIT_MS, HashQueue } from "./hash_queue.ts";
 import { KeyedBudget } from "./keyed_budget.ts";
 import { PasswordFailures } from "./password_failures.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger } from "./log.ts";
 import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
-import type { Member } from "./room_state.ts";
 import { SealedFrontEnd } from "./sealed/sealed_front.ts";
-import { type NonceAudit, SealedUdpTransport } from "./sealed/sealed_transport.ts";
+import { SealedUdpTransport } from "./sealed/sealed_transport.ts";
 import { SealedSessions } from "./sealed/sessions.ts";
 import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
 import { WsFrontEnd } from "./ws/ws_front.ts";
-import type { HttpFront } from "./http/http_server.ts";
-import { type HttpHooks, startWebSide, type WebSide } from "./web_side.ts";
-import type { MetricsSnapshot } from "./metrics.ts";
+import { startWebSide, type WebSide } from "./web_side.ts";
 import {
   type CountingSocket,
   countingSocket,
@@ -61,77 +56,15 @@ const SHUTDOWN_LOG_FLUSH_MS = 1_000;
  */
 const REPLAY_DRAIN_MS = 2;
 
-/** What sealed sessions are made with (docs/protocol.md section 6). */
-export interface SealedHooks {
-  /** The server's long-term X25519 key pair (the key file's): handshakes and reset tokens. */
-  staticKey: X25519KeyPair;
-  crypto: CryptoProvider;
-  /**
-   * The per-process Ed25519 key that signs room datagrams (default: a fresh
-   * one); its public half is what every sealed answer carries.
-   */
-  signer?: Ed25519Signer;
-}
+import type { ChatServer, SealedHooks, ServerHooks } from "./server_types.ts";
 
-/** Test seams: time, where log lines go, and how passwords are hashed; and the sealed keys. */
-export interface ServerHooks {
-  clocks?: Clocks;
-  log?: Logger;
-  helloTimeoutMs?: number;
-  passwords?: PasswordHasher;
-  /** Absent: a static key made in memory for this process, node:crypto, a fresh signing key. */
-  sealed?: SealedHooks;
-  /** Told about every member the registry removes, whatever the reason. */
-  onRemoved?: (member: Member) => void;
-  /** The nonce audit: told every (key, nonce) the server seals a datagram with. */
-  onSeal?: NonceAudit;
-  /** The HTTP front's own inputs (docs/protocol.md 7); see {@linkcode HttpHooks}. */
-  http?: HttpHooks;
-}
-
-export type { HttpHooks } from "./web_side.ts";
-
-/** The sealed side of a running server: the handshake's issuer, and what tests look at. */
-export interface SealedServer {
-  /** The session table: `issue` for the sealed handshake, `signingKey` for its answer. */
-  sessions: SealedSessions;
-  front: SealedFrontEnd;
-  transport: SealedUdpTransport;
-}
-
-/** A running server. */
-export interface ChatServer {
-  tcpAddr: Deno.NetAddr;
-  udpAddr: Deno.NetAddr;
-  /** The HTTP listener (the page and `/ws`), or null when it is off (--http-port 0). */
-  httpAddr: Deno.NetAddr | null;
-  /** The HTTP front's counts, or null when it is off. */
-  http: HttpFront | null;
-  /** The metrics listener's address (--metrics-addr), or null when it is off. */
-  metricsAddr: Deno.NetAddr | null;
-  /** Every count `/metrics` reports, now. */
-  metrics(): MetricsSnapshot;
-  /** The UDP implementation "auto" settled on, or the one asked for. */
-  udpIo: UdpIo;
-  registry: RoomRegistry;
-  /** The static X25519 public key sealed handshakes prove (what clients pin). */
-  staticPublicKey: Uint8Array;
-  /** The sealed datagram side: its session table, front end and transport. */
-  sealed: SealedServer;
-  /** The WebSocket front end (docs/protocol.md 7.3): its sockets' phases, and its stats. */
-  ws: WsFrontEnd;
-  /**
-   * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
-   * for the log to reach stderr. Safe to call twice.
-   */
-  shutdown(): Promise<void>;
-  /**
-   * Resolves with the error if a front end (the TCRP accept loop or the UDP
-   * receive loop) stops for good while the server is meant to be serving;
-   * never resolves otherwise. The caller shuts down and exits non-zero.
-   */
-  failed: Promise<Error>;
-}
+export type {
+  ChatServer,
+  HttpHooks,
+  SealedHooks,
+  SealedServer,
+  ServerHooks,
+} from "./server_types.ts";
 
 /**
  * Binds both sockets and starts serving. `config.host` should be an address

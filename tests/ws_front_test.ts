@@ -295,3 +295,50 @@ Deno.test("ws: shutdown sends CLOSED 4 to WebSocket members, then closes their s
   }
   assert.deepEqual(errorLines(s), []);
 });
+
+Deno.test("ws: --request-timeout from the upgrade: a silent socket, and a handshake stopped after state 0, close 1001", async () => {
+  await withWsServer({ requestTimeoutSeconds: 1 }, async (s) => {
+    const silent = await openWebSocketPipe(url(s));
+    const stopped = await openWebSocketPipe(url(s));
+    stopped.send(encodeTcrpFrame({
+      operation: Operation.SEALED_LIST_ROOMS,
+      state: SealedState.HELLO,
+      roomName: new Uint8Array(0),
+      payload: nodeCrypto.x25519KeyPair().publicKey,
+    }));
+    const serverHello = new TcrpFrameParser({ maxPayloadBytes: 1 << 16 }).push(
+      (await stopped.receive())!,
+    )[0]!;
+    assert.equal(serverHello.state, SealedState.SERVER_HELLO);
+    const started = performance.now();
+    assert.equal(await closeCode(silent), WsCloseCode.GOING_AWAY);
+    assert.equal(await closeCode(stopped), WsCloseCode.GOING_AWAY);
+    assert.ok(performance.now() - started < 2_500);
+    assert.equal(s.ws.stats.timeouts, 2);
+  });
+});
+
+Deno.test("ws: over --max-handshakes-per-ip, a handshake gets the gate's plain refusal, then 1000", async () => {
+  await withWsServer({ maxHandshakesPerIp: 1 }, async (s) => {
+    const hello = () =>
+      encodeTcrpFrame({
+        operation: Operation.SEALED_LIST_ROOMS,
+        state: SealedState.HELLO,
+        roomName: new Uint8Array(0),
+        payload: nodeCrypto.x25519KeyPair().publicKey,
+      });
+    const first = await openWebSocketPipe(url(s));
+    first.send(hello());
+    assert.ok(await first.receive(), "message 2: the first holds the address's slot");
+    const second = await openWebSocketPipe(url(s));
+    second.send(hello());
+    const frame = new TcrpFrameParser({ maxPayloadBytes: 1 << 16 }).push(
+      (await second.receive())!,
+    )[0]!;
+    assert.equal(frame.operation, Operation.LIST_ROOMS);
+    assert.equal(decodeTcrpResponse(frame).status, 429);
+    assert.equal(await closeCode(second), WsCloseCode.DONE);
+    first.close();
+    assert.ok(await closeCode(first));
+  });
+});

@@ -209,6 +209,7 @@ export class WsFrontEnd {
    * its socket, if it came by WebSocket and is still open, closes 4409.
    */
   sessionReplaced(old: SealedSession): void {
+    this.#members.delete(old);
     const link = old.endpoint?.link;
     if (link === undefined || link === null) return;
     if (link.open) this.stats.replaced++;
@@ -221,6 +222,7 @@ export class WsFrontEnd {
    * has gone. Not during shutdown, which closes every socket 1001.
    */
   sessionEnded(session: SealedSession): void {
+    this.#members.delete(session);
     const link = session.endpoint?.link;
     if (link === undefined || link === null || this.#closing) return;
     // After the registry's output (the CLOSED) is queued on the link.
@@ -229,7 +231,7 @@ export class WsFrontEnd {
 
   /** Members whose session came by WebSocket, connected or in their grace (a metric). */
   get memberCount(): number {
-    for (const session of this.#members) if (session.closed) this.#members.delete(session);
+    this.#forgetEnded();
     return this.#members.size;
   }
 
@@ -240,9 +242,17 @@ export class WsFrontEnd {
     return sum;
   }
 
-  /** Closes sockets that stayed over the soft limit too long; call it from the server's sweep. */
+  /**
+   * Closes sockets that stayed over the soft limit too long, and forgets
+   * sessions that ended some other way; call it from the server's sweep.
+   */
   sweep(): void {
     for (const socket of this.#sockets) socket.checkSlow();
+    this.#forgetEnded();
+  }
+
+  #forgetEnded(): void {
+    for (const session of this.#members) if (session.closed) this.#members.delete(session);
   }
 
   /**
