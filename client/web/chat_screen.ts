@@ -33,6 +33,8 @@ export interface ChatScreenOptions {
   remember: (session: PageSession) => void;
   /** The person asked to leave (already confirmed). */
   leaving: () => void;
+  /** Leave pressed once the session is over: back to the join screen. */
+  back: () => void;
 }
 
 /** The chat screen; see the module comment. */
@@ -80,11 +82,11 @@ export class ChatScreen {
   /** Shows `session`'s room and follows its events until it closes; resolves with how it ended. */
   async run(session: PageSession): Promise<SessionEnd> {
     this.#session = session;
-    this.#live = true;
     this.#log.reset(session.username);
     byId("room-name", HTMLElement).textContent = displayText(session.room);
     history.replaceState(null, "", roomFragment(session.room));
     this.#screen.hidden = false;
+    this.#setLive(true);
     this.#drawMembers();
     this.#title();
     this.#composer.update();
@@ -94,8 +96,11 @@ export class ChatScreen {
       if (event.type === "closed") end = event;
       else this.#handle(session, event);
     }
-    this.#live = false;
+    this.#setLive(false);
     this.#o.banners.hide("reconnecting");
+    // The room is gone for us: no members to show, nothing to send.
+    this.#members.replaceChildren();
+    this.#count.textContent = "not in the room";
     return end;
   }
 
@@ -192,8 +197,15 @@ export class ChatScreen {
     }
   }
 
+  #setLive(live: boolean): void {
+    this.#live = live;
+    this.#input.disabled = !live;
+    byId("send", HTMLButtonElement).disabled = !live;
+    byId("leave", HTMLButtonElement).textContent = live ? "Leave" : "Back to the rooms";
+  }
+
   #requestLeave(): void {
-    if (!this.#live) return this.#o.leaving();
+    if (!this.#live) return this.#o.back();
     if (!this.#isHost()) return this.#leave();
     this.#o.confirm.ask(
       "Leaving closes the room for everyone. Leave?",

@@ -51,6 +51,7 @@ interface Harness {
   screen: ChatScreen;
   remembered: number;
   leaving: number;
+  back: number;
   $(selector: string): HTMLElement | null;
 }
 
@@ -67,7 +68,7 @@ async function withScreen(test: (h: Harness) => Promise<void>): Promise<void> {
   const dom = installDom();
   try {
     const $ = (selector: string) => dom.document.querySelector(selector) as HTMLElement | null;
-    const h: Harness = { dom, screen: null!, remembered: 0, leaving: 0, $ };
+    const h: Harness = { dom, screen: null!, remembered: 0, leaving: 0, back: 0, $ };
     h.screen = new ChatScreen({
       banners: new Banners($("#banners")!),
       confirm: new ConfirmBar(
@@ -78,6 +79,7 @@ async function withScreen(test: (h: Harness) => Promise<void>): Promise<void> {
       ),
       remember: () => h.remembered++,
       leaving: () => h.leaving++,
+      back: () => h.back++,
     });
     await test(h);
   } finally {
@@ -126,6 +128,13 @@ Deno.test("chat screen: the room's events, the members with the host, and our me
     session.events.end();
     const end: SessionEnd = await ended;
     assert.equal(end.reason, CloseReason.HOST_LEFT);
+    // Over: no members, nothing to send, and Leave goes back to the rooms.
+    assert.equal(h.dom.document.querySelectorAll("[data-member]").length, 0);
+    assert.equal(input.disabled, true);
+    assert.equal(h.$("#leave")?.textContent, "Back to the rooms");
+    (h.$("#leave") as HTMLButtonElement).click();
+    assert.equal(h.back, 1);
+    assert.equal(h.leaving, 0);
   }));
 
 Deno.test("chat screen: reconnecting shows a banner until reconnected; unread counts while hidden", () =>

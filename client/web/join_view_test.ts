@@ -61,7 +61,7 @@ Deno.test("join: picking an open room with a name joins it; a locked one asks fo
   }));
 
 Deno.test("join: Create and Join send what the form says, and say what is missing", () =>
-  withJoin(async (_view, requests, dom) => {
+  withJoin((_view, requests, dom) => {
     ($(dom, "#create") as HTMLButtonElement).click();
     assert.equal($(dom, "#join-error").textContent, "Pick a name first.");
     field(dom, "name").value = "ann";
@@ -76,6 +76,7 @@ Deno.test("join: Create and Join send what the form says, and say what is missin
       { create: false, name: "ann", room: "new room", password: "s3cret" },
     ]);
     assert.equal($(dom, "#join-error").textContent, "");
+    return Promise.resolve();
   }));
 
 Deno.test("join: a list that does not load says why, as text", () =>

@@ -64,7 +64,11 @@ export class LogView {
   /** Shows a room event; false when it was already shown (a replay after a reconnect). */
   event(entry: RoomEntry): boolean {
     const shown = this.#bySeq.get(entry.seq);
-    if (shown !== undefined) return false;
+    if (shown !== undefined) {
+      // Our message, acknowledged before its event: it gets the server's time.
+      shown.querySelector("time")?.replaceWith(this.#time(entry.time));
+      return false;
+    }
     const element = entry.type === "message" ? this.#message(entry) : this.#notice(entry);
     this.#bySeq.set(entry.seq, element);
     const separator = this.#days.before(entry.time) ? this.#separator(entry.time) : null;

@@ -76,7 +76,8 @@ Deno.test("log: our message is pending, then delivered in its seq's place; the r
       "- message ann: hello [pending]",
     ]);
     log.delivered(7, 3);
-    assert.equal(log.event(message(3, "ann", "hello")), false);
+    assert.equal(log.event(message(3, "ann", "hello", new Date(2026, 11, 2, 10, 33))), false);
+    assert.equal(root.querySelector('[data-seq="3"] time')?.textContent, "10:33"); // the server's time
     assert.deepEqual(lines(root), [
       "1 message bob: hi",
       "2 message bob: still typing",

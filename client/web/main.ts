@@ -104,6 +104,10 @@ function start(): void {
       saveResume(sessionStorage, state);
     },
     leaving: () => clearResume(sessionStorage),
+    back: () => {
+      for (const kind of ["closed", "idle", "outdated"] as const) banners.hide(kind);
+      showJoin();
+    },
   });
   const join = new JoinView((request) => void enter(request), async () => {
     const list = await listRoomsOverWebSocket(link);
@@ -150,6 +154,10 @@ function start(): void {
       return join.askPassword(`Wrong password: ${displayText(text)}`);
     }
     join.showError(`Could not get in: ${displayText(text)}`);
+    // Full, or no such room (it closed meanwhile): the list has changed.
+    if (error instanceof ChatRefusedError && (error.status === 403 || error.status === 404)) {
+      void join.refresh();
+    }
   };
 
   const outdated = () => {
