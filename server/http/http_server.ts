@@ -60,17 +60,31 @@ function readHostName(log: Logger): string | null {
 
 /**
  * Binds the listener (throws what `Deno.listen`/`Deno.listenTls` throws)
- * and serves until `close`.
+ * and serves until `close`. A page template without its placeholders
+ * (PageTemplateError), a public origin or trusted block that does not parse
+ * (TypeError, CidrError) throw too, with nothing left bound.
  */
 export function startHttpFront(options: HttpFrontOptions): HttpFront {
   const { hostname, port, tls } = options.listen;
   const listener = tls === undefined
     ? Deno.listen({ hostname, port, transport: "tcp" })
     : Deno.listenTls({ hostname, port, transport: "tcp", cert: tls.cert, key: tls.key });
-  return new HttpFrontServer(listener, options);
+  try {
+    return new HttpFrontServer(listener, options);
+  } catch (error) {
+    // A bad page template, origin or CIDR block: nothing may stay bound.
+    listener.close();
+    throw error;
+  }
 }
 
 type Outcome = "keep" | "close";
+
+/** The answer over the connection limits. */
+const BUSY = textResponse(503, "too many connections: try again later", {
+  close: true,
+  headers: [["Retry-After", "5"]],
+});
 
 class HttpFrontServer implements HttpFront {
   readonly addr: Deno.NetAddr;
@@ -201,11 +215,7 @@ class HttpFrontServer implements HttpFront {
 
   /** A short 503 into a fresh socket's empty buffer, then close: nothing is read. */
   #turnAway(conn: Deno.Conn): Promise<boolean> {
-    const answer = textResponse(503, "too many connections: try again later", {
-      close: true,
-      headers: [["Retry-After", "5"]],
-    });
-    return writeWithin(conn, answer, Math.min(this.#writeTimeoutMs, 2_000));
+    return writeWithin(conn, BUSY, Math.min(this.#writeTimeoutMs, 2_000));
   }
 
   /** Requests on one connection until it closes, fails, or is upgraded and its WebSocket closes. */
@@ -249,13 +259,7 @@ class HttpFrontServer implements HttpFront {
       // Behind a proxy, the request (its WebSocket, if any) counts against its client's address.
       if (viaProxy && !this.#acquire(peer.addressKey)) {
         this.stats.refusedByLimit++;
-        await this.#send(
-          conn,
-          textResponse(503, "too many connections: try again later", {
-            close: true,
-            headers: [["Retry-After", "5"]],
-          }),
-        );
+        await this.#send(conn, BUSY);
         return;
       }
       let outcome: Outcome;
@@ -386,7 +390,13 @@ class HttpFrontServer implements HttpFront {
       } else if (this.#closing.signal.aborted) {
         refuseAtOnce(ws, 1001, "server shutting down");
       } else {
-        this.#options.onWebSocket({ ws, peer, subprotocol: check.subprotocol });
+        try {
+          this.#options.onWebSocket({ ws, peer, subprotocol: check.subprotocol });
+        } catch (error) {
+          // Not left open and unread: closed as a server error, and said.
+          this.#options.log.error(`http: onWebSocket failed: ${describeIoError(error)}`);
+          if (ws.isOpen) refuseAtOnce(ws, 1011, "server error");
+        }
       }
       await ws.closed;
     } finally {
@@ -396,8 +406,10 @@ class HttpFrontServer implements HttpFront {
   }
 }
 
-/** Starts a WebSocket only to close it with `code` (its reader sees the peer's close). */
+/** Starts a WebSocket (if not yet) only to close it with `code`; its reader sees the peer's close. */
 function refuseAtOnce(ws: WsConnection, code: number, reason: string): void {
-  ws.start({ message() {}, closed() {} });
+  try {
+    ws.start({ message() {}, closed() {} });
+  } catch { /* started already by the handler that failed */ }
   ws.close(code, reason);
 }

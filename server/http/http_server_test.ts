@@ -310,3 +310,35 @@ Deno.test("behind a trusted proxy each request counts against its X-Forwarded-Fo
     await t.close();
   }
 });
+
+Deno.test("without a hostName option the front reads Deno.hostname() once; without --allow-sys it warns and serves IPs and localhost", async () => {
+  const t = startTestFront({ hostName: undefined });
+  try {
+    let own: string | null = null;
+    try {
+      own = Deno.hostname();
+    } catch { /* no --allow-sys=hostname in this run */ }
+    if (own === null) {
+      assert.ok(
+        t.log.lines.some((line) => /^warn http: cannot read the machine's host name/.test(line)),
+      );
+      assert.match(t.log.lines.join("\n"), /--allow-sys=hostname/);
+    } else {
+      const [named] = await exchange(t.port, request("/healthz", { Host: own }));
+      assert.equal(named!.status, 200, own);
+    }
+    const [local] = await exchange(t.port, request("/healthz", { Host: "localhost" }));
+    assert.equal(local!.status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a bad page template or trusted block throws at start and leaves nothing bound", () => {
+  assert.throws(
+    () => startTestFront({ page: { ...FIXTURE_PAGE, html: "<p>no placeholders</p>" } }),
+    /lacks \{\{SCRIPT\}\}/,
+  );
+  assert.throws(() => startTestFront({ trustProxy: ["nope"] }), /"nope" is not an IP address/);
+  assert.throws(() => startTestFront({ publicOrigins: ["chat.example"] }), /is not an origin/);
+});
