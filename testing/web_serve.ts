@@ -27,22 +27,36 @@ export function freeTcpPort(): number {
 
 /**
  * Starts `chat serve` through {@linkcode Children.likeTask} with `extraArgs`,
- * waits for it, and checks that it serves the page at `/`. `--http-port 0`
- * turns the page off, so it gets a port that was free a moment ago.
+ * and waits for its listening line (the page's port in it). `--http-port 0`
+ * turns the page off, so it gets a port that was free a moment ago; if
+ * something took that port in between, it tries again with another (3 tries).
+ * {@linkcode assertPageServed} then checks that the page is there.
  */
-export async function startWebServe(kids: Children, extraArgs: string[] = []): Promise<WebServe> {
+export async function startWebServe(
+  kids: Children,
+  extraArgs: string[] = [],
+  pickPort: () => number = freeTcpPort,
+): Promise<WebServe> {
   const ports = LOOPBACK_ANY_PORTS.slice(0, LOOPBACK_ANY_PORTS.indexOf("--http-port"));
-  const child = kids.likeTask("serve", [
-    ...ports,
-    "--http-port",
-    String(freeTcpPort()),
-    ...extraArgs,
-  ]);
-  const server = await waitForListening(child, 30_000);
-  const httpPort = Number((await child.stderr.waitFor(HTTP_LISTENING, 5_000))[1]);
-  const url = `http://127.0.0.1:${httpPort}/`;
-  await assertPageServed(url);
-  return { server, httpPort, url };
+  for (let attempt = 1;; attempt++) {
+    const child = kids.likeTask("serve", [
+      ...ports,
+      "--http-port",
+      String(pickPort()),
+      ...extraArgs,
+    ]);
+    let server: ServerProcess;
+    try {
+      server = await waitForListening(child, 30_000);
+    } catch (error) {
+      const taken = /HTTP port \d+ is already in use/.test(child.stderr.plain);
+      if (!taken || attempt === 3) throw error;
+      await child.dispose();
+      continue;
+    }
+    const httpPort = Number((await child.stderr.waitFor(HTTP_LISTENING, 5_000))[1]);
+    return { server, httpPort, url: `http://127.0.0.1:${httpPort}/` };
+  }
 }
 
 /** Fails at once, saying why, when the server does not serve the page at `url`. */

@@ -17,7 +17,7 @@
  */
 import assert from "node:assert/strict";
 import { Children, type ServerProcess } from "../testing/cli.ts";
-import { startWebServe } from "../testing/web_serve.ts";
+import { assertPageServed, startWebServe } from "../testing/web_serve.ts";
 import {
   hidePage,
   showPage,
@@ -101,6 +101,7 @@ Deno.test({
     let browser: TestBrowser | null = null;
     try {
       const { server, httpPort, url } = await startWebServe(kids, ["--ws-grace", "120"]);
+      await assertPageServed(url);
       browser = await TestBrowser.launch();
       const world: World = {
         kids,
