@@ -210,28 +210,35 @@ async function talkTogether(world: World): Promise<void> {
 
 /**
  * Case 2: the host's page leaves (saying yes to "Leaving closes the room for
- * everyone"): the other page shows the closed banner with the reason, the
+ * everyone"): both other pages show the closed banner with the reason, the
  * terminal member gets `closed` with reason hostLeft and exits 0.
  */
 async function hostLeaves(world: World): Promise<void> {
   const room = roomName("leave");
   const host = await world.browser.newPage({ label: "host" });
-  const guest = await world.browser.newPage({ label: "guest" });
+  const guests = [
+    await world.browser.newPage({ label: "gus" }),
+    await world.browser.newPage({ label: "gia" }),
+  ];
   await openChat(host, world.url);
   await enterRoom(host, { name: "hana", room, create: true });
-  await openChat(guest, world.url);
-  await enterRoom(guest, { name: "gus", room, create: false });
+  for (const guest of guests) {
+    await openChat(guest, world.url);
+    await enterRoom(guest, { name: guest.label, room, create: false });
+  }
   const cli = terminal(world, "tim", room, false);
   await terminalReady(cli);
   await waitForMember(host, "tim");
 
   await leaveRoom(host, true);
-  const said = await waitForBanner(guest, "closed");
-  assert.match(said, /host hana left/, "the closed banner gives the reason");
+  for (const guest of guests) {
+    const said = await waitForBanner(guest, "closed");
+    assert.match(said, /host hana left/, `${guest.label}: the closed banner gives the reason`);
+  }
   await waitForCount(host, "#join-screen:not([hidden])", 1); // the host is back at the rooms
   await cli.child.stdout.waitFor(/"type":"closed","reason":"hostLeft"/, 10_000);
   assert.equal(await cli.child.exited(10_000), 0, cli.child.describe());
-  await closePages(host, guest);
+  await closePages(host, ...guests);
 }
 
 /**
