@@ -27,7 +27,7 @@ import { closeQuietly, HeadReader, isDisconnect, writeWithin } from "./head_read
 import { HostPolicy, parseHost } from "./host_policy.ts";
 import type { HttpFront, HttpFrontOptions, HttpFrontStats } from "./http_front_types.ts";
 import { encodeResponse, textResponse } from "./http_response.ts";
-import { etagMatches, PageAssets } from "./page_assets.ts";
+import { pageAnswer, PageAssets } from "./page_assets.ts";
 import { checkUpgrade } from "./upgrade_request.ts";
 import { WsConnection } from "./ws_connection.ts";
 
@@ -185,9 +185,7 @@ class HttpFrontServer implements HttpFront {
     const directKey = viaProxy ? null : addressKeyOf(peerIp);
     if (this.stats.open >= maxConnections || (directKey !== null && !this.#acquire(directKey))) {
       this.stats.refusedByLimit++;
-      // Over TLS a 503 would first wait for the handshake: closed at once instead.
-      if (this.#tls) closeQuietly(conn);
-      else this.#track(conn, this.#turnAway(conn).then(() => {}));
+      this.#track(conn, this.#turnAway(conn).then(() => {}));
       return;
     }
     this.stats.open++;
@@ -213,9 +211,20 @@ class HttpFrontServer implements HttpFront {
     else this.#perIp.set(key, count - 1);
   }
 
-  /** A short 503 into a fresh socket's empty buffer, then close: nothing is read. */
-  #turnAway(conn: Deno.Conn): Promise<boolean> {
-    return writeWithin(conn, BUSY, Math.min(this.#writeTimeoutMs, 2_000));
+  /**
+   * A short 503 into a fresh socket's empty buffer, then close: no request is
+   * read. Over TLS the handshake comes first (closing before it ends would not
+   * free the socket anyway: see #serve).
+   */
+  async #turnAway(conn: Deno.Conn): Promise<boolean> {
+    if (this.#tls) {
+      try {
+        await (conn as Deno.TlsConn).handshake();
+      } catch {
+        return false;
+      }
+    }
+    return await writeWithin(conn, BUSY, Math.min(this.#writeTimeoutMs, 2_000));
   }
 
   /** Requests on one connection until it closes, fails, or is upgraded and its WebSocket closes. */
@@ -315,22 +324,9 @@ class HttpFrontServer implements HttpFront {
       return await fail(405, "only GET and HEAD are served", [["Allow", "GET, HEAD"]]);
     }
     const close = !keepAlive;
-    let answer: Uint8Array;
-    const asset = path === "/healthz" ? undefined : this.#page?.lookup(path);
-    if (path === "/healthz") {
-      answer = textResponse(200, "ok", { headOnly, close });
-    } else if (asset === undefined) {
-      answer = textResponse(404, "not found", { headOnly, close });
-    } else {
-      const headers: [string, string][] = [
-        ["Content-Type", asset.contentType],
-        ["Cache-Control", asset.cacheControl],
-        ["ETag", asset.etag],
-      ];
-      answer = etagMatches(head.headers.get("if-none-match"), asset.etag)
-        ? encodeResponse({ status: 304, headers, close })
-        : encodeResponse({ status: 200, headers, body: asset.body, headOnly, close });
-    }
+    const answer = path === "/healthz"
+      ? textResponse(200, "ok", { headOnly, close })
+      : pageAnswer(this.#page, path, head.headers.get("if-none-match"), { headOnly, close });
     if (!(await this.#send(conn, answer))) return "close";
     return close ? "close" : "keep";
   }

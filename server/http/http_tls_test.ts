@@ -123,12 +123,18 @@ Deno.test("with a certificate the same port serves https and wss; plain http is 
     assert.equal(await readAll(idle), "", "closed unanswered at the head deadline");
     idle.close();
     await waitUntil(() => t.front.stats.open === 0, "every connection closed");
-    // Over the limits a TLS connection is closed at once, unanswered (a 503 would wait
-    // for its handshake).
+    // Over the limits a TLS connection gets its 503 once its handshake is done.
     const held = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     await waitUntil(() => t.front.stats.open === 1, "a held connection");
-    const over = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
-    await waitUntil(() => t.front.stats.refusedByLimit === 1, "the refusal");
+    const over = await Deno.connectTls({
+      hostname: "127.0.0.1",
+      port: t.port,
+      caCerts: [tls.cert],
+    });
+    await over.write(new TextEncoder().encode(request("/healthz")));
+    const [busy] = parseResponses(await readAll(over));
+    assert.equal(busy!.status, 503);
+    assert.equal(t.front.stats.refusedByLimit, 1);
     held.close();
     over.close();
     await waitUntil(() => t.front.stats.open === 0, "every connection closed");
