@@ -1,62 +1,34 @@
 /**
  * `--tls-cert`/`--tls-key`: serve reads both files before it binds (a file
  * it cannot read is one StartupError naming it), and the HTTP front then
- * speaks TLS: a sealed room list over wss with a self-signed certificate
- * made by openssl for the test.
+ * speaks TLS: a sealed room list over wss with the committed test-only
+ * certificate.
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { readTlsFiles } from "../server/serve_command.ts";
 import { StartupError } from "../server/startup_errors.ts";
 import { cheapPasswords } from "../testing/sealed_tcrp.ts";
 import { errorLines, startTestServer } from "../testing/test_server.ts";
 import { closeCode, listOverWebSocket, openRawWebSocket } from "../testing/ws_client.ts";
 
-/** A self-signed certificate for 127.0.0.1 and its key, in PEM, written to a temporary directory. */
-async function selfSigned(): Promise<{ dir: string; certFile: string; keyFile: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "chat-tls-" });
-  const certFile = `${dir}/cert.pem`;
-  const keyFile = `${dir}/key.pem`;
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-    ],
-    stdout: "null",
-    stderr: "piped",
-    signal: AbortSignal.timeout(20_000),
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return { dir, certFile, keyFile };
-}
+/** The committed test-only certificate for 127.0.0.1 and its key (server/http/http_tls_test.ts uses them too). */
+const CERT_FILE = fileURLToPath(
+  new URL("../testing/testdata/tls_test_only_cert.pem", import.meta.url),
+);
+const KEY_FILE = fileURLToPath(
+  new URL("../testing/testdata/tls_test_only_key.pem", import.meta.url),
+);
 
 Deno.test("tls: serve reads --tls-cert and --tls-key; an unreadable one is a StartupError naming it", async () => {
-  const { dir, certFile, keyFile } = await selfSigned();
+  const dir = await Deno.makeTempDir({ prefix: "chat-tls-" });
   try {
     assert.equal(await readTlsFiles({ tlsCert: "", tlsKey: "" }), undefined);
-    const tls = await readTlsFiles({ tlsCert: certFile, tlsKey: keyFile });
+    const tls = await readTlsFiles({ tlsCert: CERT_FILE, tlsKey: KEY_FILE });
     assert.match(tls!.cert, /BEGIN CERTIFICATE/);
     assert.match(tls!.key, /PRIVATE KEY/);
     await assert.rejects(
-      readTlsFiles({ tlsCert: certFile, tlsKey: `${dir}/missing.pem` }),
+      readTlsFiles({ tlsCert: CERT_FILE, tlsKey: `${dir}/missing.pem` }),
       (error: Error) =>
         error instanceof StartupError &&
         error.message.startsWith(`cannot read --tls-key ${dir}/missing.pem`),
@@ -67,8 +39,7 @@ Deno.test("tls: serve reads --tls-cert and --tls-key; an unreadable one is a Sta
 });
 
 Deno.test("tls: with a certificate the HTTP front speaks TLS: a sealed room list over wss", async () => {
-  const { dir, certFile, keyFile } = await selfSigned();
-  const tls = (await readTlsFiles({ tlsCert: certFile, tlsKey: keyFile }))!;
+  const tls = (await readTlsFiles({ tlsCert: CERT_FILE, tlsKey: KEY_FILE }))!;
   const s = startTestServer({ allowPlaintext: false }, {
     passwords: cheapPasswords,
     http: { port: 0, hostName: null, tls },
@@ -87,6 +58,5 @@ Deno.test("tls: with a certificate the HTTP front speaks TLS: a sealed room list
     assert.deepEqual(errorLines(s), []);
   } finally {
     await s.shutdown();
-    await Deno.remove(dir, { recursive: true });
   }
 });
