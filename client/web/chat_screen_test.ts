@@ -1,50 +1,11 @@
 import assert from "node:assert/strict";
 import { CloseReason } from "../../protocol/datagram.ts";
-import { AsyncQueue } from "../async_queue.ts";
 import type { SessionEvent } from "../session_options.ts";
 import { Banners } from "./banners.ts";
 import { ChatScreen, type SessionEnd } from "./chat_screen.ts";
 import { ConfirmBar } from "./confirm_bar.ts";
 import { installDom, keydown, type TestDom } from "./dom_test_util.ts";
-import type { PageSession } from "./page_session.ts";
-
-/** A session the test drives: events in, what the page sent out. */
-class FakeSession implements PageSession {
-  readonly room = "general";
-  readonly username: string;
-  host = "ann";
-  members = ["ann"];
-  resumeTicket = null;
-  sent: string[] = [];
-  left = 0;
-  nudges = 0;
-  events = new AsyncQueue<SessionEvent>();
-  closed = Promise.resolve();
-
-  constructor(username: string) {
-    this.username = username;
-  }
-
-  send(text: string): number {
-    this.sent.push(text);
-    return this.sent.length;
-  }
-
-  leave(): Promise<void> {
-    this.left++;
-    this.events.push({ type: "closed", reason: CloseReason.LEFT, text: "you left the room" });
-    this.events.end();
-    return Promise.resolve();
-  }
-
-  nudge(): void {
-    this.nudges++;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<SessionEvent> {
-    return this.events[Symbol.asyncIterator]();
-  }
-}
+import { FakeSession } from "./fake_session_test_util.ts";
 
 interface Harness {
   dom: TestDom;
@@ -154,7 +115,7 @@ Deno.test("chat screen: reconnecting shows a banner until reconnected; unread co
       get: () => visibility,
       configurable: true,
     });
-    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange") as unknown as Event);
+    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange"));
     const message = (seq: number, name: string): SessionEvent => ({
       type: "message",
       seq,
@@ -169,7 +130,7 @@ Deno.test("chat screen: reconnecting shows a banner until reconnected; unread co
     await until("three messages", () => h.dom.document.querySelectorAll("[data-seq]").length === 3);
     assert.equal(h.dom.document.title, "(2) general · chat");
     visibility = "visible";
-    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange") as unknown as Event);
+    h.dom.document.dispatchEvent(new h.dom.window.Event("visibilitychange"));
     assert.equal(h.dom.document.title, "general · chat");
     session.events.end();
     await ended;

@@ -7,6 +7,7 @@
  * finds in the browser. The browser test (tests/browser_test.ts) runs the
  * real thing in Chromium; this runs the modules' logic alone, fast.
  */
+// @ts-types="./happy_dom_types.d.ts"
 import { Window } from "happy-dom";
 
 const TEMPLATE = await Deno.readTextFile(new URL("./index.html", import.meta.url));
@@ -41,15 +42,14 @@ export interface TestDom {
 /** Installs a fresh DOM holding the page's template at `url`. */
 export function installDom(url = "http://127.0.0.1:8080/"): TestDom {
   const window = new Window({ url });
-  const document = window.document as unknown as Document;
+  const document = window.document;
   // The template's body, without its head's script and stylesheet (nothing to load here).
   const body = TEMPLATE.slice(TEMPLATE.indexOf("<body>") + 6, TEMPLATE.indexOf("</body>"));
   const parsed = new window.DOMParser().parseFromString(`<body>${body}</body>`, "text/html");
   document.body.replaceChildren(
-    ...[...parsed.body.childNodes].map((n) => document.importNode(n as unknown as Node, true)),
+    ...[...parsed.body.childNodes].map((n) => document.importNode(n, true)),
   );
   const saved = new Map<string, PropertyDescriptor | undefined>();
-  const g = globalThis as Record<string, unknown>;
   const w = window as unknown as Record<string, unknown>;
   const install = (name: string, value: unknown) => {
     saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
@@ -59,7 +59,6 @@ export function installDom(url = "http://127.0.0.1:8080/"): TestDom {
   install("addEventListener", window.addEventListener.bind(window));
   install("removeEventListener", window.removeEventListener.bind(window));
   install("dispatchEvent", window.dispatchEvent.bind(window));
-  void g;
   return {
     window,
     document,
@@ -90,7 +89,7 @@ export function keydown(
   if (options.keyCode !== undefined) {
     Object.defineProperty(event, "keyCode", { value: options.keyCode });
   }
-  return target.dispatchEvent(event as unknown as Event);
+  return target.dispatchEvent(event);
 }
 
 /** A paste of `text` into `target`; true when the page let the browser paste it. */
@@ -102,5 +101,5 @@ export function paste(dom: TestDom, target: Element, text: string): boolean {
     cancelable: true,
     bubbles: true,
   });
-  return target.dispatchEvent(event as unknown as Event);
+  return target.dispatchEvent(event);
 }

@@ -145,3 +145,29 @@ Deno.test("log: reset empties it for a new membership", () =>
     assert.equal(root.children.length, 0);
     assert.equal(log.event(message(1, "bob", "hi")), true); // a new room's seq 1
   }));
+
+Deno.test("log: scrolled up, new entries count on the button instead of scrolling; the button goes back down", () =>
+  withLog((log, dom, root) => {
+    const button = dom.document.getElementById("new-messages") as HTMLButtonElement;
+    let top = 0;
+    Object.defineProperty(root, "scrollHeight", { get: () => 1000, configurable: true });
+    Object.defineProperty(root, "clientHeight", { get: () => 400, configurable: true });
+    Object.defineProperty(root, "scrollTop", {
+      get: () => top,
+      set: (value: number) => (top = Math.min(value, 600)),
+      configurable: true,
+    });
+    log.event(message(1, "bob", "first"));
+    assert.equal(top, 600); // following: scrolled to the end
+    assert.equal(button.hidden, true);
+    top = 100; // the reader scrolls up
+    root.dispatchEvent(new dom.window.Event("scroll"));
+    log.event(message(2, "bob", "second"));
+    log.event(message(3, "bob", "third"));
+    assert.equal(top, 100);
+    assert.equal(button.hidden, false);
+    assert.equal(button.textContent, "2 new messages ↓");
+    button.click();
+    assert.equal(top, 600);
+    assert.equal(button.hidden, true);
+  }));

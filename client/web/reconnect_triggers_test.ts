@@ -12,7 +12,7 @@ Deno.test("reconnect: online, pageshow and becoming visible nudge; becoming hidd
     let nudges = 0;
     const stop = onComeBack(() => nudges++, win, doc);
     const fire = (target: EventTarget, type: string) =>
-      target.dispatchEvent(new dom.window.Event(type) as unknown as Event);
+      target.dispatchEvent(new dom.window.Event(type));
     fire(win, "online");
     fire(win, "pageshow");
     visibility = "hidden";
