@@ -272,7 +272,7 @@ function assertValidResponse(operation: number, response: TcrpResponse): void {
     const present = keys(response).filter((key) => key in revision2);
     assert.deepEqual(keys(response).filter((key) => !(key in revision2)), fields.split(" "));
     for (const key of present) {
-      const value = (response as unknown as Record<string, unknown>)[key];
+      const value: unknown = (response as unknown as Record<string, unknown>)[key];
       assert.ok(whole(value, revision2[key]!, Number.MAX_SAFE_INTEGER), key);
     }
     const { udpPort, maxDatagramBytes, heartbeatSeconds, idleTimeoutSeconds } =
