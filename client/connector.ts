@@ -192,6 +192,25 @@ export function connectWithin(
   request: RoomRequest,
   options: ConnectOptions & { scheduler: Scheduler },
 ): Promise<Connection> {
+  return withinDeadline(
+    (attempt) => connector.connect(request, attempt),
+    (connection) => connection.channel.close(),
+    { ...options, late: `no answer from the server within ${options.timeoutMs} ms` },
+  );
+}
+
+/**
+ * `start` with a deadline on the library's clock (`timeoutMs` plus
+ * {@linkcode CONNECT_GRACE_MS}): then the attempt's signal aborts and this
+ * rejects with `ChatTransportError(late)`; what the attempt yields after
+ * that goes to `discard`, since nobody will use it. What
+ * {@linkcode connectWithin} and a session's resume both use.
+ */
+export function withinDeadline<T>(
+  start: (attempt: ConnectOptions) => Promise<T>,
+  discard: (late: T) => void,
+  options: ConnectOptions & { scheduler: Scheduler; late: string },
+): Promise<T> {
   const { scheduler, timeoutMs } = options;
   const abort = new AbortController();
   const signal = options.signal === undefined
@@ -201,14 +220,14 @@ export function connectWithin(
   const deadline = new Promise<never>((_, reject) => {
     timer = scheduler.setTimeout(() => {
       abort.abort();
-      reject(new ChatTransportError(`no answer from the server within ${timeoutMs} ms`));
+      reject(new ChatTransportError(options.late));
     }, timeoutMs + CONNECT_GRACE_MS);
   });
-  const connecting = connector.connect(request, { signal, timeoutMs });
-  connecting.then((connection) => {
-    if (abort.signal.aborted) connection.channel.close(); // too late: nobody will use it
+  const attempt = start({ signal, timeoutMs });
+  attempt.then((value) => {
+    if (abort.signal.aborted) discard(value);
   }, () => {});
-  return Promise.race([connecting, deadline]).finally(() => scheduler.clearTimeout(timer));
+  return Promise.race([attempt, deadline]).finally(() => scheduler.clearTimeout(timer));
 }
 
 /**

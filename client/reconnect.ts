@@ -11,11 +11,11 @@
  */
 import {
   ChatClosedError,
-  CONNECT_GRACE_MS,
   type Connection,
   type ConnectOptions,
   type Connector,
   type DatagramChannel,
+  withinDeadline,
 } from "./connector.ts";
 import { ChatTransportError } from "./errors.ts";
 import { raceTimeout, type Scheduler, type TimerId } from "./scheduler.ts";
@@ -137,23 +137,11 @@ export function reconnectWithin(
   if (reconnect === undefined) {
     return Promise.reject(new ChatClosedError(0, "this connection cannot be resumed"));
   }
-  const { scheduler, timeoutMs } = options;
-  const abort = new AbortController();
-  const signal = options.signal === undefined
-    ? abort.signal
-    : AbortSignal.any([abort.signal, options.signal]);
-  let timer: TimerId | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = scheduler.setTimeout(() => {
-      abort.abort();
-      reject(new ChatTransportError(`no new connection to the server within ${timeoutMs} ms`));
-    }, timeoutMs + CONNECT_GRACE_MS);
-  });
-  const opening = reconnect(connection, { signal, timeoutMs });
-  opening.then((channel) => {
-    if (abort.signal.aborted) channel.close(); // too late: nobody will use it
-  }, () => {});
-  return Promise.race([opening, deadline]).finally(() => scheduler.clearTimeout(timer));
+  return withinDeadline(
+    (attempt) => reconnect(connection, attempt),
+    (channel) => channel.close(),
+    { ...options, late: `no new connection to the server within ${options.timeoutMs} ms` },
+  );
 }
 
 /** Where a session is, as far as resuming goes. */
