@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { nodeCrypto } from "../crypto/node_crypto.ts";
-import { requestSealedMembership } from "../client/tcrp_client.ts";
 import { encodeUtf8 } from "../protocol/bytes.ts";
 import { encodeSealedClientBody, sealMemberDatagram } from "../protocol/sealed_datagram.ts";
 import {
@@ -21,12 +20,9 @@ import {
 import { WsOpcode } from "../protocol/websocket_frame.ts";
 import type { ServerConfig } from "../server/config.ts";
 import { PLAINTEXT_REFUSAL } from "../server/handshake.ts";
-import type { HttpHooks } from "../server/server.ts";
-import { SealedTestClient } from "../server/sealed/sealed_client_test_util.ts";
-import { kindOf, Member, Socket } from "../server/sealed/sealed_loopback_test_util.ts";
 import { WsCloseCode } from "../server/ws/ws_link.ts";
-import { ask, cheapPasswords, server, trusting } from "../testing/sealed_tcrp.ts";
-import { errorLines, startTestServer, type TestServer } from "../testing/test_server.ts";
+import { ask, cheapPasswords } from "../testing/sealed_tcrp.ts";
+import { errorLines, startTestServer } from "../testing/test_server.ts";
 import { waitUntil } from "../testing/wait.ts";
 import {
   closeCode,
@@ -36,55 +32,21 @@ import {
   openWebSocketPipe,
   WsTestMember,
 } from "../testing/ws_client.ts";
-
-const CONFIG: Partial<ServerConfig> = { allowPlaintext: false, rateLimit: 0 };
-
-/** A server with its HTTP front on an ephemeral port; checks it logged no error; shuts it down. */
-async function withWsServer(
-  overrides: Partial<ServerConfig>,
-  run: (s: TestServer) => Promise<void>,
-  http: HttpHooks = {},
-): Promise<void> {
-  const s = startTestServer({ ...CONFIG, ...overrides }, {
-    passwords: cheapPasswords,
-    http: { port: 0, hostName: null, ...http },
-  });
-  try {
-    await run(s);
-    assert.deepEqual(errorLines(s), []);
-  } finally {
-    await s.shutdown();
-  }
-}
-
-const url = (s: TestServer) => `ws://127.0.0.1:${s.httpAddr!.port}/ws`;
-
-async function admit(s: TestServer, operation: "create" | "join", room: string, name: string) {
-  const pipe = await openWebSocketPipe(url(s));
-  const member = await WsTestMember.admit(pipe, ask(operation, room, name), s.staticPublicKey);
-  await member.hello();
-  return member;
-}
+import {
+  admitOverWebSocket,
+  udpMember,
+  withWsServer,
+  WS_TEST_CONFIG,
+  wsUrl,
+} from "../testing/ws_server.ts";
 
 const isText = (text: string) => (b: { kind: string; text?: string }) =>
   b.kind === "event" && b.text === text;
 
-/** A UDP member of `room` through the sealed exchange over TCP. */
-async function udpMember(s: TestServer, room: string, name: string): Promise<Member> {
-  const answer = await requestSealedMembership(server(s), ask("join", room, name), trusting(s));
-  const member = new Member(
-    new SealedTestClient(nodeCrypto, answer.session, answer.session.signingKey),
-    new Socket(s),
-  );
-  await member.send({ kind: "hello", lastSeq: 0 });
-  await member.expect((o) => kindOf(o) === "welcome", `${name}'s WELCOME`);
-  return member;
-}
-
 Deno.test("ws: two WebSocket members and a UDP member share a sealed room, and each sees the others' messages", async () => {
   await withWsServer({}, async (s) => {
-    const ann = await admit(s, "create", "mixed", "ann");
-    const bob = await admit(s, "join", "mixed", "bob");
+    const ann = await admitOverWebSocket(s, "create", "mixed", "ann");
+    const bob = await admitOverWebSocket(s, "join", "mixed", "bob");
     const cat = await udpMember(s, "mixed", "cat");
     try {
       ann.send({ kind: "message", msgId: 1, text: "from ann's page" });
@@ -109,8 +71,8 @@ Deno.test("ws: two WebSocket members and a UDP member share a sealed room, and e
 
 Deno.test("ws: a room list is answered, then the socket closes 1000", async () => {
   await withWsServer({}, async (s) => {
-    const ann = await admit(s, "create", "listed", "ann");
-    const pipe = await openWebSocketPipe(url(s));
+    const ann = await admitOverWebSocket(s, "create", "listed", "ann");
+    const pipe = await openWebSocketPipe(wsUrl(s));
     const list = await listOverWebSocket(pipe, s.staticPublicKey);
     assert.deepEqual(list.rooms.map((r) => r.name), ["listed"]);
     assert.equal(await closeCode(pipe), WsCloseCode.DONE);
@@ -120,9 +82,9 @@ Deno.test("ws: a room list is answered, then the socket closes 1000", async () =
 
 Deno.test("ws: bad inputs each get their close code, and the server keeps serving the others", async () => {
   await withWsServer({}, async (s) => {
-    const ann = await admit(s, "create", "steady", "ann");
+    const ann = await admitOverWebSocket(s, "create", "steady", "ann");
     const closeOf = async (send: (pipe: MessagePipe) => void) => {
-      const pipe = await openWebSocketPipe(url(s));
+      const pipe = await openWebSocketPipe(wsUrl(s));
       send(pipe);
       return await closeCode(pipe);
     };
@@ -142,7 +104,7 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
       WsCloseCode.BAD_MESSAGE,
     );
     // A plain request: refused in plain (sealed only), then 1000.
-    const plain = await openWebSocketPipe(url(s));
+    const plain = await openWebSocketPipe(wsUrl(s));
     plain.send(encodeTcrpFrame({
       operation: Operation.LIST_ROOMS,
       state: State.REQUEST,
@@ -156,7 +118,7 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
     assert.equal((refusal as { error: string }).error, PLAINTEXT_REFUSAL);
     assert.equal(await closeCode(plain), WsCloseCode.DONE);
     // A sealed datagram before any handshake, for a session nobody knows: a reset, then 1000.
-    const stranger = await openWebSocketPipe(url(s));
+    const stranger = await openWebSocketPipe(wsUrl(s));
     stranger.send(sealMemberDatagram(nodeCrypto, {
       key: nodeCrypto.randomBytes(32),
       sessionId: nodeCrypto.randomBytes(8),
@@ -166,7 +128,7 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
     assert.equal((await stranger.receive())?.length, 26);
     assert.equal(await closeCode(stranger), WsCloseCode.DONE);
     // After the handshake: a TCRP frame is 4400, a message over 4096 bytes 1009.
-    const bob = await admit(s, "join", "steady", "bob");
+    const bob = await admitOverWebSocket(s, "join", "steady", "bob");
     bob.pipe.send(encodeTcrpFrame({
       operation: Operation.SEALED_LIST_ROOMS,
       state: SealedState.HELLO,
@@ -174,7 +136,7 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
       payload: new Uint8Array(32),
     }));
     assert.equal(await closeCode(bob.pipe), WsCloseCode.BAD_MESSAGE);
-    const cat = await admit(s, "join", "steady", "cat");
+    const cat = await admitOverWebSocket(s, "join", "steady", "cat");
     cat.pipe.send(new Uint8Array(4097));
     assert.equal(await closeCode(cat.pipe), 1009);
     // ann was served all along.
@@ -187,21 +149,21 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
 
 Deno.test("ws: a resume on a new socket gets WELCOME and the missed events; a live old socket closes 4409", async () => {
   await withWsServer({}, async (s) => {
-    const ann = await admit(s, "create", "resume", "ann");
-    const bob = await admit(s, "join", "resume", "bob");
+    const ann = await admitOverWebSocket(s, "create", "resume", "ann");
+    const bob = await admitOverWebSocket(s, "join", "resume", "bob");
     ann.pipe.close();
     await waitUntil(() => s.registry.disconnectedCount === 1, "ann disconnected");
     bob.send({ kind: "message", msgId: 1, text: "while ann was away" });
     assert.ok(await bob.until(isText("while ann was away")));
     const lastSeq = Math.max(0, ...ann.bodies.flatMap((b) => b.kind === "event" ? [b.seq] : []));
-    const second = await openWebSocketPipe(url(s));
+    const second = await openWebSocketPipe(wsUrl(s));
     ann.pipe = second;
     ann.send({ kind: "hello", lastSeq });
     assert.ok(await ann.until((b) => b.kind === "welcome"));
     assert.ok(await ann.until(isText("while ann was away")));
     assert.equal(s.registry.disconnectedCount, 0);
     // A third socket while the second is open: the second closes 4409.
-    const third = await openWebSocketPipe(url(s));
+    const third = await openWebSocketPipe(wsUrl(s));
     ann.pipe = third;
     ann.send({ kind: "heartbeat", lastSeq: 0 });
     assert.equal(await closeCode(second), WsCloseCode.REPLACED);
@@ -215,7 +177,7 @@ Deno.test("ws: a resume on a new socket gets WELCOME and the missed events; a li
 
 Deno.test("ws: pongs keep a member that sends no datagrams alive past 3 heartbeats", async () => {
   await withWsServer({ heartbeatSeconds: 1 }, async (s) => {
-    const ann = await admit(s, "create", "quiet", "ann");
+    const ann = await admitOverWebSocket(s, "create", "quiet", "ann");
     const since = performance.now();
     await waitUntil(() => performance.now() - since > 4_000, "4 s", 6_000);
     assert.equal(s.registry.listKeyedRooms().length, 1, "the room is still open");
@@ -228,8 +190,8 @@ Deno.test("ws: a stalled reader gets EVENTs shed, then is closed 4008 (over soft
   await withWsServer(
     { wsBufferSoft: 128 * 1024, wsBufferHard: 512 * 1024 } as Partial<ServerConfig>,
     async (s) => {
-      const ann = await admit(s, "create", "stall", "ann");
-      const bob = await admit(s, "join", "stall", "bob");
+      const ann = await admitOverWebSocket(s, "create", "stall", "ann");
+      const bob = await admitOverWebSocket(s, "join", "stall", "bob");
       const raw = await openRawWebSocket(s.httpAddr!);
       const slow = await WsTestMember.admit(
         raw.pipe,
@@ -271,8 +233,10 @@ Deno.test("ws: a stalled reader gets EVENTs shed, then is closed 4008 (over soft
 
 Deno.test("ws: the gate slot is released once a handshake ends: more members than --max-handshakes stay open", async () => {
   await withWsServer({ maxHandshakes: 2, maxHandshakesPerIp: 2 }, async (s) => {
-    const members = [await admit(s, "create", "class", "teacher")];
-    for (let i = 0; i < 5; i++) members.push(await admit(s, "join", "class", `pupil${i}`));
+    const members = [await admitOverWebSocket(s, "create", "class", "teacher")];
+    for (let i = 0; i < 5; i++) {
+      members.push(await admitOverWebSocket(s, "join", "class", `pupil${i}`));
+    }
     assert.equal(s.ws.stats.open, 6);
     members[2]!.send({ kind: "message", msgId: 1, text: "all here" });
     for (const member of members) assert.ok(await member.until(isText("all here")));
@@ -281,12 +245,12 @@ Deno.test("ws: the gate slot is released once a handshake ends: more members tha
 });
 
 Deno.test("ws: shutdown sends CLOSED 4 to WebSocket members, then closes their sockets 1001", async () => {
-  const s = startTestServer(CONFIG, {
+  const s = startTestServer(WS_TEST_CONFIG, {
     passwords: cheapPasswords,
     http: { port: 0, hostName: null },
   });
-  const ann = await admit(s, "create", "ending", "ann");
-  const bob = await admit(s, "join", "ending", "bob");
+  const ann = await admitOverWebSocket(s, "create", "ending", "ann");
+  const bob = await admitOverWebSocket(s, "join", "ending", "bob");
   await s.shutdown();
   for (const member of [ann, bob]) {
     const closed = await member.until((b) => b.kind === "closed");
@@ -298,8 +262,8 @@ Deno.test("ws: shutdown sends CLOSED 4 to WebSocket members, then closes their s
 
 Deno.test("ws: --request-timeout from the upgrade: a silent socket, and a handshake stopped after state 0, close 1001", async () => {
   await withWsServer({ requestTimeoutSeconds: 1 }, async (s) => {
-    const silent = await openWebSocketPipe(url(s));
-    const stopped = await openWebSocketPipe(url(s));
+    const silent = await openWebSocketPipe(wsUrl(s));
+    const stopped = await openWebSocketPipe(wsUrl(s));
     stopped.send(encodeTcrpFrame({
       operation: Operation.SEALED_LIST_ROOMS,
       state: SealedState.HELLO,
@@ -327,10 +291,10 @@ Deno.test("ws: over --max-handshakes-per-ip, a handshake gets the gate's plain r
         roomName: new Uint8Array(0),
         payload: nodeCrypto.x25519KeyPair().publicKey,
       });
-    const first = await openWebSocketPipe(url(s));
+    const first = await openWebSocketPipe(wsUrl(s));
     first.send(hello());
     assert.ok(await first.receive(), "message 2: the first holds the address's slot");
-    const second = await openWebSocketPipe(url(s));
+    const second = await openWebSocketPipe(wsUrl(s));
     second.send(hello());
     const frame = new TcrpFrameParser({ maxPayloadBytes: 1 << 16 }).push(
       (await second.receive())!,

@@ -7,49 +7,19 @@
 import assert from "node:assert/strict";
 import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { resumeProof } from "../protocol/resume.ts";
-import type { ServerConfig } from "../server/config.ts";
 import { WsCloseCode } from "../server/ws/ws_link.ts";
-import { ask, cheapPasswords } from "../testing/sealed_tcrp.ts";
-import { errorLines, startTestServer, type TestServer } from "../testing/test_server.ts";
+import { ask } from "../testing/sealed_tcrp.ts";
 import { closeCode, openWebSocketPipe, WsTestMember } from "../testing/ws_client.ts";
 import { waitUntil } from "../testing/wait.ts";
-import { kindOf, Member, Socket } from "../server/sealed/sealed_loopback_test_util.ts";
-import { SealedTestClient } from "../server/sealed/sealed_client_test_util.ts";
-import { requestSealedMembership } from "../client/tcrp_client.ts";
-import { server, trusting } from "../testing/sealed_tcrp.ts";
-
-async function withWsServer(
-  overrides: Partial<ServerConfig>,
-  run: (s: TestServer) => Promise<void>,
-): Promise<void> {
-  const s = startTestServer({ allowPlaintext: false, rateLimit: 0, ...overrides }, {
-    passwords: cheapPasswords,
-    http: { port: 0, hostName: null },
-  });
-  try {
-    await run(s);
-    assert.deepEqual(errorLines(s), []);
-  } finally {
-    await s.shutdown();
-  }
-}
-
-const url = (s: TestServer) => `ws://127.0.0.1:${s.httpAddr!.port}/ws`;
-
-async function admit(s: TestServer, operation: "create" | "join", room: string, name: string) {
-  const pipe = await openWebSocketPipe(url(s));
-  const member = await WsTestMember.admit(pipe, ask(operation, room, name), s.staticPublicKey);
-  await member.hello();
-  return member;
-}
+import { admitOverWebSocket, udpMember, withWsServer, wsUrl } from "../testing/ws_server.ts";
 
 Deno.test("ws lifecycle: a takeover after a reload continues the member on the new socket; the old one closes 4409; nobody sees a join or a leave", async () => {
   await withWsServer({}, async (s) => {
-    const ann = await admit(s, "create", "reload", "ann");
-    const bob = await admit(s, "join", "reload", "bob");
+    const ann = await admitOverWebSocket(s, "create", "reload", "ann");
+    const bob = await admitOverWebSocket(s, "join", "reload", "bob");
     // bob's page reloads: it lost the keys but kept the ticket.
     const { sessionId, clientKey } = bob.client.session;
-    const pipe = await openWebSocketPipe(url(s));
+    const pipe = await openWebSocketPipe(wsUrl(s));
     const again = await WsTestMember.admit(pipe, {
       ...ask("join", "reload", "bob"),
       resume: { sessionId, proof: resumeProof(nodeCrypto, clientKey, sessionId) },
@@ -70,8 +40,8 @@ Deno.test("ws lifecycle: a takeover after a reload continues the member on the n
 
 Deno.test("ws lifecycle: a member that leaves: its socket closes 1000, and the others see it leave", async () => {
   await withWsServer({}, async (s) => {
-    const ann = await admit(s, "create", "leaving", "ann");
-    const bob = await admit(s, "join", "leaving", "bob");
+    const ann = await admitOverWebSocket(s, "create", "leaving", "ann");
+    const bob = await admitOverWebSocket(s, "join", "leaving", "bob");
     bob.send({ kind: "leave" });
     assert.equal(await closeCode(bob.pipe), WsCloseCode.DONE);
     assert.ok(await ann.until((b) => b.kind === "event" && b.type === 3 && b.name === "bob"));
@@ -82,22 +52,11 @@ Deno.test("ws lifecycle: a member that leaves: its socket closes 1000, and the o
 
 Deno.test("ws lifecycle: /metrics counts members by transport, refusals by status and the WebSocket front", async () => {
   await withWsServer({ metricsAddr: "127.0.0.1:0" }, async (s) => {
-    const ann = await admit(s, "create", "counted", "ann");
-    const answer = await requestSealedMembership(
-      server(s),
-      ask("join", "counted", "cat"),
-      trusting(s),
-    );
-    const udp = new Socket(s);
-    const cat = new Member(
-      new SealedTestClient(nodeCrypto, answer.session, answer.session.signingKey),
-      udp,
-    );
+    const ann = await admitOverWebSocket(s, "create", "counted", "ann");
+    const cat = await udpMember(s, "counted", "cat");
     try {
-      await cat.send({ kind: "hello", lastSeq: 0 });
-      await cat.expect((o) => kindOf(o) === "welcome", "cat's WELCOME");
       // A sealed refusal over a WebSocket: 404, and that socket closes.
-      const refused = await openWebSocketPipe(url(s));
+      const refused = await openWebSocketPipe(wsUrl(s));
       await assert.rejects(
         WsTestMember.admit(refused, ask("join", "nowhere", "dan"), s.staticPublicKey),
       );
@@ -123,7 +82,7 @@ Deno.test("ws lifecycle: /metrics counts members by transport, refusals by statu
       assert.equal(snapshot.members.websocket, 1);
       ann.pipe.close();
     } finally {
-      await udp.close();
+      await cat.socket.close();
     }
   });
 });

@@ -6,9 +6,12 @@
  * tests/ws_front_test.ts runs the same rules over real sockets.
  */
 import assert from "node:assert/strict";
+import { udpMember } from "../../testing/ws_server.ts";
+
 import { nodeCrypto } from "../../crypto/node_crypto.ts";
-import { requestSealedMembership } from "../../client/tcrp_client.ts";
+
 import { encodeUtf8 } from "../../protocol/bytes.ts";
+
 import {
   decodeTcrpResponse,
   encodeTcrpFrame,
@@ -17,15 +20,20 @@ import {
   State,
   TcrpFrameParser,
 } from "../../protocol/tcrp.ts";
+
 import { encodeSealedClientBody, sealMemberDatagram } from "../../protocol/sealed_datagram.ts";
-import { ask, cheapPasswords, server, trusting, withServer } from "../../testing/sealed_tcrp.ts";
+
+import { ask, cheapPasswords, withServer } from "../../testing/sealed_tcrp.ts";
 import type { TestServer } from "../../testing/test_server.ts";
+
 import { waitUntil } from "../../testing/wait.ts";
+
 import { closeCode, listOverWebSocket, WsTestMember } from "../../testing/ws_client.ts";
-import { SealedTestClient } from "../sealed/sealed_client_test_util.ts";
-import { kindOf, Member, Socket } from "../sealed/sealed_loopback_test_util.ts";
+
 import { FakeWsConnection } from "./fake_ws_test_util.ts";
+
 import { WsCloseCode } from "./ws_link.ts";
+
 import { PLAINTEXT_REFUSAL } from "../handshake.ts";
 
 const PEER = { address: "127.0.0.1", addressKey: "127.0.0.1" };
@@ -59,19 +67,8 @@ Deno.test("ws front: two WebSocket members and a UDP member share a sealed room;
     const bob = await admit(s, "join", "mixed", "bob");
     assert.equal(ann.ws.maxMessageBytes, 4096, "the datagram phase's limit");
     // A UDP member through the sealed TCRP exchange over TCP.
-    const answer = await requestSealedMembership(
-      server(s),
-      ask("join", "mixed", "cat"),
-      trusting(s),
-    );
-    const udp = new Socket(s);
-    const cat = new Member(
-      new SealedTestClient(nodeCrypto, answer.session, answer.session.signingKey),
-      udp,
-    );
+    const cat = await udpMember(s, "mixed", "cat");
     try {
-      await cat.send({ kind: "hello", lastSeq: 0 });
-      await cat.expect((o) => kindOf(o) === "welcome", "cat's WELCOME");
       ann.member.send({ kind: "message", msgId: 1, text: "from ann's page" });
       assert.ok(await bob.member.until(isText("from ann's page")));
       await cat.expect(
@@ -86,7 +83,7 @@ Deno.test("ws front: two WebSocket members and a UDP member share a sealed room;
       assert.equal(s.ws.stats.admitted, 2);
       assert.equal(s.ws.stats.open, 2);
     } finally {
-      await udp.close();
+      await cat.socket.close();
     }
   }, { passwords: cheapPasswords });
 });
