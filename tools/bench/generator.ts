@@ -5,11 +5,19 @@
  */
 import { nowMicros } from "./clock.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import { type LoadgenSpec, type OwnedMember, ownedMembers, type StepReport } from "./layout.ts";
+import {
+  isStalled,
+  type LoadgenSpec,
+  type OwnedMember,
+  ownedMembers,
+  type ReconnectReport,
+  type StepReport,
+} from "./layout.ts";
 import type { BenchSocket, BenchSockets } from "./socket.ts";
 import { openBenchSockets } from "./open_bench_sockets.ts";
 import { type Stamp, stampText } from "./stamp.ts";
 import type { MemberWire, Target } from "./target.ts";
+import { closeTarget } from "./ws_wire.ts";
 
 interface Member {
   owned: OwnedMember;
@@ -21,6 +29,8 @@ interface Member {
   seen: Uint8Array[];
   nextHeartbeatMs: number;
   receiving: Promise<void>;
+  /** A stalled reader: not counted as a receiver (its deliveries are not expected). */
+  stalled: boolean;
 }
 
 const HELLO_RETRY_MS = 500;
@@ -66,33 +76,89 @@ export class Generator {
 
   async #joinOne(owned: OwnedMember): Promise<void> {
     const wire = await this.#target.join(owned);
-    const socket = this.#sockets.open(wire.to.hostname);
-    let welcomed = () => {};
-    const welcome = new Promise<void>((resolve) => (welcomed = resolve));
     const member: Member = {
       owned,
-      socket,
+      socket: wire.socket ?? this.#sockets.open(wire.to.hostname),
       wire,
-      welcomed,
+      welcomed: () => {},
       msgId: 0,
       seen: [],
-      nextHeartbeatMs: performance.now() + Math.random() * (wire.heartbeatMs / 2),
+      nextHeartbeatMs: 0,
       receiving: Promise.resolve(),
+      stalled: isStalled(owned, this.#spec),
     };
-    member.receiving = socket.receiveLoop((bytes) => this.#onDatagram(member, bytes));
     this.#members.push(member);
+    await this.#attach(member, wire);
+    // A stalled reader stops reading once it is in (ws_stall_proxy.ts).
+    if (member.stalled) wire.stall?.();
+  }
+
+  /** Puts `wire` (and its socket) under `member`; sends HELLO until a WELCOME comes. */
+  async #attach(member: Member, wire: MemberWire): Promise<void> {
+    member.wire = wire;
+    member.socket = wire.socket ?? member.socket;
+    member.nextHeartbeatMs = performance.now() + Math.random() * (wire.heartbeatMs / 2);
+    const welcome = new Promise<void>((resolve) => (member.welcomed = resolve));
+    const socket = member.socket;
+    member.receiving = socket.receiveLoop((bytes) => this.#onDatagram(member, bytes));
     const deadline = performance.now() + WELCOME_TIMEOUT_MS;
     let done = false;
     welcome.then(() => (done = true));
     while (!done) {
-      if (performance.now() > deadline) throw new Error(`no WELCOME for m${owned.member}`);
+      if (performance.now() > deadline) throw new Error(`no WELCOME for m${member.owned.member}`);
       socket.send(wire.hello(), wire.to);
       await Promise.race([welcome, new Promise((r) => setTimeout(r, HELLO_RETRY_MS))]);
     }
   }
 
+  /**
+   * After the server restarted: every member waits for its socket to close,
+   * then comes back as a page does (Target.reconnect: resume, or a fresh
+   * join after a stateless reset), retrying at once and then after 0.5 s,
+   * doubling to 10 s (docs/protocol.md 7.5), until it has a WELCOME.
+   */
+  async reconnect(): Promise<ReconnectReport> {
+    const target = this.#target;
+    if (target.reconnect === undefined) throw new Error("this target cannot reconnect");
+    const started = performance.now();
+    const report: ReconnectReport = {
+      back: 0,
+      resumed: 0,
+      rejoined: 0,
+      attempts: 0,
+      lastBackMs: 0,
+      lastBackAt: 0,
+      errors: [],
+    };
+    await Promise.all(this.#members.map(async (member) => {
+      await member.receiving;
+      for (let backoff = 500;; backoff = Math.min(backoff * 2, 10_000)) {
+        report.attempts++;
+        try {
+          const back = await target.reconnect!(member.owned, member.wire);
+          await this.#attach(member, back.wire);
+          report[back.how]++;
+          report.back++;
+          report.lastBackMs = Math.max(report.lastBackMs, performance.now() - started);
+          report.lastBackAt = Math.max(report.lastBackAt, Date.now());
+          return;
+        } catch (error) {
+          if (report.errors.length < 5) report.errors.push(String(error));
+          await new Promise((r) => setTimeout(r, backoff * (0.75 + Math.random() / 2)));
+        }
+      }
+    }));
+    report.lastBackMs = Math.round(report.lastBackMs);
+    return report;
+  }
+
   #onDatagram(member: Member, bytes: Uint8Array): void {
     const stamp = this.#stamp;
+    if (member.stalled) {
+      // What reaches it before the stall (and the kernel's buffers) is not counted or checked.
+      if (member.wire.isWelcome(bytes)) member.welcomed();
+      return;
+    }
     const kind = member.wire.readStamp(bytes, stamp);
     if (kind === null) {
       if (member.wire.isWelcome(bytes)) member.welcomed();
@@ -216,7 +282,9 @@ export class Generator {
   /** Stops heartbeats and closes every socket. */
   async close(): Promise<void> {
     clearInterval(this.#heartbeats);
+    for (const member of this.#members) member.wire.socket?.close();
     await this.#sockets.close();
+    await closeTarget(this.#target);
     await Promise.all(this.#members.map((m) => m.receiving));
   }
 }

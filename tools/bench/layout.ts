@@ -17,11 +17,16 @@ export interface Layout {
   members: number;
   senders: number;
   procs: number;
+  /** The last this many members of each room are stalled readers (WebSocket only; 0 if absent). */
+  stalled?: number;
 }
+
+/** How the members reach the target. */
+export type Transport = "udp" | "ws" | "mixed";
 
 /** What a generator process is started with (`--spec <json>`). */
 export interface LoadgenSpec extends Layout {
-  /** "chat": the real server (TCRP on `port`); "relay": the trivial relay (UDP on `port`). */
+  /** "chat": the real server (TCRP on `port`); "relay": a trivial relay (UDP on `port`). */
   target: "chat" | "relay";
   /** With "chat": members join sealed (sealed TCRP, sealed datagrams) instead of plain. */
   sealed?: boolean;
@@ -33,6 +38,36 @@ export interface LoadgenSpec extends Layout {
   handshakeConcurrency: number;
   /** The generator's sockets. */
   io: GeneratorIo;
+  /**
+   * "udp" (absent): TCRP on `port`, then UDP; "ws": every member on a
+   * WebSocket to `wsPort` (the relay's, with target "relay"); "mixed": even
+   * members on WebSocket, odd ones on sealed UDP.
+   */
+  transport?: Transport;
+  /** The HTTP port whose `/ws` the WebSocket members use. */
+  wsPort?: number;
+}
+
+/** Whether a member is one of its room's stalled readers (the last `stalled` of the room). */
+export function isStalled(owned: OwnedMember, layout: Layout): boolean {
+  return owned.member >= layout.members - (layout.stalled ?? 0);
+}
+
+/** What a generator answers to "reconnect": its members, all back (generator.ts). */
+export interface ReconnectReport {
+  back: number;
+  /** Resumed on a new socket with their session. */
+  resumed: number;
+  /** Told by a stateless reset that the session is gone, and joined again. */
+  rejoined: number;
+  /** Connection attempts, the failed ones included. */
+  attempts: number;
+  /** From the command to the last member's WELCOME, ms. */
+  lastBackMs: number;
+  /** The last member's WELCOME, Date.now(). */
+  lastBackAt: number;
+  /** The first few failed attempts' errors. */
+  errors: string[];
 }
 
 /** One member this process owns. */
@@ -63,6 +98,7 @@ export function roomName(room: number): string {
 export type LoadgenCommand =
   | { cmd: "join"; hosts: boolean }
   | { cmd: "run"; step: number; ratePerSender: number; durationMs: number; settleMs: number }
+  | { cmd: "reconnect" }
   | { cmd: "quit" };
 
 /** What a generator answers to "run". */
@@ -87,4 +123,5 @@ export interface StepReport {
 export type LoadgenAnswer =
   | { joined: number; ms: number }
   | { report: StepReport }
+  | { reconnected: ReconnectReport }
   | { error: string };

@@ -10,14 +10,32 @@ import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
 /** What makes two scenario results comparable: the same target, sockets and layout. */
 export function scenarioKey(s: ScenarioResult): string {
   const mode = s.target === "chat" && s.sealed ? "sealed" : "plain";
-  return [s.target, mode, s.udpIo, s.generatorIo ?? "deno", s.rooms, s.members, s.senders].join(
-    "|",
-  );
+  return [
+    s.target,
+    mode,
+    s.udpIo,
+    s.generatorIo ?? "deno",
+    s.rooms,
+    s.members,
+    s.senders,
+    // Added with the WebSocket layouts; absent in older runs, which keep their keys.
+    ...(s.transport === undefined ? [] : [s.transport]),
+    ...(s.relayEngine === undefined ? [] : [s.relayEngine]),
+    ...(s.stalled === undefined || s.stalled === 0 ? [] : [`stalled ${s.stalled}`]),
+  ].join("|");
 }
 
 function idleKey(i: IdleResult): string {
   const mode = i.sealed ? "sealed" : "plain";
-  return [mode, i.udpIo, i.generatorIo ?? "deno", i.members, i.rooms, i.heartbeatSeconds].join("|");
+  return [
+    mode,
+    i.udpIo,
+    i.generatorIo ?? "deno",
+    i.members,
+    i.rooms,
+    i.heartbeatSeconds,
+    ...(i.transport === undefined ? [] : [i.transport]),
+  ].join("|");
 }
 
 /**

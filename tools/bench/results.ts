@@ -2,6 +2,7 @@
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
 import type { ReceiverChecks } from "./target.ts";
+import type { Transport } from "./layout.ts";
 
 /** Latency figures in milliseconds (null when nothing was received). */
 export interface LatencyMs {
@@ -50,6 +51,8 @@ export interface StepResult {
   why: string;
   /** Sealed: what the generators' receivers checked (tools/bench/sealed_wire.ts). */
   receiverChecks?: ReceiverChecks;
+  /** The server's RSS, MiB, read about once a second through the step (a stalled reader's layout). */
+  serverRssSamplesMiB?: number[];
 }
 
 /** A scenario: a layout against a target, swept or at one rate. */
@@ -62,6 +65,12 @@ export interface ScenarioResult {
   members: number;
   senders: number;
   procs: number;
+  /** Stalled readers a room (WebSocket members that stop reading; none when absent). */
+  stalled?: number;
+  /** How members connect: absent is UDP; "ws" WebSocket; "mixed" half and half. */
+  transport?: Transport;
+  /** A trivial WebSocket relay's engine: our own framing, or Deno's WebSocket. */
+  relayEngine?: "ours" | "deno";
   /** The server's (or relay's) UDP sockets: `deno` or `mmsg` (recvmmsg/sendmmsg). */
   udpIo: UdpIo;
   /** The load generators' sockets (runs before it was recorded used `deno`). */
@@ -82,6 +91,8 @@ export interface IdleResult {
   name: string;
   /** Sealed members (absent in runs before they existed: plain). */
   sealed?: boolean;
+  /** "ws": WebSocket members (absent: UDP). */
+  transport?: "ws";
   members: number;
   rooms: number;
   udpIo: UdpIo;
@@ -118,16 +129,37 @@ export interface BenchRun {
   idle: IdleResult[];
 }
 
-/** "chat serve sealed (mmsg socket)", "chat serve (deno socket)", "trivial relay (mmsg socket)". */
-export function targetOf(s: Pick<ScenarioResult, "target" | "sealed" | "udpIo">): string {
-  if (s.target === "relay") return `trivial relay (${s.udpIo} socket)`;
+/**
+ * "chat serve sealed (mmsg socket)", "chat serve (deno socket)", "trivial relay (mmsg socket)",
+ * "chat serve, WebSocket", "chat serve, WebSocket and sealed UDP (mmsg socket)",
+ * "trivial WebSocket relay (our framing)".
+ */
+export function targetOf(
+  s: Pick<ScenarioResult, "target" | "sealed" | "udpIo" | "transport" | "relayEngine">,
+): string {
+  if (s.target === "relay") {
+    if (s.transport === "ws") {
+      return `trivial WebSocket relay (${
+        s.relayEngine === "deno" ? "Deno's WebSocket" : "our framing"
+      })`;
+    }
+    return `trivial relay (${s.udpIo} socket)`;
+  }
+  if (s.transport === "ws") return "chat serve, WebSocket";
+  if (s.transport === "mixed") return `chat serve, WebSocket and sealed UDP (${s.udpIo} socket)`;
   return `chat serve ${s.sealed ? "sealed" : "plain"} (${s.udpIo} socket)`;
 }
 
 /** The layout of a scenario, e.g. "1 × 50, 1 sender". */
-export function layoutOf(s: Pick<ScenarioResult, "rooms" | "members" | "senders">): string {
+export function layoutOf(
+  s: Pick<ScenarioResult, "rooms" | "members" | "senders" | "stalled" | "transport">,
+): string {
   const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
-  return `${thousands(s.rooms)} × ${thousands(s.members)}, ${s.senders} sender${
-    s.senders === 1 ? "" : "s"
-  }${s.rooms > 1 ? " each" : ""}`;
+  const stalled = s.stalled ?? 0;
+  const each = s.rooms > 1 ? " each" : "";
+  return `${thousands(s.rooms)} × ${thousands(s.members)}${
+    s.transport === "mixed" ? ` (${Math.ceil(s.members / 2)} WebSocket, the rest UDP)` : ""
+  }, ${s.senders} sender${s.senders === 1 ? "" : "s"}${each}${
+    stalled > 0 ? `, ${stalled} stalled reader${stalled === 1 ? "" : "s"}${each}` : ""
+  }`;
 }
