@@ -5,7 +5,7 @@
  * newest figures of every scenario measured on this machine, each with the
  * run it came from, instead of only whichever command ran last.
  */
-import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
+import type { BenchRun, IdleResult, ReconnectResult, ScenarioResult } from "./results.ts";
 
 /** What makes two scenario results comparable: the same target, sockets and layout. */
 export function scenarioKey(s: ScenarioResult): string {
@@ -53,11 +53,15 @@ export function mergeRuns(runs: readonly BenchRun[]): BenchRun {
   );
   const scenarios = new Map<string, ScenarioResult>();
   const idle = new Map<string, IdleResult>();
+  const reconnects = new Map<string, ReconnectResult>();
   for (const run of sameMachine) {
     for (const s of run.scenarios) {
       scenarios.set(scenarioKey(s), { ...s, measuredAt: run.finishedAt });
     }
     for (const i of run.idle) idle.set(idleKey(i), { ...i, measuredAt: run.finishedAt });
+    for (const r of run.reconnects ?? []) {
+      reconnects.set(`${r.pages}|${r.rooms}`, { ...r, measuredAt: run.finishedAt });
+    }
   }
   const order = (s: ScenarioResult) => [
     s.rooms * s.members,
@@ -69,12 +73,19 @@ export function mergeRuns(runs: readonly BenchRun[]): BenchRun {
     for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
     return a.udpIo === b.udpIo ? 0 : a.udpIo === "mmsg" ? -1 : 1;
   });
-  return { ...newest, scenarios: merged, idle: [...idle.values()] };
+  return {
+    ...newest,
+    scenarios: merged,
+    idle: [...idle.values()],
+    ...(reconnects.size === 0 ? {} : { reconnects: [...reconnects.values()] }),
+  };
 }
 
 /** The runs a merged run's results came from: finishedAt and command, oldest first. */
 export function sourcesOf(merged: BenchRun, runs: readonly BenchRun[]): BenchRun[] {
-  const used = new Set([...merged.scenarios, ...merged.idle].map((r) => r.measuredAt));
+  const used = new Set(
+    [...merged.scenarios, ...merged.idle, ...merged.reconnects ?? []].map((r) => r.measuredAt),
+  );
   return runs.filter((r) => used.has(r.finishedAt))
     .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }

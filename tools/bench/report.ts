@@ -7,6 +7,7 @@ import {
   type BenchRun,
   type IdleResult,
   layoutOf,
+  type ReconnectResult,
   type ScenarioResult,
   type StepResult,
   targetOf,
@@ -81,7 +82,9 @@ export function summaryTable(run: BenchRun): string[] {
     const at = s.saturation;
     return [
       s.target === "relay"
-        ? `generator ceiling (trivial relay, ${s.udpIo} socket), ${layoutOf(s)}`
+        ? `${s.transport === "ws" ? "ceiling" : "generator ceiling"} (${targetOf(s)}), ${
+          layoutOf(s)
+        }`
         : `${targetOf(s)}, ${layoutOf(s)}`,
       s.saturationRate === null ? "none held" : thousands(s.saturationRate),
       at === null ? "—" : thousands(at.deliveriesPerSecond),
@@ -156,6 +159,67 @@ function idleTable(idle: IdleResult[]): string[] {
   );
 }
 
+function reconnectTable(reconnects: ReconnectResult[]): string[] {
+  const merged = reconnects.some((r) => r.measuredAt !== undefined);
+  return markdownTable(
+    [
+      "scenario",
+      "rooms",
+      "back",
+      "rejoined after a reset",
+      "restart (kill → answering)",
+      "answering → all back",
+      "kill → all back",
+      "attempts",
+      "server RSS after",
+      ...(merged ? ["measured"] : []),
+    ],
+    reconnects.map((r) => [
+      r.name,
+      thousands(r.rooms),
+      `${thousands(r.back)} of ${thousands(r.pages)}`,
+      thousands(r.rejoined),
+      `${thousands(r.restartMs)} ms`,
+      `${thousands(r.readyToAllBackMs)} ms`,
+      `${thousands(r.killToAllBackMs)} ms`,
+      thousands(r.attempts),
+      mib(r.serverRssMiB),
+      ...(merged ? [shortTime(r.measuredAt)] : []),
+    ]),
+  );
+}
+
+/**
+ * For each scenario with a stalled reader: the server's RSS through its
+ * steps, and the others' p99 against the same layout without it at the same
+ * rate (the step of that rate, when the run without it tried that rate).
+ */
+export function stalledLines(run: BenchRun): string[] {
+  const lines: string[] = [];
+  for (const s of run.scenarios) {
+    if ((s.stalled ?? 0) === 0) continue;
+    const base = run.scenarios.find((b) =>
+      (b.stalled ?? 0) === 0 && b.target === s.target && b.transport === s.transport &&
+      b.rooms === s.rooms && b.members === s.members && b.senders === s.senders
+    );
+    for (const step of s.steps) {
+      const without = base?.steps.find((b) => b.offeredRate === step.offeredRate);
+      const rss = step.serverRssSamplesMiB ?? [];
+      lines.push(
+        `- ${targetOf(s)}, ${layoutOf(s)}, ${thousands(step.offeredRate)} msg/s for ` +
+          `${s.durationMs / 1000} s: the others' p99 ${millis(step.latencyMs.p99)} ms, loss ` +
+          `${percent(step.loss, 3)}; without the stalled reader ` +
+          (without === undefined
+            ? "(no step at that rate stored)"
+            : `${millis(without.latencyMs.p99)} ms, loss ${percent(without.loss, 3)}`) +
+          `. Server RSS about once a second: ${rss.length === 0 ? "—" : rss.join(", ")} MiB` +
+          ` (peak ${mib(step.serverPeakRssMiB)}).`,
+      );
+    }
+  }
+  return lines;
+}
+
 /** Every step of a scenario. */
 export function stepsTable(s: ScenarioResult): string[] {
   return markdownTable(STEP_HEADER, s.steps.map(stepRow));
@@ -185,6 +249,11 @@ export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[
     "",
   ];
   if (run.idle.length > 0) lines.push(...idleTable(run.idle), "");
+  if ((run.reconnects ?? []).length > 0) lines.push(...reconnectTable(run.reconnects!), "");
+  const stalled = stalledLines(run);
+  if (stalled.length > 0) {
+    lines.push("A stalled reader (a WebSocket member that stops reading):", "", ...stalled, "");
+  }
   lines.push("![latency against offered load](performance.svg)", "");
   for (const s of run.scenarios) {
     lines.push(
@@ -278,6 +347,8 @@ export function withSummary(
     ...summaryTable(run),
     "",
     ...(run.idle.length > 0 ? [...idleTable(run.idle), ""] : []),
+    ...((run.reconnects ?? []).length > 0 ? [...reconnectTable(run.reconnects!), ""] : []),
+    ...(stalledLines(run).length > 0 ? [...stalledLines(run), ""] : []),
     "![latency against offered load](docs/performance.svg)",
     "",
   ];

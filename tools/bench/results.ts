@@ -109,6 +109,33 @@ export interface IdleResult {
   measuredAt?: string;
 }
 
+/** Pages coming back after a server restart (ws_scenarios.ts). */
+export interface ReconnectResult {
+  name: string;
+  pages: number;
+  rooms: number;
+  joinMs: number;
+  /** Members back (WELCOMEd on a new socket): all of them, or the run failed. */
+  back: number;
+  /** Back with their old session (none after a restart: the server forgot them). */
+  resumed: number;
+  /** Told by a stateless reset, and joined again with a fresh handshake. */
+  rejoined: number;
+  /** Connection attempts of all members, the failed ones included. */
+  attempts: number;
+  /** From the kill to the new server answering, ms. */
+  restartMs: number;
+  /** From the new server answering to the last member's WELCOME, ms. */
+  readyToAllBackMs: number;
+  /** From the kill to the last member's WELCOME, ms. */
+  killToAllBackMs: number;
+  serverRssMiB: number | null;
+  /** The first few failed attempts' errors (expected while the server is down). */
+  errors: string[];
+  /** Set when runs are merged (merge.ts): the finishedAt of the run it came from. */
+  measuredAt?: string;
+}
+
 /** A whole run. */
 export interface BenchRun {
   command: string;
@@ -127,6 +154,8 @@ export interface BenchRun {
   thresholds: { maxLoss: number; maxP99Ms: number };
   scenarios: ScenarioResult[];
   idle: IdleResult[];
+  /** Pages reconnecting after a restart (absent in runs before the WebSocket layouts). */
+  reconnects?: ReconnectResult[];
 }
 
 /**
