@@ -73,3 +73,30 @@ Deno.test("bench, sealed (a server without --allow-plaintext, sealed joins and d
   assert.ok(checks.verified >= 1, "a sample of signatures was verified");
   assert.equal(checks.opened + checks.matched, step.received + step.late, JSON.stringify(step));
 });
+
+for (const relayEngine of ["deno"] as const) {
+  Deno.test(`bench, trivial WebSocket relay (${relayEngine}): 1 room × 5 members on WebSockets, 200 msg/s for 1 s, every delivery accounted for`, async () => {
+    const result = await runScenario({
+      io: "mmsg",
+      generatorIo: "epoll",
+      name: "smoke, WebSocket relay",
+      target: "relay",
+      transport: "ws",
+      relayEngine,
+      layout: { rooms: 1, members: 5, senders: 1, procs: 2 },
+      durationMs: 1_000,
+      settleMs: 300,
+      rates: { fixed: 200 },
+      thresholds: { maxLoss: 0.001, maxP99Ms: 50 },
+    });
+    assert.equal(result.transport, "ws");
+    assert.equal(result.relayEngine, relayEngine);
+    const step = result.steps[0]!;
+    assert.equal(step.sent, 200);
+    assert.equal(step.expected, 200 * 5);
+    // A reliable transport: nothing lost, nothing twice.
+    assert.equal(step.received, step.expected);
+    assert.equal(step.duplicates, 0);
+    assert.ok(step.latencyMs.p99 !== null && step.deliveriesPerSecond > 0, JSON.stringify(step));
+  });
+}
