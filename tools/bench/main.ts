@@ -13,7 +13,6 @@ import os from "node:os";
 import { Command, InvalidArgumentError } from "commander";
 import denoJson from "../../deno.json" with { type: "json" };
 import { writeAllSync } from "./lines.ts";
-import type { Layout } from "./layout.ts";
 import { stalledLines, stepsTable, summaryTable, writeBenchResults } from "./report.ts";
 import {
   type BenchRun,
@@ -23,8 +22,8 @@ import {
   type ScenarioResult,
   targetOf,
 } from "./results.ts";
-import type { Transport } from "./layout.ts";
 import type { WsRelayEngine } from "./processes.ts";
+import { type Planned, planScenarios } from "./plan.ts";
 import { runReconnect } from "./ws_scenarios.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
@@ -144,109 +143,26 @@ const flags = new Command("bench")
 const print = (line = "") => writeAllSync(Deno.stdout, line + "\n");
 const thresholds: Thresholds = { maxLoss: 0.001, maxP99Ms: 50 };
 
-interface Planned {
-  target: "chat" | "relay";
-  sealed: boolean;
-  layout: Layout;
-  start: number;
-  io: UdpIo;
-  transport?: Transport;
-  relayEngine?: WsRelayEngine;
-  /** A stalled-reader run: one step at the rate where this plan's scenario saturated. */
-  stallBase?: Planned;
-}
-
 const procs = Math.max(1, flags.procs);
-const planned: Planned[] = [];
-const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
 const io = flags.udpIo as UdpIo;
 const generatorIo = flags.genIo as GeneratorIo;
 const allModes = modes(flags.modes);
 const sealedModes = allModes.filter((mode) => mode !== "ws").map((mode) => mode === "sealed");
 const wsMode = allModes.includes("ws");
-const wsRelays = engines(flags.wsRelays);
-if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
-  const layout = {
-    rooms: flags.rooms ?? 1,
-    members: flags.members ?? 50,
-    senders: flags.senders ?? 1,
-    procs,
-  };
-  const start = flags.startRate ?? 40 * layout.rooms;
-  // The generator's ceiling in the same layout (10,000 sockets cost it more than 50); the
-  // relay numbers rooms in 16 bits.
-  if (flags.ceiling && layout.rooms <= 65_536) {
-    planned.push({ target: "relay", sealed: false, layout, start, io });
-  }
-  for (const sealed of sealedModes) planned.push({ target: "chat", sealed, layout, start, io });
-  if (wsMode) {
-    if (flags.ceiling && layout.rooms <= 65_536) {
-      for (const relayEngine of wsRelays) {
-        planned.push({
-          target: "relay",
-          sealed: false,
-          layout,
-          start,
-          io,
-          transport: "ws",
-          relayEngine,
-        });
-      }
-    }
-    planned.push({ target: "chat", sealed: true, layout, start, io, transport: "ws" });
-  }
-} else {
-  if (flags.ceiling) {
-    planned.push({ target: "relay", sealed: false, layout: oneRoom, start: 2000, io });
-  }
-  const start = flags.startRate ?? 2000;
-  for (const sealed of sealedModes) {
-    planned.push({ target: "chat", sealed, layout: oneRoom, start, io });
-    // The portable path beside it, so the two are compared within one run (plain only).
-    if (io === "mmsg" && !sealed) {
-      planned.push({ target: "chat", sealed, layout: oneRoom, start, io: "deno" });
-    }
-  }
-  for (const sealed of sealedModes) {
-    planned.push({
-      target: "chat",
-      sealed,
-      layout: { rooms: 100, members: 10, senders: 1, procs },
-      start: flags.startRate ?? 4000,
-      io,
-    });
-  }
-  if (wsMode) {
-    // 1,000 msg/s into 50 members is the floor of 50,000 deliveries/s.
-    const start = flags.startRate ?? 1000;
-    if (flags.ceiling) {
-      for (const relayEngine of wsRelays) {
-        planned.push({
-          target: "relay",
-          sealed: false,
-          layout: oneRoom,
-          start,
-          io,
-          transport: "ws",
-          relayEngine,
-        });
-      }
-    }
-    const ws: Planned = {
-      target: "chat",
-      sealed: true,
-      layout: oneRoom,
-      start,
-      io,
-      transport: "ws",
-    };
-    planned.push(
-      ws,
-      { ...ws, transport: "mixed" },
-      { ...ws, layout: { ...oneRoom, stalled: 1 }, stallBase: ws },
-    );
-  }
-}
+const custom =
+  flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined
+    ? { rooms: flags.rooms ?? 1, members: flags.members ?? 50, senders: flags.senders ?? 1 }
+    : undefined;
+const planned = planScenarios({
+  ...(custom === undefined ? {} : { custom }),
+  ...(flags.startRate === undefined ? {} : { startRate: flags.startRate }),
+  procs,
+  io,
+  sealedModes,
+  wsMode,
+  wsRelays: engines(flags.wsRelays),
+  ceiling: flags.ceiling,
+});
 
 const serverDenoFlags = flags.serverCpuProf === undefined
   ? []
