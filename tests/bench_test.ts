@@ -74,7 +74,7 @@ Deno.test("bench, sealed (a server without --allow-plaintext, sealed joins and d
   assert.equal(checks.opened + checks.matched, step.received + step.late, JSON.stringify(step));
 });
 
-for (const relayEngine of ["deno"] as const) {
+for (const relayEngine of ["ours", "deno"] as const) {
   Deno.test(`bench, trivial WebSocket relay (${relayEngine}): 1 room × 5 members on WebSockets, 200 msg/s for 1 s, every delivery accounted for`, async () => {
     const result = await runScenario({
       io: "mmsg",

@@ -20,6 +20,7 @@
 import { writeAllSync } from "./lines.ts";
 import { RelayKind } from "./target.ts";
 import { WS_SUBPROTOCOL } from "./ws_socket.ts";
+import { serveOurs } from "./ws_relay_ours.ts";
 
 /** A socket of either engine, as the relay sees it. */
 export interface RelaySocket {
@@ -76,7 +77,6 @@ function serveDeno(rooms: RelayRooms): number {
 if (import.meta.main) {
   const engine = Deno.args[0] === "deno" ? "deno" : "ours";
   const rooms = new RelayRooms();
-  if (engine !== "deno") throw new Error("the ours engine waits for the wsframe branch");
-  const port = serveDeno(rooms);
+  const port = engine === "deno" ? serveDeno(rooms) : serveOurs(rooms);
   writeAllSync(Deno.stdout, `relay on ws ${port}\n`);
 }
