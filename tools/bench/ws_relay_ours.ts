@@ -54,7 +54,6 @@ export function serveOurs(rooms: RelayRooms): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   (async () => {
     for await (const conn of listener) {
-      conn.setNoDelay(true);
       upgrade(conn).then((leftover) => {
         if (leftover === null) {
           conn.close();
