@@ -31,6 +31,9 @@ export const ABUSE_KINDS = {
   "sealed-budget": "sealed datagrams dropped unopened: past the failed-open budget",
   "sealed-replayed": "sealed datagrams replayed or older than the replay window",
   "sealed-forged": "sealed datagrams that did not open (tampered, forged or another key)",
+  "sealed-wrong-transport":
+    "sealed datagrams of a WebSocket session by UDP, or of a UDP session by WebSocket (dropped)",
+  "ws-bad-message": "WebSocket messages their phase does not take (closed 4400)",
   "plain-datagram": "plain datagrams to a server that takes sealed sessions only (dropped)",
 } as const;
 

@@ -41,8 +41,6 @@ import {
   type Authentication,
   type CreateRequest,
   DEFAULT_REGISTRY_LIMITS,
-  HEADROOM_MEMBERS_PER_ADDRESS,
-  HEADROOM_SHARE,
   type JoinRequest,
   type JoinResult,
   type Refuse,
@@ -50,8 +48,19 @@ import {
   type RegistryRefusal,
 } from "./registry_types.ts";
 
+import {
+  type AdmissionView,
+  refusal,
+  refuseCreate,
+  refuseJoin,
+  refuseMode,
+  refuseSlot,
+  reportMemberLimit,
+} from "./registry_refusals.ts";
+
 // Re-exported, so that one import of registry.ts gives the registry and its vocabulary.
 export * from "./registry_types.ts";
+export { roomNameTaken } from "./registry_refusals.ts";
 
 /** MESSAGE ids remembered per member for duplicate suppression. */
 const REMEMBERED_MSG_IDS = 1_024;
@@ -69,12 +78,16 @@ export class RoomRegistry {
   #members = new Map<string, Member>(); // by token key
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #membersByAddress = new Map<string, number>(); // members per handshake address key
+  /** Members whose WebSocket is closed, in their grace period (docs/protocol.md 7.4). */
+  #disconnected = new Set<Member>();
   #log: (message: string) => void;
   #context: DatagramContext;
   /** Revision-2 members holding messages: the release tick visits only these. */
   #holding: HoldingMembers;
   /** Per address, shared by all its memberships; off (unlimited) when rate limiting is. */
   #replayBudgets: KeyedRateLimiter;
+  /** What the admission refusals (registry_refusals.ts) read. */
+  #view: AdmissionView;
 
   /** Creates an empty registry. `log` receives one line per notable change. */
   constructor(options: RegistryOptions, log: (message: string) => void = () => {}) {
@@ -88,6 +101,15 @@ export class RoomRegistry {
       maxHeld: options.maxHeldMessages ?? limits.maxHeldMessages,
       onHolding: options.onHolding,
     });
+    this.#view = {
+      options,
+      memberCount: () => this.#members.size,
+      roomCount: () => this.#rooms.size,
+      membersFrom: (key) => this.membersFrom(key),
+      roomsHostedFrom: (key) => this.#roomsByAddress.get(key) ?? 0,
+      roomByKey: (key) => this.#rooms.get(key),
+      roomLike: (keys) => this.#roomNames.find(keys),
+    };
     this.#replayBudgets = newReplayBudgets(options.rateLimit > 0, () => options.clocks.monotonic());
     this.#context = {
       windowLimits: holding.limits,
@@ -169,25 +191,7 @@ export class RoomRegistry {
    * hashing a password. `create` checks again.
    */
   refuseCreate(request: Omit<CreateRequest, "password">): RegistryRefusal | null {
-    const { maxMembersPerRoom, maxRoomsPerIp } = this.#options;
-    if (request.capacity !== null && request.capacity > maxMembersPerRoom) {
-      return refusal(
-        400,
-        `capacity ${request.capacity} is over this server's limit of ${maxMembersPerRoom}`,
-      );
-    }
-    const taken = this.#roomNames.find(nameKeys(request.roomName));
-    if (taken !== undefined) return refusal(409, roomNameTaken(request.roomName, taken.name));
-    const hosted = this.#roomsByAddress.get(request.peer.addressKey) ?? 0;
-    if (hosted >= maxRoomsPerIp) {
-      return refusal(429, `your address already hosts ${hosted} rooms, this server's limit`);
-    }
-    const perAddress = this.#refuseMembersPerAddress(request.peer);
-    if (perAddress !== null) return perAddress;
-    if (this.#rooms.size >= this.#options.maxRooms) {
-      return refusal(503, "the server has reached its room limit");
-    }
-    return this.#refuseServerMembers(request.peer);
+    return refuseCreate(this.#view, request);
   }
 
   /**
@@ -199,58 +203,12 @@ export class RoomRegistry {
   refuseJoin(
     request: { roomName: string; peer: Peer; sealed?: boolean },
   ): RegistryRefusal | null {
-    const perAddress = this.#refuseMembersPerAddress(request.peer);
-    if (perAddress !== null) return this.#reportMemberLimit(request.peer, perAddress);
-    const room = this.#rooms.get(canonicalKey(request.roomName));
-    if (room === undefined) return refusal(404, `no room named "${request.roomName}"`);
-    const mode = refuseMode(room, request.sealed ?? false);
-    if (mode !== null) return mode;
-    return this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
+    return refuseJoin(this.#view, request);
   }
 
   /** Members whose handshake came from this address key, in all rooms. */
   membersFrom(addressKey: string): number {
     return this.#membersByAddress.get(addressKey) ?? 0;
-  }
-
-  #refuseMembersPerAddress(peer: Peer): RegistryRefusal | null {
-    const held = this.membersFrom(peer.addressKey);
-    if (held < this.#options.maxMembersPerIp) return null;
-    return refusal(429, `your address already holds ${held} memberships, this server's limit`);
-  }
-
-  /** Counts a final 429 for members per address in the abuse log (once per refusal). */
-  #reportMemberLimit(peer: Peer, refused: RegistryRefusal | null): RegistryRefusal | null {
-    if (refused?.status === 429) {
-      const held = this.membersFrom(peer.addressKey);
-      this.#options.onAbuse?.("member-limit", peer.addressKey, `already holds ${held} memberships`);
-    }
-    return refused;
-  }
-
-  /** A room's own limit (403), then the per-address and server-wide ones. */
-  #refuseSlot(room: Room, peer: Peer): RegistryRefusal | null {
-    const capacity = room.capacity ?? this.#options.maxMembersPerRoom;
-    if (room.members.size >= capacity) return refusal(403, `room is full (${capacity} members)`);
-    return this.#refuseMembersPerAddress(peer) ?? this.#refuseServerMembers(peer);
-  }
-
-  #refuseServerMembers(peer: Peer): RegistryRefusal | null {
-    const { maxMembers } = this.#options;
-    if (this.#members.size >= maxMembers) {
-      return refusal(503, "the server has reached its member limit");
-    }
-    if (
-      this.#members.size >= Math.floor(maxMembers * HEADROOM_SHARE) &&
-      this.membersFrom(peer.addressKey) >= HEADROOM_MEMBERS_PER_ADDRESS
-    ) {
-      return refusal(
-        503,
-        "the server is nearly full and keeps its last places for addresses with fewer than " +
-          `${HEADROOM_MEMBERS_PER_ADDRESS} members`,
-      );
-    }
-    return null;
   }
 
   /** Creates a room with the requester as its host. */
@@ -265,7 +223,7 @@ export class RoomRegistry {
           `already hosts ${hosted} rooms`,
         );
       } else {
-        this.#reportMemberLimit(request.peer, refused);
+        reportMemberLimit(this.#view, request.peer, refused);
       }
       return refused;
     }
@@ -310,7 +268,11 @@ export class RoomRegistry {
       return refusal(409, `the name "${request.username}" looks the same as someone in this room`);
     }
     // Checked before hashing too (refuseJoin); the room may have filled meanwhile.
-    const refused = this.#reportMemberLimit(request.peer, this.#refuseSlot(room, request.peer));
+    const refused = reportMemberLimit(
+      this.#view,
+      request.peer,
+      refuseSlot(this.#view, room, request.peer),
+    );
     if (refused !== null) return refused;
     this.#log(`joined: ${request.username} (${request.peer.address}) to "${room.name}"`);
     return this.#admit(room, request.username, request.peer, request.protocol ?? 1, keys);
@@ -338,6 +300,7 @@ export class RoomRegistry {
       joinedAt: now,
       lastDatagramAt: now,
       lastMessageAt: now,
+      disconnected: null,
       seenMsgIds: new RecentMsgIds(REMEMBERED_MSG_IDS),
       protocol,
       window: null,
@@ -394,6 +357,7 @@ export class RoomRegistry {
     if (member === "unknown-token") return refuse(member, "unknown token for this room");
     if (member === "foreign-token") return refuse(member, "token used from another IP address");
     member.lastDatagramAt = this.#options.clocks.monotonic();
+    this.#connected(member); // a datagram through a new socket ends a disconnect too
     if (from.transport.movesTo(member.endpoint, from)) member.endpoint = from;
     const { body } = datagram;
     // The table's type pairs each kind with its handler; TypeScript cannot
@@ -415,6 +379,49 @@ export class RoomRegistry {
     );
   }
 
+  /**
+   * A sign of life without a datagram (a WebSocket pong or any other frame):
+   * the member is not lost while this keeps coming. Unknown tokens are ignored.
+   */
+  touch(token: Uint8Array): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member !== undefined) member.lastDatagramAt = this.#options.clocks.monotonic();
+  }
+
+  /**
+   * The member's socket closed (a WebSocket): it stays a member, and nobody
+   * is told, for `graceMs`; then {@linkcode RoomRegistry.tick} removes it as
+   * timed out (lost; a host's room closes), unless a datagram or
+   * {@linkcode RoomRegistry.reconnect} comes first. Meanwhile the 3-heartbeat
+   * rule does not apply to it; the idle rule still does. A member already
+   * disconnected keeps its first deadline. Unknown tokens are ignored.
+   */
+  disconnect(token: Uint8Array, graceMs: number): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined || member.disconnected !== null) return;
+    member.disconnected = { at: this.#options.clocks.monotonic(), graceMs };
+    this.#disconnected.add(member);
+  }
+
+  /** The member resumed on a new socket: connected again, alive now. Unknown tokens are ignored. */
+  reconnect(token: Uint8Array): void {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined) return;
+    member.lastDatagramAt = this.#options.clocks.monotonic();
+    this.#connected(member);
+  }
+
+  /** Members in their grace period now (their socket closed, not yet back). */
+  get disconnectedCount(): number {
+    return this.#disconnected.size;
+  }
+
+  #connected(member: Member): void {
+    if (member.disconnected === null) return;
+    member.disconnected = null;
+    this.#disconnected.delete(member);
+  }
+
   /** Applies every timeout that has come due; call it about once a second. */
   tick(): Outgoing[] {
     const now = this.#options.clocks.monotonic();
@@ -423,7 +430,18 @@ export class RoomRegistry {
     for (const member of this.#members.values()) {
       // A member removed earlier in this sweep (its host left) is skipped.
       if (!this.#members.has(member.tokenKey)) continue;
-      if (member.endpoint === null) {
+      const { disconnected } = member;
+      if (disconnected !== null) {
+        // In grace: no heartbeat rule (the socket is gone, nothing can come), no HELLO
+        // rule (a WebSocket may close between the answer and HELLO); the grace and idleness.
+        if (now - disconnected.at >= disconnected.graceMs) {
+          this.#log(`lost: ${member.name} in "${member.room.name}" did not reconnect in time`);
+          out.push(...this.#remove(member, CloseReason.LOST));
+        } else if (idleTimeoutMs > 0 && now - member.lastMessageAt >= idleTimeoutMs) {
+          this.#log(`idle: ${member.name} in "${member.room.name}" (disconnected)`);
+          out.push(...this.#remove(member, CloseReason.IDLE));
+        }
+      } else if (member.endpoint === null) {
         if (now - member.joinedAt >= helloTimeoutMs) {
           this.#log(`revoked: ${member.name} in "${member.room.name}" sent no HELLO`);
           out.push(...this.#remove(member, CloseReason.LOST));
@@ -446,6 +464,7 @@ export class RoomRegistry {
     const removed = [...this.#members.values()];
     for (const member of removed) this.#holding.forget(member);
     this.#members.clear();
+    this.#disconnected.clear();
     this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     this.#membersByAddress.clear();
@@ -462,6 +481,7 @@ export class RoomRegistry {
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
     this.#holding.forget(member);
+    this.#disconnected.delete(member);
     this.#options.onRemoved?.(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
@@ -471,7 +491,9 @@ export class RoomRegistry {
       });
     }
     if (room.host === member) {
-      const text = hostGoneText(member.name, reason, member.endpoint !== null, this.#options);
+      const endpoint = member.endpoint !== null;
+      const grace = reason === CloseReason.LOST ? member.disconnected?.graceMs : undefined;
+      const text = hostGoneText(member.name, reason, endpoint, this.#options, grace);
       out.push(...this.#closeRoom(room, text));
     } else {
       const type = reason === CloseReason.LEFT ? EventType.LEFT : EventType.TIMED_OUT;
@@ -494,6 +516,7 @@ export class RoomRegistry {
       this.#members.delete(member.tokenKey);
       this.#countMember(member.peer.addressKey, -1);
       this.#holding.forget(member);
+      this.#disconnected.delete(member);
     }
     room.members.clear();
     for (const member of removed) this.#options.onRemoved?.(member);
@@ -514,37 +537,10 @@ export class RoomRegistry {
   }
 }
 
-function refusal(status: RegistryRefusal["status"], error: string): RegistryRefusal {
-  return { ok: false, status, error };
-}
-
-/** 403 when a request of the other mode asks for `room` (a room's mode is fixed at creation). */
-function refuseMode(room: Room, sealed: boolean): RegistryRefusal | null {
-  if (room.sealed === sealed) return null;
-  return refusal(
-    403,
-    room.sealed
-      ? `room "${room.name}" takes sealed sessions only; a plain-text client cannot join it`
-      : `room "${room.name}" was created in plain text and takes plain-text clients only; ` +
-        "a sealed session cannot join it",
-  );
-}
-
 /**
  * Whether a datagram's room name names `room`: the same canonical key. The
  * spelling the room was created with is compared first, as most clients use it.
  */
 function namesRoom(room: Room, roomName: string): boolean {
   return roomName === room.name || canonicalKey(roomName) === room.key;
-}
-
-/**
- * The 409 text for a room name that is taken: the same name (another spelling
- * of it) or one that looks the same as the open room or the one being created
- * named `existing`. The handshake uses it for rooms still hashing a password.
- */
-export function roomNameTaken(requested: string, existing: string): string {
-  return canonicalKey(requested) === canonicalKey(existing)
-    ? `room "${existing}" already exists`
-    : `the room name "${requested}" looks the same as the room "${existing}"`;
 }

@@ -53,10 +53,17 @@ export interface Member {
   peer: Peer;
   /** Where datagrams go; null until the first authenticated datagram (HELLO). */
   endpoint: Endpoint | null;
-  /** Monotonic milliseconds. */
+  /** Monotonic milliseconds: the HELLO timeout counts from it (a takeover resets it). */
   joinedAt: number;
+  /** Monotonic milliseconds of the last sign of life (a datagram, or a WebSocket frame). */
   lastDatagramAt: number;
   lastMessageAt: number;
+  /**
+   * Set while the member's WebSocket is closed (docs/protocol.md 7.4): since
+   * when (monotonic ms) and for how long it may stay a member without a
+   * reconnect. Null for a connected member, and always for UDP ones.
+   */
+  disconnected: { at: number; graceMs: number } | null;
   /** msgId -> seq of the relayed event (or minus the REFUSED code of a final refusal), the newest ones. */
   seenMsgIds: RecentMsgIds;
   /** The revision the member asked for: 1 keeps arrival order, 2 and up per-sender order. */
@@ -127,19 +134,25 @@ export interface HostGoneTimeouts {
  * The CLOSED 1 text the others get when the host's membership ends for
  * `reason`: the true cause, since reason 1 alone says only "host left" and a
  * new code would be dropped by older clients (they treat unknown CLOSED
- * reasons as malformed). `endpoint` is false when the host never said HELLO.
+ * reasons as malformed). `endpoint` is false when the host never said HELLO;
+ * `graceMs` is given when a disconnected host's grace ran out (lost, after
+ * that long without a word rather than after 3 heartbeats).
  */
 export function hostGoneText(
   host: string,
   reason: CloseReason,
   endpoint: boolean,
   timeouts: HostGoneTimeouts,
+  graceMs?: number,
 ): string {
   const gone = (() => {
     switch (reason) {
       case CloseReason.IDLE:
         return `was removed after ${duration(timeouts.idleTimeoutMs)} without a message`;
       case CloseReason.LOST:
+        if (graceMs !== undefined) {
+          return `was lost (nothing heard from it for ${duration(graceMs)})`;
+        }
         return endpoint
           ? `was lost (nothing heard from it for ${duration(3 * timeouts.heartbeatMs)})`
           : `never connected (no HELLO within ${duration(timeouts.helloTimeoutMs)})`;

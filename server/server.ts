@@ -33,6 +33,8 @@ import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
+import { handshakeMessageLimit, WsFrontEnd } from "./ws/ws_front.ts";
+import { type HttpFront, type PageFiles, startHttpFront } from "./http/http_server.ts";
 
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
@@ -75,6 +77,25 @@ export interface ServerHooks {
   onRemoved?: (member: Member) => void;
   /** The nonce audit: told every (key, nonce) the server seals a datagram with. */
   onSeal?: NonceAudit;
+  /** The HTTP front's own inputs (docs/protocol.md 7); see {@linkcode HttpHooks}. */
+  http?: HttpHooks;
+}
+
+/** What the HTTP front is started with besides the configuration. */
+export interface HttpHooks {
+  /**
+   * Listen for HTTP on this port whatever `config.httpPort` says (tests: 0,
+   * any free port; `config.httpPort` 0 means off).
+   */
+  port?: number;
+  /** The page's files; null or absent: `/` answers 404. */
+  page?: PageFiles | null;
+  /** The PEM texts of --tls-cert and --tls-key (serve reads the files). */
+  tls?: { cert: string; key: string };
+  /** The machine's host name (tests); absent: Deno.hostname(). */
+  hostName?: string | null;
+  /** How long a WebSocket may stay over --ws-buffer-soft before it is closed 4008 (tests). */
+  slowReaderMs?: number;
 }
 
 /** The sealed side of a running server: the handshake's issuer, and what tests look at. */
@@ -89,6 +110,10 @@ export interface SealedServer {
 export interface ChatServer {
   tcpAddr: Deno.NetAddr;
   udpAddr: Deno.NetAddr;
+  /** The HTTP listener (the page and `/ws`), or null when it is off (--http-port 0). */
+  httpAddr: Deno.NetAddr | null;
+  /** The HTTP front's counts, or null when it is off. */
+  http: HttpFront | null;
   /** The UDP implementation "auto" settled on, or the one asked for. */
   udpIo: UdpIo;
   registry: RoomRegistry;
@@ -96,6 +121,8 @@ export interface ChatServer {
   staticPublicKey: Uint8Array;
   /** The sealed datagram side: its session table, front end and transport. */
   sealed: SealedServer;
+  /** The WebSocket front end (docs/protocol.md 7.3): its sockets' phases, and its stats. */
+  ws: WsFrontEnd;
   /**
    * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
    * for the log to reach stderr. Safe to call twice.
@@ -137,6 +164,9 @@ export function startChatServer(
   });
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
+  // Made once the handshake exists; the registry and the sealed front end call it.
+  // deno-lint-ignore prefer-const
+  let ws: WsFrontEnd;
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -154,8 +184,11 @@ export function startChatServer(
     gapTimeoutMs: config.gapTimeoutSeconds * 1000,
     maxHeldMessages: config.maxHeldMessages,
     onHolding: () => startReleasing(),
-    // A sealed member's session goes with it, and its room rekeys.
+    // A sealed member's session goes with it, and its room rekeys; a WebSocket
+    // member's socket closes once its CLOSED is out.
     onRemoved: (member) => {
+      const session = sessions.byTokenKey(member.tokenKey);
+      if (session !== undefined) ws.sessionEnded(session);
       sessions.onRemoved(member);
       hooks.onRemoved?.(member);
     },
@@ -226,6 +259,7 @@ export function startChatServer(
     resets,
     monotonic,
     report,
+    onLinkMoved: (session, from, to) => ws.linkMoved(session, from, to),
   });
   const udp = new UdpFrontEnd(datagrams, {
     registry,
@@ -245,6 +279,8 @@ export function startChatServer(
   });
   const passwordFailures = new PasswordFailures({ clock: monotonic });
   const listBudget = new KeyedBudget({ ...LIST_BYTE_BUDGET, clock: monotonic });
+  // The sealed answer carries the public half of the key that signs room datagrams.
+  const sealedKeys = { staticKey: sealed.staticKey, crypto, signingKey: sessions.signingKey };
   const handshake = new Handshake({
     registry,
     send: (outgoing) => router.send(outgoing),
@@ -289,9 +325,63 @@ export function startChatServer(
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
-    // The sealed answer carries the public half of the key that signs room datagrams.
-    sealed: { staticKey: sealed.staticKey, crypto, signingKey: sessions.signingKey },
+    sealed: sealedKeys,
   });
+  // Until the http branch's flags land in config.ts: the ws.md defaults.
+  const wsConfig = config as ServerConfig & Partial<HttpConfigFields>;
+  ws = new WsFrontEnd({
+    handshake,
+    keys: sealedKeys,
+    sessions,
+    front: sealedFront,
+    transport: sealedTransport,
+    router,
+    registry,
+    report,
+    log,
+    monotonic,
+    maxPayloadBytes: config.maxPayloadBytes,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
+    graceMs: (wsConfig.wsGraceSeconds ?? 300) * 1000,
+    limits: {
+      softBytes: wsConfig.wsBufferSoft ?? 256 * 1024,
+      hardBytes: wsConfig.wsBufferHard ?? 1024 * 1024,
+      ...(hooks.http?.slowReaderMs !== undefined ? { slowReaderMs: hooks.http.slowReaderMs } : {}),
+    },
+  });
+  const httpPort = hooks.http?.port ?? wsConfig.httpPort ?? 0;
+  let http: HttpFront | null = null;
+  if (hooks.http?.port !== undefined || httpPort !== 0) {
+    const tls = hooks.http?.tls;
+    try {
+      http = bindOrExplain(
+        { protocol: "HTTP", hostname: config.host, port: httpPort },
+        () =>
+          startHttpFront({
+            listen: { hostname: config.host, port: httpPort, ...(tls ? { tls } : {}) },
+            page: hooks.http?.page ?? null,
+            serverKey: sealed.staticKey.publicKey,
+            publicOrigins: wsConfig.publicOrigins ?? [],
+            trustProxy: wsConfig.trustProxy ?? [],
+            maxConnections: wsConfig.maxHttpConnections ?? 4096,
+            maxConnectionsPerIp: wsConfig.maxHttpConnectionsPerIp ?? 256,
+            addressKeyOf: keyOf,
+            log,
+            monotonic,
+            heartbeatMs: config.heartbeatSeconds * 1000,
+            maxFirstMessageBytes: handshakeMessageLimit(config.maxPayloadBytes),
+            onWebSocket: (arrival) => ws.onWebSocket(arrival),
+            ...(hooks.http?.hostName !== undefined ? { hostName: hooks.http.hostName } : {}),
+          }),
+      );
+    } catch (error) {
+      listener.close();
+      void datagrams.close();
+      throw error;
+    }
+  }
+  const httpAddr = http?.addr ?? null;
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -319,6 +409,7 @@ export function startChatServer(
     strangers.sweep();
     resets.sweep();
     sealedFront.sweep();
+    ws.sweep();
     abuse.sweep();
   }, sweepMs);
   // Revision 2: while any member holds messages, release them as its rate
@@ -337,7 +428,11 @@ export function startChatServer(
   };
   log.info(
     `chat server listening: TCRP on tcp ${tcpAddr.hostname}:${tcpAddr.port}, ` +
-      `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port} (${datagrams.kind} i/o)`,
+      `chat datagrams on udp ${udpAddr.hostname}:${udpAddr.port} (${datagrams.kind} i/o)` +
+      (httpAddr === null
+        ? ""
+        : `, the page and WebSockets on ${hooks.http?.tls ? "https" : "http"} ` +
+          `${httpAddr.hostname}:${httpAddr.port}`),
   );
 
   const shutdown = () => {
@@ -347,7 +442,13 @@ export function startChatServer(
       clearTimeout(drainTimer);
       clearInterval(sweep);
       clearInterval(release);
+      // CLOSED 4 to every member, WebSocket ones too (flushed to their sockets),
+      // then every socket closes 1001.
+      ws.beginShutdown();
       router.send(registry.shutdown());
+      await ws.close();
+      // Then the HTTP listener (and any connection still open) closes.
+      await http?.close();
       sealedTransport.close();
       await tcp.close();
       await udp.close();
@@ -362,13 +463,28 @@ export function startChatServer(
   return {
     tcpAddr,
     udpAddr,
+    httpAddr,
+    http,
     udpIo: datagrams.kind,
     registry,
     staticPublicKey: sealed.staticKey.publicKey,
     sealed: { sessions, front: sealedFront, transport: sealedTransport },
+    ws,
     shutdown,
     failed,
   };
+}
+
+/** The http branch's configuration fields (server/config.ts), read when present. */
+interface HttpConfigFields {
+  httpPort: number;
+  publicOrigins: string[];
+  trustProxy: string[];
+  maxHttpConnections: number;
+  maxHttpConnectionsPerIp: number;
+  wsGraceSeconds: number;
+  wsBufferSoft: number;
+  wsBufferHard: number;
 }
 
 /** Keys for a server started without any: they last as long as the process. */

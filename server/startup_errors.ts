@@ -18,12 +18,13 @@ export class StartupError extends Error {
 
 /** A socket about to be bound: which protocol, on what address and port. */
 export interface BindTarget {
-  protocol: "TCP" | "UDP";
+  /** "HTTP": the page and WebSocket listener (TCP, or TLS with --tls-cert). */
+  protocol: "TCP" | "UDP" | "HTTP";
   hostname: string;
   port: number;
 }
 
-const PORT_FLAGS = { TCP: "--port", UDP: "--udp-port" } as const;
+const PORT_FLAGS = { TCP: "--port", UDP: "--udp-port", HTTP: "--http-port" } as const;
 
 /**
  * Resolves `--host` to one address to bind (an IPv4 one when the name has

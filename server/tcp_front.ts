@@ -1,9 +1,10 @@
 /**
  * TCRP over TCP: accepts connections, reads one request frame per
  * connection (two for a sealed operation: Noise message 1, then the sealed
- * request after the server's message 2; sealed_responder.ts does the
- * crypto), hands the decoded request to the handshake (handshake.ts),
- * writes its answer as TCRP frames and closes. It holds no room state and
+ * request after the server's message 2; sealed_exchange.ts runs that part,
+ * for WebSockets too, and sealed_responder.ts does its crypto), hands the
+ * decoded request to the handshake (handshake.ts), writes its answer as
+ * TCRP frames and closes. It holds no room state and
  * decides nothing itself.
  *
  * The accept loop survives what the machine runs out of: at the open-files
@@ -17,11 +18,9 @@ import {
   decodeTcrpRequest,
   encodeTcrpResponse,
   encodeTcrpToken,
-  isPlainOperation,
   isSealedOperation,
   Operation,
   type Refusal,
-  type SealedOperation,
   type TcrpFrame,
   TcrpFrameParser,
 } from "../protocol/tcrp.ts";
@@ -31,12 +30,8 @@ import type { Peer } from "./endpoint.ts";
 import type { Handshake, HandshakeOutcome, HandshakeSlot } from "./handshake.ts";
 import { describeIoError, runIoLoop } from "./io_errors.ts";
 import type { Logger } from "./log.ts";
-import {
-  earlyRefusalFrame,
-  SealedResponder,
-  type SealedServerKeys,
-  UnanswerableFrame,
-} from "./sealed_responder.ts";
+import { badHeaderReply, runSealedExchange, type SealedHello } from "./sealed_exchange.ts";
+import type { SealedServerKeys } from "./sealed_responder.ts";
 
 /** What the TCRP front end needs. */
 export interface TcrpFrontEndOptions {
@@ -166,15 +161,21 @@ export class TcrpFrontEnd {
       const frame = await reader.next();
       if (frame === null) return;
       if (isSealedOperation(frame.operation)) {
-        return await this.#sealedExchange(conn, frame as SealedHello, {
+        await runSealedExchange(frame as SealedHello, {
+          next: () => reader.next(),
+          write: (bytes) => writeAll(conn, bytes),
+        }, {
+          handshake: this.#options.handshake,
+          keys: this.#options.sealed,
+          report,
           peer,
           slot,
-          reader,
-          received,
           requestRead: () => clearTimeout(readTimer),
+          keyed: () => received.keyed = true,
           signal: cancel.signal,
           deadline,
         });
+        return;
       }
       clearTimeout(readTimer);
       slot.requestRead();
@@ -206,25 +207,7 @@ export class TcrpFrontEnd {
       }
     } catch (error) {
       if (error instanceof ProtocolError) {
-        // A header was bad: echo its operation byte when it is a known one, else
-        // say LIST_ROOMS (the one without side effects), so that every answer is
-        // a valid frame a client can parse; a sealed operation's is a plain
-        // state-2 refusal, but only before the key exchange: after it, the
-        // client hears nothing but sealed answers, so it is closed unanswered.
-        report(
-          error.status === 413 ? "oversized-request" : "bad-request",
-          peer.addressKey,
-          error.message,
-        );
-        const refusal = { status: error.status, error: error.message } as Refusal;
-        const operation = received.operation;
-        const reply = isSealedOperation(operation)
-          ? (received.keyed ? null : earlyRefusalFrame(operation, new Uint8Array(0), refusal))
-          : encodeTcrpResponse(
-            isPlainOperation(operation) ? operation : Operation.LIST_ROOMS,
-            new Uint8Array(0),
-            refusal,
-          );
+        const reply = badHeaderReply(error, received.operation, received.keyed, peer, report);
         if (reply !== null) await writeAll(conn, reply).catch(() => {});
       } else if (!cancel.signal.aborted && !isDisconnect(error)) {
         this.#options.log.error(
@@ -237,81 +220,6 @@ export class TcrpFrontEnd {
       this.#closing.signal.removeEventListener("abort", abortOnClose);
     }
   }
-
-  /**
-   * A sealed operation: its state 0 is charged to the request rate (a plain
-   * state-2 429 past it) before any key work, then Noise message 2 goes out
-   * (state 1), the sealed request comes in (state 3, within the request
-   * timeout), and the handshake's answer goes back sealed (state 4). A state
-   * 3 that is the wrong frame or does not open is counted and closed
-   * unanswered: nothing is decided for it.
-   */
-  async #sealedExchange(conn: Deno.Conn, hello: SealedHello, step: SealedStep): Promise<void> {
-    const { handshake, report } = this.#options;
-    const { peer } = step;
-    const refuseEarly = (refusal: Refusal) =>
-      writeAll(conn, earlyRefusalFrame(hello.operation, hello.roomName, refusal));
-    const overRate = handshake.chargeRequest(peer);
-    if (overRate !== null) return await refuseEarly(overRate);
-    let responder: SealedResponder;
-    let serverHello: Uint8Array;
-    try {
-      responder = new SealedResponder(this.#options.sealed, hello);
-      serverHello = responder.serverHello();
-    } catch (error) {
-      const message = error instanceof ProtocolError
-        ? error.message
-        : "the client's handshake message is unusable";
-      report("bad-request", peer.addressKey, message);
-      return await refuseEarly({ status: 400, error: message });
-    }
-    step.received.keyed = true;
-    await writeAll(conn, serverHello);
-    const sealed = await step.reader.next();
-    step.requestRead();
-    if (sealed === null) return;
-    step.slot.requestRead();
-    let outcome: HandshakeOutcome;
-    try {
-      const request = responder.openRequest(sealed);
-      outcome = await handshake.answer(request, {
-        peer,
-        signal: step.signal,
-        deadline: step.deadline,
-        sealed: true,
-      });
-    } catch (error) {
-      if (error instanceof UnanswerableFrame) {
-        report("bad-request", peer.addressKey, error.message);
-        return;
-      }
-      if (!(error instanceof ProtocolError)) throw error;
-      outcome = handshake.refuseMalformed(peer, error, true);
-    }
-    if (outcome.kind !== "admitted") return await writeAll(conn, responder.answer(outcome));
-    try {
-      await writeAll(conn, responder.answer(outcome));
-    } catch (error) {
-      // The member was admitted but will never learn its keys.
-      handshake.revoke(outcome.token);
-      throw error;
-    }
-  }
-}
-
-/** A first frame whose operation is a sealed one. */
-type SealedHello = TcrpFrame & { operation: SealedOperation };
-
-/** What the sealed steps share with the exchange around them. */
-interface SealedStep {
-  peer: Peer;
-  slot: HandshakeSlot;
-  reader: FrameReader;
-  received: Received;
-  /** The client's last frame is in: the request timeout no longer applies. */
-  requestRead: () => void;
-  signal: AbortSignal;
-  deadline: number;
 }
 
 /** What came in so far, for timeout reports and for refusing a bad header. */

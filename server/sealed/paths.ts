@@ -10,11 +10,18 @@
  * {@linkcode AMPLIFICATION_FACTOR} times the bytes it sent, so it cannot
  * turn the server against a third party.
  *
+ * A member that came by WebSocket (docs/protocol.md 7.3) is reached through
+ * its socket's link instead of an address: TCP proved the address, so there
+ * is no path validation and no amplification limit, and the endpoint moves
+ * to another socket only on an authenticated datagram with the highest
+ * counter (that is how a resume works).
+ *
  * @module
  */
 import type { HostPort } from "../../protocol/host_port.ts";
 import { sameBytes } from "../../protocol/sealed_datagram.ts";
 import type { Endpoint, EndpointTransport } from "../endpoint.ts";
+import type { WsLink } from "../ws/ws_link.ts";
 import type { SealedSession } from "./sessions.ts";
 
 /** An unvalidated address gets at most this many times the bytes it sent (QUIC's rule). */
@@ -55,6 +62,8 @@ export class SealedEndpoint implements Endpoint, HostPort {
   readonly session: SealedSession;
   /** null for the member's own endpoint; the address's record otherwise. */
   readonly probe: ProbedPath | null;
+  /** The WebSocket it is reached through; null for UDP (then `hostname` and `port` are where). */
+  link: WsLink | null;
   hostname: string;
   port: number;
   addressKey: string;
@@ -66,6 +75,7 @@ export class SealedEndpoint implements Endpoint, HostPort {
     at: HostPort,
     addressKey: string,
     probe: ProbedPath | null = null,
+    link: WsLink | null = null,
   ) {
     this.transport = transport;
     this.session = session;
@@ -73,6 +83,7 @@ export class SealedEndpoint implements Endpoint, HostPort {
     this.port = at.port;
     this.addressKey = addressKey;
     this.probe = probe;
+    this.link = link;
   }
 
   /** The IP, for logs (a sealed member is not bound to one). */
@@ -85,6 +96,17 @@ export class SealedEndpoint implements Endpoint, HostPort {
     this.hostname = to.hostname;
     this.port = to.port;
     this.addressKey = addressKey;
+  }
+
+  /**
+   * Moves the member's own endpoint to another socket (a resume). Its
+   * address becomes that socket's peer: it is what per-address limits count.
+   */
+  moveToLink(link: WsLink): void {
+    this.link = link;
+    this.hostname = link.peer.address;
+    this.port = 0;
+    this.addressKey = link.peer.addressKey;
   }
 
   /** Whether `bytes` more may go to this endpoint under the amplification limit. */

@@ -21,6 +21,9 @@
  * A datagram dropped at any step is counted and never answered, and moves
  * no endpoint, no liveness and no window.
  *
+ * The same steps serve a WebSocket's messages (`handleFromLink`), but for
+ * the path: the socket is the endpoint (docs/protocol.md 7.3).
+ *
  * @module
  */
 import type { HostPort } from "../../protocol/host_port.ts";
@@ -42,6 +45,7 @@ import { FailureBudget } from "./failure_budget.ts";
 import type { SealedEndpoint } from "./paths.ts";
 import type { SealedUdpTransport } from "./sealed_transport.ts";
 import type { SealedSession, SealedSessions } from "./sessions.ts";
+import type { WsLink } from "../ws/ws_link.ts";
 
 /** Failed opens forgiven per source address (key): a second, and at once. */
 export const SOURCE_FAILED_OPENS = { ratePerSecond: 20, burst: 40 } as const;
@@ -61,6 +65,27 @@ export interface SealedFrontOptions {
   /** Failed-open budgets; the defaults are above. */
   sourceFailedOpens?: { ratePerSecond: number; burst: number };
   sessionFailedOpens?: { ratePerSecond: number; burst: number };
+  /**
+   * A WebSocket session's endpoint moved from one socket's link to another
+   * (a resume): told before the registry sees the datagram that moved it.
+   */
+  onLinkMoved?: (session: SealedSession, from: WsLink, to: WsLink) => void;
+}
+
+/**
+ * What became of one datagram: `dispatched` (opened and handed to the
+ * registry, or a PATH_RESPONSE), else the counter it was dropped under.
+ */
+export type ReceiveVerdict = Exclude<
+  keyof SealedFrontStats,
+  "received" | "pathValidated" | "pathIgnored" | "moved" | "stale"
+>;
+
+/** One datagram's verdict, what the registry says to send, and its session when it opened. */
+export interface LinkReceived {
+  verdict: ReceiveVerdict;
+  outgoing: Outgoing[];
+  session?: SealedSession;
 }
 
 /** Counters: every datagram lands in exactly one of the drop counters or `dispatched`. */
@@ -82,6 +107,8 @@ export interface SealedFrontStats {
   pathIgnored: number;
   /** The member's endpoint moved (a NAT rebinding, or a validated new address). */
   moved: number;
+  /** A WebSocket session's datagram by UDP, or a UDP session's by WebSocket. */
+  wrongTransport: number;
   /** Handed to the registry. */
   dispatched: number;
   /** Opened for a session the registry no longer knows (it is then forgotten). */
@@ -101,6 +128,7 @@ export class SealedFrontEnd {
     pathValidated: 0,
     pathIgnored: 0,
     moved: 0,
+    wrongTransport: 0,
     dispatched: 0,
     stale: 0,
   };
@@ -144,8 +172,33 @@ export class SealedFrontEnd {
     source: HostPort,
     plainFallback = false,
   ): Outgoing[] | null {
+    const received = this.#receive(bytes, size, source, null, plainFallback);
+    return received === null ? null : received.outgoing;
+  }
+
+  /**
+   * Handles one message of a WebSocket link as a sealed datagram (docs/protocol.md
+   * 7.3), with the same steps as UDP but for the path: a link needs no
+   * validation, and the session's endpoint moves to it only when the datagram
+   * carries the highest counter (a resume; `options.onLinkMoved` is told
+   * before the registry sees the datagram). A WebSocket session is never
+   * served over UDP nor a UDP session over a WebSocket: dropped and counted.
+   * The verdict says what the front end should do with the socket.
+   */
+  handleFromLink(bytes: Uint8Array, link: WsLink): LinkReceived {
+    const source = { hostname: link.peer.address, port: 0 };
+    return this.#receive(bytes, bytes.length, source, link, false)!;
+  }
+
+  #receive(
+    bytes: Uint8Array,
+    size: number,
+    source: HostPort,
+    via: WsLink | null,
+    plainFallback: boolean,
+  ): LinkReceived | null {
     const { sessions, transport } = this.#options;
-    const addressKey = transport.addressKeyOf(source.hostname);
+    const addressKey = via?.peer.addressKey ?? transport.addressKeyOf(source.hostname);
     let header;
     try {
       if (size > MAX_DATAGRAM_BYTES || size !== bytes.length) {
@@ -163,9 +216,19 @@ export class SealedFrontEnd {
       return this.#drop("malformed", "sealed-malformed", addressKey, `a ${header.type} datagram`);
     }
     const session = sessions.byId(header.sessionId);
-    if (session === undefined) return this.#unknown(header.sessionId, size, source, addressKey);
+    if (session === undefined) {
+      return this.#unknown(header.sessionId, size, via ?? source, addressKey);
+    }
     const own = session.endpoint;
-    const fromOwn = own !== null && own.hostname === source.hostname && own.port === source.port;
+    // A WebSocket session has its endpoint (its socket's link) from its admission on.
+    if ((own !== null && own.link !== null) !== (via !== null)) {
+      const detail = via === null ? "a WebSocket session's datagram by UDP" : "a UDP session's";
+      return this.#drop("wrongTransport", "sealed-wrong-transport", addressKey, detail);
+    }
+    const fromOwn = own !== null &&
+      (via !== null
+        ? own.link === via
+        : own.hostname === source.hostname && own.port === source.port);
     if (
       !fromOwn &&
       (!this.#bySession.allows(session.idHex) || !this.#bySource.allows(addressKey))
@@ -190,17 +253,20 @@ export class SealedFrontEnd {
       return this.#drop("badInner", "sealed-malformed", addressKey, error.message);
     }
     if (body.kind === "pathResponse") {
-      if (session.paths.respond(source, body.challenge)) {
+      // No challenge is ever sent to a link: there is nothing for it to answer.
+      if (via === null && session.paths.respond(source, body.challenge)) {
         this.stats.pathValidated++;
         if (highest && own !== null) this.#move(session, own, source);
       } else {
         this.stats.pathIgnored++;
       }
-      return [];
+      return { verdict: "dispatched", outgoing: [], session };
     }
-    const from = this.#endpointFor(session, source, highest, size);
+    const from = via === null
+      ? this.#endpointFor(session, source, highest, size)
+      : this.#linkEndpointFor(session, own!, via, highest);
     this.stats.dispatched++;
-    return this.#options.registry.handleDatagram(
+    const outgoing = this.#options.registry.handleDatagram(
       from,
       { roomName: session.roomName, token: session.token, body },
       () => {
@@ -210,6 +276,27 @@ export class SealedFrontEnd {
         return [];
       },
     );
+    return { verdict: "dispatched", outgoing, session };
+  }
+
+  /**
+   * The endpoint the registry sees for an authenticated datagram that came
+   * by `via`: the session's own, moved there first when the datagram carries
+   * the highest counter; else one of that link's that the registry does not keep.
+   */
+  #linkEndpointFor(
+    session: SealedSession,
+    own: SealedEndpoint,
+    via: WsLink,
+    highest: boolean,
+  ): SealedEndpoint {
+    const from = own.link!;
+    if (from === via) return own;
+    if (!highest) return this.#options.transport.linkEndpointOf(session, via);
+    own.moveToLink(via);
+    this.stats.moved++;
+    this.#options.onLinkMoved?.(session, from, via);
+    return own;
   }
 
   /** The endpoint the registry sees for an authenticated datagram from `source`. */
@@ -252,7 +339,12 @@ export class SealedFrontEnd {
   }
 
   /** An unknown session: a stateless reset, if the datagram is longer and the source within its rate. */
-  #unknown(sessionId: Uint8Array, size: number, source: HostPort, addressKey: string): Outgoing[] {
+  #unknown(
+    sessionId: Uint8Array,
+    size: number,
+    source: HostPort | WsLink,
+    addressKey: string,
+  ): LinkReceived {
     const { sessions, transport, resets, report } = this.#options;
     this.stats.unknownSession++;
     report("sealed-unknown-session", addressKey, "a sealed datagram for an unknown session");
@@ -262,17 +354,17 @@ export class SealedFrontEnd {
         source,
       );
     }
-    return [];
+    return { verdict: "unknownSession", outgoing: [] };
   }
 
   #drop(
-    counter: keyof SealedFrontStats,
+    counter: Exclude<ReceiveVerdict, "dispatched">,
     kind: AbuseKind,
     addressKey: string,
     detail: string,
-  ): Outgoing[] {
+  ): LinkReceived {
     this.stats[counter]++;
     this.#options.report(kind, addressKey, detail);
-    return [];
+    return { verdict: counter, outgoing: [] };
   }
 }

@@ -13,6 +13,14 @@
  * - a room datagram due while a departure's rekey waits for the rate cap is
  *   held and leaves after the rekey, behind a KEY to every remaining member.
  *
+ * A member that came by WebSocket is reached through its socket's link
+ * (ws/ws_link.ts), one sealed datagram per message, with the link's
+ * backpressure rules: past its soft limit EVENTs are shed (the member
+ * repairs with RESEND), past its hard limit the socket closes 4008, and
+ * nothing is sealed for a socket that is closed (a member in its grace
+ * period gets its catch-up when it resumes). Room datagrams are sealed
+ * once for the room whatever carries them.
+ *
  * Every seal takes a fresh counter: a resent ACK, a replayed EVENT under a
  * new epoch, a KEY, a PATH_CHALLENGE. `onSeal` sees every (key, nonce) the
  * server seals, so a test can prove none repeats.
@@ -34,6 +42,7 @@ import {
 import type { CryptoProvider, Ed25519Signer } from "../../protocol/sealed_types.ts";
 import type { DatagramSocket } from "../datagram_socket.ts";
 import type { Endpoint, EndpointTransport } from "../endpoint.ts";
+import type { WsLink } from "../ws/ws_link.ts";
 import { type ProbedPath, SealedEndpoint } from "./paths.ts";
 import type { RoomChannel, SealedSession } from "./sessions.ts";
 
@@ -109,6 +118,7 @@ export class SealedUdpTransport implements EndpointTransport {
   #releases = new Map<RoomChannel, unknown>();
   #lastIp = "";
   #lastKey = "";
+  #touchedLinks = new Set<WsLink>();
 
   /** A transport sending through `options.socket`. */
   constructor(options: SealedTransportOptions) {
@@ -119,6 +129,27 @@ export class SealedUdpTransport implements EndpointTransport {
   /** An endpoint of `session` at `at`: its own (`probe` null) or another address's. */
   endpointOf(session: SealedSession, at: HostPort, probe: ProbedPath | null): SealedEndpoint {
     return new SealedEndpoint(this, session, at, this.addressKeyOf(at.hostname), probe);
+  }
+
+  /** An endpoint of `session` through a WebSocket's link (the member's own, or a socket's it came by). */
+  linkEndpointOf(session: SealedSession, link: WsLink): SealedEndpoint {
+    return new SealedEndpoint(
+      this,
+      session,
+      { hostname: link.peer.address, port: 0 },
+      link.peer.addressKey,
+      null,
+      link,
+    );
+  }
+
+  /**
+   * Makes a WebSocket's link the endpoint of a session its handshake just
+   * admitted: the socket is the endpoint from the start, which also marks
+   * the session as a WebSocket one (never served over UDP).
+   */
+  bindLink(session: SealedSession, link: WsLink): SealedEndpoint {
+    return session.endpoint = this.linkEndpointOf(session, link);
   }
 
   /** The per-address key of an IP (the last one is remembered: batches come in runs). */
@@ -175,13 +206,21 @@ export class SealedUdpTransport implements EndpointTransport {
   }
 
   /** Sends a stateless reset (built by the front end, shorter than its trigger). */
-  sendReset(bytes: Uint8Array, to: HostPort): void {
-    this.#options.socket.send(bytes, [{ hostname: to.hostname, port: to.port }]);
+  sendReset(bytes: Uint8Array, to: HostPort | WsLink): void {
+    if ("socket" in to) {
+      if (!to.admits(false)) return;
+      this.#sendLink(to, bytes);
+    } else {
+      this.#options.socket.send(bytes, [{ hostname: to.hostname, port: to.port }]);
+    }
     this.stats.resetsSent++;
   }
 
+  /** Flushes the UDP socket and every WebSocket link sent to since the last flush. */
   flush(): void {
     this.#options.socket.flush();
+    for (const link of this.#touchedLinks) link.flush();
+    this.#touchedLinks.clear();
   }
 
   /** Cancels the timers of held room datagrams (they are dropped): for shutdown. */
@@ -309,6 +348,9 @@ export class SealedUdpTransport implements EndpointTransport {
       if (endpoint.session.closed) {
         // Gone before this left: it could not open it anyway (the room rekeyed).
         this.stats.departedDropped++;
+      } else if (endpoint.link !== null) {
+        // EVENTs are what a slow reader sheds.
+        if (endpoint.link.admits(true)) this.#sendLink(endpoint.link, sealed);
       } else if (this.#charge(endpoint, sealed.length)) {
         targets.push(endpoint);
       }
@@ -327,7 +369,8 @@ export class SealedUdpTransport implements EndpointTransport {
       this.stats.oversized++;
       return false;
     }
-    if (!this.#charge(to, size)) return false;
+    // A closed or slow socket: refused before any crypto, like an address past its 3x.
+    if (to.link !== null ? !to.link.admits(false) : !this.#charge(to, size)) return false;
     const counter = session.takeCounter();
     if (counter < 0) {
       this.stats.exhausted++;
@@ -342,8 +385,14 @@ export class SealedUdpTransport implements EndpointTransport {
     });
     this.#options.onSeal?.(key, datagramNonce(counter));
     this.stats.memberSeals++;
-    this.#options.socket.send(sealed, [to]);
+    if (to.link !== null) this.#sendLink(to.link, sealed);
+    else this.#options.socket.send(sealed, [to]);
     return true;
+  }
+
+  #sendLink(link: WsLink, bytes: Uint8Array): void {
+    link.send(bytes);
+    this.#touchedLinks.add(link);
   }
 
   /** Charges `bytes` to an unvalidated address; false when they would pass its 3x. */

@@ -1,0 +1,296 @@
+/**
+ * WebSocket members against a real server over real sockets (the HTTP
+ * front on an ephemeral port, Deno's WebSocket or a raw one from
+ * testing/ws_client.ts): the sealed handshake and datagrams over `/ws`,
+ * next to UDP members, with the close code of every bad input, resume,
+ * liveness from pongs, a stalled reader, and shutdown.
+ */
+import assert from "node:assert/strict";
+import { nodeCrypto } from "../crypto/node_crypto.ts";
+import { requestSealedMembership } from "../client/tcrp_client.ts";
+import { encodeUtf8 } from "../protocol/bytes.ts";
+import { encodeSealedClientBody, sealMemberDatagram } from "../protocol/sealed_datagram.ts";
+import {
+  decodeTcrpResponse,
+  encodeTcrpFrame,
+  Operation,
+  SealedState,
+  State,
+  TcrpFrameParser,
+} from "../protocol/tcrp.ts";
+import { WsOpcode } from "../protocol/websocket_frame.ts";
+import type { ServerConfig } from "../server/config.ts";
+import { PLAINTEXT_REFUSAL } from "../server/handshake.ts";
+import type { HttpHooks } from "../server/server.ts";
+import { SealedTestClient } from "../server/sealed/sealed_client_test_util.ts";
+import { kindOf, Member, Socket } from "../server/sealed/sealed_loopback_test_util.ts";
+import { WsCloseCode } from "../server/ws/ws_link.ts";
+import { ask, cheapPasswords, server, trusting } from "../testing/sealed_tcrp.ts";
+import { errorLines, startTestServer, type TestServer } from "../testing/test_server.ts";
+import { waitUntil } from "../testing/wait.ts";
+import {
+  listOverWebSocket,
+  type MessagePipe,
+  openRawWebSocket,
+  openWebSocketPipe,
+  WsTestMember,
+} from "../testing/ws_client.ts";
+
+const CONFIG: Partial<ServerConfig> = { allowPlaintext: false, rateLimit: 0 };
+
+/** A server with its HTTP front on an ephemeral port; checks it logged no error; shuts it down. */
+async function withWsServer(
+  overrides: Partial<ServerConfig>,
+  run: (s: TestServer) => Promise<void>,
+  http: HttpHooks = {},
+): Promise<void> {
+  const s = startTestServer({ ...CONFIG, ...overrides }, {
+    passwords: cheapPasswords,
+    http: { port: 0, hostName: null, ...http },
+  });
+  try {
+    await run(s);
+    assert.deepEqual(errorLines(s), []);
+  } finally {
+    await s.shutdown();
+  }
+}
+
+const url = (s: TestServer) => `ws://127.0.0.1:${s.httpAddr!.port}/ws`;
+
+async function admit(s: TestServer, operation: "create" | "join", room: string, name: string) {
+  const pipe = await openWebSocketPipe(url(s));
+  const member = await WsTestMember.admit(pipe, ask(operation, room, name), s.staticPublicKey);
+  await member.hello();
+  return member;
+}
+
+const isText = (text: string) => (b: { kind: string; text?: string }) =>
+  b.kind === "event" && b.text === text;
+
+/** A UDP member of `room` through the sealed exchange over TCP. */
+async function udpMember(s: TestServer, room: string, name: string): Promise<Member> {
+  const answer = await requestSealedMembership(server(s), ask("join", room, name), trusting(s));
+  const member = new Member(
+    new SealedTestClient(nodeCrypto, answer.session, answer.session.signingKey),
+    new Socket(s),
+  );
+  await member.send({ kind: "hello", lastSeq: 0 });
+  await member.expect((o) => kindOf(o) === "welcome", `${name}'s WELCOME`);
+  return member;
+}
+
+Deno.test("ws: two WebSocket members and a UDP member share a sealed room, and each sees the others' messages", async () => {
+  await withWsServer({}, async (s) => {
+    const ann = await admit(s, "create", "mixed", "ann");
+    const bob = await admit(s, "join", "mixed", "bob");
+    const cat = await udpMember(s, "mixed", "cat");
+    try {
+      ann.send({ kind: "message", msgId: 1, text: "from ann's page" });
+      assert.ok(await bob.until(isText("from ann's page")));
+      await cat.expect(
+        (o) => o.channel === "room" && (o.event as { text?: string }).text === "from ann's page",
+        "ann's message at cat",
+      );
+      bob.send({ kind: "message", msgId: 1, text: "from bob's page" });
+      assert.ok(await ann.until(isText("from bob's page")));
+      await cat.send({ kind: "message", msgId: 1, text: "from a terminal" });
+      assert.ok(await ann.until(isText("from a terminal")));
+      assert.ok(await bob.until(isText("from a terminal")));
+      assert.equal(s.ws.stats.admitted, 2);
+    } finally {
+      await cat.socket.close();
+      ann.pipe.close();
+      bob.pipe.close();
+    }
+  });
+});
+
+Deno.test("ws: a room list is answered, then the socket closes 1000", async () => {
+  await withWsServer({}, async (s) => {
+    const ann = await admit(s, "create", "listed", "ann");
+    const pipe = await openWebSocketPipe(url(s));
+    const list = await listOverWebSocket(pipe, s.staticPublicKey);
+    assert.deepEqual(list.rooms.map((r) => r.name), ["listed"]);
+    assert.equal((await pipe.closed).code, WsCloseCode.DONE);
+    ann.pipe.close();
+  });
+});
+
+Deno.test("ws: bad inputs each get their close code, and the server keeps serving the others", async () => {
+  await withWsServer({}, async (s) => {
+    const ann = await admit(s, "create", "steady", "ann");
+    const closeOf = async (send: (pipe: MessagePipe) => void) => {
+      const pipe = await openWebSocketPipe(url(s));
+      send(pipe);
+      return (await pipe.closed).code;
+    };
+    // A text frame: 1003.
+    const raw = await openRawWebSocket(s.httpAddr!);
+    await raw.writeRaw(raw.frame(WsOpcode.TEXT, encodeUtf8("hello")));
+    assert.equal((await raw.pipe.closed).code, 1003);
+    // A first message over the handshake's limit (32 + 255 + --max-payload): 1009.
+    assert.equal(await closeOf((pipe) => pipe.send(new Uint8Array(20_000))), 1009);
+    // Garbage (an unmasked client frame): 1002.
+    const garbage = await openRawWebSocket(s.httpAddr!);
+    await garbage.writeRaw(new Uint8Array([0x82, 0x03, 1, 2, 3]));
+    assert.equal((await garbage.pipe.closed).code, 1002);
+    // Bytes that are neither a TCRP frame nor a datagram: 4400.
+    assert.equal(
+      await closeOf((pipe) => pipe.send(new Uint8Array([9, 9, 9, 9]))),
+      WsCloseCode.BAD_MESSAGE,
+    );
+    // A plain request: refused in plain (sealed only), then 1000.
+    const plain = await openWebSocketPipe(url(s));
+    plain.send(encodeTcrpFrame({
+      operation: Operation.LIST_ROOMS,
+      state: State.REQUEST,
+      roomName: new Uint8Array(0),
+      payload: encodeUtf8("{}"),
+    }));
+    const refusal = decodeTcrpResponse(
+      new TcrpFrameParser({ maxPayloadBytes: 1 << 16 }).push((await plain.receive())!)[0]!,
+    );
+    assert.equal(refusal.status, 400);
+    assert.equal((refusal as { error: string }).error, PLAINTEXT_REFUSAL);
+    assert.equal((await plain.closed).code, WsCloseCode.DONE);
+    // A sealed datagram before any handshake, for a session nobody knows: a reset, then 1000.
+    const stranger = await openWebSocketPipe(url(s));
+    stranger.send(sealMemberDatagram(nodeCrypto, {
+      key: nodeCrypto.randomBytes(32),
+      sessionId: nodeCrypto.randomBytes(8),
+      counter: 0,
+      inner: encodeSealedClientBody({ kind: "hello", lastSeq: 0 }),
+    }));
+    assert.equal((await stranger.receive())?.length, 26);
+    assert.equal((await stranger.closed).code, WsCloseCode.DONE);
+    // After the handshake: a TCRP frame is 4400, a message over 4096 bytes 1009.
+    const bob = await admit(s, "join", "steady", "bob");
+    bob.pipe.send(encodeTcrpFrame({
+      operation: Operation.SEALED_LIST_ROOMS,
+      state: SealedState.HELLO,
+      roomName: new Uint8Array(0),
+      payload: new Uint8Array(32),
+    }));
+    assert.equal((await bob.pipe.closed).code, WsCloseCode.BAD_MESSAGE);
+    const cat = await admit(s, "join", "steady", "cat");
+    cat.pipe.send(new Uint8Array(4097));
+    assert.equal((await cat.pipe.closed).code, 1009);
+    // ann was served all along.
+    ann.send({ kind: "message", msgId: 1, text: "still here" });
+    assert.ok(await ann.until(isText("still here")));
+    assert.ok(s.ws.stats.badMessages >= 2);
+    ann.pipe.close();
+  });
+});
+
+Deno.test("ws: a resume on a new socket gets WELCOME and the missed events; a live old socket closes 4409", async () => {
+  await withWsServer({}, async (s) => {
+    const ann = await admit(s, "create", "resume", "ann");
+    const bob = await admit(s, "join", "resume", "bob");
+    ann.pipe.close();
+    await waitUntil(() => s.registry.disconnectedCount === 1, "ann disconnected");
+    bob.send({ kind: "message", msgId: 1, text: "while ann was away" });
+    assert.ok(await bob.until(isText("while ann was away")));
+    const lastSeq = Math.max(0, ...ann.bodies.flatMap((b) => b.kind === "event" ? [b.seq] : []));
+    const second = await openWebSocketPipe(url(s));
+    ann.pipe = second;
+    ann.send({ kind: "hello", lastSeq });
+    assert.ok(await ann.until((b) => b.kind === "welcome"));
+    assert.ok(await ann.until(isText("while ann was away")));
+    assert.equal(s.registry.disconnectedCount, 0);
+    // A third socket while the second is open: the second closes 4409.
+    const third = await openWebSocketPipe(url(s));
+    ann.pipe = third;
+    ann.send({ kind: "heartbeat", lastSeq: 0 });
+    assert.equal((await second.closed).code, WsCloseCode.REPLACED);
+    bob.send({ kind: "message", msgId: 2, text: "on the third socket" });
+    assert.ok(await ann.until(isText("on the third socket")));
+    assert.equal(s.registry.disconnectedCount, 0);
+    third.close();
+    bob.pipe.close();
+  });
+});
+
+Deno.test("ws: pongs keep a member that sends no datagrams alive past 3 heartbeats", async () => {
+  await withWsServer({ heartbeatSeconds: 1 }, async (s) => {
+    const ann = await admit(s, "create", "quiet", "ann");
+    const since = performance.now();
+    await waitUntil(() => performance.now() - since > 4_000, "4 s", 6_000);
+    assert.equal(s.registry.listKeyedRooms().length, 1, "the room is still open");
+    assert.equal(ann.bodies.some((b) => b.kind === "closed"), false);
+    ann.pipe.close();
+  });
+});
+
+Deno.test("ws: a stalled reader gets EVENTs shed, then is closed 4008 (over soft too long); another member gets every message", async () => {
+  await withWsServer(
+    { wsBufferSoft: 128 * 1024, wsBufferHard: 512 * 1024 } as Partial<ServerConfig>,
+    async (s) => {
+      const ann = await admit(s, "create", "stall", "ann");
+      const bob = await admit(s, "join", "stall", "bob");
+      const raw = await openRawWebSocket(s.httpAddr!);
+      const slow = await WsTestMember.admit(
+        raw.pipe,
+        ask("join", "stall", "slow"),
+        s.staticPublicKey,
+      );
+      await slow.hello();
+      raw.stopReading();
+      const text = "x".repeat(3_000);
+      let sent = 0;
+      let closedCode: number | null = null;
+      raw.pipe.closed.then((info) => closedCode = info.code);
+      // Blast until the server gives up on the stalled socket (its kernel buffers fill first).
+      while (s.ws.stats.links.slowClosed === 0 && sent < 20_000) {
+        ann.send({ kind: "message", msgId: ++sent, text: `${sent} ${text}` });
+        // In steps of 30 KB, so that bob, who reads, stays under the soft limit.
+        if (sent % 10 === 0) {
+          assert.ok(await bob.until(isText(`${sent} ${text}`)), `bob got ${sent}`);
+        }
+      }
+      assert.ok(s.ws.stats.links.slowClosed === 1, `closed after ${sent} messages`);
+      assert.ok(s.ws.stats.links.shed > 0, "EVENTs were shed first");
+      // Every message reached bob, in order.
+      if (!bob.texts.includes(`${sent} ${text}`)) {
+        assert.ok(await bob.until(isText(`${sent} ${text}`)));
+      }
+      const texts = bob.texts.map((t) => Number(t.split(" ")[0]));
+      assert.deepEqual(texts, Array.from({ length: sent }, (_, i) => i + 1));
+      raw.abort();
+      await raw.pipe.closed;
+      assert.ok(closedCode === WsCloseCode.SLOW_READER || closedCode === 1006);
+      ann.pipe.close();
+      bob.pipe.close();
+    },
+    // Over the soft limit for 1 s (not 10) is too slow, so the test stays short.
+    { slowReaderMs: 1_000 },
+  );
+});
+
+Deno.test("ws: the gate slot is released once a handshake ends: more members than --max-handshakes stay open", async () => {
+  await withWsServer({ maxHandshakes: 2, maxHandshakesPerIp: 2 }, async (s) => {
+    const members = [await admit(s, "create", "class", "teacher")];
+    for (let i = 0; i < 5; i++) members.push(await admit(s, "join", "class", `pupil${i}`));
+    assert.equal(s.ws.stats.open, 6);
+    members[2]!.send({ kind: "message", msgId: 1, text: "all here" });
+    for (const member of members) assert.ok(await member.until(isText("all here")));
+    for (const member of members) member.pipe.close();
+  });
+});
+
+Deno.test("ws: shutdown sends CLOSED 4 to WebSocket members, then closes their sockets 1001", async () => {
+  const s = startTestServer(CONFIG, {
+    passwords: cheapPasswords,
+    http: { port: 0, hostName: null },
+  });
+  const ann = await admit(s, "create", "ending", "ann");
+  const bob = await admit(s, "join", "ending", "bob");
+  await s.shutdown();
+  for (const member of [ann, bob]) {
+    const closed = await member.until((b) => b.kind === "closed");
+    assert.equal(closed?.kind === "closed" && closed.reason, 4);
+    assert.equal((await member.pipe.closed).code, WsCloseCode.GOING_AWAY);
+  }
+  assert.deepEqual(errorLines(s), []);
+});
