@@ -11,9 +11,19 @@ import { type FlagParser, hostName, oneOf, positiveSeconds, wholeNumber } from "
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import { UDP_IO_CHOICES, type UdpIoChoice } from "./open_datagram_socket.ts";
 import { DEFAULT_REGISTRY_LIMITS } from "./registry.ts";
+import {
+  checkHttpConfig,
+  DEFAULT_HTTP_CONFIG,
+  HTTP_FLAGS,
+  HTTP_PORT_FLAG,
+  type HttpServerConfig,
+} from "./http/http_config.ts";
 
-/** Everything `chat serve` can be told. */
-export interface ServerConfig {
+/**
+ * Everything `chat serve` can be told; the HTTP side's fields (the page,
+ * `/ws`, metrics) are in http/http_config.ts.
+ */
+export interface ServerConfig extends HttpServerConfig {
   host: string;
   port: number;
   udpPort: number;
@@ -136,6 +146,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   udpIo: "auto",
   keyFile: "",
   allowPlaintext: false,
+  ...DEFAULT_HTTP_CONFIG,
 };
 
 /** A TCRP request burst per address is this many seconds of `requestRateLimit`. */
@@ -233,6 +244,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
       "UDP port clients are told to use, if not --udp-port (a port forward or proxy); 0: the bound one",
     parse: port,
   }),
+  HTTP_PORT_FLAG,
   serveFlag({
     flag: "--idle-timeout",
     value: "seconds",
@@ -465,14 +477,17 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     parse: yesOrNo,
     switch: true,
   }),
+  ...HTTP_FLAGS,
 ];
 
 /**
  * A {@linkcode ServerConfig} from every flag's value: `valueOf` gives what the
- * command line, the environment or the default said, already parsed.
+ * command line, the environment or the default said, already parsed. Throws
+ * a UsageError when two flags disagree (`--tls-cert` without `--tls-key`).
  */
 export function serverConfigFrom(valueOf: (flag: ServeFlag) => unknown): ServerConfig {
   const config: Record<string, unknown> = { ...DEFAULT_SERVER_CONFIG };
   for (const flag of SERVE_FLAGS) config[flag.key] = valueOf(flag);
+  checkHttpConfig(config as unknown as ServerConfig);
   return config as unknown as ServerConfig;
 }
