@@ -130,6 +130,7 @@ export async function startChatServer(
     "--allow-ffi",
     "--allow-read",
     "--allow-write",
+    "--allow-sys=hostname", // the Host policy reads the machine's name (as the serve task)
   ];
   const handle = kids.spawn(Deno.execPath(), [
     ...permissions,
@@ -144,7 +145,8 @@ export async function startChatServer(
     String(ports.udp),
     ...BENCH_SERVER_FLAGS,
     ...(sealed ? [] : ["--allow-plaintext"]),
-    ...(options.ws ? wsServerFlags(ports.http) : []),
+    // Without WebSocket members, no HTTP listener (its default port, 8080, is shared).
+    ...(options.ws ? wsServerFlags(ports.http) : ["--http-port", "0"]),
     ...extra,
   ], { label: `chat serve (bench${sealed ? ", sealed" : ""}${options.ws ? ", WebSocket" : ""})` });
   const addr = { transport: "tcp" as const, hostname: "127.0.0.1", port: ports.tcp };
