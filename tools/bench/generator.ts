@@ -36,6 +36,8 @@ interface Member {
 const HELLO_RETRY_MS = 500;
 const WELCOME_TIMEOUT_MS = 10_000;
 const NO_REPLAY = 0xffff_ffff;
+/** A member not back by then fails the reconnect measurement. */
+const RECONNECT_LIMIT_MS = 120_000;
 
 /** All members of one generator process. */
 export class Generator {
@@ -128,6 +130,7 @@ export class Generator {
       attempts: 0,
       lastBackMs: 0,
       lastBackAt: 0,
+      backAt: [],
       errors: [],
     };
     await Promise.all(this.#members.map(async (member) => {
@@ -141,14 +144,22 @@ export class Generator {
           report.back++;
           report.lastBackMs = Math.max(report.lastBackMs, performance.now() - started);
           report.lastBackAt = Math.max(report.lastBackAt, Date.now());
+          report.backAt.push(Date.now());
           return;
         } catch (error) {
           if (report.errors.length < 5) report.errors.push(String(error));
+          if (performance.now() - started > RECONNECT_LIMIT_MS) {
+            throw new Error(
+              `m${member.owned.global} not back after ${RECONNECT_LIMIT_MS} ms: ${error}`,
+            );
+          }
           await new Promise((r) => setTimeout(r, backoff * (0.75 + Math.random() / 2)));
         }
       }
     }));
     report.lastBackMs = Math.round(report.lastBackMs);
+    const retries = (target as { rejoinRetries?: Record<string, number> }).rejoinRetries;
+    if (retries !== undefined) report.rejoinRetries = { ...retries };
     return report;
   }
 

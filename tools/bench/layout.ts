@@ -66,8 +66,12 @@ export interface ReconnectReport {
   lastBackMs: number;
   /** The last member's WELCOME, Date.now(). */
   lastBackAt: number;
+  /** Each member's WELCOME, Date.now(), in the order they came. */
+  backAt: number[];
   /** The first few failed attempts' errors. */
   errors: string[];
+  /** Joins after a reset retried, by refusal status ("404": the host had not made the room yet). */
+  rejoinRetries?: Record<string, number>;
 }
 
 /** One member this process owns. */

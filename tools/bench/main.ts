@@ -27,7 +27,7 @@ import { type Planned, planScenarios } from "./plan.ts";
 import { runReconnect } from "./ws_scenarios.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
-import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
+import { runIdle, runScenario, type ScenarioOptions, type Thresholds } from "./scenario.ts";
 
 function whole(text: string): number {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a whole number");
@@ -185,7 +185,7 @@ for (const plan of planned) {
   const stallRate = plan.stallBase === undefined
     ? undefined
     : resultOf.get(plan.stallBase)?.saturationRate ?? plan.start;
-  const result = await runScenario({
+  const options: ScenarioOptions = {
     name,
     target: plan.target,
     sealed: plan.sealed,
@@ -224,7 +224,17 @@ for (const plan of planned) {
             ? ""
             : `; server RSS each second ${step.serverRssSamplesMiB.join(", ")} MiB`),
       ),
-  });
+  };
+  // A stalled reader is compared with the same room without it, measured just before it at
+  // the same rate for as long (one after the other: the machine's load moves).
+  let control: ScenarioResult | undefined;
+  if (stallRate !== undefined) {
+    print("  without the stalled reader first:");
+    control = await runScenario({ ...options, layout: { ...plan.layout, stalled: 0 } });
+    print("  with it:");
+  }
+  const result = await runScenario(options);
+  if (control?.steps[0] !== undefined) result.withoutStalled = control.steps[0];
   resultOf.set(plan, result);
   scenarios.push(result);
   print();
@@ -306,8 +316,10 @@ for (const i of idle) {
 for (const r of reconnects) {
   print(
     `${r.name}: ${r.back} of ${r.pages} back (${r.rejoined} after a stateless reset, ` +
-      `${r.resumed} resumed), the restart took ${r.restartMs} ms, then ${r.readyToAllBackMs} ms ` +
-      `until the last was back (${r.killToAllBackMs} ms from the kill), ${r.attempts} attempts`,
+      `${r.resumed} resumed), the restart took ${r.restartMs} ms, then half were back after ` +
+      `${r.readyToHalfBackMs} ms and the last after ${r.readyToAllBackMs} ms (${r.killToAllBackMs} ` +
+      `ms from the kill), ${r.attempts} attempts; joins retried: ` +
+      `${JSON.stringify(r.rejoinRetries ?? {})}`,
   );
 }
 for (const line of stalledLines(run)) print(line);

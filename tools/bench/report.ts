@@ -168,6 +168,7 @@ function reconnectTable(reconnects: ReconnectResult[]): string[] {
       "back",
       "rejoined after a reset",
       "restart (kill → answering)",
+      "answering → half back",
       "answering → all back",
       "kill → all back",
       "attempts",
@@ -180,6 +181,7 @@ function reconnectTable(reconnects: ReconnectResult[]): string[] {
       `${thousands(r.back)} of ${thousands(r.pages)}`,
       thousands(r.rejoined),
       `${thousands(r.restartMs)} ms`,
+      r.readyToHalfBackMs === undefined ? "—" : `${thousands(r.readyToHalfBackMs)} ms`,
       `${thousands(r.readyToAllBackMs)} ms`,
       `${thousands(r.killToAllBackMs)} ms`,
       thousands(r.attempts),
@@ -203,17 +205,25 @@ export function stalledLines(run: BenchRun): string[] {
       b.rooms === s.rooms && b.members === s.members && b.senders === s.senders
     );
     for (const step of s.steps) {
-      const without = base?.steps.find((b) => b.offeredRate === step.offeredRate);
-      const rss = step.serverRssSamplesMiB ?? [];
+      const without = s.withoutStalled ??
+        base?.steps.find((b) => b.offeredRate === step.offeredRate);
+      const rss = (t: StepResult | undefined) =>
+        t?.serverRssSamplesMiB === undefined || t.serverRssSamplesMiB.length === 0
+          ? ""
+          : `; server RSS about once a second: ${t.serverRssSamplesMiB.join(", ")} MiB (peak ${
+            mib(t.serverPeakRssMiB)
+          })`;
       lines.push(
         `- ${targetOf(s)}, ${layoutOf(s)}, ${thousands(step.offeredRate)} msg/s for ` +
           `${s.durationMs / 1000} s: the others' p99 ${millis(step.latencyMs.p99)} ms, loss ` +
-          `${percent(step.loss, 3)}; without the stalled reader ` +
-          (without === undefined
-            ? "(no step at that rate stored)"
-            : `${millis(without.latencyMs.p99)} ms, loss ${percent(without.loss, 3)}`) +
-          `. Server RSS about once a second: ${rss.length === 0 ? "—" : rss.join(", ")} MiB` +
-          ` (peak ${mib(step.serverPeakRssMiB)}).`,
+          `${percent(step.loss, 3)}${rss(step)}.`,
+        without === undefined
+          ? "  Without the stalled reader: no step at that rate stored."
+          : `  Without the stalled reader${
+            s.withoutStalled === undefined ? " (the sweep's step at that rate)" : ""
+          }: p99 ${millis(without.latencyMs.p99)} ms, loss ${percent(without.loss, 3)}${
+            rss(without)
+          }.`,
       );
     }
   }

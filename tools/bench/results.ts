@@ -82,6 +82,11 @@ export interface ScenarioResult {
   saturationRate: number | null;
   /** The step at that rate. */
   saturation: StepResult | null;
+  /**
+   * With a stalled reader: the same layout without it, at the same rate for as long,
+   * measured just before in a server of its own.
+   */
+  withoutStalled?: StepResult;
   /** Set when runs are merged (merge.ts): the finishedAt of the run it came from. */
   measuredAt?: string;
 }
@@ -127,11 +132,18 @@ export interface ReconnectResult {
   restartMs: number;
   /** From the new server answering to the last member's WELCOME, ms. */
   readyToAllBackMs: number;
+  /** From the new server answering until half of the members were back, ms. */
+  readyToHalfBackMs?: number;
   /** From the kill to the last member's WELCOME, ms. */
   killToAllBackMs: number;
   serverRssMiB: number | null;
   /** The first few failed attempts' errors (expected while the server is down). */
   errors: string[];
+  /**
+   * Joins after a reset that were refused and retried, by status: 404 (the host had not
+   * made its room again yet: a whole handshake each), 429/503 (the handshake gate).
+   */
+  rejoinRetries?: Record<string, number>;
   /** Set when runs are merged (merge.ts): the finishedAt of the run it came from. */
   measuredAt?: string;
 }

@@ -70,6 +70,8 @@ export async function runReconnect(options: ReconnectOptions): Promise<Reconnect
     const memory = await readMemoryMiB(fresh.pid);
     const sum = (pick: (r: ReconnectReport) => number) => reports.reduce((a, r) => a + pick(r), 0);
     const lastBackAt = Math.max(...reports.map((r) => r.lastBackAt));
+    const backAt = reports.flatMap((r) => r.backAt).sort((a, b) => a - b);
+    const halfBackAt = backAt[Math.max(0, Math.ceil(backAt.length / 2) - 1)] ?? lastBackAt;
     return {
       name: `${rooms * options.membersPerRoom} pages reconnecting after a server restart`,
       pages: rooms * options.membersPerRoom,
@@ -81,11 +83,21 @@ export async function runReconnect(options: ReconnectOptions): Promise<Reconnect
       attempts: sum((r) => r.attempts),
       restartMs: readyAt - killedAt,
       readyToAllBackMs: Math.max(0, lastBackAt - readyAt),
+      readyToHalfBackMs: Math.max(0, halfBackAt - readyAt),
       killToAllBackMs: lastBackAt - killedAt,
       serverRssMiB: memory?.rssMiB ?? null,
       errors: reports.flatMap((r) => r.errors).slice(0, 5),
+      rejoinRetries: addCounts(reports.map((r) => r.rejoinRetries ?? {})),
     };
   } finally {
     await rigDown(rig);
   }
+}
+
+function addCounts(all: Record<string, number>[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const counts of all) {
+    for (const [kind, n] of Object.entries(counts)) sum[kind] = (sum[kind] ?? 0) + n;
+  }
+  return sum;
 }

@@ -37,6 +37,9 @@ import { StallProxy } from "./ws_stall_proxy.ts";
 import { WsBenchSocket } from "./ws_socket.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** client/session_options.ts rejoinRetryMs and client/rejoin.ts's longest wait. */
+const REJOIN_RETRY_MS = 250;
+const REJOIN_MAX_WAIT_MS = 2_000;
 
 /** Where a WebSocket target is: `ws://hostname:port/ws`. */
 export interface WsAddress {
@@ -76,6 +79,8 @@ export interface WsTargetOptions {
 
 /** A WebSocket target: its members' stalled-reader proxies go with it. */
 export interface WsTarget extends SealedTarget {
+  /** Joins after a stateless reset that were retried, by refusal status (or socket refused). */
+  readonly rejoinRetries: Record<string, number>;
   /** Stops the stalled readers' proxies. */
   close(): Promise<void>;
 }
@@ -85,8 +90,16 @@ export function wsSealedTarget(address: WsAddress, options: WsTargetOptions = {}
   const rooms = options.rooms ?? new SealedRooms();
   const sessions = new WeakMap<MemberWire, SealedSessionParams>();
   const proxies: StallProxy[] = [];
+  const retried: Record<string, number> = {};
 
-  async function join(owned: OwnedMember): Promise<MemberWire> {
+  /**
+   * Joins; refusals that say "later" (limits, a room not made yet) and
+   * sockets that do not open are retried: every 50 ms while the bench sets
+   * up (`rejoin` false), or as client/rejoin.ts does after a stateless reset
+   * (250 ms, doubling to 2 s).
+   */
+  async function join(owned: OwnedMember, rejoin = false): Promise<MemberWire> {
+    let wait = rejoin ? REJOIN_RETRY_MS : 50;
     const room = roomName(owned.room);
     const operation = owned.member === 0 ? Operation.CREATE_ROOM : Operation.JOIN_ROOM;
     const stalls = options.stalled?.(owned) === true;
@@ -125,19 +138,26 @@ export function wsSealedTarget(address: WsAddress, options: WsTargetOptions = {}
         const refusedOnOpen = error instanceof Error && /WebSocket .*(closed|not open)/.test(
           error.message,
         );
+        if (rejoin) {
+          const status = (error as { status?: number }).status;
+          const kind = refusedOnOpen ? "socket refused" : `${status ?? "transport error"}`;
+          retried[kind] = (retried[kind] ?? 0) + 1;
+        }
         if ((!refusedOnOpen && !retryable(error, owned.member)) || attempt >= 400) {
           throw new Error(
             `WebSocket ${operation === Operation.CREATE_ROOM ? "create" : "join"} ${room} as ` +
               `m${owned.member}: ${error}`,
           );
         }
-        await sleep(50);
+        await sleep(wait);
+        if (rejoin) wait = Math.min(wait * 2, REJOIN_MAX_WAIT_MS);
       }
     }
   }
 
   return {
     checks: rooms.checks,
+    rejoinRetries: retried,
     startStep: () => rooms.startStep(),
     join,
     /**
@@ -154,7 +174,7 @@ export function wsSealedTarget(address: WsAddress, options: WsTargetOptions = {}
       const first = await socket.nextMessage(10_000);
       if (first !== null && isResetFor(first, session)) {
         socket.close();
-        return { wire: await join(owned), how: "rejoined" };
+        return { wire: await join(owned, true), how: "rejoined" };
       }
       if (first === null) {
         socket.close();
