@@ -43,6 +43,7 @@ const STEP_HEADER = [
   "p99 ms",
   "max ms",
   "server CPU",
+  "server CPU µs/delivery",
   "generator CPU",
   "server peak RSS",
   "held",
@@ -61,10 +62,21 @@ function stepRow(step: StepResult): string[] {
     millis(step.latencyMs.p99),
     millis(step.latencyMs.max),
     percent(step.serverCpuShare),
+    microsPerDelivery(step),
     percent(step.generatorCpuShare),
     mib(step.serverPeakRssMiB),
     step.held ? "yes" : `no: ${step.why}`,
   ];
+}
+
+/**
+ * Server CPU time a delivery, µs: what a delivery costs whatever share of a
+ * core the server got (on a loaded machine the share says more about the
+ * load than about the server).
+ */
+function microsPerDelivery(step: StepResult): string {
+  if (step.serverCpuSeconds === null || step.received === 0) return "—";
+  return ((step.serverCpuSeconds * 1e6) / step.received).toFixed(1);
 }
 
 function markdownTable(header: string[], rows: string[][]): string[] {
@@ -92,6 +104,7 @@ export function summaryTable(run: BenchRun): string[] {
       at === null ? "—" : millis(at.latencyMs.p50),
       at === null ? "—" : millis(at.latencyMs.p99),
       at === null ? "—" : percent(at.serverCpuShare),
+      at === null ? "—" : microsPerDelivery(at),
       at === null ? "—" : mib(at.serverPeakRssMiB),
       ...(merged ? [shortTime(s.measuredAt)] : []),
     ];
@@ -105,6 +118,7 @@ export function summaryTable(run: BenchRun): string[] {
       "p50 ms",
       "p99 ms",
       "server CPU",
+      "server CPU µs/delivery",
       "server peak RSS",
       ...(merged ? ["measured"] : []),
     ],

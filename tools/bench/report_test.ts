@@ -168,6 +168,8 @@ Deno.test("the WebSocket rows: ceilings by engine, the mixed room, the stalled r
   );
   assert.match(text, /\| ceiling \(trivial WebSocket relay \(Deno's WebSocket\)\), 1 × 50/);
   assert.match(text, /\| chat serve, WebSocket, 1 × 50, 1 sender +\| 1,000 +\| 50,000 /);
+  // 1 s of server CPU over 100,000 deliveries.
+  assert.match(text, /\| 50% +\| 10\.0 +\| 90 MiB/);
   assert.match(
     text,
     /\| chat serve, WebSocket and sealed UDP \(mmsg socket\), 1 × 50 \(25 WebSocket, the rest UDP\)/,
