@@ -182,9 +182,11 @@ for (const plan of planned) {
     })
   }, ${layoutOf({ ...plan.layout, transport: plan.transport })}`;
   print(`${name}…`);
+  // Half the rate where the room without it saturated in its 2 s steps: a load the server
+  // carries for the whole (longer) step, so that a change is the stalled reader's doing.
   const stallRate = plan.stallBase === undefined
     ? undefined
-    : resultOf.get(plan.stallBase)?.saturationRate ?? plan.start;
+    : Math.round((resultOf.get(plan.stallBase)?.saturationRate ?? plan.start) / 2);
   const options: ScenarioOptions = {
     name,
     target: plan.target,

@@ -19,7 +19,7 @@ export interface Planned {
   io: UdpIo;
   transport?: Transport;
   relayEngine?: WsRelayEngine;
-  /** A stalled-reader run: one step at the rate where this plan's scenario saturated. */
+  /** A stalled-reader run: one step at half the rate where this plan's scenario saturated. */
   stallBase?: Planned;
 }
 

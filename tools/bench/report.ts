@@ -267,7 +267,11 @@ export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[
     `A rate holds when loss stays at most ${percent(run.thresholds.maxLoss, 1)} and p99 latency ` +
     `at most ${run.thresholds.maxP99Ms} ms. Loss is counted without retransmission. The load ` +
     "generator runs in separate processes on the same machine; a trivial relay row is its " +
-    "ceiling in that layout.",
+    "ceiling in that layout. WebSocket rows: the members are Deno's WebSocket clients on the " +
+    "server's `/ws`; their ceiling is a trivial WebSocket relay (our framing: the server's own " +
+    "WsConnection; Deno's: Deno.serve). Server CPU µs/delivery is the server's CPU time over " +
+    "the step divided by the deliveries: what a delivery costs, whatever share of a core the " +
+    "shared machine gave the server.",
     "",
     ...summaryTable(run),
     "",
