@@ -54,6 +54,7 @@ export class Generator {
   #late = 0;
   #histogram = new LatencyHistogram();
   #stamp: Stamp = { eventSeq: 0, step: 0, sender: 0, seq: 0, sentMicros: 0 };
+  #lastHeardAt = 0;
 
   /** Members are joined by {@linkcode join}. */
   constructor(spec: LoadgenSpec, target: Target) {
@@ -148,6 +149,8 @@ export class Generator {
           return;
         } catch (error) {
           if (report.errors.length < 5) report.errors.push(String(error));
+          // An attempt whose WELCOME never came leaves a socket open: not that one again.
+          member.wire.socket?.close();
           if (performance.now() - started > RECONNECT_LIMIT_MS) {
             throw new Error(
               `m${member.owned.global} not back after ${RECONNECT_LIMIT_MS} ms: ${error}`,
@@ -176,6 +179,7 @@ export class Generator {
       return;
     }
     if (kind !== "stamp") return;
+    this.#lastHeardAt = performance.now();
     const room = member.owned.room;
     if (stamp.step !== this.#step) {
       this.#late++;
@@ -288,6 +292,22 @@ export class Generator {
       sendErrors: this.#members.reduce((sum, m) => sum + m.socket.sendErrors, 0),
       ...(this.#target.checks === undefined ? {} : { checks: { ...this.#target.checks } }),
     };
+  }
+
+  /**
+   * Waits until nothing has arrived for `quietMs` (at most `maxMs`); returns
+   * how long it waited. Over a reliable transport an overloaded step leaves a
+   * backlog in the server's and the sockets' buffers, which would otherwise
+   * arrive in the next step, late.
+   */
+  async drain(quietMs: number, maxMs: number): Promise<number> {
+    const started = performance.now();
+    while (performance.now() - started < maxMs) {
+      const quiet = performance.now() - this.#lastHeardAt;
+      if (quiet >= quietMs) break;
+      await new Promise((resolve) => setTimeout(resolve, quietMs - quiet));
+    }
+    return Math.round(performance.now() - started);
   }
 
   /** Stops heartbeats and closes every socket. */

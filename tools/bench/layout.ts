@@ -102,6 +102,7 @@ export function roomName(room: number): string {
 export type LoadgenCommand =
   | { cmd: "join"; hosts: boolean }
   | { cmd: "run"; step: number; ratePerSender: number; durationMs: number; settleMs: number }
+  | { cmd: "drain"; quietMs: number; maxMs: number }
   | { cmd: "reconnect" }
   | { cmd: "quit" };
 
@@ -128,4 +129,5 @@ export type LoadgenAnswer =
   | { joined: number; ms: number }
   | { report: StepReport }
   | { reconnected: ReconnectReport }
+  | { drainedMs: number }
   | { error: string };

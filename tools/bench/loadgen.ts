@@ -44,6 +44,8 @@ try {
     } else if (command.cmd === "run") {
       const { step, ratePerSender, durationMs, settleMs } = command;
       answer({ report: await generator.run(step, ratePerSender, durationMs, settleMs) });
+    } else if (command.cmd === "drain") {
+      answer({ drainedMs: await generator.drain(command.quietMs, command.maxMs) });
     } else if (command.cmd === "reconnect") {
       answer({ reconnected: await generator.reconnect() });
     } else {

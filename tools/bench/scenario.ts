@@ -140,6 +140,13 @@ async function measureStep(
   const { layout, durationMs, settleMs, thresholds } = options;
   const ratePerSender = rate / (layout.rooms * layout.senders);
   const generatorPids = rig.generators.map((g) => g.pid);
+  // WebSocket: what an overloaded step left in the buffers arrives before this step starts
+  // ("quiet": no bench message arrived for that long; heartbeat answers do not count).
+  if (options.transport !== undefined && options.transport !== "udp") {
+    await Promise.all(
+      rig.generators.map((g) => g.request({ cmd: "drain", quietMs: 300, maxMs: 30_000 })),
+    );
+  }
   const [serverBefore, generatorsBefore] = await Promise.all([
     readCpuSeconds(rig.target.pid),
     readCpuSecondsOf(generatorPids),
