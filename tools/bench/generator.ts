@@ -15,7 +15,7 @@ import {
 } from "./layout.ts";
 import type { BenchSocket, BenchSockets } from "./socket.ts";
 import { openBenchSockets } from "./open_bench_sockets.ts";
-import { type Stamp, stampText } from "./stamp.ts";
+import { paddedStampText, type Stamp, stampText } from "./stamp.ts";
 import type { MemberWire, Target } from "./target.ts";
 import { closeTarget } from "./ws_wire.ts";
 
@@ -55,6 +55,9 @@ export class Generator {
   #histogram = new LatencyHistogram();
   #stamp: Stamp = { eventSeq: 0, step: 0, sender: 0, seq: 0, sentMicros: 0 };
   #lastHeardAt = 0;
+  #closing = false;
+  /** For each stalled reader the server dropped: ms from the stall to its socket closing. */
+  #stalledClosedAfterMs: number[] = [];
 
   /** Members are joined by {@linkcode join}. */
   constructor(spec: LoadgenSpec, target: Target) {
@@ -92,8 +95,17 @@ export class Generator {
     };
     this.#members.push(member);
     await this.#attach(member, wire);
-    // A stalled reader stops reading once it is in (ws_stall_proxy.ts).
-    if (member.stalled) wire.stall?.();
+    // A stalled reader stops reading once it is in (ws_stall_proxy.ts). Its socket closes
+    // only when the server drops it (a slow reader, 4008) and the proxy notices.
+    if (member.stalled) {
+      wire.stall?.();
+      const stalledAt = performance.now();
+      member.receiving.then(() => {
+        if (!this.#closing) {
+          this.#stalledClosedAfterMs.push(Math.round(performance.now() - stalledAt));
+        }
+      });
+    }
   }
 
   /** Puts `wire` (and its socket) under `member`; sends HELLO until a WELCOME comes. */
@@ -230,6 +242,7 @@ export class Generator {
     settleMs: number,
   ): Promise<StepReport> {
     const perSender = Math.round((ratePerSender * durationMs) / 1000);
+    const textBytes = this.#spec.textBytes ?? 0;
     this.#step = step;
     this.#received = 0;
     this.#duplicates = 0;
@@ -262,7 +275,9 @@ export class Generator {
           const sender = senders[i]!;
           const due = Math.min(perSender, Math.floor(owed + phases[i]!));
           for (let seq = sent[i]!; seq < due; seq++) {
-            const text = stampText(step, sender.owned.global, seq, sentMicros);
+            const text = textBytes === 0
+              ? stampText(step, sender.owned.global, seq, sentMicros)
+              : paddedStampText(textBytes, step, sender.owned.global, seq, sentMicros);
             sender.socket.send(sender.wire.message(++sender.msgId, text), sender.wire.to);
             if (seq + 1 === perSender) done++;
           }
@@ -290,6 +305,9 @@ export class Generator {
       latency: this.#histogram.toSparse(),
       maxTickGapMs,
       sendErrors: this.#members.reduce((sum, m) => sum + m.socket.sendErrors, 0),
+      ...(this.#members.some((m) => m.stalled)
+        ? { stalledClosedAfterMs: [...this.#stalledClosedAfterMs] }
+        : {}),
       ...(this.#target.checks === undefined ? {} : { checks: { ...this.#target.checks } }),
     };
   }
@@ -312,6 +330,7 @@ export class Generator {
 
   /** Stops heartbeats and closes every socket. */
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#heartbeats);
     for (const member of this.#members) member.wire.socket?.close();
     await this.#sockets.close();

@@ -46,6 +46,8 @@ export interface LoadgenSpec extends Layout {
   transport?: Transport;
   /** The HTTP port whose `/ws` the WebSocket members use. */
   wsPort?: number;
+  /** Message texts padded to this many bytes (leading zeros of the stamp); absent: the stamp. */
+  textBytes?: number;
 }
 
 /** Whether a member is one of its room's stalled readers (the last `stalled` of the room). */
@@ -122,6 +124,8 @@ export interface StepReport {
   sendErrors: number;
   /** A sealed target: what its receivers checked (sealed_wire.ts). */
   checks?: ReceiverChecks;
+  /** With stalled readers: for each one the server dropped so far, ms from its stall. */
+  stalledClosedAfterMs?: number[];
 }
 
 /** Lines a generator writes on stdout. */

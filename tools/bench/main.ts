@@ -84,6 +84,13 @@ const flags = new Command("bench")
     positive,
     20,
   )
+  .option(
+    "--stall-text-bytes <n>",
+    "message size in the stalled-reader step (larger ones fill the stalled socket's buffers " +
+      "sooner; the room without it gets the same)",
+    whole,
+    1000,
+  )
   .option("--ws-idle-members <n>", "ws mode: idle WebSocket members measured (0: no)", whole, 1000)
   .option(
     "--reconnect-pages <n>",
@@ -194,7 +201,7 @@ for (const plan of planned) {
     layout: plan.layout,
     ...(plan.transport === undefined ? {} : { transport: plan.transport }),
     ...(plan.relayEngine === undefined ? {} : { relayEngine: plan.relayEngine }),
-    ...(stallRate === undefined ? {} : { rssEveryMs: 1000 }),
+    ...(stallRate === undefined ? {} : { rssEveryMs: 1000, textBytes: flags.stallTextBytes }),
     durationMs: (stallRate === undefined ? flags.duration : flags.stallSeconds) * 1000,
     settleMs: flags.settle,
     rates: stallRate !== undefined ? { fixed: stallRate } : flags.rate !== undefined &&
@@ -224,7 +231,10 @@ for (const plan of planned) {
           `${step.maxTickGapMs.toFixed(0)} ms` +
           (step.serverRssSamplesMiB === undefined
             ? ""
-            : `; server RSS each second ${step.serverRssSamplesMiB.join(", ")} MiB`),
+            : `; server RSS each second ${step.serverRssSamplesMiB.join(", ")} MiB`) +
+          (step.stalledClosedAfterMs === undefined
+            ? ""
+            : `; stalled readers dropped after ${JSON.stringify(step.stalledClosedAfterMs)} ms`),
       ),
   };
   // A stalled reader is compared with the same room without it, measured just before it at

@@ -211,6 +211,14 @@ function reconnectTable(reconnects: ReconnectResult[]): string[] {
  * rate (the step of that rate, when the run without it tried that rate).
  */
 export function stalledLines(run: BenchRun): string[] {
+  const dropped = (step: StepResult) => {
+    const after = step.stalledClosedAfterMs ?? [];
+    return after.length === 0
+      ? "the server had not dropped the stalled reader by the end"
+      : `the server dropped the stalled reader (its socket closed) ${
+        after.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ")
+      } after it stopped reading`;
+  };
   const lines: string[] = [];
   for (const s of run.scenarios) {
     if ((s.stalled ?? 0) === 0) continue;
@@ -229,8 +237,10 @@ export function stalledLines(run: BenchRun): string[] {
           })`;
       lines.push(
         `- ${targetOf(s)}, ${layoutOf(s)}, ${thousands(step.offeredRate)} msg/s for ` +
-          `${s.durationMs / 1000} s: the others' p99 ${millis(step.latencyMs.p99)} ms, loss ` +
-          `${percent(step.loss, 3)}${rss(step)}.`,
+          `${s.durationMs / 1000} s${
+            s.textBytes === undefined ? "" : `, ${thousands(s.textBytes)}-byte texts`
+          }: the others' p99 ${millis(step.latencyMs.p99)} ms, loss ` +
+          `${percent(step.loss, 3)}${rss(step)}; ${dropped(step)}.`,
         without === undefined
           ? "  Without the stalled reader: no step at that rate stored."
           : `  Without the stalled reader${

@@ -53,6 +53,11 @@ export interface StepResult {
   receiverChecks?: ReceiverChecks;
   /** The server's RSS, MiB, read about once a second through the step (a stalled reader's layout). */
   serverRssSamplesMiB?: number[];
+  /**
+   * Stalled readers the server dropped (their socket closed: a slow reader's 4008), each with
+   * the ms from its stall (since it joined, so earlier steps count too).
+   */
+  stalledClosedAfterMs?: number[];
 }
 
 /** A scenario: a layout against a target, swept or at one rate. */
@@ -71,6 +76,8 @@ export interface ScenarioResult {
   transport?: Transport;
   /** A trivial WebSocket relay's engine: our own framing, or Deno's WebSocket. */
   relayEngine?: "ours" | "deno";
+  /** Message texts padded to this many bytes (absent: the bare stamp, about 30 bytes). */
+  textBytes?: number;
   /** The server's (or relay's) UDP sockets: `deno` or `mmsg` (recvmmsg/sendmmsg). */
   udpIo: UdpIo;
   /** The load generators' sockets (runs before it was recorded used `deno`). */

@@ -54,6 +54,8 @@ export interface ScenarioOptions {
   relayEngine?: WsRelayEngine;
   /** Reads the server's RSS every this many ms during each step (layouts with a stalled reader). */
   rssEveryMs?: number;
+  /** Message texts padded to this many bytes (absent: the bare stamp, about 30). */
+  textBytes?: number;
 }
 
 /** A target and its generators, joined. */
@@ -76,6 +78,8 @@ export interface RigOptions {
   transport?: Transport;
   /** A WebSocket relay's engine (kind "relay", transport "ws"). */
   relayEngine?: WsRelayEngine;
+  /** Message texts padded to this many bytes. */
+  textBytes?: number;
 }
 
 /** Starts the target and the generators, and joins every member (hosts first). */
@@ -110,6 +114,7 @@ export async function rigUp(options: RigOptions): Promise<Rig> {
           io: io.generators,
           transport,
           ...(target.httpPort === undefined ? {} : { wsPort: target.httpPort }),
+          ...(options.textBytes === undefined ? {} : { textBytes: options.textBytes }),
         }),
       );
     }
@@ -256,6 +261,9 @@ export function summarize(
     held: why.length === 0,
     why: why.join(", "),
     ...(receiverChecks === undefined ? {} : { receiverChecks }),
+    ...(reports.some((r) => r.stalledClosedAfterMs !== undefined)
+      ? { stalledClosedAfterMs: reports.flatMap((r) => r.stalledClosedAfterMs ?? []) }
+      : {}),
   };
 }
 
@@ -270,6 +278,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     sealed: options.sealed ?? false,
     ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.relayEngine === undefined ? {} : { relayEngine: options.relayEngine }),
+    ...(options.textBytes === undefined ? {} : { textBytes: options.textBytes }),
   });
   const steps: StepResult[] = [];
   try {
@@ -306,6 +315,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     ...(options.transport === undefined || options.transport === "udp"
       ? {}
       : { transport: options.transport }),
+    ...(options.textBytes === undefined ? {} : { textBytes: options.textBytes }),
     ...(options.target === "relay" && options.transport === "ws"
       ? { relayEngine: options.relayEngine ?? "ours" }
       : {}),
