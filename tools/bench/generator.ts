@@ -36,6 +36,7 @@ interface Member {
 const HELLO_RETRY_MS = 500;
 const WELCOME_TIMEOUT_MS = 10_000;
 const NO_REPLAY = 0xffff_ffff;
+const STALLED_WRITE_MS = 1000;
 /** A member not back by then fails the reconnect measurement. */
 const RECONNECT_LIMIT_MS = 120_000;
 
@@ -224,7 +225,9 @@ export class Generator {
     for (const member of this.#members) {
       const period = member.wire.heartbeatMs;
       if (period <= 0 || now < member.nextHeartbeatMs) continue;
-      member.nextHeartbeatMs = now + period / 2;
+      // A stalled reader writes every second: its proxy notices that the server closed the
+      // socket only when a write fails (it reads nothing from the server).
+      member.nextHeartbeatMs = now + (member.stalled ? STALLED_WRITE_MS : period / 2);
       const bytes = member.wire.heartbeat(NO_REPLAY);
       if (bytes !== null) member.socket.send(bytes, member.wire.to);
     }

@@ -89,7 +89,7 @@ const flags = new Command("bench")
     "message size in the stalled-reader step (larger ones fill the stalled socket's buffers " +
       "sooner; the room without it gets the same)",
     whole,
-    1000,
+    3000,
   )
   .option("--ws-idle-members <n>", "ws mode: idle WebSocket members measured (0: no)", whole, 1000)
   .option(
