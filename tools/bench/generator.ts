@@ -161,7 +161,16 @@ export class Generator {
           report.backAt.push(Date.now());
           return;
         } catch (error) {
-          if (report.errors.length < 5) report.errors.push(String(error));
+          // The kinds of failure, counted (ports and numbers blanked so that alike ones add up).
+          const kind = String(error).replace(/\d+/g, "#").slice(0, 120);
+          const seen = report.errors.findIndex((e) => e.endsWith(` × ${kind}`) || e === kind);
+          if (seen < 0) report.errors.push(`1 × ${kind}`);
+          else {
+            report.errors[seen] = report.errors[seen]!.replace(
+              /^(\d+) × /,
+              (_, n) => `${Number(n) + 1} × `,
+            );
+          }
           // An attempt whose WELCOME never came leaves a socket open: not that one again.
           member.wire.socket?.close();
           if (performance.now() - started > RECONNECT_LIMIT_MS) {

@@ -70,7 +70,7 @@ export interface ReconnectReport {
   lastBackAt: number;
   /** Each member's WELCOME, Date.now(), in the order they came. */
   backAt: number[];
-  /** The first few failed attempts' errors. */
+  /** The failed attempts' errors by kind: "<count> × <message with numbers blanked>". */
   errors: string[];
   /** Joins after a reset retried, by refusal status ("404": the host had not made the room yet). */
   rejoinRetries?: Record<string, number>;

@@ -144,7 +144,7 @@ export interface ReconnectResult {
   /** From the kill to the last member's WELCOME, ms. */
   killToAllBackMs: number;
   serverRssMiB: number | null;
-  /** The first few failed attempts' errors (expected while the server is down). */
+  /** Failed attempts by kind, "<count> × <message>" (refused ones expected while it is down). */
   errors: string[];
   /**
    * Joins after a reset that were refused and retried, by status: 404 (the host had not

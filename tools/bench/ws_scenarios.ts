@@ -86,7 +86,7 @@ export async function runReconnect(options: ReconnectOptions): Promise<Reconnect
       readyToHalfBackMs: Math.max(0, halfBackAt - readyAt),
       killToAllBackMs: lastBackAt - killedAt,
       serverRssMiB: memory?.rssMiB ?? null,
-      errors: reports.flatMap((r) => r.errors).slice(0, 5),
+      errors: reports.flatMap((r) => r.errors).slice(0, 10),
       rejoinRetries: addCounts(reports.map((r) => r.rejoinRetries ?? {})),
     };
   } finally {
