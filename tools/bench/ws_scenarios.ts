@@ -29,17 +29,19 @@ export interface ReconnectOptions {
   io: UdpIo;
   generatorIo: GeneratorIo;
   serverDenoFlags?: string[];
+  /** Extra `chat serve` flags for both servers (e.g. a larger --unauthenticated-rate). */
+  serverFlags?: string[];
 }
 
 /** Joins the pages, restarts the server under them, and times their return. */
 export async function runReconnect(options: ReconnectOptions): Promise<ReconnectResult> {
   const rooms = Math.ceil(options.pages / options.membersPerRoom);
   const layout = { rooms, members: options.membersPerRoom, senders: 0, procs: options.procs };
-  const serverFlags = ["--udp-io", options.io];
+  const serverFlags = ["--udp-io", options.io, ...options.serverFlags ?? []];
   const rig = await rigUp({
     kind: "chat",
     layout,
-    serverFlags: [],
+    serverFlags: options.serverFlags ?? [],
     io: { server: options.io, generators: options.generatorIo },
     serverDenoFlags: options.serverDenoFlags ?? [],
     sealed: true,
