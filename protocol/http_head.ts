@@ -78,7 +78,19 @@ const BAD_VALUE = /[\0\r\n]/;
 /** Leading or trailing optional white space (SP and HTAB) of a field value. */
 const OWS = /^[ \t]+|[ \t]+$/g;
 
-const latin1 = new TextDecoder("latin1");
+/**
+ * Each byte as the character of the same number (ISO 8859-1). Not
+ * `new TextDecoder("latin1")`: the Encoding Standard makes that
+ * windows-1252, which turns 0x80 into "€" (U+20AC) and would hide it from a
+ * check for bytes over 0x7f.
+ */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let at = 0; at < bytes.length; at += 4096) {
+    text += String.fromCharCode(...bytes.subarray(at, at + 4096));
+  }
+  return text;
+}
 
 /**
  * Parses a request head: the bytes up to {@linkcode findHeadEnd}'s index
@@ -103,7 +115,7 @@ const latin1 = new TextDecoder("latin1");
  * ```
  */
 export function parseHttpRequestHead(bytes: Uint8Array): HttpRequestHead {
-  let text = latin1.decode(bytes);
+  let text = latin1(bytes);
   if (text.endsWith("\r\n\r\n")) text = text.slice(0, -4);
   const lines = text.split("\r\n");
   const requestLine = lines[0]!;

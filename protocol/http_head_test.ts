@@ -78,6 +78,7 @@ Deno.test("parseHttpRequestHead: repeated fields are joined, values trimmed of O
   assert.equal(parsed.headers.get("x-inner"), "a  b");
   // An HTTP/1.0 request may leave Host out; bytes over 0x7f in a value are kept as Latin-1.
   assert.equal(parse("HEAD / HTTP/1.0\r\nX: caf\xe9").headers.get("x"), "café");
+  assert.equal(parse("HEAD / HTTP/1.0\r\nX: \x80\x9f").headers.get("x"), "\u0080\u009f");
 });
 
 Deno.test("parseHttpRequestHead: each refusal", () => {
@@ -88,6 +89,8 @@ Deno.test("parseHttpRequestHead: each refusal", () => {
     ["a leading empty line", "\r\nGET / HTTP/1.1\r\nHost: a", 400],
     ["a byte over 0x7f in the target", "GET /caf\xe9 HTTP/1.1\r\nHost: a", 400],
     ["a byte over 0x7f in the method", "G\xc9T / HTTP/1.1\r\nHost: a", 400],
+    ["0x80 in the target", "GET /\x80 HTTP/1.1\r\nHost: a", 400],
+    ["0x9f in the version", "GET / HTTP/1.1\x9f\r\nHost: a", 400],
     ["a method that is not a token", "GE(T / HTTP/1.1\r\nHost: a", 400],
     ["a control character in the target", "GET /\x01 HTTP/1.1\r\nHost: a", 400],
     ["a bare LF in the request line", "GET / HTTP/1.1\nHost: a", 400],

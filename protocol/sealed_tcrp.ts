@@ -10,6 +10,7 @@
 import { bytesToHex, encodeUtf8 } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 import { validateUsernameForm } from "./names.ts";
+import { decodeResumeTicket, encodeResumeTicket } from "./resume.ts";
 import type { SealedSessionParams } from "./sealed_types.ts";
 import {
   decodeJsonObject,
@@ -107,6 +108,12 @@ export function encodeSealedRequest(request: TcrpRequest): Uint8Array {
     if (request.password !== null) body.password = request.password;
     if (request.capacity !== null) body.capacity = request.capacity;
     if (request.protocol !== undefined) body.protocol = request.protocol;
+    if (request.resume !== undefined) {
+      if (request.operation !== Operation.JOIN_ROOM) {
+        throw new RangeError("only a JOIN_ROOM carries a resume ticket");
+      }
+      body.resume = encodeResumeTicket(request.resume);
+    }
   }
   return padSealedRequest(encodeUtf8(JSON.stringify(body)));
 }
@@ -115,6 +122,8 @@ export function encodeSealedRequest(request: TcrpRequest): Uint8Array {
  * Decodes a sealed request's plaintext as the plain decoder would decode the
  * same payload in a plain state-0 frame of `operation`'s plain code. Its
  * size must be a whole, nonzero number of 256-byte steps (400 otherwise).
+ * A JOIN may also carry `"resume"` (a takeover, docs/protocol.md 7.4),
+ * checked strictly; on CREATE or LIST it is a 400.
  */
 export function decodeSealedRequest(
   operation: SealedOperation,
@@ -126,12 +135,20 @@ export function decodeSealedRequest(
       `a sealed request is padded to ${SEALED_REQUEST_STEP}-byte steps, got ${plaintext.length} bytes`,
     );
   }
-  return decodeTcrpRequest({
+  const request = decodeTcrpRequest({
     operation: plainOperationOf(operation),
     state: State.REQUEST,
     roomName,
     payload: plaintext,
   });
+  // The plain decoder ignores fields it does not know; only here is "resume" one. The
+  // plaintext is a JSON object: a padded payload is never empty, and it decoded.
+  const resume = decodeJsonObject(plaintext).resume;
+  if (resume === undefined) return request;
+  if (request.operation !== Operation.JOIN_ROOM) {
+    throw new ProtocolError('"resume" is only for JOIN_ROOM');
+  }
+  return { ...request, resume: decodeResumeTicket(resume) };
 }
 
 /** What a sealed CREATE or JOIN success carries besides the plain settings. */

@@ -17,7 +17,16 @@ import {
   sealedHelloHeader,
   sealedPrologue,
 } from "./sealed_tcrp.ts";
-import { type JoinAccepted, Operation, TCRP_HEADER_BYTES, type TcrpRequest } from "./tcrp.ts";
+import {
+  decodeTcrpRequest,
+  encodeTcrpRequest,
+  type JoinAccepted,
+  Operation,
+  type RoomRequest,
+  State,
+  TCRP_HEADER_BYTES,
+  type TcrpRequest,
+} from "./tcrp.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -116,6 +125,103 @@ Deno.test("sealed request: unpadded, empty or malformed is 400", () => {
       room,
       padSealedRequest(encodeUtf8("{}")),
     ), /empty room name/);
+});
+
+Deno.test("sealed request: a JOIN may carry a resume ticket, as lowercase hex; it round-trips", () => {
+  const resume = { sessionId: new Uint8Array(8).fill(0xa5), proof: new Uint8Array(32).fill(0x3c) };
+  const request: TcrpRequest = {
+    operation: Operation.JOIN_ROOM,
+    roomName: "r",
+    username: "bob",
+    password: null,
+    capacity: null,
+    protocol: 2,
+    resume,
+  };
+  const plaintext = encodeSealedRequest(request);
+  assert.equal(plaintext.length, 256);
+  assert.deepEqual(JSON.parse(text(plaintext)).resume, {
+    session: "a5".repeat(8),
+    proof: "3c".repeat(32),
+  });
+  const join = Operation.SEALED_JOIN_ROOM;
+  assert.deepEqual(decodeSealedRequest(join, encodeUtf8("r"), plaintext), request);
+  // No ticket, no field.
+  const { resume: _, ...plain } = request;
+  assert.equal(JSON.parse(text(encodeSealedRequest(plain))).resume, undefined);
+  assert.equal(
+    (decodeSealedRequest(join, encodeUtf8("r"), encodeSealedRequest(plain)) as RoomRequest).resume,
+    undefined,
+  );
+  // Only a JOIN carries one.
+  assert.throws(
+    () => encodeSealedRequest({ ...request, operation: Operation.CREATE_ROOM }),
+    RangeError,
+  );
+});
+
+Deno.test("sealed request: a resume ticket on CREATE or LIST, or of the wrong form, is 400", () => {
+  const session = "a5".repeat(8);
+  const proof = "3c".repeat(32);
+  const room = encodeUtf8("r");
+  const seal = (body: unknown) => padSealedRequest(encodeUtf8(JSON.stringify(body)));
+  const join = (resume: unknown) =>
+    decodeSealedRequest(Operation.SEALED_JOIN_ROOM, room, seal({ username: "bob", resume }));
+  throws400(
+    () =>
+      decodeSealedRequest(
+        Operation.SEALED_CREATE_ROOM,
+        room,
+        seal({ username: "bob", resume: { session, proof } }),
+      ),
+    /only for JOIN_ROOM/,
+  );
+  throws400(
+    () =>
+      decodeSealedRequest(
+        Operation.SEALED_LIST_ROOMS,
+        new Uint8Array(0),
+        seal({ resume: { session, proof } }),
+      ),
+    /only for JOIN_ROOM/,
+  );
+  throws400(() => join({ session: session.slice(2), proof }), /16 lowercase hex/);
+  throws400(() => join({ session, proof: proof + "00" }), /64 lowercase hex/);
+  throws400(() => join({ session: session.toUpperCase(), proof }), /16 lowercase hex/);
+  throws400(() => join({ session, proof: "x" + proof.slice(1) }), /64 lowercase hex/);
+  throws400(() => join({ session }), /64 lowercase hex/);
+  throws400(() => join(null), /must be an object/);
+  throws400(() => join(`${session}:${proof}`), /must be an object/);
+  throws400(() => join({ session, proof, more: true }), /unknown field/);
+  assert.deepEqual(
+    (join({ session, proof }) as RoomRequest).resume?.sessionId,
+    new Uint8Array(8).fill(0xa5),
+  );
+});
+
+Deno.test("plain request: a resume field is not read (plain sessions have no keys to prove)", () => {
+  const payload = encodeUtf8(
+    JSON.stringify({
+      username: "bob",
+      resume: { session: "a5".repeat(8), proof: "3c".repeat(32) },
+    }),
+  );
+  const request = decodeTcrpRequest({
+    operation: Operation.JOIN_ROOM,
+    state: State.REQUEST,
+    roomName: encodeUtf8("r"),
+    payload,
+  });
+  assert.equal("resume" in request, false);
+  const frame = encodeTcrpRequest({
+    operation: Operation.JOIN_ROOM,
+    roomName: "r",
+    username: "bob",
+    password: null,
+    capacity: null,
+    resume: { sessionId: new Uint8Array(8), proof: new Uint8Array(32) },
+  });
+  assert.equal(new TextDecoder().decode(frame).includes("resume"), false, "never written plain");
 });
 
 const ACCEPTED: JoinAccepted = {

@@ -5,6 +5,7 @@
  * OperationPayloadSize (a 29-byte big-endian integer). Body: RoomName, then
  * OperationPayload. See docs/protocol.md.
  */
+import type { ResumeTicket } from "./resume.ts";
 import { ProtocolError } from "./errors.ts";
 import { decodeUtf8, encodeUtf8 } from "./bytes.ts";
 import { validateRoomNameForm } from "./names.ts";
@@ -249,6 +250,11 @@ export interface RoomRequest {
    * decoder always fills it in.
    */
   protocol?: number;
+  /**
+   * A sealed JOIN_ROOM only (docs/protocol.md 7.4): the session this request
+   * takes over. The plain decoder never sets it: plain sessions have no keys.
+   */
+  resume?: ResumeTicket;
 }
 
 /**

@@ -92,8 +92,9 @@ export class WebSocketMessageParser {
   #head = new Uint8Array(MAX_HEADER_BYTES);
   #headLength = 0;
   /** The frame whose payload is being read, or null while reading a header. */
-  #frame: { opcode: number; fin: boolean; mask: Uint8Array | null; payload: Uint8Array } | null =
-    null;
+  #frame: { opcode: number; fin: boolean; payload: Uint8Array } | null = null;
+  /** The frame's masking key (zeros for unmasked frames: XOR with 0 changes nothing). */
+  #mask = new Uint8Array(4);
   #payloadRead = 0;
   /** The data message under way: its opcode and the payloads of its earlier fragments. */
   #message: { opcode: number; parts: Uint8Array[]; bytes: number } | null = null;
@@ -172,7 +173,8 @@ export class WebSocketMessageParser {
 
   /** Everything the first two bytes can refuse, before the rest of the header comes. */
   #checkFirstBytes(): void {
-    const [b0, b1] = [this.#head[0]!, this.#head[1]!];
+    const b0 = this.#head[0]!;
+    const b1 = this.#head[1]!;
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
     if ((b0 & 0x70) !== 0) throw new WebSocketFrameError("a reserved bit is set", 1002);
@@ -206,16 +208,16 @@ export class WebSocketMessageParser {
   /** The header is whole: its length is checked against the limit, then its payload is read. */
   #startFrame(): void {
     const head = this.#head;
-    const view = new DataView(head.buffer, 0, this.#headLength);
     const length7 = head[1]! & 0x7f;
     let length: number;
     let maskAt: number;
     if (length7 === 126) {
-      length = view.getUint16(2);
+      length = head[2]! << 8 | head[3]!;
       maskAt = 4;
     } else if (length7 === 127) {
       // Any value is read (the top bit, a short length in 8 bytes): it is checked below.
-      length = view.getUint32(2) * 2 ** 32 + view.getUint32(6);
+      length = 0;
+      for (let i = 2; i < 10; i++) length = length * 256 + head[i]!;
       maskAt = 10;
     } else {
       length = length7;
@@ -232,12 +234,8 @@ export class WebSocketMessageParser {
       }
     }
     this.#headLength = 0; // from here on the payload is what is held
-    this.#frame = {
-      opcode,
-      fin: (head[0]! & 0x80) !== 0,
-      mask: this.#masked ? head.slice(maskAt, maskAt + 4) : null,
-      payload: new Uint8Array(length),
-    };
+    if (this.#masked) this.#mask.set(head.subarray(maskAt, maskAt + 4));
+    this.#frame = { opcode, fin: (head[0]! & 0x80) !== 0, payload: new Uint8Array(length) };
   }
 
   /** Copies (and unmasks) payload bytes from `chunk` at `at`. */
@@ -246,12 +244,10 @@ export class WebSocketMessageParser {
     const take = Math.min(frame.payload.length - this.#payloadRead, chunk.length - at);
     if (take <= 0) return at;
     const start = this.#payloadRead;
-    frame.payload.set(chunk.subarray(at, at + take), start);
-    const mask = frame.mask;
-    if (mask !== null) {
-      const payload = frame.payload;
-      for (let i = start; i < start + take; i++) payload[i]! ^= mask[i & 3]!;
-    }
+    const payload = frame.payload;
+    const mask = this.#mask;
+    // Copied and unmasked in one pass (no view of the chunk to allocate).
+    for (let i = 0; i < take; i++) payload[start + i] = chunk[at + i]! ^ mask[(start + i) & 3]!;
     this.#payloadRead += take;
     return at + take;
   }

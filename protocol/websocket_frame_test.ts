@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { concatBytes, encodeUtf8 } from "./bytes.ts";
 import {
   decodeClosePayload,
@@ -272,4 +273,80 @@ Deno.test("close payloads round-trip; a long reason is cut at a character bounda
     assert.throws(() => encodeClosePayload(code, ""), RangeError);
     assert.equal(isValidCloseCode(code), false);
   }
+});
+
+/** A message cut into 1-4 fragments, with pings between them, and the stream cut into chunks. */
+const fragmentedStream = fc.record({
+  opcode: fc.constantFrom(1, 2),
+  payload: fc.uint8Array({ maxLength: 300 }),
+  cuts: fc.array(fc.nat(300), { maxLength: 3 }),
+  pings: fc.array(fc.uint8Array({ maxLength: 125 }), { maxLength: 3 }),
+  mask: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+});
+
+Deno.test("any fragmentation and any chunking give the same messages", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fragmentedStream, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(2000), { maxLength: 8 }),
+      (messages, chunkCuts) => {
+        const frames: Uint8Array[] = [];
+        const expected: WsMessage[] = [];
+        for (const { opcode, payload, cuts, pings, mask } of messages) {
+          const points = [...new Set(cuts.map((cut) => cut % (payload.length + 1)))].sort((a, b) =>
+            a - b
+          );
+          const pieces = [0, ...points, payload.length].slice(1).map((end, i, ends) =>
+            payload.subarray(i === 0 ? 0 : ends[i - 1], end)
+          );
+          pieces.forEach((piece, i) => {
+            const frame = encodeWebSocketFrame(WsOpcode.BINARY, piece, mask);
+            const fin = i === pieces.length - 1 ? 0x80 : 0;
+            frame[0] = fin | (i === 0 ? opcode : WsOpcode.CONTINUATION);
+            frames.push(frame);
+            const ping = pings[i];
+            if (ping !== undefined && fin === 0) {
+              frames.push(encodeWebSocketFrame(WsOpcode.PING, ping, mask));
+              expected.push({ opcode: WsOpcode.PING, payload: ping });
+            }
+          });
+          expected.push({ opcode, payload });
+        }
+        const stream = concatBytes(...frames);
+        const ends = [...new Set(chunkCuts.map((cut) => cut % (stream.length + 1)))].sort((a, b) =>
+          a - b
+        );
+        const p = parser(MAX);
+        const got: WsMessage[] = [];
+        let at = 0;
+        for (const end of [...ends, stream.length]) {
+          got.push(...p.push(stream.subarray(at, end)));
+          at = end;
+        }
+        assert.deepEqual(got, expected);
+        assert.equal(p.pendingBytes, 0);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("any bytes, or a valid stream with one byte changed: messages or a WebSocketFrameError", () => {
+  const valid = fc.tuple(fc.nat(STREAM.length - 1), fc.integer({ min: 1, max: 255 })).map(
+    ([at, xor]) => {
+      const bytes = STREAM.slice();
+      bytes[at]! ^= xor;
+      return bytes;
+    },
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), valid), (bytes) => {
+      try {
+        parser().push(bytes);
+      } catch (error) {
+        assert.ok(error instanceof WebSocketFrameError, String(error));
+      }
+    }),
+    { numRuns: 3000 },
+  );
 });

@@ -24,6 +24,8 @@ export const ABUSE_KINDS = {
   "room-limit": "room creations over the per-address limit",
   "member-limit": "memberships over the per-address limit",
   "password-guesses": "wrong room passwords over the limit (refused before hashing)",
+  "bad-resume":
+    "resume tickets naming no session of that room and name, or with a wrong proof (joined as usual)",
   "list-budget": "room lists over the per-address byte budget",
   "sealed-malformed": "sealed datagrams too long, with a bad header or a malformed inner body",
   "sealed-unknown-session":

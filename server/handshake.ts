@@ -29,7 +29,7 @@ import {
   type RoomSummary,
   type TcrpRequest,
 } from "../protocol/tcrp.ts";
-import type { IssuedSession, SealedSessionIssuer } from "../protocol/sealed_types.ts";
+import type { IssuedSession } from "../protocol/sealed_types.ts";
 import type { AbuseReporter } from "./abuse_log.ts";
 import type { ConnectionGate, GateRefusal } from "./connection_gate.ts";
 import type { Outgoing, Peer } from "./endpoint.ts";
@@ -47,6 +47,8 @@ import {
   type RoomRegistry,
 } from "./registry.ts";
 import { pageBytes, pageOfRooms } from "./room_list.ts";
+import type { SealedSession } from "./sealed/sessions.ts";
+import { type HandshakeSessions, stillHeld, takesOver, ticketHolder } from "./takeover.ts";
 import { VerifiedPasswords } from "./verified_passwords.ts";
 
 /** How passwords are hashed and checked (tests pass cheap ones). */
@@ -79,8 +81,12 @@ export interface HandshakeOptions {
   passwords?: PasswordHasher;
   /** Plain requests (operations 1-3) are served, or refused with 400 (`serve --allow-plaintext`). */
   allowPlaintext: boolean;
-  /** Opens the datagram session of a member admitted by a sealed request; needed for those. */
-  sessions?: SealedSessionIssuer;
+  /**
+   * Opens the datagram session of a member admitted by a sealed request;
+   * needed for those. With byId and replace too (the server's
+   * SealedSessions), a sealed JOIN with a resume ticket can take over.
+   */
+  sessions?: HandshakeSessions;
 }
 
 /** The refusal of a plain request by a server that takes sealed sessions only. */
@@ -271,7 +277,7 @@ export class Handshake {
     this.#options.send(this.#options.registry.revoke(token));
   }
 
-  async #create(request: RoomRequest, exchange: Exchange): Promise<JoinResult> {
+  async #create(request: RoomRequest, exchange: Exchange): Promise<Joined> {
     const { registry } = this.#options;
     const base = {
       roomName: request.roomName,
@@ -309,8 +315,12 @@ export class Handshake {
    * Before hashing: 429 (too many wrong passwords, too many members from the
    * address), 404, 403, 503; after: 401, 409, and the room's and server's
    * limits again (registry.join), since the room may have filled meanwhile.
+   *
+   * A JOIN whose resume ticket holds (docs/protocol.md 7.4) takes its member
+   * over instead, after the same password check: no room or server limit
+   * applies (it adds nobody), only the address's (when it moves there).
    */
-  async #join(request: RoomRequest, exchange: Exchange): Promise<JoinResult> {
+  async #join(request: RoomRequest, exchange: Exchange): Promise<Joined> {
     const { registry, passwordFailures, report } = this.#options;
     const address = exchange.peer.addressKey;
     const room = canonicalKey(request.roomName); // the wrong-password limits are per room
@@ -328,30 +338,33 @@ export class Handshake {
           : "too many wrong passwords for this room; wait a moment",
       };
     }
-    const early = registry.refuseJoin({
-      roomName: request.roomName,
-      peer: exchange.peer,
-      sealed: exchange.sealed ?? false,
-    });
-    if (early !== null) return early;
-    let passwordProof: PasswordRecord | null = null;
-    if (record && request.password !== null) {
-      const password = request.password;
-      // A password verified before for this room needs no derivation, not even
-      // when this request queued before that check ended (verified_passwords.ts).
-      // It is remembered as soon as it is verified, before the next job starts.
-      const verified = this.#verified;
-      const matches = verified.matches(record, password) ||
-        await this.#hash(async () => {
-          if (verified.matches(record, password)) return true;
-          const right = await this.#passwords.verify(password, record);
-          if (right) verified.remember(record, password);
-          return right;
-        }, exchange);
-      // A check that ran for an abandoned exchange commits nothing, not even a failure.
-      exchange.signal.throwIfAborted();
-      if (matches) passwordProof = record;
-      else passwordFailures.recordFailure(room, address);
+    const held = this.#ticketHolder(request, exchange);
+    const refuseJoin = () =>
+      registry.refuseJoin({
+        roomName: request.roomName,
+        peer: exchange.peer,
+        sealed: exchange.sealed ?? false,
+      });
+    if (held === null) {
+      const early = refuseJoin();
+      if (early !== null) return early;
+    }
+    const passwordProof = record && request.password !== null
+      ? await this.#checkPassword(request.password, record, room, exchange)
+      : null;
+    if (held !== null) {
+      // The session may have ended or been taken over while the password was checked.
+      if (stillHeld(this.#options.sessions, registry, held, request)) {
+        const protocol = request.protocol;
+        const result = registry.takeOver(held.token, exchange.peer, { passwordProof, protocol });
+        // Replaced at once, in the same turn as the check: a second request with the
+        // same ticket, checked meanwhile, must find the old session gone.
+        return result.ok
+          ? { ...result, issued: this.#replace(held, result.token, request) }
+          : result;
+      }
+      const early = refuseJoin();
+      if (early !== null) return early;
     }
     return registry.join({
       roomName: request.roomName,
@@ -363,6 +376,58 @@ export class Handshake {
     });
   }
 
+  /**
+   * The record when `password` is the room's, else null (and the failure
+   * counted); a password verified before for this room needs no derivation,
+   * not even when this request queued before that check ended
+   * (verified_passwords.ts). It is remembered as soon as it is verified,
+   * before the next job starts.
+   */
+  async #checkPassword(
+    password: string,
+    record: PasswordRecord,
+    room: string,
+    exchange: Exchange,
+  ): Promise<PasswordRecord | null> {
+    const verified = this.#verified;
+    const matches = verified.matches(record, password) ||
+      await this.#hash(async () => {
+        if (verified.matches(record, password)) return true;
+        const right = await this.#passwords.verify(password, record);
+        if (right) verified.remember(record, password);
+        return right;
+      }, exchange);
+    // A check that ran for an abandoned exchange commits nothing, not even a failure.
+    exchange.signal.throwIfAborted();
+    if (matches) return record;
+    this.#options.passwordFailures.recordFailure(room, exchange.peer.addressKey);
+    return null;
+  }
+
+  /** The new session of a member taken over; on failure the member is revoked, as in #outcome. */
+  #replace(old: SealedSession, token: Uint8Array, request: RoomRequest): IssuedSession {
+    try {
+      const sessions = this.#options.sessions;
+      if (!takesOver(sessions)) throw new Error("a takeover needs a session table that replaces");
+      return sessions.replace(old, request.roomName);
+    } catch (error) {
+      this.revoke(token);
+      throw error;
+    }
+  }
+
+  /**
+   * The session a sealed JOIN's resume ticket takes over, or null: no
+   * ticket, or one that does not hold (reported; the request joins as usual).
+   */
+  #ticketHolder(request: RoomRequest, exchange: Exchange): SealedSession | null {
+    if (request.resume === undefined || !exchange.sealed) return null;
+    const held = ticketHolder(this.#options.sessions, this.#options.registry, request);
+    if (typeof held !== "string") return held;
+    this.#options.report("bad-resume", exchange.peer.addressKey, held);
+    return null;
+  }
+
   #hash<T>(job: () => Promise<T>, exchange: Exchange): Promise<T> {
     return this.#options.hashQueue.run(job, {
       signal: exchange.signal,
@@ -371,7 +436,7 @@ export class Handshake {
     });
   }
 
-  #outcome(result: JoinResult, roomName: string, exchange: Exchange): HandshakeOutcome {
+  #outcome(result: Joined, roomName: string, exchange: Exchange): HandshakeOutcome {
     if (!result.ok) {
       this.#options.log.debug(
         `handshake ${exchange.peer.address}: refused ${result.status} ${result.error}`,
@@ -383,7 +448,7 @@ export class Handshake {
       try {
         const sessions = this.#options.sessions;
         if (sessions === undefined) throw new Error("a sealed admission needs a session issuer");
-        session = sessions.issue(result.token, roomName);
+        session = result.issued ?? sessions.issue(result.token, roomName);
       } catch (error) {
         this.#options.send(result.outgoing);
         this.revoke(result.token);
@@ -397,6 +462,9 @@ export class Handshake {
       : { kind: "admitted", accepted, token: result.token, room: result.room, session };
   }
 }
+
+/** A join's result; a takeover's carries its new session already. */
+type Joined = JoinResult & { issued?: IssuedSession };
 
 function refused(status: Refusal["status"], error: string): HandshakeOutcome {
   return { kind: "refused", refusal: { status, error } };

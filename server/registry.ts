@@ -20,6 +20,7 @@ import type { RoomSummary } from "../protocol/tcrp.ts";
 import { DATAGRAM_HANDLERS, type DatagramContext } from "./datagram_handlers.ts";
 import type { Endpoint, Outgoing, Peer } from "./endpoint.ts";
 import { EventLog } from "./event_log.ts";
+import { dueRemoval, GraceList } from "./liveness.ts";
 import { HoldingMembers } from "./ordered_messages.ts";
 import { NameIndex, type NameKeys, nameKeys } from "./name_index.ts";
 import type { PasswordRecord } from "./password.ts";
@@ -53,6 +54,7 @@ import {
   refusal,
   refuseCreate,
   refuseJoin,
+  refuseMembersPerAddress,
   refuseMode,
   refuseSlot,
   reportMemberLimit,
@@ -79,7 +81,7 @@ export class RoomRegistry {
   #roomsByAddress = new Map<string, number>(); // open rooms per host address key
   #membersByAddress = new Map<string, number>(); // members per handshake address key
   /** Members whose WebSocket is closed, in their grace period (docs/protocol.md 7.4). */
-  #disconnected = new Set<Member>();
+  #grace = new GraceList();
   #log: (message: string) => void;
   #context: DatagramContext;
   /** Revision-2 members holding messages: the release tick visits only these. */
@@ -241,9 +243,8 @@ export class RoomRegistry {
       log: new EventLog(this.#options.historyLimit, this.#options.historyBytes),
       lastTimeMs: 0,
     };
-    const key = request.peer.addressKey;
     this.#roomNames.add(keys, room); // and so to #rooms
-    this.#roomsByAddress.set(key, (this.#roomsByAddress.get(key) ?? 0) + 1);
+    this.#countRoom(request.peer.addressKey, 1);
     const result = this.#admit(room, request.username, request.peer, request.protocol ?? 1);
     room.host = this.#members.get(tokenKey(result.token))!;
     this.#log(`room created: "${room.name}" by ${request.username} (${request.peer.address})`);
@@ -316,6 +317,81 @@ export class RoomRegistry {
   }
 
   /**
+   * Who holds `token`: its name, its room's canonical key, and whether it
+   * hosts the room; undefined for an unknown token. The handshake checks a
+   * resume ticket's name and room with it.
+   */
+  membership(token: Uint8Array): { name: string; roomKey: string; host: boolean } | undefined {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined) return undefined;
+    return { name: member.name, roomKey: member.room.key, host: member.room.host === member };
+  }
+
+  /**
+   * A takeover (docs/protocol.md 7.4): a new request, which proved it held
+   * the member's session, continues that membership. The member keeps its
+   * name, its host role and its room, and nobody is told (no JOINED, no
+   * LEFT). It is bound to `peer` now (its per-address counts, and a host's
+   * room, move there; 429 when that address is at its limit of members, or
+   * of rooms for a host), connected, and waits for
+   * a HELLO from the new session (the HELLO timeout counts from now). Its
+   * msgIds start afresh with the new session's sender (the old one's are
+   * forgotten with it) and `protocol` is the new request's. The room's
+   * password is checked as {@linkcode RoomRegistry.join} checks it (401).
+   * An unknown token (the membership ended meanwhile) is 404: the caller
+   * then joins as usual.
+   */
+  takeOver(
+    token: Uint8Array,
+    peer: Peer,
+    request: { passwordProof: PasswordRecord | null; protocol?: number },
+  ): JoinResult {
+    const member = this.#members.get(tokenKey(token));
+    if (member === undefined) return refusal(404, "that membership has ended");
+    const room = member.room;
+    if (room.password !== null && room.password !== request.passwordProof) {
+      return refusal(401, "wrong or missing password");
+    }
+    const from = member.peer.addressKey;
+    if (peer.addressKey !== from) {
+      const limit = refuseMembersPerAddress(this.#view, peer);
+      if (limit !== null) return reportMemberLimit(this.#view, peer, limit)!;
+      const hosts = room.host === member;
+      const hosted = this.#roomsByAddress.get(peer.addressKey) ?? 0;
+      if (hosts && hosted >= this.#options.maxRoomsPerIp) {
+        this.#options.onAbuse?.("room-limit", peer.addressKey, `already hosts ${hosted} rooms`);
+        return refusal(429, `your address already hosts ${hosted} rooms, this server's limit`);
+      }
+      this.#countMember(from, -1);
+      this.#countMember(peer.addressKey, 1);
+      if (hosts) {
+        this.#countRoom(from, -1);
+        this.#countRoom(peer.addressKey, 1);
+      }
+    }
+    const now = this.#options.clocks.monotonic();
+    member.peer = peer;
+    member.endpoint = null;
+    member.joinedAt = now;
+    member.lastDatagramAt = now;
+    this.#grace.end(member);
+    // The new session's client numbers its MESSAGEs from 1 again (a reload lost the old
+    // count): the old ids would make them look like duplicates and never be relayed.
+    this.#holding.forget(member);
+    member.window = null;
+    member.seenMsgIds = new RecentMsgIds(REMEMBERED_MSG_IDS);
+    member.protocol = request.protocol ?? 1;
+    this.#log(`taken over: ${member.name} in "${room.name}" (${peer.address})`);
+    const host = room.host?.name ?? member.name;
+    return {
+      ok: true,
+      token,
+      outgoing: [],
+      room: { host, passwordProtected: room.password !== null },
+    };
+  }
+
+  /**
    * Undoes a membership whose token never reached its owner (the answer could
    * not be written): the member is removed at once, as if it never said
    * HELLO, instead of after the HELLO timeout; a room it created closes.
@@ -357,7 +433,7 @@ export class RoomRegistry {
     if (member === "unknown-token") return refuse(member, "unknown token for this room");
     if (member === "foreign-token") return refuse(member, "token used from another IP address");
     member.lastDatagramAt = this.#options.clocks.monotonic();
-    this.#connected(member); // a datagram through a new socket ends a disconnect too
+    this.#grace.end(member); // a datagram through a new socket ends a disconnect too
     if (from.transport.movesTo(member.endpoint, from)) member.endpoint = from;
     const { body } = datagram;
     // The table's type pairs each kind with its handler; TypeScript cannot
@@ -398,9 +474,7 @@ export class RoomRegistry {
    */
   disconnect(token: Uint8Array, graceMs: number): void {
     const member = this.#members.get(tokenKey(token));
-    if (member === undefined || member.disconnected !== null) return;
-    member.disconnected = { at: this.#options.clocks.monotonic(), graceMs };
-    this.#disconnected.add(member);
+    if (member !== undefined) this.#grace.start(member, this.#options.clocks.monotonic(), graceMs);
   }
 
   /** The member resumed on a new socket: connected again, alive now. Unknown tokens are ignored. */
@@ -408,51 +482,25 @@ export class RoomRegistry {
     const member = this.#members.get(tokenKey(token));
     if (member === undefined) return;
     member.lastDatagramAt = this.#options.clocks.monotonic();
-    this.#connected(member);
+    this.#grace.end(member);
   }
 
   /** Members in their grace period now (their socket closed, not yet back). */
   get disconnectedCount(): number {
-    return this.#disconnected.size;
-  }
-
-  #connected(member: Member): void {
-    if (member.disconnected === null) return;
-    member.disconnected = null;
-    this.#disconnected.delete(member);
+    return this.#grace.size;
   }
 
   /** Applies every timeout that has come due; call it about once a second. */
   tick(): Outgoing[] {
     const now = this.#options.clocks.monotonic();
-    const { idleTimeoutMs, heartbeatMs, helloTimeoutMs } = this.#options;
     const out: Outgoing[] = [];
     for (const member of this.#members.values()) {
       // A member removed earlier in this sweep (its host left) is skipped.
       if (!this.#members.has(member.tokenKey)) continue;
-      const { disconnected } = member;
-      if (disconnected !== null) {
-        // In grace: no heartbeat rule (the socket is gone, nothing can come), no HELLO
-        // rule (a WebSocket may close between the answer and HELLO); the grace and idleness.
-        if (now - disconnected.at >= disconnected.graceMs) {
-          this.#log(`lost: ${member.name} in "${member.room.name}" did not reconnect in time`);
-          out.push(...this.#remove(member, CloseReason.LOST));
-        } else if (idleTimeoutMs > 0 && now - member.lastMessageAt >= idleTimeoutMs) {
-          this.#log(`idle: ${member.name} in "${member.room.name}" (disconnected)`);
-          out.push(...this.#remove(member, CloseReason.IDLE));
-        }
-      } else if (member.endpoint === null) {
-        if (now - member.joinedAt >= helloTimeoutMs) {
-          this.#log(`revoked: ${member.name} in "${member.room.name}" sent no HELLO`);
-          out.push(...this.#remove(member, CloseReason.LOST));
-        }
-      } else if (now - member.lastDatagramAt >= 3 * heartbeatMs) {
-        this.#log(`lost: ${member.name} in "${member.room.name}"`);
-        out.push(...this.#remove(member, CloseReason.LOST));
-      } else if (idleTimeoutMs > 0 && now - member.lastMessageAt >= idleTimeoutMs) {
-        this.#log(`idle: ${member.name} in "${member.room.name}"`);
-        out.push(...this.#remove(member, CloseReason.IDLE));
-      }
+      const due = dueRemoval(member, now, this.#options);
+      if (due === null) continue;
+      this.#log(`${due.label}: ${member.name} in "${member.room.name}"${due.detail}`);
+      out.push(...this.#remove(member, due.reason));
     }
     this.#replayBudgets.sweep();
     return out;
@@ -464,7 +512,7 @@ export class RoomRegistry {
     const removed = [...this.#members.values()];
     for (const member of removed) this.#holding.forget(member);
     this.#members.clear();
-    this.#disconnected.clear();
+    this.#grace.clear();
     this.#roomNames.clear(); // and so #rooms
     this.#roomsByAddress.clear();
     this.#membersByAddress.clear();
@@ -477,11 +525,13 @@ export class RoomRegistry {
 
   #remove(member: Member, reason: CloseReason): Outgoing[] {
     const room = member.room;
+    // A host lost at the end of its grace was silent that long, not 3 heartbeats.
+    const grace = reason === CloseReason.LOST ? member.disconnected?.graceMs : undefined;
     room.lookalikes.remove(nameKeys(member.name), member); // and so from room.members
     this.#members.delete(member.tokenKey);
     this.#countMember(member.peer.addressKey, -1);
     this.#holding.forget(member);
-    this.#disconnected.delete(member);
+    this.#grace.end(member);
     this.#options.onRemoved?.(member);
     const out: Outgoing[] = [];
     if (member.endpoint !== null) {
@@ -492,7 +542,6 @@ export class RoomRegistry {
     }
     if (room.host === member) {
       const endpoint = member.endpoint !== null;
-      const grace = reason === CloseReason.LOST ? member.disconnected?.graceMs : undefined;
       const text = hostGoneText(member.name, reason, endpoint, this.#options, grace);
       out.push(...this.#closeRoom(room, text));
     } else {
@@ -505,18 +554,14 @@ export class RoomRegistry {
   #closeRoom(room: Room, text: string): Outgoing[] {
     this.#roomNames.remove(nameKeys(room.name), room); // and so from #rooms
     const hostKey = room.host?.peer.addressKey;
-    if (hostKey !== undefined) {
-      const hosted = (this.#roomsByAddress.get(hostKey) ?? 1) - 1;
-      if (hosted <= 0) this.#roomsByAddress.delete(hostKey);
-      else this.#roomsByAddress.set(hostKey, hosted);
-    }
+    if (hostKey !== undefined) this.#countRoom(hostKey, -1);
     const to = endpointsOf(room.members.values());
     const removed = [...room.members.values()];
     for (const member of removed) {
       this.#members.delete(member.tokenKey);
       this.#countMember(member.peer.addressKey, -1);
       this.#holding.forget(member);
-      this.#disconnected.delete(member);
+      this.#grace.end(member);
     }
     room.members.clear();
     for (const member of removed) this.#options.onRemoved?.(member);
@@ -524,6 +569,12 @@ export class RoomRegistry {
     return to.length === 0
       ? []
       : [{ to, body: { kind: "closed", reason: CloseReason.HOST_LEFT, text } }];
+  }
+
+  #countRoom(addressKey: string, change: 1 | -1): void {
+    const count = (this.#roomsByAddress.get(addressKey) ?? 0) + change;
+    if (count <= 0) this.#roomsByAddress.delete(addressKey);
+    else this.#roomsByAddress.set(addressKey, count);
   }
 
   #countMember(addressKey: string, change: 1 | -1): void {

@@ -63,6 +63,8 @@ export interface SealedExchangeContext {
   signal: AbortSignal;
   /** Monotonic milliseconds by which the answer must be ready. */
   deadline: number;
+  /** Told the status of each refusal written, plain or sealed (the metrics count them). */
+  onRefused?: (status: number) => void;
 }
 
 /** How a sealed exchange ended. */
@@ -90,6 +92,7 @@ export async function runSealedExchange(
   const { handshake, report, peer } = context;
   const refuseEarly = async (refusal: Refusal): Promise<SealedExchangeEnd> => {
     await link.write(earlyRefusalFrame(hello.operation, hello.roomName, refusal));
+    context.onRefused?.(refusal.status);
     return { kind: "refused-early" };
   };
   const overRate = handshake.chargeRequest(peer);
@@ -136,6 +139,7 @@ export async function runSealedExchange(
     if (outcome.kind === "admitted") handshake.revoke(outcome.token);
     throw error;
   }
+  if (outcome.kind === "refused") context.onRefused?.(outcome.refusal.status);
   return { kind: "answered", outcome };
 }
 

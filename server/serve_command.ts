@@ -14,7 +14,9 @@ import {
 import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { createLogger } from "./log.ts";
 import { openFilesLimit, openFilesWarning } from "./open_files.ts";
-import { startChatServer } from "./server.ts";
+import { type HttpHooks, startChatServer } from "./server.ts";
+import { httpWarnings } from "./http/http_config.ts";
+import type { PageFiles } from "./http/page_assets.ts";
 import { StartupError } from "./startup_errors.ts";
 
 /** Signals that stop the server: the first gracefully, a second at once. */
@@ -60,16 +62,45 @@ function readVariable(name: string): string | undefined {
 }
 
 /**
+ * The PEM texts of `--tls-cert` and `--tls-key` (both given or neither:
+ * config.ts checks that), read before any socket is bound; a file that
+ * cannot be read is a StartupError naming it.
+ */
+export async function readTlsFiles(
+  config: Pick<ServerConfig, "tlsCert" | "tlsKey">,
+  readText: (path: string) => Promise<string> = Deno.readTextFile,
+): Promise<{ cert: string; key: string } | undefined> {
+  if (config.tlsCert === "" && config.tlsKey === "") return undefined;
+  const read = async (flag: string, path: string) => {
+    try {
+      return await readText(path);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new StartupError(`cannot read ${flag} ${path}: ${why}`, { cause: error });
+    }
+  };
+  return {
+    cert: await read("--tls-cert", config.tlsCert),
+    key: await read("--tls-key", config.tlsKey),
+  };
+}
+
+/**
  * Starts the server on `config` (its host an address already: see
- * `resolveHost`) and serves until SIGINT or SIGTERM, then shuts down
+ * `resolveHost`), serving `page` on its HTTP port (null: `/` answers 404) and serves until SIGINT or SIGTERM, then shuts down
  * gracefully and resolves 0; resolves 1 if a front end died instead. A second
  * signal while shutting down (not the first one again: see SAME_REQUEST_MS)
  * exits the process at once with 1. Throws a `StartupError` if the key file
  * cannot be used (before any socket is bound) or a socket cannot be bound.
  */
-export async function runServeCommand(config: ServerConfig): Promise<number> {
+export async function runServeCommand(
+  config: ServerConfig,
+  page: PageFiles | null = null,
+): Promise<number> {
   // First, so a key the server must not use stops it before it listens.
   const serverKey = await loadServerKey(config);
+  const tls = await readTlsFiles(config);
+  const http: HttpHooks = { page, ...(tls ? { tls } : {}) };
   const log = createLogger(config.logLevel);
   // The stop signals are heard before the server starts: a SIGTERM sent as
   // soon as the listening line is out still shuts it down gracefully.
@@ -94,12 +125,15 @@ export async function runServeCommand(config: ServerConfig): Promise<number> {
       staticKey: serverKey.keyPair,
       crypto: nodeCrypto,
     },
+    http,
   });
   // Once listening, so a startup failure stays the one line that says it.
   log.info(serverKeyLogLine(serverKey));
   const limit = openFilesLimit();
   const warning = limit === null ? null : openFilesWarning(limit, config.maxHandshakes);
   if (warning !== null) log.warn(warning);
+  // Plain http, or metrics, on an address others can reach.
+  for (const line of httpWarnings(config, server.httpAddr)) log.warn(line);
 
   const failure = await Promise.race([signalled, server.failed]);
   stoppingSince ??= performance.now();

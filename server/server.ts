@@ -8,33 +8,36 @@
  */
 import { nodeCrypto } from "../crypto/node_crypto.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/datagram.ts";
-import type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "../protocol/sealed_types.ts";
 import { PROTOCOL_REVISION } from "../protocol/tcrp.ts";
-import { AbuseLog } from "./abuse_log.ts";
+import { type AbuseKind, AbuseLog, type AbuseReporter } from "./abuse_log.ts";
 import { addressKey } from "./address_key.ts";
-import { type Clocks, systemClocks } from "./clock.ts";
+import { systemClocks } from "./clock.ts";
 import { hashConcurrencyOf, REQUEST_BURST_FACTOR, type ServerConfig } from "./config.ts";
 import { ConnectionGate } from "./connection_gate.ts";
-import type { DatagramSocket, UdpIo } from "./datagram_socket.ts";
 import { EndpointRouter } from "./endpoint_router.ts";
-import { Handshake, type PasswordHasher } from "./handshake.ts";
+import { Handshake } from "./handshake.ts";
 import { HASH_WAIT_MS, HashQueue } from "./hash_queue.ts";
 import { KeyedBudget } from "./keyed_budget.ts";
 import { PasswordFailures } from "./password_failures.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger } from "./log.ts";
 import { openDatagramSocket } from "./open_datagram_socket.ts";
 import { KeyedRateLimiter } from "./rate_limit.ts";
 import { DEFAULT_REGISTRY_LIMITS, RoomRegistry } from "./registry.ts";
-import type { Member } from "./room_state.ts";
 import { SealedFrontEnd } from "./sealed/sealed_front.ts";
-import { type NonceAudit, SealedUdpTransport } from "./sealed/sealed_transport.ts";
+import { SealedUdpTransport } from "./sealed/sealed_transport.ts";
 import { SealedSessions } from "./sealed/sessions.ts";
 import { bindOrExplain, explainBindError } from "./startup_errors.ts";
 import { TcrpFrontEnd } from "./tcp_front.ts";
 import { UdpTransport } from "./udp_endpoints.ts";
 import { UdpFrontEnd } from "./udp_front.ts";
-import { handshakeMessageLimit, WsFrontEnd } from "./ws/ws_front.ts";
-import { type HttpFront, type PageFiles, startHttpFront } from "./http/http_server.ts";
+import { WsFrontEnd } from "./ws/ws_front.ts";
+import { startWebSide, type WebSide } from "./web_side.ts";
+import {
+  type CountingSocket,
+  countingSocket,
+  gatherMetrics,
+  RefusalCounts,
+} from "./metrics_snapshot.ts";
 
 // Large kernel buffers ride out bursts at high rates (the kernel caps them at
 // net.core.rmem_max / wmem_max).
@@ -53,88 +56,15 @@ const SHUTDOWN_LOG_FLUSH_MS = 1_000;
  */
 const REPLAY_DRAIN_MS = 2;
 
-/** What sealed sessions are made with (docs/protocol.md section 6). */
-export interface SealedHooks {
-  /** The server's long-term X25519 key pair (the key file's): handshakes and reset tokens. */
-  staticKey: X25519KeyPair;
-  crypto: CryptoProvider;
-  /**
-   * The per-process Ed25519 key that signs room datagrams (default: a fresh
-   * one); its public half is what every sealed answer carries.
-   */
-  signer?: Ed25519Signer;
-}
+import type { ChatServer, SealedHooks, ServerHooks } from "./server_types.ts";
 
-/** Test seams: time, where log lines go, and how passwords are hashed; and the sealed keys. */
-export interface ServerHooks {
-  clocks?: Clocks;
-  log?: Logger;
-  helloTimeoutMs?: number;
-  passwords?: PasswordHasher;
-  /** Absent: a static key made in memory for this process, node:crypto, a fresh signing key. */
-  sealed?: SealedHooks;
-  /** Told about every member the registry removes, whatever the reason. */
-  onRemoved?: (member: Member) => void;
-  /** The nonce audit: told every (key, nonce) the server seals a datagram with. */
-  onSeal?: NonceAudit;
-  /** The HTTP front's own inputs (docs/protocol.md 7); see {@linkcode HttpHooks}. */
-  http?: HttpHooks;
-}
-
-/** What the HTTP front is started with besides the configuration. */
-export interface HttpHooks {
-  /**
-   * Listen for HTTP on this port whatever `config.httpPort` says (tests: 0,
-   * any free port; `config.httpPort` 0 means off).
-   */
-  port?: number;
-  /** The page's files; null or absent: `/` answers 404. */
-  page?: PageFiles | null;
-  /** The PEM texts of --tls-cert and --tls-key (serve reads the files). */
-  tls?: { cert: string; key: string };
-  /** The machine's host name (tests); absent: Deno.hostname(). */
-  hostName?: string | null;
-  /** How long a WebSocket may stay over --ws-buffer-soft before it is closed 4008 (tests). */
-  slowReaderMs?: number;
-}
-
-/** The sealed side of a running server: the handshake's issuer, and what tests look at. */
-export interface SealedServer {
-  /** The session table: `issue` for the sealed handshake, `signingKey` for its answer. */
-  sessions: SealedSessions;
-  front: SealedFrontEnd;
-  transport: SealedUdpTransport;
-}
-
-/** A running server. */
-export interface ChatServer {
-  tcpAddr: Deno.NetAddr;
-  udpAddr: Deno.NetAddr;
-  /** The HTTP listener (the page and `/ws`), or null when it is off (--http-port 0). */
-  httpAddr: Deno.NetAddr | null;
-  /** The HTTP front's counts, or null when it is off. */
-  http: HttpFront | null;
-  /** The UDP implementation "auto" settled on, or the one asked for. */
-  udpIo: UdpIo;
-  registry: RoomRegistry;
-  /** The static X25519 public key sealed handshakes prove (what clients pin). */
-  staticPublicKey: Uint8Array;
-  /** The sealed datagram side: its session table, front end and transport. */
-  sealed: SealedServer;
-  /** The WebSocket front end (docs/protocol.md 7.3): its sockets' phases, and its stats. */
-  ws: WsFrontEnd;
-  /**
-   * CLOSED 4 to every member, then closes both sockets and waits (up to 1 s)
-   * for the log to reach stderr. Safe to call twice.
-   */
-  shutdown(): Promise<void>;
-  /**
-   * Resolves with the error if a front end (the TCRP accept loop or the UDP
-   * receive loop) stops for good while the server is meant to be serving;
-   * never resolves otherwise. The caller shuts down and exits non-zero.
-   */
-  failed: Promise<Error>;
-}
+export type {
+  ChatServer,
+  HttpHooks,
+  SealedHooks,
+  SealedServer,
+  ServerHooks,
+} from "./server_types.ts";
 
 /**
  * Binds both sockets and starts serving. `config.host` should be an address
@@ -152,8 +82,18 @@ export function startChatServer(
     write: log.warn,
     intervalMs: config.abuseLogIntervalSeconds * 1000,
   });
-  const report = abuse.report.bind(abuse);
+  // Every report is also counted by kind, for the metrics' drops.
+  const abuseCounts: Partial<Record<AbuseKind, number>> = {};
+  const report: AbuseReporter = (kind, address, detail) => {
+    abuseCounts[kind] = (abuseCounts[kind] ?? 0) + 1;
+    abuse.report(kind, address, detail);
+  };
+  const refusals = new RefusalCounts();
   const sealed = hooks.sealed ?? inMemorySealedKeys();
+  // Made once the handshake exists; the session table, the registry and the
+  // sealed front end call it.
+  // deno-lint-ignore prefer-const
+  let ws: WsFrontEnd;
   const crypto = sealed.crypto;
   // The sealed handshake's issuer, and the table of sealed datagram sessions.
   const sessions = new SealedSessions({
@@ -161,12 +101,11 @@ export function startChatServer(
     staticPrivateKey: sealed.staticKey.privateKey,
     ...(sealed.signer ? { signer: sealed.signer } : {}),
     monotonic,
+    // A takeover's old session: its socket, if a WebSocket's, closes 4409.
+    onReplaced: (old) => ws.sessionReplaced(old),
   });
   // Set once the router exists; the registry calls it when a member starts holding messages.
   let startReleasing = () => {};
-  // Made once the handshake exists; the registry and the sealed front end call it.
-  // deno-lint-ignore prefer-const
-  let ws: WsFrontEnd;
   const registry = new RoomRegistry({
     clocks,
     maxRooms: config.maxRooms,
@@ -199,16 +138,16 @@ export function startChatServer(
     { protocol: "TCP", hostname: config.host, port: config.port },
     () => Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" }),
   );
-  let datagrams: DatagramSocket;
+  let datagrams: CountingSocket;
   try {
-    datagrams = openDatagramSocket(config.udpIo, {
+    datagrams = countingSocket(openDatagramSocket(config.udpIo, {
       hostname: config.host,
       port: config.udpPort,
       // The real length of a longer datagram still shows, so it is refused (413).
       slotBytes: MAX_DATAGRAM_BYTES,
       receiveBufferBytes: SOCKET_BUFFER_BYTES,
       sendBufferBytes: SOCKET_BUFFER_BYTES,
-    });
+    }));
   } catch (error) {
     listener.close();
     throw explainBindError(error, { protocol: "UDP", hostname: config.host, port: config.udpPort });
@@ -326,9 +265,8 @@ export function startChatServer(
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
     report,
     sealed: sealedKeys,
+    onRefused: refusals.count,
   });
-  // Until the http branch's flags land in config.ts: the ws.md defaults.
-  const wsConfig = config as ServerConfig & Partial<HttpConfigFields>;
   ws = new WsFrontEnd({
     handshake,
     keys: sealedKeys,
@@ -343,45 +281,45 @@ export function startChatServer(
     maxPayloadBytes: config.maxPayloadBytes,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     exchangeTimeoutMs: config.handshakeTimeoutSeconds * 1000,
-    graceMs: (wsConfig.wsGraceSeconds ?? 300) * 1000,
+    graceMs: config.wsGraceSeconds * 1000,
+    onRefused: refusals.count,
     limits: {
-      softBytes: wsConfig.wsBufferSoft ?? 256 * 1024,
-      hardBytes: wsConfig.wsBufferHard ?? 1024 * 1024,
+      softBytes: config.wsBufferSoft,
+      hardBytes: config.wsBufferHard,
       ...(hooks.http?.slowReaderMs !== undefined ? { slowReaderMs: hooks.http.slowReaderMs } : {}),
     },
   });
-  const httpPort = hooks.http?.port ?? wsConfig.httpPort ?? 0;
-  let http: HttpFront | null = null;
-  if (hooks.http?.port !== undefined || httpPort !== 0) {
-    const tls = hooks.http?.tls;
-    try {
-      http = bindOrExplain(
-        { protocol: "HTTP", hostname: config.host, port: httpPort },
-        () =>
-          startHttpFront({
-            listen: { hostname: config.host, port: httpPort, ...(tls ? { tls } : {}) },
-            page: hooks.http?.page ?? null,
-            serverKey: sealed.staticKey.publicKey,
-            publicOrigins: wsConfig.publicOrigins ?? [],
-            trustProxy: wsConfig.trustProxy ?? [],
-            maxConnections: wsConfig.maxHttpConnections ?? 4096,
-            maxConnectionsPerIp: wsConfig.maxHttpConnectionsPerIp ?? 256,
-            addressKeyOf: keyOf,
-            log,
-            monotonic,
-            heartbeatMs: config.heartbeatSeconds * 1000,
-            maxFirstMessageBytes: handshakeMessageLimit(config.maxPayloadBytes),
-            onWebSocket: (arrival) => ws.onWebSocket(arrival),
-            ...(hooks.http?.hostName !== undefined ? { hostName: hooks.http.hostName } : {}),
-          }),
-      );
-    } catch (error) {
-      listener.close();
-      void datagrams.close();
-      throw error;
-    }
+  let web: WebSide;
+  try {
+    web = startWebSide({
+      config,
+      hooks: hooks.http ?? {},
+      ws,
+      serverKey: sealed.staticKey.publicKey,
+      addressKeyOf: keyOf,
+      log,
+      monotonic,
+      metrics: (lag, http) =>
+        gatherMetrics({
+          registry,
+          sessions,
+          front: sealedFront,
+          transport: sealedTransport,
+          router,
+          socket: datagrams,
+          ws,
+          abuseCounts,
+          refusals,
+          lag,
+          http,
+        }),
+    });
+  } catch (error) {
+    listener.close();
+    void datagrams.close();
+    throw error;
   }
-  const httpAddr = http?.addr ?? null;
+  const httpAddr = web.http?.addr ?? null;
   let stopping: Promise<void> | null = null;
   let fail: (error: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -448,7 +386,7 @@ export function startChatServer(
       router.send(registry.shutdown());
       await ws.close();
       // Then the HTTP listener (and any connection still open) closes.
-      await http?.close();
+      await web.close();
       sealedTransport.close();
       await tcp.close();
       await udp.close();
@@ -464,7 +402,9 @@ export function startChatServer(
     tcpAddr,
     udpAddr,
     httpAddr,
-    http,
+    http: web.http,
+    metricsAddr: web.metricsListener?.addr ?? null,
+    metrics: web.metrics,
     udpIo: datagrams.kind,
     registry,
     staticPublicKey: sealed.staticKey.publicKey,
@@ -473,18 +413,6 @@ export function startChatServer(
     shutdown,
     failed,
   };
-}
-
-/** The http branch's configuration fields (server/config.ts), read when present. */
-interface HttpConfigFields {
-  httpPort: number;
-  publicOrigins: string[];
-  trustProxy: string[];
-  maxHttpConnections: number;
-  maxHttpConnectionsPerIp: number;
-  wsGraceSeconds: number;
-  wsBufferSoft: number;
-  wsBufferHard: number;
 }
 
 /** Keys for a server started without any: they last as long as the process. */

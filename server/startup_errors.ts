@@ -18,13 +18,21 @@ export class StartupError extends Error {
 
 /** A socket about to be bound: which protocol, on what address and port. */
 export interface BindTarget {
-  /** "HTTP": the page and WebSocket listener (TCP, or TLS with --tls-cert). */
-  protocol: "TCP" | "UDP" | "HTTP";
+  /**
+   * "HTTP": the page and WebSocket listener (TCP, or TLS with --tls-cert);
+   * "METRICS": the metrics listener (`hostname` is then --metrics-addr as given).
+   */
+  protocol: "TCP" | "UDP" | "HTTP" | "METRICS";
   hostname: string;
   port: number;
 }
 
-const PORT_FLAGS = { TCP: "--port", UDP: "--udp-port", HTTP: "--http-port" } as const;
+const PORT_FLAGS = {
+  TCP: "--port",
+  UDP: "--udp-port",
+  HTTP: "--http-port",
+  METRICS: "--metrics-addr",
+} as const;
 
 /**
  * Resolves `--host` to one address to bind (an IPv4 one when the name has

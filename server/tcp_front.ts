@@ -53,6 +53,8 @@ export interface TcrpFrontEndOptions {
   sealed: SealedServerKeys;
   /** Where bad requests and timeouts are counted. */
   report: AbuseReporter;
+  /** Told the status of each refusal written (the metrics count them by status). */
+  onRefused?: (status: number) => void;
 }
 
 /** Serves TCRP on a listener until {@linkcode TcrpFrontEnd.close}. */
@@ -129,6 +131,7 @@ export class TcrpFrontEnd {
     try {
       // 100-odd bytes into a fresh socket's empty send buffer: this does not wait on the peer.
       await writeAll(conn, encodeTcrpResponse(Operation.LIST_ROOMS, new Uint8Array(0), refusal));
+      this.#options.onRefused?.(refusal.status);
     } catch {
       /* it went away first */
     }
@@ -174,6 +177,7 @@ export class TcrpFrontEnd {
           keyed: () => received.keyed = true,
           signal: cancel.signal,
           deadline,
+          ...(this.#options.onRefused ? { onRefused: this.#options.onRefused } : {}),
         });
         return;
       }
@@ -190,7 +194,10 @@ export class TcrpFrontEnd {
         if (!(error instanceof ProtocolError)) throw error;
         outcome = handshake.refuseMalformed(peer, error);
       }
-      if (outcome.kind === "refused") return await writeAll(conn, reply(outcome.refusal));
+      if (outcome.kind === "refused") {
+        await writeAll(conn, reply(outcome.refusal));
+        return this.#options.onRefused?.(outcome.refusal.status);
+      }
       if (outcome.kind === "rooms") {
         return await writeAll(
           conn,
@@ -208,7 +215,10 @@ export class TcrpFrontEnd {
     } catch (error) {
       if (error instanceof ProtocolError) {
         const reply = badHeaderReply(error, received.operation, received.keyed, peer, report);
-        if (reply !== null) await writeAll(conn, reply).catch(() => {});
+        if (reply !== null) {
+          this.#options.onRefused?.(error.status);
+          await writeAll(conn, reply).catch(() => {});
+        }
       } else if (!cancel.signal.aborted && !isDisconnect(error)) {
         this.#options.log.error(
           `tcp ${peer.address}: ${error instanceof Error ? error.stack : String(error)}`,

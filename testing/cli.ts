@@ -23,13 +23,15 @@ export function chatArgs(args: string[]): string[] {
   return ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN_TS, ...args];
 }
 
-/** `chat serve` flags for loopback and any free ports. */
+/** `chat serve` flags for loopback and any free ports, without the HTTP front (its default port is fixed). */
 export const LOOPBACK_ANY_PORTS: readonly string[] = [
   "--host",
   "127.0.0.1",
   "--port",
   "0",
   "--udp-port",
+  "0",
+  "--http-port",
   "0",
 ];
 

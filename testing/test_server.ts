@@ -38,6 +38,8 @@ export function startTestServer(
       requestRateLimit: 0,
       unauthenticatedRate: 0,
       udpIo: udpIoFromEnv(),
+      // No HTTP front unless a test asks (ServerHooks.http.port: 0 for any free port).
+      httpPort: 0,
       // The raw and session clients of the tests speak the plain protocol
       // until the sealed client lands (issue 13); a test of the refusal turns it off.
       allowPlaintext: true,

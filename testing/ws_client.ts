@@ -145,9 +145,10 @@ export function frameStreamOf(pipe: MessagePipe): FrameStream {
   };
 }
 
-/** Trusts exactly `key`. */
-export function trustingKey(key: Uint8Array): ServerKeyCheck {
+/** Trusts exactly `key`; null: any key (trust on first use, for a server started elsewhere). */
+export function trustingKey(key: Uint8Array | null): ServerKeyCheck {
   return (proved) => {
+    if (key === null) return;
     if (proved.length !== key.length || proved.some((b, i) => b !== key[i])) {
       throw new Error("not the server's key");
     }
@@ -184,7 +185,7 @@ export class WsTestMember {
   static async admit(
     pipe: MessagePipe,
     request: RoomRequest,
-    serverKey: Uint8Array,
+    serverKey: Uint8Array | null,
   ): Promise<WsTestMember> {
     const { session } = await sealedRoomExchange(frameStreamOf(pipe), request, {
       crypto: nodeCrypto,
@@ -252,7 +253,8 @@ export interface RawWebSocket {
 }
 
 /**
- * Upgrades a raw TCP connection to `/ws` on `addr` offering `subprotocol`,
+ * Upgrades a raw TCP connection (or what `connect` opens: a TLS one) to
+ * `/ws` on `addr` offering `subprotocol`,
  * then reads the server's frames (answering pings) until `stopReading`.
  * The pipe's `closed` carries the code of the server's close frame (1006
  * when the connection ended without one).
@@ -260,8 +262,10 @@ export interface RawWebSocket {
 export async function openRawWebSocket(
   addr: Deno.NetAddr,
   subprotocol = TEST_SUBPROTOCOL,
+  connect: () => Promise<Deno.Conn> = () =>
+    Deno.connect({ hostname: addr.hostname, port: addr.port }),
 ): Promise<RawWebSocket> {
-  const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port });
+  const conn = await connect();
   const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
   const host = `${addr.hostname}:${addr.port}`;
   await writeAllTo(
@@ -346,4 +350,15 @@ export async function openRawWebSocket(
 async function writeAllTo(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/** The code `pipe` closed with; rejects when it has not closed within `timeoutMs`. */
+export function closeCode(pipe: MessagePipe, timeoutMs = 5_000): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([pipe.closed.then((info) => info.code), late]).finally(() =>
+    clearTimeout(timer)
+  );
 }

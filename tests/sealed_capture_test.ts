@@ -57,6 +57,8 @@ async function recordedServer(
       String(udpPort),
       "--advertise-udp-port",
       String(udp.proxy.addr.port),
+      "--http-port",
+      "0",
     ]);
     try {
       const server = await waitForListening(process, RUN_MS);

@@ -42,6 +42,8 @@ async function serve(
       String(ports.port),
       "--udp-port",
       String(ports.udpPort),
+      "--http-port",
+      "0",
       "--key-file",
       keyFile,
       ...extra,

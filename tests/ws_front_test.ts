@@ -29,6 +29,7 @@ import { ask, cheapPasswords, server, trusting } from "../testing/sealed_tcrp.ts
 import { errorLines, startTestServer, type TestServer } from "../testing/test_server.ts";
 import { waitUntil } from "../testing/wait.ts";
 import {
+  closeCode,
   listOverWebSocket,
   type MessagePipe,
   openRawWebSocket,
@@ -112,7 +113,7 @@ Deno.test("ws: a room list is answered, then the socket closes 1000", async () =
     const pipe = await openWebSocketPipe(url(s));
     const list = await listOverWebSocket(pipe, s.staticPublicKey);
     assert.deepEqual(list.rooms.map((r) => r.name), ["listed"]);
-    assert.equal((await pipe.closed).code, WsCloseCode.DONE);
+    assert.equal(await closeCode(pipe), WsCloseCode.DONE);
     ann.pipe.close();
   });
 });
@@ -123,18 +124,18 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
     const closeOf = async (send: (pipe: MessagePipe) => void) => {
       const pipe = await openWebSocketPipe(url(s));
       send(pipe);
-      return (await pipe.closed).code;
+      return await closeCode(pipe);
     };
     // A text frame: 1003.
     const raw = await openRawWebSocket(s.httpAddr!);
     await raw.writeRaw(raw.frame(WsOpcode.TEXT, encodeUtf8("hello")));
-    assert.equal((await raw.pipe.closed).code, 1003);
+    assert.equal(await closeCode(raw.pipe), 1003);
     // A first message over the handshake's limit (32 + 255 + --max-payload): 1009.
     assert.equal(await closeOf((pipe) => pipe.send(new Uint8Array(20_000))), 1009);
     // Garbage (an unmasked client frame): 1002.
     const garbage = await openRawWebSocket(s.httpAddr!);
     await garbage.writeRaw(new Uint8Array([0x82, 0x03, 1, 2, 3]));
-    assert.equal((await garbage.pipe.closed).code, 1002);
+    assert.equal(await closeCode(garbage.pipe), 1002);
     // Bytes that are neither a TCRP frame nor a datagram: 4400.
     assert.equal(
       await closeOf((pipe) => pipe.send(new Uint8Array([9, 9, 9, 9]))),
@@ -153,7 +154,7 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
     );
     assert.equal(refusal.status, 400);
     assert.equal((refusal as { error: string }).error, PLAINTEXT_REFUSAL);
-    assert.equal((await plain.closed).code, WsCloseCode.DONE);
+    assert.equal(await closeCode(plain), WsCloseCode.DONE);
     // A sealed datagram before any handshake, for a session nobody knows: a reset, then 1000.
     const stranger = await openWebSocketPipe(url(s));
     stranger.send(sealMemberDatagram(nodeCrypto, {
@@ -163,7 +164,7 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
       inner: encodeSealedClientBody({ kind: "hello", lastSeq: 0 }),
     }));
     assert.equal((await stranger.receive())?.length, 26);
-    assert.equal((await stranger.closed).code, WsCloseCode.DONE);
+    assert.equal(await closeCode(stranger), WsCloseCode.DONE);
     // After the handshake: a TCRP frame is 4400, a message over 4096 bytes 1009.
     const bob = await admit(s, "join", "steady", "bob");
     bob.pipe.send(encodeTcrpFrame({
@@ -172,10 +173,10 @@ Deno.test("ws: bad inputs each get their close code, and the server keeps servin
       roomName: new Uint8Array(0),
       payload: new Uint8Array(32),
     }));
-    assert.equal((await bob.pipe.closed).code, WsCloseCode.BAD_MESSAGE);
+    assert.equal(await closeCode(bob.pipe), WsCloseCode.BAD_MESSAGE);
     const cat = await admit(s, "join", "steady", "cat");
     cat.pipe.send(new Uint8Array(4097));
-    assert.equal((await cat.pipe.closed).code, 1009);
+    assert.equal(await closeCode(cat.pipe), 1009);
     // ann was served all along.
     ann.send({ kind: "message", msgId: 1, text: "still here" });
     assert.ok(await ann.until(isText("still here")));
@@ -203,7 +204,7 @@ Deno.test("ws: a resume on a new socket gets WELCOME and the missed events; a li
     const third = await openWebSocketPipe(url(s));
     ann.pipe = third;
     ann.send({ kind: "heartbeat", lastSeq: 0 });
-    assert.equal((await second.closed).code, WsCloseCode.REPLACED);
+    assert.equal(await closeCode(second), WsCloseCode.REPLACED);
     bob.send({ kind: "message", msgId: 2, text: "on the third socket" });
     assert.ok(await ann.until(isText("on the third socket")));
     assert.equal(s.registry.disconnectedCount, 0);
@@ -290,7 +291,54 @@ Deno.test("ws: shutdown sends CLOSED 4 to WebSocket members, then closes their s
   for (const member of [ann, bob]) {
     const closed = await member.until((b) => b.kind === "closed");
     assert.equal(closed?.kind === "closed" && closed.reason, 4);
-    assert.equal((await member.pipe.closed).code, WsCloseCode.GOING_AWAY);
+    assert.equal(await closeCode(member.pipe), WsCloseCode.GOING_AWAY);
   }
   assert.deepEqual(errorLines(s), []);
+});
+
+Deno.test("ws: --request-timeout from the upgrade: a silent socket, and a handshake stopped after state 0, close 1001", async () => {
+  await withWsServer({ requestTimeoutSeconds: 1 }, async (s) => {
+    const silent = await openWebSocketPipe(url(s));
+    const stopped = await openWebSocketPipe(url(s));
+    stopped.send(encodeTcrpFrame({
+      operation: Operation.SEALED_LIST_ROOMS,
+      state: SealedState.HELLO,
+      roomName: new Uint8Array(0),
+      payload: nodeCrypto.x25519KeyPair().publicKey,
+    }));
+    const serverHello = new TcrpFrameParser({ maxPayloadBytes: 1 << 16 }).push(
+      (await stopped.receive())!,
+    )[0]!;
+    assert.equal(serverHello.state, SealedState.SERVER_HELLO);
+    const started = performance.now();
+    assert.equal(await closeCode(silent), WsCloseCode.GOING_AWAY);
+    assert.equal(await closeCode(stopped), WsCloseCode.GOING_AWAY);
+    assert.ok(performance.now() - started < 2_500);
+    assert.equal(s.ws.stats.timeouts, 2);
+  });
+});
+
+Deno.test("ws: over --max-handshakes-per-ip, a handshake gets the gate's plain refusal, then 1000", async () => {
+  await withWsServer({ maxHandshakesPerIp: 1 }, async (s) => {
+    const hello = () =>
+      encodeTcrpFrame({
+        operation: Operation.SEALED_LIST_ROOMS,
+        state: SealedState.HELLO,
+        roomName: new Uint8Array(0),
+        payload: nodeCrypto.x25519KeyPair().publicKey,
+      });
+    const first = await openWebSocketPipe(url(s));
+    first.send(hello());
+    assert.ok(await first.receive(), "message 2: the first holds the address's slot");
+    const second = await openWebSocketPipe(url(s));
+    second.send(hello());
+    const frame = new TcrpFrameParser({ maxPayloadBytes: 1 << 16 }).push(
+      (await second.receive())!,
+    )[0]!;
+    assert.equal(frame.operation, Operation.LIST_ROOMS);
+    assert.equal(decodeTcrpResponse(frame).status, 429);
+    assert.equal(await closeCode(second), WsCloseCode.DONE);
+    first.close();
+    assert.ok(await closeCode(first));
+  });
 });

@@ -129,6 +129,6 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.Interrupted ||
     error instanceof Deno.errors.UnexpectedEof ||
-    (error instanceof Error && /tls|handshake|certificate/i.test(error.message) &&
-      !(error instanceof TypeError));
+    // A TLS peer that sends garbage or an alert.
+    error instanceof Deno.errors.InvalidData;
 }

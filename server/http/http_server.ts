@@ -27,7 +27,7 @@ import { closeQuietly, HeadReader, isDisconnect, writeWithin } from "./head_read
 import { HostPolicy, parseHost } from "./host_policy.ts";
 import type { HttpFront, HttpFrontOptions, HttpFrontStats } from "./http_front_types.ts";
 import { encodeResponse, textResponse } from "./http_response.ts";
-import { etagMatches, PageAssets } from "./page_assets.ts";
+import { pageAnswer, PageAssets } from "./page_assets.ts";
 import { checkUpgrade } from "./upgrade_request.ts";
 import { WsConnection } from "./ws_connection.ts";
 
@@ -60,17 +60,31 @@ function readHostName(log: Logger): string | null {
 
 /**
  * Binds the listener (throws what `Deno.listen`/`Deno.listenTls` throws)
- * and serves until `close`.
+ * and serves until `close`. A page template without its placeholders
+ * (PageTemplateError), a public origin or trusted block that does not parse
+ * (TypeError, CidrError) throw too, with nothing left bound.
  */
 export function startHttpFront(options: HttpFrontOptions): HttpFront {
   const { hostname, port, tls } = options.listen;
   const listener = tls === undefined
     ? Deno.listen({ hostname, port, transport: "tcp" })
     : Deno.listenTls({ hostname, port, transport: "tcp", cert: tls.cert, key: tls.key });
-  return new HttpFrontServer(listener, options);
+  try {
+    return new HttpFrontServer(listener, options);
+  } catch (error) {
+    // A bad page template, origin or CIDR block: nothing may stay bound.
+    listener.close();
+    throw error;
+  }
 }
 
 type Outcome = "keep" | "close";
+
+/** The answer over the connection limits. */
+const BUSY = textResponse(503, "too many connections: try again later", {
+  close: true,
+  headers: [["Retry-After", "5"]],
+});
 
 class HttpFrontServer implements HttpFront {
   readonly addr: Deno.NetAddr;
@@ -95,6 +109,7 @@ class HttpFrontServer implements HttpFront {
   #handlers = new Set<Promise<void>>();
   #closing = new AbortController();
   #headTimeoutMs: number;
+  #tls: boolean;
   #writeTimeoutMs: number;
   #accepting: Promise<void>;
 
@@ -108,6 +123,7 @@ class HttpFrontServer implements HttpFront {
     this.#policy = new HostPolicy({ publicOrigins: options.publicOrigins, hostName });
     this.#trusted = new CidrSet(options.trustProxy);
     this.#headTimeoutMs = options.headTimeoutMs ?? HEAD_TIMEOUT_MS;
+    this.#tls = options.listen.tls !== undefined;
     this.#writeTimeoutMs = options.writeTimeoutMs ?? WRITE_TIMEOUT_MS;
     this.#accepting = this.#acceptLoop().catch((error) => {
       options.log.error(`http accept: ${describeIoError(error)}; no longer accepting`);
@@ -195,17 +211,35 @@ class HttpFrontServer implements HttpFront {
     else this.#perIp.set(key, count - 1);
   }
 
-  /** A short 503 into a fresh socket's empty buffer, then close: nothing is read. */
-  #turnAway(conn: Deno.Conn): Promise<boolean> {
-    const answer = textResponse(503, "too many connections: try again later", {
-      close: true,
-      headers: [["Retry-After", "5"]],
-    });
-    return writeWithin(conn, answer, Math.min(this.#writeTimeoutMs, 2_000));
+  /**
+   * A short 503 into a fresh socket's empty buffer, then close: no request is
+   * read. Over TLS the handshake comes first (closing before it ends would not
+   * free the socket anyway: see #serve).
+   */
+  async #turnAway(conn: Deno.Conn): Promise<boolean> {
+    if (this.#tls) {
+      try {
+        await (conn as Deno.TlsConn).handshake();
+      } catch {
+        return false;
+      }
+    }
+    return await writeWithin(conn, BUSY, Math.min(this.#writeTimeoutMs, 2_000));
   }
 
   /** Requests on one connection until it closes, fails, or is upgraded and its WebSocket closes. */
   async #serve(conn: Deno.Conn, peerIp: string, viaProxy: boolean): Promise<void> {
+    if (this.#tls) {
+      // Deno cannot abort a TLS handshake: closing the connection before it ends
+      // leaves the socket open until the peer goes away (measured on 2.9.6). So the
+      // connection keeps its slot, counted, until the handshake ends either way; the
+      // head deadline starts after it.
+      try {
+        await (conn as Deno.TlsConn).handshake();
+      } catch {
+        return;
+      }
+    }
     const reader = new HeadReader(conn, this.#headTimeoutMs);
     while (!this.#closing.signal.aborted) {
       const result = await reader.next();
@@ -234,13 +268,7 @@ class HttpFrontServer implements HttpFront {
       // Behind a proxy, the request (its WebSocket, if any) counts against its client's address.
       if (viaProxy && !this.#acquire(peer.addressKey)) {
         this.stats.refusedByLimit++;
-        await this.#send(
-          conn,
-          textResponse(503, "too many connections: try again later", {
-            close: true,
-            headers: [["Retry-After", "5"]],
-          }),
-        );
+        await this.#send(conn, BUSY);
         return;
       }
       let outcome: Outcome;
@@ -296,22 +324,9 @@ class HttpFrontServer implements HttpFront {
       return await fail(405, "only GET and HEAD are served", [["Allow", "GET, HEAD"]]);
     }
     const close = !keepAlive;
-    let answer: Uint8Array;
-    const asset = path === "/healthz" ? undefined : this.#page?.lookup(path);
-    if (path === "/healthz") {
-      answer = textResponse(200, "ok", { headOnly, close });
-    } else if (asset === undefined) {
-      answer = textResponse(404, "not found", { headOnly, close });
-    } else {
-      const headers: [string, string][] = [
-        ["Content-Type", asset.contentType],
-        ["Cache-Control", asset.cacheControl],
-        ["ETag", asset.etag],
-      ];
-      answer = etagMatches(head.headers.get("if-none-match"), asset.etag)
-        ? encodeResponse({ status: 304, headers, close })
-        : encodeResponse({ status: 200, headers, body: asset.body, headOnly, close });
-    }
+    const answer = path === "/healthz"
+      ? textResponse(200, "ok", { headOnly, close })
+      : pageAnswer(this.#page, path, head.headers.get("if-none-match"), { headOnly, close });
     if (!(await this.#send(conn, answer))) return "close";
     return close ? "close" : "keep";
   }
@@ -371,7 +386,13 @@ class HttpFrontServer implements HttpFront {
       } else if (this.#closing.signal.aborted) {
         refuseAtOnce(ws, 1001, "server shutting down");
       } else {
-        this.#options.onWebSocket({ ws, peer, subprotocol: check.subprotocol });
+        try {
+          this.#options.onWebSocket({ ws, peer, subprotocol: check.subprotocol });
+        } catch (error) {
+          // Not left open and unread: closed as a server error, and said.
+          this.#options.log.error(`http: onWebSocket failed: ${describeIoError(error)}`);
+          if (ws.isOpen) refuseAtOnce(ws, 1011, "server error");
+        }
       }
       await ws.closed;
     } finally {
@@ -381,8 +402,10 @@ class HttpFrontServer implements HttpFront {
   }
 }
 
-/** Starts a WebSocket only to close it with `code` (its reader sees the peer's close). */
+/** Starts a WebSocket (if not yet) only to close it with `code`; its reader sees the peer's close. */
 function refuseAtOnce(ws: WsConnection, code: number, reason: string): void {
-  ws.start({ message() {}, closed() {} });
+  try {
+    ws.start({ message() {}, closed() {} });
+  } catch { /* started already by the handler that failed */ }
   ws.close(code, reason);
 }

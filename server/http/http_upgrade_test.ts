@@ -303,3 +303,20 @@ Deno.test("closing the front closes open WebSockets with 1001", async () => {
   const closed = await client.closed;
   assert.equal(closed.code, 1001);
 });
+
+Deno.test("an onWebSocket that throws closes the socket 1011 and logs, leaving no slot held", async () => {
+  const t = startTestFront({
+    onWebSocket: () => {
+      throw new Error("wiring bug");
+    },
+  });
+  try {
+    const client = openWs(t.port, ["chat.ws.1"]);
+    const closed = await client.closed;
+    assert.equal(closed.code, 1011);
+    await waitUntil(() => t.front.stats.open === 0, "the slot freed");
+    assert.ok(t.log.lines.some((line) => /^error http: onWebSocket failed: wiring bug/.test(line)));
+  } finally {
+    await t.close();
+  }
+});

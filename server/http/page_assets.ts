@@ -16,6 +16,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { encodeResponse, textResponse } from "./http_response.ts";
 
 /** The page's source texts; `html` holds {{SCRIPT}}, {{STYLE}}, {{SERVER_KEY}} and {{BUILD}}. */
 export interface PageFiles {
@@ -128,4 +129,27 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
     const trimmed = tag.trim();
     return trimmed === "*" || trimmed.replace(/^W\//, "") === etag;
   });
+}
+
+/**
+ * The answer to a GET or HEAD of `path`: the asset with its type, cache
+ * rule and ETag (304 when `ifNoneMatch` names it), or 404 (also for every
+ * path when there is no page).
+ */
+export function pageAnswer(
+  page: PageAssets | null,
+  path: string,
+  ifNoneMatch: string | undefined,
+  options: { headOnly: boolean; close: boolean },
+): Uint8Array {
+  const asset = page?.lookup(path);
+  if (asset === undefined) return textResponse(404, "not found", options);
+  const headers: [string, string][] = [
+    ["Content-Type", asset.contentType],
+    ["Cache-Control", asset.cacheControl],
+    ["ETag", asset.etag],
+  ];
+  return etagMatches(ifNoneMatch, asset.etag)
+    ? encodeResponse({ status: 304, headers, close: options.close })
+    : encodeResponse({ status: 200, headers, body: asset.body, ...options });
 }

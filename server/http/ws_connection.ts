@@ -9,10 +9,10 @@
  * Liveness: every connection with the same ping period shares one interval
  * timer (a sweep over them all), not one timer each, so a thousand idle
  * sockets cost one wake-up per period. At each sweep a connection that has
- * sent no frame for `silenceLimitMs` is closed (1001) and its socket
- * destroyed at once; the others get a ping. A silent peer is therefore
- * dropped between `silenceLimitMs` and `silenceLimitMs + pingIntervalMs`
- * after its last frame.
+ * sent nothing (no frame, not even part of one) for `silenceLimitMs` is
+ * closed (1001) and its socket destroyed at once; the others get a ping. A
+ * silent peer is therefore dropped between `silenceLimitMs` and
+ * `silenceLimitMs + pingIntervalMs` after it was last heard.
  *
  * @module
  */
@@ -57,7 +57,10 @@ export interface WsConnectionOptions {
 export interface WsHandlers {
   /** Each binary message, in order. */
   message(bytes: Uint8Array): void;
-  /** Each frame of any kind (a pong, a message, a close): the peer is alive. */
+  /**
+   * Each whole frame of any kind (a pong, a ping, a close, a data message,
+   * once for all its fragments): the peer is alive.
+   */
   alive?(): void;
   /** Once, when the socket is closed (it must not throw). */
   closed(info: WsCloseInfo): void;
@@ -67,7 +70,7 @@ export interface WsHandlers {
  * The part of a `Deno.Conn` (TCP or TLS) a connection uses; any `Deno.Conn`
  * is one.
  */
-export type WsSocket = Pick<Deno.Conn, "read" | "write" | "close">;
+export type WsByteStream = Pick<Deno.Conn, "read" | "write" | "close">;
 
 /** How long to wait for the peer's close frame after sending ours. */
 export const CLOSE_TIMEOUT_MS = 1000;
@@ -99,7 +102,7 @@ export class WsConnection {
     { connections: Set<WsConnection>; timer: ReturnType<typeof setInterval> }
   >();
 
-  #conn: WsSocket;
+  #conn: WsByteStream;
   #leftover: Uint8Array;
   #options: WsConnectionOptions;
   #parser: WebSocketMessageParser;
@@ -127,7 +130,7 @@ export class WsConnection {
   readonly closed: Promise<WsCloseInfo>;
 
   /** Wraps an upgraded connection; `leftover` is what was read past the request head. */
-  constructor(conn: WsSocket, leftover: Uint8Array, options: WsConnectionOptions) {
+  constructor(conn: WsByteStream, leftover: Uint8Array, options: WsConnectionOptions) {
     this.#conn = conn;
     this.#leftover = leftover;
     this.#options = options;
@@ -150,7 +153,10 @@ export class WsConnection {
     return this.#queuedBytes + this.#inFlightBytes;
   }
 
-  /** When the last frame of any kind came in (the monotonic clock's milliseconds). */
+  /**
+   * When the peer was last heard (the monotonic clock's milliseconds): the
+   * last read that brought bytes, a whole frame of any kind or part of one.
+   */
   get lastHeardAt(): number {
     return this.#lastHeardAt;
   }
@@ -245,6 +251,8 @@ export class WsConnection {
       while (this.#state !== "done") {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
+        // Part of a frame is news of the peer too: a long message trickling in is not silence.
+        this.#lastHeardAt = this.#options.monotonic();
         this.#receive(buffer.subarray(0, n));
       }
     } catch {
@@ -274,7 +282,6 @@ export class WsConnection {
   }
 
   #handle({ opcode, payload }: WsMessage): void {
-    this.#lastHeardAt = this.#options.monotonic();
     this.#handlers!.alive?.();
     switch (opcode) {
       case WsOpcode.BINARY:
@@ -334,7 +341,7 @@ export class WsConnection {
     });
   }
 
-  /** No frame for the silence limit: closed with 1001, the socket destroyed at once. */
+  /** Nothing heard for the silence limit: closed with 1001, the socket destroyed at once. */
   #sweep(now: number): void {
     if (now - this.#lastHeardAt >= this.#options.silenceLimitMs) {
       this.close(1001, "no answer to pings");

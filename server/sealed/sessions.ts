@@ -120,6 +120,11 @@ export interface SealedSessionsOptions {
   memberCounterLimit?: number;
   /** Options of each room's keys besides random and monotonic (limits, for tests). */
   roomKeys?: Omit<RoomKeysOptions, "random" | "monotonic">;
+  /**
+   * Called after {@linkcode SealedSessions.replace} with the session a
+   * takeover replaced: its socket, if a WebSocket's, should close 4409.
+   */
+  onReplaced?: (old: SealedSession) => void;
 }
 
 /** Sealed sessions by session id, and the issuer the sealed handshake calls. */
@@ -186,6 +191,22 @@ export class SealedSessions implements SealedSessionIssuer {
       serverKey: session.serverKey,
       resetToken: session.resetToken,
     };
+  }
+
+  /**
+   * A takeover (docs/protocol.md 7.4): the member of `old` continues under a
+   * new session (fresh id and keys) for the room `roomName`; `old` is
+   * forgotten (its datagrams now earn stateless resets), its room rekeys
+   * before the next room datagram (the old holder's epoch key opens nothing
+   * newer), and {@linkcode SealedSessionsOptions.onReplaced} is told.
+   */
+  replace(old: SealedSession, roomName: string): IssuedSession {
+    if (this.#byId.get(old.idHex) !== old) throw new Error("only a live session can be replaced");
+    this.#forget(old);
+    old.channel.keys.markDeparture();
+    const issued = this.issue(old.token, roomName);
+    this.#options.onReplaced?.(old);
+    return issued;
   }
 
   /** The session named by a datagram's 8-byte session id. */

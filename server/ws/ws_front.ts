@@ -108,6 +108,8 @@ export interface WsFrontOptions {
   graceMs: number;
   /** --ws-buffer-soft, --ws-buffer-hard. */
   limits: WsBufferLimits;
+  /** Told the status of each refusal written (the metrics count them by status). */
+  onRefused?: (status: number) => void;
 }
 
 /** Counters of the WebSocket front end (the links' own are in `links`). */
@@ -163,6 +165,8 @@ export class WsFrontEnd {
   };
   #options: WsFrontOptions;
   #sockets = new Set<WsPeerSocket>();
+  /** Sessions admitted or resumed here (pruned of ended ones when counted). */
+  #members = new Set<SealedSession>();
   #closing = false;
 
   /** A front end with no sockets yet. */
@@ -177,9 +181,12 @@ export class WsFrontEnd {
       return;
     }
     this.stats.accepted++;
-    const socket = new WsPeerSocket(arrival, this.#options, this.stats, () => {
-      this.#sockets.delete(socket);
-      this.stats.open = this.#sockets.size;
+    const socket = new WsPeerSocket(arrival, this.#options, this.stats, {
+      member: (session) => this.#members.add(session),
+      gone: () => {
+        this.#sockets.delete(socket);
+        this.stats.open = this.#sockets.size;
+      },
     });
     this.#sockets.add(socket);
     this.stats.open = this.#sockets.size;
@@ -198,15 +205,34 @@ export class WsFrontEnd {
   }
 
   /**
+   * A takeover replaced `old` with a new session (SealedSessionsOptions.onReplaced):
+   * its socket, if it came by WebSocket and is still open, closes 4409.
+   */
+  sessionReplaced(old: SealedSession): void {
+    this.#members.delete(old);
+    const link = old.endpoint?.link;
+    if (link === undefined || link === null) return;
+    if (link.open) this.stats.replaced++;
+    link.close(WsCloseCode.REPLACED, "continued on a newer connection");
+  }
+
+  /**
    * The registry removed a member whose session was `session`: its socket
    * (if it still has one open) closes 1000 once what is queued (its CLOSED)
    * has gone. Not during shutdown, which closes every socket 1001.
    */
   sessionEnded(session: SealedSession): void {
+    this.#members.delete(session);
     const link = session.endpoint?.link;
     if (link === undefined || link === null || this.#closing) return;
     // After the registry's output (the CLOSED) is queued on the link.
     queueMicrotask(() => link.close(WsCloseCode.DONE, "membership ended"));
+  }
+
+  /** Members whose session came by WebSocket, connected or in their grace (a metric). */
+  get memberCount(): number {
+    this.#forgetEnded();
+    return this.#members.size;
   }
 
   /** Bytes queued on every open socket now (a metric). */
@@ -216,9 +242,17 @@ export class WsFrontEnd {
     return sum;
   }
 
-  /** Closes sockets that stayed over the soft limit too long; call it from the server's sweep. */
+  /**
+   * Closes sockets that stayed over the soft limit too long, and forgets
+   * sessions that ended some other way; call it from the server's sweep.
+   */
   sweep(): void {
     for (const socket of this.#sockets) socket.checkSlow();
+    this.#forgetEnded();
+  }
+
+  #forgetEnded(): void {
+    for (const session of this.#members) if (session.closed) this.#members.delete(session);
   }
 
   /**
@@ -239,13 +273,21 @@ export class WsFrontEnd {
 
 type Phase = "first" | "handshake" | "datagrams" | "done";
 
+/** What a socket tells its front end. */
+interface SocketEvents {
+  /** This socket serves `session` now (an admission or a resume). */
+  member(session: SealedSession): void;
+  /** The socket closed. */
+  gone(): void;
+}
+
 /** One socket's phases. */
 class WsPeerSocket {
   #ws: WsConnectionLike;
   #peer: Peer;
   #options: WsFrontOptions;
   #stats: WsFrontStats;
-  #onGone: () => void;
+  #events: SocketEvents;
   #link: WsLink;
   #phase: Phase = "first";
   #frames: HandshakeFrames | null = null;
@@ -259,13 +301,13 @@ class WsPeerSocket {
     arrival: WsArrival,
     options: WsFrontOptions,
     stats: WsFrontStats,
-    onGone: () => void,
+    events: SocketEvents,
   ) {
     this.#ws = arrival.ws;
     this.#peer = arrival.peer;
     this.#options = options;
     this.#stats = stats;
-    this.#onGone = onGone;
+    this.#events = events;
     this.#link = new WsLink(arrival.ws, arrival.peer, {
       limits: options.limits,
       stats: stats.links,
@@ -339,6 +381,7 @@ class WsPeerSocket {
       return this.#bad("a plain TCRP request that is not one whole frame");
     }
     this.#stats.plainRefused++;
+    this.#options.onRefused?.(400);
     this.#ws.send(
       encodeTcrpResponse(frame.operation, frame.roomName, {
         status: 400,
@@ -357,7 +400,7 @@ class WsPeerSocket {
       if (error instanceof ProtocolError) {
         // A bad header before any key work: a plain state-2 refusal, as over TCP.
         const reply = badHeaderReply(error, bytes[1]!, false, this.#peer, report);
-        if (reply !== null) this.#ws.send(reply);
+        if (reply !== null) this.#refuse(reply, error.status);
         return this.#end(WsCloseCode.DONE, "refused");
       }
       return this.#bad((error as Error).message);
@@ -369,9 +412,9 @@ class WsPeerSocket {
       () => this.#end(WsCloseCode.TRY_AGAIN_LATER, "evicted: the server is full of handshakes"),
     );
     if (!admission.ok) {
-      this.#stats.refused++;
-      this.#ws.send(
+      this.#refuse(
         encodeTcrpResponse(Operation.LIST_ROOMS, new Uint8Array(0), admission.refusal),
+        admission.refusal.status,
       );
       return this.#end(WsCloseCode.DONE, "refused");
     }
@@ -393,6 +436,7 @@ class WsPeerSocket {
       keyed: () => keyed = true,
       signal: this.#cancel.signal,
       deadline: this.#startedAt + exchangeTimeoutMs,
+      ...(this.#options.onRefused ? { onRefused: this.#options.onRefused } : {}),
     }).then(
       (end) => {
         switch (end.kind) {
@@ -424,7 +468,7 @@ class WsPeerSocket {
         if (error instanceof ProtocolError) {
           const reply = badHeaderReply(error, hello.operation, keyed, this.#peer, report);
           if (reply === null) return this.#bad(error.message);
-          this.#ws.send(reply);
+          this.#refuse(reply, error.status);
           return this.#end(WsCloseCode.DONE, "refused");
         }
         this.#options.log.error(`ws ${this.#peer.address}: ${(error as Error).stack ?? error}`);
@@ -452,6 +496,7 @@ class WsPeerSocket {
   }
 
   #enterDatagrams(session: SealedSession): void {
+    this.#events.member(session);
     this.#session = session;
     this.#phase = "datagrams";
     this.#ws.maxMessageBytes = MAX_DATAGRAM_BYTES;
@@ -464,10 +509,12 @@ class WsPeerSocket {
     this.#phase = "datagrams";
     const received = this.#receive(bytes);
     if (received === null) return;
-    if (received.session?.endpoint?.link !== this.#link) {
+    const session = received.session;
+    if (session === undefined || session.endpoint?.link !== this.#link) {
       return this.#bad("a first datagram that did not move its session here");
     }
-    this.#session = received.session;
+    this.#events.member(session);
+    this.#session = session;
   }
 
   #datagram(bytes: Uint8Array): void {
@@ -500,6 +547,13 @@ class WsPeerSocket {
     return received;
   }
 
+  /** A plain refusal frame (the gate's, a bad header's), counted. */
+  #refuse(frame: Uint8Array, status: number): void {
+    this.#stats.refused++;
+    this.#options.onRefused?.(status);
+    this.#ws.send(frame);
+  }
+
   #alive(): void {
     const session = this.#session;
     if (session !== null && !session.closed && session.endpoint?.link === this.#link) {
@@ -518,7 +572,7 @@ class WsPeerSocket {
     if (session !== null && !session.closed && session.endpoint?.link === this.#link) {
       this.#options.registry.disconnect(session.token, this.#options.graceMs);
     }
-    this.#onGone();
+    this.#events.gone();
   }
 
   #timeOut(what: string, ms: number): void {

@@ -21,7 +21,7 @@ import { encodeSealedClientBody, sealMemberDatagram } from "../../protocol/seale
 import { ask, cheapPasswords, server, trusting, withServer } from "../../testing/sealed_tcrp.ts";
 import type { TestServer } from "../../testing/test_server.ts";
 import { waitUntil } from "../../testing/wait.ts";
-import { listOverWebSocket, WsTestMember } from "../../testing/ws_client.ts";
+import { closeCode, listOverWebSocket, WsTestMember } from "../../testing/ws_client.ts";
 import { SealedTestClient } from "../sealed/sealed_client_test_util.ts";
 import { kindOf, Member, Socket } from "../sealed/sealed_loopback_test_util.ts";
 import { FakeWsConnection } from "./fake_ws_test_util.ts";
@@ -97,7 +97,7 @@ Deno.test("ws front: a room list is answered, then the socket closes 1000", asyn
     const ws = connect(s);
     const list = await listOverWebSocket(ws.pipe, s.staticPublicKey);
     assert.deepEqual(list.rooms.map((r) => r.name), ["listed"]);
-    assert.equal((await ws.pipe.closed).code, WsCloseCode.DONE);
+    assert.equal(await closeCode(ws.pipe), WsCloseCode.DONE);
     assert.equal(s.ws.stats.lists, 1);
   });
 });
@@ -108,7 +108,7 @@ Deno.test("ws front: junk closes 4400, a plain request is refused (sealed only) 
     // Garbage as the first message.
     const garbage = connect(s);
     garbage.pipe.send(new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
-    assert.equal((await garbage.pipe.closed).code, WsCloseCode.BAD_MESSAGE);
+    assert.equal(await closeCode(garbage.pipe), WsCloseCode.BAD_MESSAGE);
     // A plain request: a plain 400 saying why, then 1000.
     const plain = connect(s);
     plain.pipe.send(encodeTcrpFrame({
@@ -123,7 +123,7 @@ Deno.test("ws front: junk closes 4400, a plain request is refused (sealed only) 
     const refusal = decodeTcrpResponse(answer);
     assert.equal(refusal.status, 400);
     assert.equal((refusal as { error: string }).error, PLAINTEXT_REFUSAL);
-    assert.equal((await plain.pipe.closed).code, WsCloseCode.DONE);
+    assert.equal(await closeCode(plain.pipe), WsCloseCode.DONE);
     // Two frames in one message.
     const twice = connect(s);
     const hello = encodeTcrpFrame({
@@ -133,7 +133,7 @@ Deno.test("ws front: junk closes 4400, a plain request is refused (sealed only) 
       payload: new Uint8Array(32),
     });
     twice.pipe.send(new Uint8Array([...hello, ...hello]));
-    assert.equal((await twice.pipe.closed).code, WsCloseCode.BAD_MESSAGE);
+    assert.equal(await closeCode(twice.pipe), WsCloseCode.BAD_MESSAGE);
     // A datagram of a session nobody knows: a stateless reset, then 1000.
     const stranger = connect(s);
     const sessionId = nodeCrypto.randomBytes(8);
@@ -145,10 +145,10 @@ Deno.test("ws front: junk closes 4400, a plain request is refused (sealed only) 
     }));
     const reset = await stranger.pipe.receive();
     assert.equal(reset?.length, 26);
-    assert.equal((await stranger.pipe.closed).code, WsCloseCode.DONE);
+    assert.equal(await closeCode(stranger.pipe), WsCloseCode.DONE);
     // A TCRP frame after the handshake (in the datagram phase).
     ann.ws.pipe.send(hello);
-    assert.equal((await ann.ws.pipe.closed).code, WsCloseCode.BAD_MESSAGE);
+    assert.equal(await closeCode(ann.ws.pipe), WsCloseCode.BAD_MESSAGE);
     // The server still serves.
     const bob = await admit(s, "create", "after", "bob");
     bob.member.send({ kind: "message", msgId: 1, text: "still here" });
@@ -179,7 +179,7 @@ Deno.test("ws front: a resume on a new socket gets WELCOME and the missed events
     const third = connect(s);
     ann.member.pipe = third.pipe;
     ann.member.send({ kind: "heartbeat", lastSeq: 0 });
-    assert.equal((await again.pipe.closed).code, WsCloseCode.REPLACED);
+    assert.equal(await closeCode(again.pipe), WsCloseCode.REPLACED);
     assert.equal(s.registry.disconnectedCount, 0, "a replaced socket does not disconnect");
     bob.member.send({ kind: "message", msgId: 2, text: "on the third socket" });
     assert.ok(await ann.member.until(isText("on the third socket")));
@@ -206,5 +206,5 @@ Deno.test("ws front: shutdown sends CLOSED 4 to WebSocket members, then closes t
   await s.shutdown();
   const closed = await ann.member.until((b) => b.kind === "closed");
   assert.equal(closed?.kind === "closed" && closed.reason, 4);
-  assert.equal((await ann.ws.pipe.closed).code, WsCloseCode.GOING_AWAY);
+  assert.equal(await closeCode(ann.ws.pipe), WsCloseCode.GOING_AWAY);
 });
