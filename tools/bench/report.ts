@@ -91,14 +91,22 @@ function markdownTable(header: string[], rows: string[][]): string[] {
 export function summaryTable(run: BenchRun): string[] {
   const merged = run.scenarios.some((s) => s.measuredAt !== undefined);
   const rows = run.scenarios.map((s) => {
-    const at = s.saturation;
+    // A stalled reader's run is one fixed step, shown whether or not it held (its point is the
+    // comparison below the table, at a rate chosen to be light).
+    const fixed = (s.stalled ?? 0) > 0 ? s.steps[0] ?? null : null;
+    const at = fixed ?? s.saturation;
+    const rate = fixed !== null
+      ? `${thousands(fixed.offeredRate)}, one fixed step${fixed.held ? "" : ` (${fixed.why})`}`
+      : s.saturationRate === null
+      ? "none held"
+      : thousands(s.saturationRate);
     return [
       s.target === "relay"
         ? `${s.transport === "ws" ? "ceiling" : "generator ceiling"} (${targetOf(s)}), ${
           layoutOf(s)
         }`
         : `${targetOf(s)}, ${layoutOf(s)}`,
-      s.saturationRate === null ? "none held" : thousands(s.saturationRate),
+      rate,
       at === null ? "—" : thousands(at.deliveriesPerSecond),
       at === null ? "—" : percent(at.loss, 3),
       at === null ? "—" : millis(at.latencyMs.p50),

@@ -174,7 +174,7 @@ Deno.test("the WebSocket rows: ceilings by engine, the mixed room, the stalled r
     text,
     /\| chat serve, WebSocket and sealed UDP \(mmsg socket\), 1 × 50 \(25 WebSocket, the rest UDP\)/,
   );
-  assert.match(text, /1 × 50, 1 sender, 1 stalled reader/);
+  assert.match(text, /1 × 50, 1 sender, 1 stalled reader +\| 1,000, one fixed step +\| 50,000 /);
   assert.match(
     text,
     /the others' p99 14\.3 ms, loss 0\.000%; server RSS about once a second: 80, 84, 85 MiB/,
