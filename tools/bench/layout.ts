@@ -17,11 +17,16 @@ export interface Layout {
   members: number;
   senders: number;
   procs: number;
+  /** The last this many members of each room are stalled readers (WebSocket only; 0 if absent). */
+  stalled?: number;
 }
+
+/** How the members reach the target. */
+export type Transport = "udp" | "ws" | "mixed";
 
 /** What a generator process is started with (`--spec <json>`). */
 export interface LoadgenSpec extends Layout {
-  /** "chat": the real server (TCRP on `port`); "relay": the trivial relay (UDP on `port`). */
+  /** "chat": the real server (TCRP on `port`); "relay": a trivial relay (UDP on `port`). */
   target: "chat" | "relay";
   /** With "chat": members join sealed (sealed TCRP, sealed datagrams) instead of plain. */
   sealed?: boolean;
@@ -33,6 +38,42 @@ export interface LoadgenSpec extends Layout {
   handshakeConcurrency: number;
   /** The generator's sockets. */
   io: GeneratorIo;
+  /**
+   * "udp" (absent): TCRP on `port`, then UDP; "ws": every member on a
+   * WebSocket to `wsPort` (the relay's, with target "relay"); "mixed": even
+   * members on WebSocket, odd ones on sealed UDP.
+   */
+  transport?: Transport;
+  /** The HTTP port whose `/ws` the WebSocket members use. */
+  wsPort?: number;
+  /** Message texts padded to this many bytes (leading zeros of the stamp); absent: the stamp. */
+  textBytes?: number;
+}
+
+/** Whether a member is one of its room's stalled readers (the last `stalled` of the room). */
+export function isStalled(owned: OwnedMember, layout: Layout): boolean {
+  return owned.member >= layout.members - (layout.stalled ?? 0);
+}
+
+/** What a generator answers to "reconnect": its members, all back (generator.ts). */
+export interface ReconnectReport {
+  back: number;
+  /** Resumed on a new socket with their session. */
+  resumed: number;
+  /** Told by a stateless reset that the session is gone, and joined again. */
+  rejoined: number;
+  /** Connection attempts, the failed ones included. */
+  attempts: number;
+  /** From the command to the last member's WELCOME, ms. */
+  lastBackMs: number;
+  /** The last member's WELCOME, Date.now(). */
+  lastBackAt: number;
+  /** Each member's WELCOME, Date.now(), in the order they came. */
+  backAt: number[];
+  /** The failed attempts' errors by kind: "<count> × <message with numbers blanked>". */
+  errors: string[];
+  /** Joins after a reset retried, by refusal status ("404": the host had not made the room yet). */
+  rejoinRetries?: Record<string, number>;
 }
 
 /** One member this process owns. */
@@ -63,6 +104,8 @@ export function roomName(room: number): string {
 export type LoadgenCommand =
   | { cmd: "join"; hosts: boolean }
   | { cmd: "run"; step: number; ratePerSender: number; durationMs: number; settleMs: number }
+  | { cmd: "drain"; quietMs: number; maxMs: number }
+  | { cmd: "reconnect" }
   | { cmd: "quit" };
 
 /** What a generator answers to "run". */
@@ -81,10 +124,14 @@ export interface StepReport {
   sendErrors: number;
   /** A sealed target: what its receivers checked (sealed_wire.ts). */
   checks?: ReceiverChecks;
+  /** With stalled readers: for each one the server dropped so far, ms from its stall. */
+  stalledClosedAfterMs?: number[];
 }
 
 /** Lines a generator writes on stdout. */
 export type LoadgenAnswer =
   | { joined: number; ms: number }
   | { report: StepReport }
+  | { reconnected: ReconnectReport }
+  | { drainedMs: number }
   | { error: string };

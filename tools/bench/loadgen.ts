@@ -9,6 +9,8 @@ import type { LoadgenAnswer, LoadgenCommand, LoadgenSpec } from "./layout.ts";
 import { readLines, writeAllSync } from "./lines.ts";
 import { sealedTarget } from "./sealed_wire.ts";
 import { chatTarget, relayTarget } from "./target.ts";
+import { isStalled } from "./layout.ts";
+import { mixedTarget, wsRelayTarget, wsSealedTarget } from "./ws_wire.ts";
 
 const answer = (line: LoadgenAnswer) => writeAllSync(Deno.stdout, JSON.stringify(line) + "\n");
 
@@ -18,8 +20,14 @@ if (specIndex < 0 || spec === null) {
   answer({ error: "usage: loadgen.ts --spec <json>" });
   Deno.exit(2);
 }
+const ws = { hostname: spec.hostname, port: spec.wsPort ?? 0 };
+const transport = spec.transport ?? "udp";
 const target = spec.target === "relay"
-  ? relayTarget(spec.hostname, spec.port)
+  ? (transport === "ws" ? wsRelayTarget(ws) : relayTarget(spec.hostname, spec.port))
+  : transport === "ws"
+  ? wsSealedTarget(ws, { stalled: (owned) => isStalled(owned, spec) })
+  : transport === "mixed"
+  ? mixedTarget({ hostname: spec.hostname, port: spec.port }, ws)
   : spec.sealed
   ? sealedTarget(spec.hostname, spec.port)
   : chatTarget(spec.hostname, spec.port);
@@ -36,6 +44,10 @@ try {
     } else if (command.cmd === "run") {
       const { step, ratePerSender, durationMs, settleMs } = command;
       answer({ report: await generator.run(step, ratePerSender, durationMs, settleMs) });
+    } else if (command.cmd === "drain") {
+      answer({ drainedMs: await generator.drain(command.quietMs, command.maxMs) });
+    } else if (command.cmd === "reconnect") {
+      answer({ reconnected: await generator.reconnect() });
     } else {
       break;
     }

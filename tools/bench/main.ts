@@ -1,8 +1,9 @@
 /**
  * `deno task bench`: how fast `chat serve` fans messages out, measured from
- * separate load generator processes over loopback, plain and sealed side by
- * side (`--modes`). First the generator's own ceiling against the trivial
- * relay, then the chat scenarios, each swept from
+ * separate load generator processes over loopback, plain, sealed and
+ * WebSocket side by side (`--modes`). First the generator's own ceiling
+ * against the trivial relay (a trivial WebSocket relay for WebSocket), then
+ * the chat scenarios, each swept from
  * a start rate (doubling, then bisecting) to the last rate where loss stays
  * within 0.1% and p99 latency within 50 ms. Prints tables; writes
  * docs/results/bench/<time>.json, latest.json, docs/performance.md and
@@ -12,18 +13,21 @@ import os from "node:os";
 import { Command, InvalidArgumentError } from "commander";
 import denoJson from "../../deno.json" with { type: "json" };
 import { writeAllSync } from "./lines.ts";
-import type { Layout } from "./layout.ts";
-import { stepsTable, summaryTable, writeBenchResults } from "./report.ts";
+import { stalledLines, stepsTable, summaryTable, writeBenchResults } from "./report.ts";
 import {
   type BenchRun,
   type IdleResult,
   layoutOf,
+  type ReconnectResult,
   type ScenarioResult,
   targetOf,
 } from "./results.ts";
+import type { WsRelayEngine } from "./processes.ts";
+import { type Planned, planScenarios } from "./plan.ts";
+import { runReconnect } from "./ws_scenarios.ts";
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import type { GeneratorIo } from "./socket.ts";
-import { runIdle, runScenario, type Thresholds } from "./scenario.ts";
+import { runIdle, runScenario, type ScenarioOptions, type Thresholds } from "./scenario.ts";
 
 function whole(text: string): number {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a whole number");
@@ -38,14 +42,22 @@ function positive(text: string): number {
   return value;
 }
 
-type Mode = "plain" | "sealed";
+type Mode = "plain" | "sealed" | "ws";
 
 function modes(text: string): Mode[] {
   const list = text.split(",").map((m) => m.trim()).filter((m) => m !== "");
-  if (list.length === 0 || list.some((m) => m !== "plain" && m !== "sealed")) {
-    throw new InvalidArgumentError("a comma-separated list of plain and sealed");
+  if (list.length === 0 || list.some((m) => m !== "plain" && m !== "sealed" && m !== "ws")) {
+    throw new InvalidArgumentError("a comma-separated list of plain, sealed and ws");
   }
   return [...new Set(list as Mode[])];
+}
+
+function engines(text: string): WsRelayEngine[] {
+  const list = text.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  if (list.some((m) => m !== "ours" && m !== "deno")) {
+    throw new InvalidArgumentError("a comma-separated list of ours and deno (or empty)");
+  }
+  return [...new Set(list as WsRelayEngine[])];
 }
 
 const flags = new Command("bench")
@@ -53,10 +65,38 @@ const flags = new Command("bench")
   .option(
     "--modes <list>",
     "sessions to measure, each scenario (and the idle members) once per mode, each in a " +
-      "server of its own: plain (serve --allow-plaintext, the plain protocol) and sealed " +
-      "(serve as by default: sealed TCRP joins, sealed datagrams)",
+      "server of its own: plain (serve --allow-plaintext, the plain protocol), sealed " +
+      "(serve as by default: sealed TCRP joins, sealed datagrams) and ws (the WebSocket " +
+      "layouts: sealed over /ws, a mixed room, a stalled reader, idle sockets, a restart)",
     (text: string) => (modes(text), text),
-    "plain,sealed",
+    "plain,sealed,ws",
+  )
+  .option(
+    "--ws-relays <list>",
+    "trivial WebSocket relays measured as the ceiling of the ws mode: ours (the server's own " +
+      "framing, WsConnection) and deno (Deno.serve's WebSocket); empty: none",
+    (text: string) => (engines(text), text),
+    "ours,deno",
+  )
+  .option(
+    "--stall-seconds <seconds>",
+    "how long the ws mode's stalled-reader step lasts (the reader's kernel buffers fill first)",
+    positive,
+    60,
+  )
+  .option(
+    "--stall-text-bytes <n>",
+    "message size in the stalled-reader step (larger ones fill the stalled socket's buffers " +
+      "sooner; the room without it gets the same)",
+    whole,
+    3000,
+  )
+  .option("--ws-idle-members <n>", "ws mode: idle WebSocket members measured (0: no)", whole, 1000)
+  .option(
+    "--reconnect-pages <n>",
+    "ws mode: WebSocket members brought back after a server restart (0: no)",
+    whole,
+    300,
   )
   .option("--rooms <n>", "rooms of a custom scenario (replaces the default ones)", whole)
   .option("--members <n>", "members a room in the custom scenario", whole)
@@ -107,59 +147,30 @@ const flags = new Command("bench")
   .parse(Deno.args, { from: "user" })
   .opts();
 
+const STALL_MAX_RATE = 60;
 const print = (line = "") => writeAllSync(Deno.stdout, line + "\n");
 const thresholds: Thresholds = { maxLoss: 0.001, maxP99Ms: 50 };
 
-interface Planned {
-  target: "chat" | "relay";
-  sealed: boolean;
-  layout: Layout;
-  start: number;
-  io: UdpIo;
-}
-
 const procs = Math.max(1, flags.procs);
-const planned: Planned[] = [];
-const oneRoom = { rooms: 1, members: 50, senders: 1, procs };
 const io = flags.udpIo as UdpIo;
 const generatorIo = flags.genIo as GeneratorIo;
-const sealedModes = modes(flags.modes).map((mode) => mode === "sealed");
-if (flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined) {
-  const layout = {
-    rooms: flags.rooms ?? 1,
-    members: flags.members ?? 50,
-    senders: flags.senders ?? 1,
-    procs,
-  };
-  const start = flags.startRate ?? 40 * layout.rooms;
-  // The generator's ceiling in the same layout (10,000 sockets cost it more than 50); the
-  // relay numbers rooms in 16 bits.
-  if (flags.ceiling && layout.rooms <= 65_536) {
-    planned.push({ target: "relay", sealed: false, layout, start, io });
-  }
-  for (const sealed of sealedModes) planned.push({ target: "chat", sealed, layout, start, io });
-} else {
-  if (flags.ceiling) {
-    planned.push({ target: "relay", sealed: false, layout: oneRoom, start: 2000, io });
-  }
-  const start = flags.startRate ?? 2000;
-  for (const sealed of sealedModes) {
-    planned.push({ target: "chat", sealed, layout: oneRoom, start, io });
-    // The portable path beside it, so the two are compared within one run (plain only).
-    if (io === "mmsg" && !sealed) {
-      planned.push({ target: "chat", sealed, layout: oneRoom, start, io: "deno" });
-    }
-  }
-  for (const sealed of sealedModes) {
-    planned.push({
-      target: "chat",
-      sealed,
-      layout: { rooms: 100, members: 10, senders: 1, procs },
-      start: flags.startRate ?? 4000,
-      io,
-    });
-  }
-}
+const allModes = modes(flags.modes);
+const sealedModes = allModes.filter((mode) => mode !== "ws").map((mode) => mode === "sealed");
+const wsMode = allModes.includes("ws");
+const custom =
+  flags.rooms !== undefined || flags.members !== undefined || flags.senders !== undefined
+    ? { rooms: flags.rooms ?? 1, members: flags.members ?? 50, senders: flags.senders ?? 1 }
+    : undefined;
+const planned = planScenarios({
+  ...(custom === undefined ? {} : { custom }),
+  ...(flags.startRate === undefined ? {} : { startRate: flags.startRate }),
+  procs,
+  io,
+  sealedModes,
+  wsMode,
+  wsRelays: engines(flags.wsRelays),
+  ceiling: flags.ceiling,
+});
 
 const serverDenoFlags = flags.serverCpuProf === undefined
   ? []
@@ -167,27 +178,49 @@ const serverDenoFlags = flags.serverCpuProf === undefined
 const started = performance.now();
 const loadAtStart = await loadAverage();
 const scenarios: ScenarioResult[] = [];
+const resultOf = new Map<Planned, ScenarioResult>();
 for (const plan of planned) {
-  const name = `${targetOf({ target: plan.target, sealed: plan.sealed, udpIo: plan.io })}, ${
-    layoutOf(plan.layout)
-  }`;
+  const name = `${
+    targetOf({
+      target: plan.target,
+      sealed: plan.sealed,
+      udpIo: plan.io,
+      ...(plan.transport === undefined ? {} : { transport: plan.transport }),
+      ...(plan.relayEngine === undefined ? {} : { relayEngine: plan.relayEngine }),
+    })
+  }, ${layoutOf({ ...plan.layout, transport: plan.transport })}`;
   print(`${name}…`);
-  const result = await runScenario({
+  // Half the rate where the room without it saturated in its 2 s steps, and at most 60 msg/s
+  // (its texts are 100 times longer: 60 × 3,000 bytes is 180 KB/s into each socket, which
+  // fills the stalled one's kernel buffers in about half a minute): a light load the server
+  // carries for the whole step, so that a change is the stalled reader's doing. (At 250 and
+  // 1,063 msg/s the room without it had a p99 of 0.9–1.2 s on the shared machine.)
+  const stallRate = plan.stallBase === undefined ? undefined : Math.min(
+    STALL_MAX_RATE,
+    Math.round((resultOf.get(plan.stallBase)?.saturationRate ?? plan.start) / 2),
+  );
+  const options: ScenarioOptions = {
     name,
     target: plan.target,
     sealed: plan.sealed,
     layout: plan.layout,
-    durationMs: flags.duration * 1000,
+    ...(plan.transport === undefined ? {} : { transport: plan.transport }),
+    ...(plan.relayEngine === undefined ? {} : { relayEngine: plan.relayEngine }),
+    ...(stallRate === undefined ? {} : { rssEveryMs: 1000, textBytes: flags.stallTextBytes }),
+    durationMs: (stallRate === undefined ? flags.duration : flags.stallSeconds) * 1000,
     settleMs: flags.settle,
-    rates: flags.rate !== undefined && plan.target === "chat" ? { fixed: flags.rate } : {
-      start: plan.start,
-      maxSteps: flags.maxSteps,
-      precision: 0.1,
-      // Below this a sender sends fewer than 4 messages a step (at 125 msg/s over 1,000
-      // senders, none: a step with nothing to count, which cannot hold).
-      minRate: Math.ceil((4 * plan.layout.rooms * plan.layout.senders) / flags.duration),
-      maxRate: 10_000_000,
-    },
+    rates: stallRate !== undefined ? { fixed: stallRate } : flags.rate !== undefined &&
+        plan.target === "chat"
+      ? { fixed: flags.rate }
+      : {
+        start: plan.start,
+        maxSteps: flags.maxSteps,
+        precision: 0.1,
+        // Below this a sender sends fewer than 4 messages a step (at 125 msg/s over 1,000
+        // senders, none: a step with nothing to count, which cannot hold).
+        minRate: Math.ceil((4 * plan.layout.rooms * plan.layout.senders) / flags.duration),
+        maxRate: 10_000_000,
+      },
     thresholds,
     io: plan.io,
     generatorIo,
@@ -200,9 +233,26 @@ for (const plan of planned) {
           (step.receiverChecks === undefined ? "" : checksText(step.receiverChecks)) +
           `; server CPU ${((step.serverCpuShare ?? NaN) * 100).toFixed(0)}%, generators ` +
           `${((step.generatorCpuShare ?? NaN) * 100).toFixed(0)}%, longest tick gap ` +
-          `${step.maxTickGapMs.toFixed(0)} ms`,
+          `${step.maxTickGapMs.toFixed(0)} ms` +
+          (step.serverRssSamplesMiB === undefined
+            ? ""
+            : `; server RSS each second ${step.serverRssSamplesMiB.join(", ")} MiB`) +
+          (step.stalledClosedAfterMs === undefined
+            ? ""
+            : `; stalled readers dropped after ${JSON.stringify(step.stalledClosedAfterMs)} ms`),
       ),
-  });
+  };
+  // A stalled reader is compared with the same room without it, measured just before it at
+  // the same rate for as long (one after the other: the machine's load moves).
+  let control: ScenarioResult | undefined;
+  if (stallRate !== undefined) {
+    print("  without the stalled reader first:");
+    control = await runScenario({ ...options, layout: { ...plan.layout, stalled: 0 } });
+    print("  with it:");
+  }
+  const result = await runScenario(options);
+  if (control?.steps[0] !== undefined) result.withoutStalled = control.steps[0];
+  resultOf.set(plan, result);
   scenarios.push(result);
   print();
   print(stepsTable(result).join("\n"));
@@ -227,6 +277,38 @@ for (const sealed of flags.idleMembers > 0 ? sealedModes : []) {
   );
 }
 
+if (wsMode && flags.wsIdleMembers > 0) {
+  print(`${flags.wsIdleMembers} idle WebSocket members…`);
+  idle.push(
+    await runIdle({
+      members: flags.wsIdleMembers,
+      membersPerRoom: 10,
+      procs,
+      windowSeconds: flags.idleWindow,
+      heartbeatSeconds: flags.heartbeat,
+      io,
+      generatorIo,
+      sealed: true,
+      transport: "ws",
+      serverDenoFlags,
+    }),
+  );
+}
+
+const reconnects: ReconnectResult[] = [];
+if (wsMode && flags.reconnectPages > 0) {
+  print(`${flags.reconnectPages} pages reconnecting after a server restart…`);
+  const r = await runReconnect({
+    pages: flags.reconnectPages,
+    membersPerRoom: 10,
+    procs,
+    io,
+    generatorIo,
+    serverDenoFlags,
+  });
+  reconnects.push(r);
+}
+
 const cpus = os.cpus();
 const run: BenchRun = {
   command: ["deno task bench", ...Deno.args].join(" "),
@@ -239,6 +321,7 @@ const run: BenchRun = {
   thresholds,
   scenarios,
   idle,
+  ...(reconnects.length === 0 ? {} : { reconnects }),
 };
 print(summaryTable(run).join("\n"));
 for (const i of idle) {
@@ -247,6 +330,16 @@ for (const i of idle) {
       `RSS ${i.serverRssMiB?.toFixed(0)} MiB (peak ${i.serverPeakRssMiB?.toFixed(0)} MiB)`,
   );
 }
+for (const r of reconnects) {
+  print(
+    `${r.name}: ${r.back} of ${r.pages} back (${r.rejoined} after a stateless reset, ` +
+      `${r.resumed} resumed), the restart took ${r.restartMs} ms, then half were back after ` +
+      `${r.readyToHalfBackMs} ms and the last after ${r.readyToAllBackMs} ms (${r.killToAllBackMs} ` +
+      `ms from the kill), ${r.attempts} attempts; joins retried: ` +
+      `${JSON.stringify(r.rejoinRetries ?? {})}`,
+  );
+}
+for (const line of stalledLines(run)) print(line);
 print(
   `\n${((performance.now() - started) / 1000).toFixed(0)} s in all; load average ` +
     `${run.loadAverage?.start ?? "?"} at the start, ${run.loadAverage?.end ?? "?"} at the end`,

@@ -5,19 +5,37 @@
  * newest figures of every scenario measured on this machine, each with the
  * run it came from, instead of only whichever command ran last.
  */
-import type { BenchRun, IdleResult, ScenarioResult } from "./results.ts";
+import type { BenchRun, IdleResult, ReconnectResult, ScenarioResult } from "./results.ts";
 
 /** What makes two scenario results comparable: the same target, sockets and layout. */
 export function scenarioKey(s: ScenarioResult): string {
   const mode = s.target === "chat" && s.sealed ? "sealed" : "plain";
-  return [s.target, mode, s.udpIo, s.generatorIo ?? "deno", s.rooms, s.members, s.senders].join(
-    "|",
-  );
+  return [
+    s.target,
+    mode,
+    s.udpIo,
+    s.generatorIo ?? "deno",
+    s.rooms,
+    s.members,
+    s.senders,
+    // Added with the WebSocket layouts; absent in older runs, which keep their keys.
+    ...(s.transport === undefined ? [] : [s.transport]),
+    ...(s.relayEngine === undefined ? [] : [s.relayEngine]),
+    ...(s.stalled === undefined || s.stalled === 0 ? [] : [`stalled ${s.stalled}`]),
+  ].join("|");
 }
 
 function idleKey(i: IdleResult): string {
   const mode = i.sealed ? "sealed" : "plain";
-  return [mode, i.udpIo, i.generatorIo ?? "deno", i.members, i.rooms, i.heartbeatSeconds].join("|");
+  return [
+    mode,
+    i.udpIo,
+    i.generatorIo ?? "deno",
+    i.members,
+    i.rooms,
+    i.heartbeatSeconds,
+    ...(i.transport === undefined ? [] : [i.transport]),
+  ].join("|");
 }
 
 /**
@@ -35,11 +53,15 @@ export function mergeRuns(runs: readonly BenchRun[]): BenchRun {
   );
   const scenarios = new Map<string, ScenarioResult>();
   const idle = new Map<string, IdleResult>();
+  const reconnects = new Map<string, ReconnectResult>();
   for (const run of sameMachine) {
     for (const s of run.scenarios) {
       scenarios.set(scenarioKey(s), { ...s, measuredAt: run.finishedAt });
     }
     for (const i of run.idle) idle.set(idleKey(i), { ...i, measuredAt: run.finishedAt });
+    for (const r of run.reconnects ?? []) {
+      reconnects.set(`${r.pages}|${r.rooms}`, { ...r, measuredAt: run.finishedAt });
+    }
   }
   const order = (s: ScenarioResult) => [
     s.rooms * s.members,
@@ -51,12 +73,19 @@ export function mergeRuns(runs: readonly BenchRun[]): BenchRun {
     for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
     return a.udpIo === b.udpIo ? 0 : a.udpIo === "mmsg" ? -1 : 1;
   });
-  return { ...newest, scenarios: merged, idle: [...idle.values()] };
+  return {
+    ...newest,
+    scenarios: merged,
+    idle: [...idle.values()],
+    ...(reconnects.size === 0 ? {} : { reconnects: [...reconnects.values()] }),
+  };
 }
 
 /** The runs a merged run's results came from: finishedAt and command, oldest first. */
 export function sourcesOf(merged: BenchRun, runs: readonly BenchRun[]): BenchRun[] {
-  const used = new Set([...merged.scenarios, ...merged.idle].map((r) => r.measuredAt));
+  const used = new Set(
+    [...merged.scenarios, ...merged.idle, ...merged.reconnects ?? []].map((r) => r.measuredAt),
+  );
   return runs.filter((r) => used.has(r.finishedAt))
     .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }

@@ -91,3 +91,46 @@ Deno.test("mergeRuns: sealed and plain results of one layout are kept apart, sea
     ["chat", true, 2],
   ]);
 });
+
+Deno.test("mergeRuns: WebSocket, mixed and stalled-reader results, and each relay engine, are kept apart from UDP ones; reconnects are merged too", () => {
+  const relay = { target: "relay" as const, saturationRate: 1 };
+  const runs = [
+    run("2026-12-02T10:00:00.000Z", [
+      scenario({ sealed: true }),
+      scenario({ sealed: true, transport: "ws" }),
+      scenario({ sealed: true, transport: "mixed" }),
+      scenario({ sealed: true, transport: "ws", stalled: 1 }),
+      scenario(relay),
+      scenario({ ...relay, transport: "ws", relayEngine: "ours" }),
+      scenario({ ...relay, transport: "ws", relayEngine: "deno" }),
+    ]),
+    {
+      ...run("2026-12-02T11:00:00.000Z", [scenario({ sealed: true, transport: "ws" })]),
+      reconnects: [{
+        name: "300 pages",
+        pages: 300,
+        rooms: 30,
+        joinMs: 1,
+        back: 300,
+        resumed: 0,
+        rejoined: 300,
+        attempts: 900,
+        restartMs: 1000,
+        readyToAllBackMs: 2000,
+        killToAllBackMs: 3000,
+        serverRssMiB: 100,
+        errors: [],
+      }],
+    },
+  ];
+  const merged = mergeRuns(runs);
+  assert.equal(merged.scenarios.length, 7);
+  assert.equal(
+    merged.scenarios.filter((s) => s.measuredAt === "2026-12-02T11:00:00.000Z").length,
+    1,
+    "only the WebSocket 1 × 50 row is replaced by the newer run",
+  );
+  assert.equal(merged.reconnects?.length, 1);
+  assert.equal(merged.reconnects?.[0]?.measuredAt, "2026-12-02T11:00:00.000Z");
+  assert.equal(sourcesOf(merged, runs).length, 2);
+});

@@ -14,27 +14,73 @@ import { readLines } from "./lines.ts";
 
 const LOADGEN_TS = fileURLToPath(new URL("./loadgen.ts", import.meta.url));
 const RELAY_TS = fileURLToPath(new URL("./trivial_relay.ts", import.meta.url));
+const WS_RELAY_TS = fileURLToPath(new URL("./ws_relay.ts", import.meta.url));
 
 /** Something the generators load: where, and which process to measure. */
 export interface LoadTarget {
   kind: "chat" | "relay";
   hostname: string;
-  /** TCRP port of the server, or UDP port of the relay. */
+  /** TCRP port of the server, or UDP port of the relay (its WebSocket port: a WebSocket relay). */
   port: number;
+  /** The server's UDP port. */
+  udpPort?: number;
+  /** The server's HTTP port (its `/ws`), when it has one. */
+  httpPort?: number;
   pid: number;
   handle: ChildHandle;
 }
 
-function freePorts(): { tcp: number; udp: number } {
+/** Ports of a bench server: TCRP, UDP, and HTTP (`/ws`). */
+export interface ServerPorts {
+  tcp: number;
+  udp: number;
+  http: number;
+}
+
+function freePorts(): ServerPorts {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const http = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const datagram = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   const ports = {
     tcp: (listener.addr as Deno.NetAddr).port,
     udp: (datagram.addr as Deno.NetAddr).port,
+    http: (http.addr as Deno.NetAddr).port,
   };
   listener.close();
+  http.close();
   datagram.close();
   return ports;
+}
+
+/**
+ * The server flags of a bench run with WebSocket members: its HTTP listener
+ * on `httpPort`, and room for every member of the bench on one address (the
+ * defaults fit a class behind a NAT, not 1,000 sockets from one generator).
+ */
+export function wsServerFlags(httpPort: number): string[] {
+  return [
+    "--http-port",
+    String(httpPort),
+    "--max-http-connections",
+    "100000",
+    "--max-http-connections-per-ip",
+    "100000",
+  ];
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:`port`. */
+async function waitForTcp(port: number, handle: ChildHandle, deadline: number): Promise<void> {
+  while (true) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline || handle.exitCode !== null) {
+        throw new Error(`nothing listens on ${port}: ${error}\n${handle.stderr.plain}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** The server flags of every bench run: no rate limits, room for large layouts. */
@@ -73,8 +119,9 @@ export async function startChatServer(
   extra: string[] = [],
   denoFlags: string[] = [],
   sealed = false,
+  options: { ws?: boolean; ports?: ServerPorts } = {},
 ): Promise<LoadTarget> {
-  const ports = freePorts();
+  const ports = options.ports ?? freePorts();
   // As `deno task serve` runs it: --allow-ffi lets --udp-io auto pick recvmmsg/sendmmsg.
   const permissions = [
     "run",
@@ -83,6 +130,7 @@ export async function startChatServer(
     "--allow-ffi",
     "--allow-read",
     "--allow-write",
+    "--allow-sys=hostname", // the Host policy reads the machine's name (as the serve task)
   ];
   const handle = kids.spawn(Deno.execPath(), [
     ...permissions,
@@ -97,8 +145,10 @@ export async function startChatServer(
     String(ports.udp),
     ...BENCH_SERVER_FLAGS,
     ...(sealed ? [] : ["--allow-plaintext"]),
+    // Without WebSocket members, no HTTP listener (its default port, 8080, is shared).
+    ...(options.ws ? wsServerFlags(ports.http) : ["--http-port", "0"]),
     ...extra,
-  ], { label: `chat serve (bench${sealed ? ", sealed" : ""})` });
+  ], { label: `chat serve (bench${sealed ? ", sealed" : ""}${options.ws ? ", WebSocket" : ""})` });
   const addr = { transport: "tcp" as const, hostname: "127.0.0.1", port: ports.tcp };
   const deadline = Date.now() + 15_000;
   while (true) {
@@ -117,7 +167,42 @@ export async function startChatServer(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return { kind: "chat", hostname: "127.0.0.1", port: ports.tcp, pid: handle.child.pid, handle };
+  if (options.ws) await waitForTcp(ports.http, handle, deadline);
+  return {
+    kind: "chat",
+    hostname: "127.0.0.1",
+    port: ports.tcp,
+    udpPort: ports.udp,
+    ...(options.ws ? { httpPort: ports.http } : {}),
+    pid: handle.child.pid,
+    handle,
+  };
+}
+
+/** The ports a running bench server listens on (to start it again on the same ones). */
+export function portsOf(target: LoadTarget): ServerPorts {
+  return { tcp: target.port, udp: target.udpPort ?? 0, http: target.httpPort ?? 0 };
+}
+
+/** Which trivial WebSocket relay: our own framing (WsConnection) or Deno's WebSocket. */
+export type WsRelayEngine = "ours" | "deno";
+
+/** Starts the trivial WebSocket relay (ws_relay.ts) and reads its port. */
+export async function startWsRelay(kids: Children, engine: WsRelayEngine): Promise<LoadTarget> {
+  const args = ["run", "--allow-net=127.0.0.1", WS_RELAY_TS, engine];
+  const handle = kids.spawn(Deno.execPath(), args, {
+    label: `trivial WebSocket relay (${engine})`,
+  });
+  const match = await handle.stdout.waitFor(/relay on ws (\d+)/, 15_000);
+  const port = Number(match[1]);
+  return {
+    kind: "relay",
+    hostname: "127.0.0.1",
+    port,
+    httpPort: port,
+    pid: handle.child.pid,
+    handle,
+  };
 }
 
 /** Starts the trivial relay on a `deno` or `mmsg` socket and reads its port. */

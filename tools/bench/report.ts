@@ -7,6 +7,7 @@ import {
   type BenchRun,
   type IdleResult,
   layoutOf,
+  type ReconnectResult,
   type ScenarioResult,
   type StepResult,
   targetOf,
@@ -42,6 +43,7 @@ const STEP_HEADER = [
   "p99 ms",
   "max ms",
   "server CPU",
+  "server CPU µs/delivery",
   "generator CPU",
   "server peak RSS",
   "held",
@@ -60,10 +62,21 @@ function stepRow(step: StepResult): string[] {
     millis(step.latencyMs.p99),
     millis(step.latencyMs.max),
     percent(step.serverCpuShare),
+    microsPerDelivery(step),
     percent(step.generatorCpuShare),
     mib(step.serverPeakRssMiB),
     step.held ? "yes" : `no: ${step.why}`,
   ];
+}
+
+/**
+ * Server CPU time a delivery, µs: what a delivery costs whatever share of a
+ * core the server got (on a loaded machine the share says more about the
+ * load than about the server).
+ */
+function microsPerDelivery(step: StepResult): string {
+  if (step.serverCpuSeconds === null || step.received === 0) return "—";
+  return ((step.serverCpuSeconds * 1e6) / step.received).toFixed(1);
 }
 
 function markdownTable(header: string[], rows: string[][]): string[] {
@@ -78,17 +91,28 @@ function markdownTable(header: string[], rows: string[][]): string[] {
 export function summaryTable(run: BenchRun): string[] {
   const merged = run.scenarios.some((s) => s.measuredAt !== undefined);
   const rows = run.scenarios.map((s) => {
-    const at = s.saturation;
+    // A stalled reader's run is one fixed step, shown whether or not it held (its point is the
+    // comparison below the table, at a rate chosen to be light).
+    const fixed = (s.stalled ?? 0) > 0 ? s.steps[0] ?? null : null;
+    const at = fixed ?? s.saturation;
+    const rate = fixed !== null
+      ? `${thousands(fixed.offeredRate)}, one fixed step${fixed.held ? "" : ` (${fixed.why})`}`
+      : s.saturationRate === null
+      ? "none held"
+      : thousands(s.saturationRate);
     return [
       s.target === "relay"
-        ? `generator ceiling (trivial relay, ${s.udpIo} socket), ${layoutOf(s)}`
+        ? `${s.transport === "ws" ? "ceiling" : "generator ceiling"} (${targetOf(s)}), ${
+          layoutOf(s)
+        }`
         : `${targetOf(s)}, ${layoutOf(s)}`,
-      s.saturationRate === null ? "none held" : thousands(s.saturationRate),
+      rate,
       at === null ? "—" : thousands(at.deliveriesPerSecond),
       at === null ? "—" : percent(at.loss, 3),
       at === null ? "—" : millis(at.latencyMs.p50),
       at === null ? "—" : millis(at.latencyMs.p99),
       at === null ? "—" : percent(at.serverCpuShare),
+      at === null ? "—" : microsPerDelivery(at),
       at === null ? "—" : mib(at.serverPeakRssMiB),
       ...(merged ? [shortTime(s.measuredAt)] : []),
     ];
@@ -102,6 +126,7 @@ export function summaryTable(run: BenchRun): string[] {
       "p50 ms",
       "p99 ms",
       "server CPU",
+      "server CPU µs/delivery",
       "server peak RSS",
       ...(merged ? ["measured"] : []),
     ],
@@ -156,6 +181,87 @@ function idleTable(idle: IdleResult[]): string[] {
   );
 }
 
+function reconnectTable(reconnects: ReconnectResult[]): string[] {
+  const merged = reconnects.some((r) => r.measuredAt !== undefined);
+  return markdownTable(
+    [
+      "scenario",
+      "rooms",
+      "back",
+      "rejoined after a reset",
+      "restart (kill → answering)",
+      "answering → half back",
+      "answering → all back",
+      "kill → all back",
+      "attempts",
+      "server RSS after",
+      ...(merged ? ["measured"] : []),
+    ],
+    reconnects.map((r) => [
+      r.name,
+      thousands(r.rooms),
+      `${thousands(r.back)} of ${thousands(r.pages)}`,
+      thousands(r.rejoined),
+      `${thousands(r.restartMs)} ms`,
+      r.readyToHalfBackMs === undefined ? "—" : `${thousands(r.readyToHalfBackMs)} ms`,
+      `${thousands(r.readyToAllBackMs)} ms`,
+      `${thousands(r.killToAllBackMs)} ms`,
+      thousands(r.attempts),
+      mib(r.serverRssMiB),
+      ...(merged ? [shortTime(r.measuredAt)] : []),
+    ]),
+  );
+}
+
+/**
+ * For each scenario with a stalled reader: the server's RSS through its
+ * steps, and the others' p99 against the same layout without it at the same
+ * rate (the step of that rate, when the run without it tried that rate).
+ */
+export function stalledLines(run: BenchRun): string[] {
+  const dropped = (step: StepResult) => {
+    const after = step.stalledClosedAfterMs ?? [];
+    return after.length === 0
+      ? "the server had not dropped the stalled reader by the end"
+      : `the server dropped the stalled reader (its socket closed) ${
+        after.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ")
+      } after it stopped reading`;
+  };
+  const lines: string[] = [];
+  for (const s of run.scenarios) {
+    if ((s.stalled ?? 0) === 0) continue;
+    const base = run.scenarios.find((b) =>
+      (b.stalled ?? 0) === 0 && b.target === s.target && b.transport === s.transport &&
+      b.rooms === s.rooms && b.members === s.members && b.senders === s.senders
+    );
+    for (const step of s.steps) {
+      const without = s.withoutStalled ??
+        base?.steps.find((b) => b.offeredRate === step.offeredRate);
+      const rss = (t: StepResult | undefined) =>
+        t?.serverRssSamplesMiB === undefined || t.serverRssSamplesMiB.length === 0
+          ? ""
+          : `; server RSS about once a second: ${t.serverRssSamplesMiB.join(", ")} MiB (peak ${
+            mib(t.serverPeakRssMiB)
+          })`;
+      lines.push(
+        `- ${targetOf(s)}, ${layoutOf(s)}, ${thousands(step.offeredRate)} msg/s for ` +
+          `${s.durationMs / 1000} s${
+            s.textBytes === undefined ? "" : `, ${thousands(s.textBytes)}-byte texts`
+          }: the others' p99 ${millis(step.latencyMs.p99)} ms, loss ` +
+          `${percent(step.loss, 3)}${rss(step)}; ${dropped(step)}.`,
+        without === undefined
+          ? "  Without the stalled reader: no step at that rate stored."
+          : `  Without the stalled reader${
+            s.withoutStalled === undefined ? " (the sweep's step at that rate)" : ""
+          }: p99 ${millis(without.latencyMs.p99)} ms, loss ${percent(without.loss, 3)}${
+            rss(without)
+          }.`,
+      );
+    }
+  }
+  return lines;
+}
+
 /** Every step of a scenario. */
 export function stepsTable(s: ScenarioResult): string[] {
   return markdownTable(STEP_HEADER, s.steps.map(stepRow));
@@ -179,12 +285,21 @@ export function renderPerformancePage(run: BenchRun, sources: readonly BenchRun[
     `A rate holds when loss stays at most ${percent(run.thresholds.maxLoss, 1)} and p99 latency ` +
     `at most ${run.thresholds.maxP99Ms} ms. Loss is counted without retransmission. The load ` +
     "generator runs in separate processes on the same machine; a trivial relay row is its " +
-    "ceiling in that layout.",
+    "ceiling in that layout. WebSocket rows: the members are Deno's WebSocket clients on the " +
+    "server's `/ws`; their ceiling is a trivial WebSocket relay (our framing: the server's own " +
+    "WsConnection; Deno's: Deno.serve). Server CPU µs/delivery is the server's CPU time over " +
+    "the step divided by the deliveries: what a delivery costs, whatever share of a core the " +
+    "shared machine gave the server.",
     "",
     ...summaryTable(run),
     "",
   ];
   if (run.idle.length > 0) lines.push(...idleTable(run.idle), "");
+  if ((run.reconnects ?? []).length > 0) lines.push(...reconnectTable(run.reconnects!), "");
+  const stalled = stalledLines(run);
+  if (stalled.length > 0) {
+    lines.push("A stalled reader (a WebSocket member that stops reading):", "", ...stalled, "");
+  }
   lines.push("![latency against offered load](performance.svg)", "");
   for (const s of run.scenarios) {
     lines.push(
@@ -278,6 +393,8 @@ export function withSummary(
     ...summaryTable(run),
     "",
     ...(run.idle.length > 0 ? [...idleTable(run.idle), ""] : []),
+    ...((run.reconnects ?? []).length > 0 ? [...reconnectTable(run.reconnects!), ""] : []),
+    ...(stalledLines(run).length > 0 ? [...stalledLines(run), ""] : []),
     "![latency against offered load](docs/performance.svg)",
     "",
   ];

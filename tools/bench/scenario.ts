@@ -6,10 +6,17 @@
 import type { UdpIo } from "../../server/datagram_socket.ts";
 import { Children } from "../../testing/cli.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import type { Layout, StepReport } from "./layout.ts";
+import type { Layout, StepReport, Transport } from "./layout.ts";
 import type { GeneratorIo } from "./socket.ts";
 import { readCpuSeconds, readCpuSecondsOf, readMemoryMiB } from "../proc_stat.ts";
-import { LoadgenProcess, type LoadTarget, startChatServer, startRelay } from "./processes.ts";
+import {
+  LoadgenProcess,
+  type LoadTarget,
+  startChatServer,
+  startRelay,
+  startWsRelay,
+  type WsRelayEngine,
+} from "./processes.ts";
 import type { IdleResult, ScenarioResult, StepResult } from "./results.ts";
 import { nextRate, saturation, type SweepOptions } from "./sweep.ts";
 
@@ -41,46 +48,73 @@ export interface ScenarioOptions {
   generatorIo: GeneratorIo;
   /** Told each step's result as it comes. */
   onStep?: (step: StepResult) => void;
+  /** How the members connect ("udp" when absent); "ws" and "mixed" are sealed. */
+  transport?: Transport;
+  /** A WebSocket relay's engine (target "relay", transport "ws"). */
+  relayEngine?: WsRelayEngine;
+  /** Reads the server's RSS every this many ms during each step (layouts with a stalled reader). */
+  rssEveryMs?: number;
+  /** Message texts padded to this many bytes (absent: the bare stamp, about 30). */
+  textBytes?: number;
 }
 
 /** A target and its generators, joined. */
-interface Rig {
+export interface Rig {
   kids: Children;
   target: LoadTarget;
   generators: LoadgenProcess[];
   joinMs: number;
 }
 
-async function rigUp(
-  kind: "chat" | "relay",
-  layout: Layout,
-  serverFlags: string[],
-  io: { server: UdpIo; generators: GeneratorIo },
-  serverDenoFlags: string[] = [],
-  sealed = false,
-): Promise<Rig> {
+/** What {@linkcode rigUp} starts. */
+export interface RigOptions {
+  kind: "chat" | "relay";
+  layout: Layout;
+  serverFlags: string[];
+  io: { server: UdpIo; generators: GeneratorIo };
+  serverDenoFlags?: string[];
+  sealed?: boolean;
+  /** How the members connect ("udp" when absent); "ws" and "mixed" are sealed. */
+  transport?: Transport;
+  /** A WebSocket relay's engine (kind "relay", transport "ws"). */
+  relayEngine?: WsRelayEngine;
+  /** Message texts padded to this many bytes. */
+  textBytes?: number;
+}
+
+/** Starts the target and the generators, and joins every member (hosts first). */
+export async function rigUp(options: RigOptions): Promise<Rig> {
+  const { kind, layout, io } = options;
+  const transport = options.transport ?? "udp";
+  const ws = transport !== "udp";
   const kids = new Children();
   const generators: LoadgenProcess[] = [];
   try {
-    const target = kind === "chat"
-      ? await startChatServer(
+    const target = kind === "relay"
+      ? (ws
+        ? await startWsRelay(kids, options.relayEngine ?? "ours")
+        : await startRelay(kids, io.server))
+      : await startChatServer(
         kids,
-        ["--udp-io", io.server, ...serverFlags],
-        serverDenoFlags,
-        sealed,
-      )
-      : await startRelay(kids, io.server);
+        ["--udp-io", io.server, ...options.serverFlags],
+        options.serverDenoFlags ?? [],
+        ws || (options.sealed ?? false),
+        { ws },
+      );
     for (let proc = 0; proc < layout.procs; proc++) {
       generators.push(
         new LoadgenProcess({
           ...layout,
           target: kind,
-          sealed: kind === "chat" && sealed,
+          sealed: kind === "chat" && (ws || (options.sealed ?? false)),
           hostname: target.hostname,
           port: target.port,
           proc,
           handshakeConcurrency: Math.max(1, Math.floor(32 / layout.procs)),
           io: io.generators,
+          transport,
+          ...(target.httpPort === undefined ? {} : { wsPort: target.httpPort }),
+          ...(options.textBytes === undefined ? {} : { textBytes: options.textBytes }),
         }),
       );
     }
@@ -96,7 +130,8 @@ async function rigUp(
   }
 }
 
-async function rigDown(rig: Rig): Promise<void> {
+/** Stops the generators and the target. */
+export async function rigDown(rig: Rig): Promise<void> {
   await Promise.allSettled(rig.generators.map((g) => g.close()));
   await rig.kids.dispose();
 }
@@ -110,16 +145,33 @@ async function measureStep(
   const { layout, durationMs, settleMs, thresholds } = options;
   const ratePerSender = rate / (layout.rooms * layout.senders);
   const generatorPids = rig.generators.map((g) => g.pid);
+  // WebSocket: what an overloaded step left in the buffers arrives before this step starts
+  // ("quiet": no bench message arrived for that long; heartbeat answers do not count).
+  if (options.transport !== undefined && options.transport !== "udp") {
+    await Promise.all(
+      rig.generators.map((g) => g.request({ cmd: "drain", quietMs: 300, maxMs: 30_000 })),
+    );
+  }
   const [serverBefore, generatorsBefore] = await Promise.all([
     readCpuSeconds(rig.target.pid),
     readCpuSecondsOf(generatorPids),
   ]);
   const started = performance.now();
+  const rss: number[] = [];
+  let sampling = true;
+  const sampler = options.rssEveryMs === undefined ? Promise.resolve() : (async () => {
+    while (sampling) {
+      const memory = await readMemoryMiB(rig.target.pid);
+      if (memory !== null) rss.push(Math.round(memory.rssMiB));
+      await new Promise((resolve) => setTimeout(resolve, options.rssEveryMs));
+    }
+  })();
   const reports = await Promise.all(rig.generators.map(async (g) => {
     const answer = await g.request({ cmd: "run", step, ratePerSender, durationMs, settleMs });
     if (!("report" in answer)) throw new Error(`expected a report, got ${JSON.stringify(answer)}`);
     return answer.report;
-  }));
+  })).finally(() => (sampling = false));
+  await sampler;
   const wallSeconds = (performance.now() - started) / 1000;
   const [serverAfter, generatorsAfter, memory] = await Promise.all([
     readCpuSeconds(rig.target.pid),
@@ -137,6 +189,7 @@ async function measureStep(
     serverCpuShare: serverCpuSeconds === null ? null : serverCpuSeconds / wallSeconds,
     generatorCpuShare: generatorCpuSeconds === null ? null : generatorCpuSeconds / wallSeconds,
     serverPeakRssMiB: memory?.peakMiB ?? null,
+    ...(options.rssEveryMs === undefined ? {} : { serverRssSamplesMiB: rss }),
   });
 }
 
@@ -149,7 +202,11 @@ export function summarize(
   thresholds: Thresholds,
   measured: Pick<
     StepResult,
-    "serverCpuSeconds" | "serverCpuShare" | "generatorCpuShare" | "serverPeakRssMiB"
+    | "serverCpuSeconds"
+    | "serverCpuShare"
+    | "generatorCpuShare"
+    | "serverPeakRssMiB"
+    | "serverRssSamplesMiB"
   >,
 ): StepResult {
   const histogram = new LatencyHistogram();
@@ -157,7 +214,9 @@ export function summarize(
   const sum = (pick: (r: StepReport) => number) => reports.reduce((a, r) => a + pick(r), 0);
   const sent = sum((r) => r.sent);
   const received = sum((r) => r.received);
-  const expected = sent * layout.members;
+  // A stalled reader receives nothing it is counted for (generator.ts).
+  const receivers = layout.members - (layout.stalled ?? 0);
+  const expected = sent * receivers;
   const missing = expected - received;
   const loss = expected === 0 ? 0 : missing / expected;
   const seconds = durationMs / 1000;
@@ -186,7 +245,7 @@ export function summarize(
   }
   return {
     offeredRate: rate,
-    offeredDeliveries: rate * layout.members,
+    offeredDeliveries: rate * receivers,
     sent,
     expected,
     received,
@@ -194,7 +253,7 @@ export function summarize(
     loss,
     duplicates: sum((r) => r.duplicates),
     late: sum((r) => r.late),
-    deliveredRate: received / layout.members / seconds,
+    deliveredRate: received / receivers / seconds,
     deliveriesPerSecond: received / seconds,
     latencyMs,
     ...measured,
@@ -202,19 +261,25 @@ export function summarize(
     held: why.length === 0,
     why: why.join(", "),
     ...(receiverChecks === undefined ? {} : { receiverChecks }),
+    ...(reports.some((r) => r.stalledClosedAfterMs !== undefined)
+      ? { stalledClosedAfterMs: reports.flatMap((r) => r.stalledClosedAfterMs ?? []) }
+      : {}),
   };
 }
 
 /** Runs one scenario to its end; always stops its processes. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
-  const rig = await rigUp(
-    options.target,
-    options.layout,
-    options.serverFlags ?? [],
-    { server: options.io, generators: options.generatorIo },
-    options.serverDenoFlags,
-    options.sealed ?? false,
-  );
+  const rig = await rigUp({
+    kind: options.target,
+    layout: options.layout,
+    serverFlags: options.serverFlags ?? [],
+    io: { server: options.io, generators: options.generatorIo },
+    serverDenoFlags: options.serverDenoFlags ?? [],
+    sealed: options.sealed ?? false,
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+    ...(options.relayEngine === undefined ? {} : { relayEngine: options.relayEngine }),
+    ...(options.textBytes === undefined ? {} : { textBytes: options.textBytes }),
+  });
   const steps: StepResult[] = [];
   try {
     const first = "fixed" in options.rates ? options.rates.fixed : options.rates.start;
@@ -240,8 +305,20 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   return {
     name: options.name,
     target: options.target,
-    ...(options.target === "chat" ? { sealed: options.sealed ?? false } : {}),
+    ...(options.target === "chat"
+      ? {
+        sealed: options.transport !== undefined && options.transport !== "udp" ||
+          (options.sealed ?? false),
+      }
+      : {}),
     ...options.layout,
+    ...(options.transport === undefined || options.transport === "udp"
+      ? {}
+      : { transport: options.transport }),
+    ...(options.textBytes === undefined ? {} : { textBytes: options.textBytes }),
+    ...(options.target === "relay" && options.transport === "ws"
+      ? { relayEngine: options.relayEngine ?? "ours" }
+      : {}),
     udpIo: options.io,
     generatorIo: options.generatorIo,
     durationMs: options.durationMs,
@@ -265,6 +342,8 @@ export interface IdleOptions {
   sealed?: boolean;
   /** Extra `deno run` flags for the server (--cpu-prof, say). */
   serverDenoFlags?: string[];
+  /** WebSocket members ("ws") instead of UDP ones. */
+  transport?: "udp" | "ws";
 }
 
 /**
@@ -275,14 +354,16 @@ export interface IdleOptions {
 export async function runIdle(options: IdleOptions): Promise<IdleResult> {
   const rooms = Math.ceil(options.members / options.membersPerRoom);
   const layout = { rooms, members: options.membersPerRoom, senders: 0, procs: options.procs };
-  const rig = await rigUp(
-    "chat",
+  const ws = options.transport === "ws";
+  const rig = await rigUp({
+    kind: "chat",
     layout,
-    ["--heartbeat", String(options.heartbeatSeconds)],
-    { server: options.io, generators: options.generatorIo },
-    options.serverDenoFlags ?? [],
-    options.sealed ?? false,
-  );
+    serverFlags: ["--heartbeat", String(options.heartbeatSeconds)],
+    io: { server: options.io, generators: options.generatorIo },
+    serverDenoFlags: options.serverDenoFlags ?? [],
+    sealed: ws || (options.sealed ?? false),
+    transport: ws ? "ws" : "udp",
+  });
   try {
     await new Promise((resolve) => setTimeout(resolve, options.heartbeatSeconds * 1000));
     const before = await readCpuSeconds(rig.target.pid);
@@ -293,10 +374,11 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult> {
     const memory = await readMemoryMiB(rig.target.pid);
     const cpu = before === null || after === null ? null : after - before;
     return {
-      name: `${rooms * options.membersPerRoom} heartbeat-only ${
-        options.sealed ? "sealed" : "plain"
+      name: `${rooms * options.membersPerRoom} ${
+        ws ? "idle WebSocket" : `heartbeat-only ${options.sealed ? "sealed" : "plain"}`
       } members`,
-      sealed: options.sealed ?? false,
+      sealed: ws || (options.sealed ?? false),
+      ...(ws ? { transport: "ws" as const } : {}),
       members: rooms * options.membersPerRoom,
       rooms,
       udpIo: options.io,

@@ -163,7 +163,7 @@ export class SealedRoomReceiver {
 }
 
 /** Sealed joins are retried on these refusals (limits, or a room its host has not made yet). */
-function retryable(error: unknown, member: number): boolean {
+export function retryable(error: unknown, member: number): boolean {
   if (!(error instanceof Error)) return false;
   const status = (error as { status?: number }).status;
   if (error instanceof ChatTransportError) {
@@ -180,20 +180,46 @@ export interface SealedTarget extends Target {
   readonly checks: ReceiverChecks;
 }
 
-/** The real server, sealed: sealed TCRP on `hostname:port`. */
-export function sealedTarget(hostname: string, port: number): SealedTarget {
-  const checks: ReceiverChecks = { opened: 0, verified: 0, matched: 0, rejected: 0 };
-  const rooms = new Map<number, SealedRoomReceiver>();
+/**
+ * The receivers of one generator process, one per room, and their checks:
+ * shared by the UDP and WebSocket members of a mixed room (ws_wire.ts), who
+ * get the same sealed room datagrams.
+ */
+export class SealedRooms {
+  readonly checks: ReceiverChecks = { opened: 0, verified: 0, matched: 0, rejected: 0 };
+  #rooms = new Map<number, SealedRoomReceiver>();
+
+  /** Room `room`'s receiver, made with `signingKey` at its first member. */
+  receiver(room: number, signingKey: Uint8Array): SealedRoomReceiver {
+    let receiver = this.#rooms.get(room);
+    if (receiver === undefined) {
+      receiver = new SealedRoomReceiver(signingKey, this.checks);
+      this.#rooms.set(room, receiver);
+    }
+    return receiver;
+  }
+
+  /** A new step: every receiver forgets what it opened, the checks start from 0. */
+  startStep(): void {
+    for (const room of this.#rooms.values()) room.clear();
+    const checks = this.checks;
+    checks.opened =
+      checks.verified =
+      checks.matched =
+      checks.rejected =
+        0;
+  }
+}
+
+/** The real server, sealed: sealed TCRP on `hostname:port` (`rooms`: shared receivers). */
+export function sealedTarget(
+  hostname: string,
+  port: number,
+  rooms: SealedRooms = new SealedRooms(),
+): SealedTarget {
   return {
-    checks,
-    startStep() {
-      for (const room of rooms.values()) room.clear();
-      checks.opened =
-        checks.verified =
-        checks.matched =
-        checks.rejected =
-          0;
-    },
+    checks: rooms.checks,
+    startStep: () => rooms.startStep(),
     async join(owned: OwnedMember): Promise<MemberWire> {
       const room = roomName(owned.room);
       const operation = owned.member === 0 ? Operation.CREATE_ROOM : Operation.JOIN_ROOM;
@@ -210,16 +236,11 @@ export function sealedTarget(hostname: string, port: number): SealedTarget {
             },
             { crypto: nodeCrypto, checkServerKey: () => {}, timeoutMs: 10_000 },
           );
-          let receiver = rooms.get(owned.room);
-          if (receiver === undefined) {
-            receiver = new SealedRoomReceiver(answer.session.signingKey, checks);
-            rooms.set(owned.room, receiver);
-          }
           return sealedWire(
             answer.session,
             { hostname, port: answer.accepted.udpPort },
             answer.accepted.heartbeatSeconds * 1000,
-            receiver,
+            rooms.receiver(owned.room, answer.session.signingKey),
           );
         } catch (error) {
           if (!retryable(error, owned.member) || attempt >= 200) {
@@ -236,7 +257,8 @@ export function sealedTarget(hostname: string, port: number): SealedTarget {
   };
 }
 
-function sealedWire(
+/** A sealed member's datagrams (`to` is unused over a WebSocket). */
+export function sealedWire(
   session: SealedSessionParams,
   to: { hostname: string; port: number },
   heartbeatMs: number,

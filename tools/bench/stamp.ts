@@ -30,6 +30,22 @@ export function stampText(
   return encoder.encode(`${step}:${sender}:${seq}:${sentMicros}`);
 }
 
+/**
+ * A stamp of at least `bytes` bytes: leading zeros in front of the step,
+ * which {@linkcode readEventStamp} reads as the same number (a larger
+ * message for the same stamp, e.g. to fill a stalled reader's buffers sooner).
+ */
+export function paddedStampText(
+  bytes: number,
+  step: number,
+  sender: number,
+  seq: number,
+  sentMicros: number,
+): Uint8Array {
+  const text = `${step}:${sender}:${seq}:${sentMicros}`;
+  return encoder.encode("0".repeat(Math.max(0, bytes - text.length)) + text);
+}
+
 const COLON = 0x3a;
 
 /**

@@ -11,6 +11,7 @@ import { roomRequest } from "../../testing/raw_client.ts";
 import { type OwnedMember, roomName } from "./layout.ts";
 import { readEventStamp, type Stamp } from "./stamp.ts";
 import type { HostPort } from "../../protocol/host_port.ts";
+import type { BenchSocket } from "./socket.ts";
 
 /** One member's datagrams. */
 export interface MemberWire {
@@ -32,6 +33,13 @@ export interface MemberWire {
   heartbeat(lastSeq: number): Uint8Array | null;
   /** Heartbeat period the server asked for, ms (0: none). */
   heartbeatMs: number;
+  /**
+   * The member's own socket, made by the join (a WebSocket carries the
+   * handshake and then the datagrams); absent: the generator opens a UDP socket.
+   */
+  socket?: BenchSocket;
+  /** A stalled reader's: stops reading what the server sends (ws_stall_proxy.ts). */
+  stall?(): void;
 }
 
 /** What a sealed target's receivers checked in a step (sealed_wire.ts); zeros for plain ones. */
@@ -53,6 +61,18 @@ export interface Target {
   startStep?(): void;
   /** The sealed target's checks since the step began. */
   readonly checks?: ReceiverChecks;
+  /**
+   * A member whose socket closed comes back as a page does (ws_wire.ts):
+   * resumes its session on a new socket, or, told by a stateless reset that
+   * the session is gone, joins again. Rejects when this attempt failed.
+   */
+  reconnect?(owned: OwnedMember, wire: MemberWire): Promise<Reconnected>;
+}
+
+/** How a member came back, with its wire (a fresh join's is new). */
+export interface Reconnected {
+  wire: MemberWire;
+  how: "resumed" | "rejoined";
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
