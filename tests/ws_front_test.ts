@@ -306,3 +306,24 @@ Deno.test("ws: over --max-handshakes-per-ip, a handshake gets the gate's plain r
     assert.ok(await closeCode(first));
   });
 });
+
+Deno.test("ws: every resume of a forgotten session from one address gets its reset, past the UDP per-address budget", async () => {
+  // A school behind one NAT after a restart: more resumes at once than --unauthenticated-rate's burst.
+  await withWsServer({ unauthenticatedRate: 2 }, async (s) => {
+    const pipes = await Promise.all(
+      Array.from({ length: 12 }, () => openWebSocketPipe(wsUrl(s))),
+    );
+    for (const pipe of pipes) {
+      pipe.send(sealMemberDatagram(nodeCrypto, {
+        key: nodeCrypto.randomBytes(32),
+        sessionId: nodeCrypto.randomBytes(8),
+        counter: 0,
+        inner: encodeSealedClientBody({ kind: "hello", lastSeq: 0 }),
+      }));
+    }
+    for (const pipe of pipes) {
+      assert.equal((await pipe.receive())?.length, 26, "a stateless reset");
+      assert.equal(await closeCode(pipe), WsCloseCode.DONE);
+    }
+  });
+});

@@ -338,7 +338,14 @@ export class SealedFrontEnd {
     this.stats.moved++;
   }
 
-  /** An unknown session: a stateless reset, if the datagram is longer and the source within its rate. */
+  /**
+   * An unknown session: a stateless reset, if the datagram is longer and,
+   * over UDP, the source within its rate. A WebSocket's reset is not
+   * budgeted: it goes back on a socket the peer opened itself (the TCP
+   * handshake proved the address, so it cannot aim it at anyone), and the
+   * socket closes after it; a class behind one address resuming after a
+   * restart must all get theirs at once.
+   */
   #unknown(
     sessionId: Uint8Array,
     size: number,
@@ -348,7 +355,8 @@ export class SealedFrontEnd {
     const { sessions, transport, resets, report } = this.#options;
     this.stats.unknownSession++;
     report("sealed-unknown-session", addressKey, "a sealed datagram for an unknown session");
-    if (size > RESET_DATAGRAM_BYTES && resets.take(addressKey)) {
+    const viaLink = !("hostname" in source);
+    if (size > RESET_DATAGRAM_BYTES && (viaLink || resets.take(addressKey))) {
       transport.sendReset(
         encodeResetDatagram(sessionId, sessions.resetTokenFor(sessionId)),
         source,
