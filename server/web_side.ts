@@ -19,7 +19,8 @@ import {
 import type { Logger } from "./log.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
 import { bindOrExplain } from "./startup_errors.ts";
-import { handshakeMessageLimit, type WsFrontEnd } from "./ws/ws_front.ts";
+import { handshakeMessageLimit } from "./ws/ws_frames.ts";
+import type { WsFrontEnd } from "./ws/ws_front.ts";
 
 /** What the HTTP front is started with besides the configuration. */
 export interface HttpHooks {

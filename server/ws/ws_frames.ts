@@ -6,9 +6,13 @@
  *
  * @module
  */
-import type { TcrpFrame } from "../../protocol/tcrp.ts";
-import { TcrpFrameParser } from "../../protocol/tcrp.ts";
+import { TCRP_HEADER_BYTES, type TcrpFrame, TcrpFrameParser } from "../../protocol/tcrp.ts";
 import type { FrameLink } from "../sealed_exchange.ts";
+
+/** The largest handshake message: one TCRP frame with a 255-byte room name and a full payload. */
+export function handshakeMessageLimit(maxPayloadBytes: number): number {
+  return TCRP_HEADER_BYTES + 255 + maxPayloadBytes;
+}
 import type { WsSocket } from "./ws_link.ts";
 
 /** A message that is not exactly one whole TCRP frame, or one frame too many: closed 4400. */
