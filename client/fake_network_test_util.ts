@@ -358,11 +358,24 @@ export async function withSession(
   if (options.beforeWelcome) await options.beforeWelcome(fake, clock);
   else fake.inject(welcome(0));
   const session = await opening;
+  await runThenLeave(clock, session, (events) => body({ clock, connector, fake, session, events }));
+}
+
+/**
+ * Runs `body` with an {@linkcode EventCollector} on an open `session`, then
+ * leaves (if still open), waits for the events to end, and checks that the
+ * closed session left no timer armed: the end of every session harness.
+ */
+export async function runThenLeave(
+  clock: VirtualClock,
+  session: ChatSession,
+  body: (events: EventCollector) => Promise<void> | void,
+): Promise<void> {
   const events = new EventCollector(session);
   let closed = false;
   session.closed.then(() => (closed = true));
   try {
-    await body({ clock, connector, fake, session, events });
+    await body(events);
   } finally {
     const leaving = session.leave();
     await clock.runUntil(() => closed, "the session to close");

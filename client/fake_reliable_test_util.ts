@@ -20,6 +20,7 @@ import {
   EventCollector,
   FakeChannel,
   ROOM,
+  runThenLeave,
   USER,
   welcome,
 } from "./fake_network_test_util.ts";
@@ -166,16 +167,5 @@ export async function withReliableSession(
   await clock.settle();
   connector.socket.inject(welcome(0, [USER, "bob"], "bob"));
   const session = await opening;
-  const events = new EventCollector(session);
-  let closed = false;
-  session.closed.then(() => (closed = true));
-  try {
-    await body({ clock, connector, session, events });
-  } finally {
-    const leaving = session.leave();
-    await clock.runUntil(() => closed, "the session to close");
-    await leaving;
-    await events.done;
-  }
-  assert.equal(clock.pendingTimers, 0, "a closed session leaves no timer armed");
+  await runThenLeave(clock, session, (events) => body({ clock, connector, session, events }));
 }
