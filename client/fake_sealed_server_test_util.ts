@@ -22,7 +22,7 @@ import {
   sealRoomDatagram,
 } from "../protocol/sealed_datagram.ts";
 import type { Ed25519Signer, SealedSessionParams } from "../protocol/sealed_types.ts";
-import type { RoomRequest } from "../protocol/tcrp.ts";
+import type { JoinAccepted, RoomRequest } from "../protocol/tcrp.ts";
 import {
   type FakeConnector,
   type FakeWire,
@@ -33,6 +33,29 @@ import {
 
 /** The provider the fakes and the sessions under test use. */
 export const TEST_CRYPTO = nodeCrypto;
+
+/** A revision-2 JOIN answer, for scripted sealed exchanges. */
+export const SEALED_ACCEPTED: JoinAccepted = {
+  status: 200,
+  udpPort: 9002,
+  maxDatagramBytes: 4096,
+  heartbeatSeconds: 10,
+  idleTimeoutSeconds: 300,
+  protocol: 2,
+};
+
+/** The session part of a scripted sealed answer (fixed bytes, host "ann"). */
+export function sealedSessionFixture(passwordProtected: boolean) {
+  return {
+    sessionId: new Uint8Array(8).fill(1),
+    clientKey: new Uint8Array(32).fill(2),
+    serverKey: new Uint8Array(32).fill(3),
+    signingKey: new Uint8Array(32).fill(4),
+    resetToken: new Uint8Array(16).fill(5),
+    passwordProtected,
+    host: "ann",
+  };
+}
 
 /**
  * The server process: its static key (what a handshake proves), its signing

@@ -19,7 +19,6 @@ import { ServerKeyMismatchError, type X25519KeyPair } from "../protocol/sealed_t
 import {
   encodeTcrpFrame,
   encodeTcrpResponse,
-  type JoinAccepted,
   Operation,
   type RoomRequest,
   SealedState,
@@ -34,27 +33,12 @@ import {
   sealedListExchange,
   sealedRoomExchange,
 } from "./sealed_exchange.ts";
+import { SEALED_ACCEPTED, sealedSessionFixture } from "./fake_sealed_server_test_util.ts";
 
 const SERVER_KEY: X25519KeyPair = nodeCrypto.x25519KeyPair();
 
-const ACCEPTED: JoinAccepted = {
-  status: 200,
-  udpPort: 9002,
-  maxDatagramBytes: 4096,
-  heartbeatSeconds: 10,
-  idleTimeoutSeconds: 300,
-  protocol: 2,
-};
-
-const SESSION = {
-  sessionId: new Uint8Array(8).fill(1),
-  clientKey: new Uint8Array(32).fill(2),
-  serverKey: new Uint8Array(32).fill(3),
-  signingKey: new Uint8Array(32).fill(4),
-  resetToken: new Uint8Array(16).fill(5),
-  passwordProtected: true,
-  host: "ann",
-};
+const ACCEPTED = SEALED_ACCEPTED;
+const SESSION = sealedSessionFixture(true);
 
 const JOIN: RoomRequest = {
   operation: Operation.JOIN_ROOM,

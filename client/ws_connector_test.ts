@@ -12,7 +12,6 @@ import { NoiseNxResponder } from "../protocol/noise.ts";
 import { encodeSealedAnswer, type SealedAnswer, sealedPrologue } from "../protocol/sealed_tcrp.ts";
 import {
   encodeTcrpFrame,
-  type JoinAccepted,
   Operation,
   type RoomRequest,
   SealedState,
@@ -26,27 +25,12 @@ import {
   WebSocketConnector,
   type WebSocketConnectorOptions,
 } from "./ws_connector.ts";
+import { SEALED_ACCEPTED, sealedSessionFixture } from "./fake_sealed_server_test_util.ts";
 
 const SERVER_KEY = nodeCrypto.x25519KeyPair();
 
-const ACCEPTED: JoinAccepted = {
-  status: 200,
-  udpPort: 9002,
-  maxDatagramBytes: 4096,
-  heartbeatSeconds: 10,
-  idleTimeoutSeconds: 300,
-  protocol: 2,
-};
-
-const SESSION = {
-  sessionId: new Uint8Array(8).fill(1),
-  clientKey: new Uint8Array(32).fill(2),
-  serverKey: new Uint8Array(32).fill(3),
-  signingKey: new Uint8Array(32).fill(4),
-  resetToken: new Uint8Array(16).fill(5),
-  passwordProtected: false,
-  host: "ann",
-};
+const ACCEPTED = SEALED_ACCEPTED;
+const SESSION = sealedSessionFixture(false);
 
 const JOIN: RoomRequest = {
   operation: Operation.JOIN_ROOM,
