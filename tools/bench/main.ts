@@ -260,38 +260,25 @@ for (const plan of planned) {
 }
 
 const idle: IdleResult[] = [];
+// What every idle measurement shares; each adds its members and transport.
+const idleRun = {
+  membersPerRoom: 10,
+  procs,
+  windowSeconds: flags.idleWindow,
+  heartbeatSeconds: flags.heartbeat,
+  io,
+  generatorIo,
+  serverDenoFlags,
+};
 for (const sealed of flags.idleMembers > 0 ? sealedModes : []) {
   print(`${flags.idleMembers} heartbeat-only ${sealed ? "sealed" : "plain"} members…`);
-  idle.push(
-    await runIdle({
-      members: flags.idleMembers,
-      membersPerRoom: 10,
-      procs,
-      windowSeconds: flags.idleWindow,
-      heartbeatSeconds: flags.heartbeat,
-      io,
-      generatorIo,
-      sealed,
-      serverDenoFlags,
-    }),
-  );
+  idle.push(await runIdle({ ...idleRun, members: flags.idleMembers, sealed }));
 }
 
 if (wsMode && flags.wsIdleMembers > 0) {
   print(`${flags.wsIdleMembers} idle WebSocket members…`);
   idle.push(
-    await runIdle({
-      members: flags.wsIdleMembers,
-      membersPerRoom: 10,
-      procs,
-      windowSeconds: flags.idleWindow,
-      heartbeatSeconds: flags.heartbeat,
-      io,
-      generatorIo,
-      sealed: true,
-      transport: "ws",
-      serverDenoFlags,
-    }),
+    await runIdle({ ...idleRun, members: flags.wsIdleMembers, sealed: true, transport: "ws" }),
   );
 }
 
