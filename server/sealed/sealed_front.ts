@@ -217,7 +217,7 @@ export class SealedFrontEnd {
     }
     const session = sessions.byId(header.sessionId);
     if (session === undefined) {
-      return this.#unknown(header.sessionId, size, via ?? source, addressKey);
+      return this.#unknown(header.sessionId, size, via, source, addressKey);
     }
     const own = session.endpoint;
     // A WebSocket session has its endpoint (its socket's link) from its admission on.
@@ -349,17 +349,17 @@ export class SealedFrontEnd {
   #unknown(
     sessionId: Uint8Array,
     size: number,
-    source: HostPort | WsLink,
+    via: WsLink | null,
+    source: HostPort,
     addressKey: string,
   ): LinkReceived {
     const { sessions, transport, resets, report } = this.#options;
     this.stats.unknownSession++;
     report("sealed-unknown-session", addressKey, "a sealed datagram for an unknown session");
-    const viaLink = !("hostname" in source);
-    if (size > RESET_DATAGRAM_BYTES && (viaLink || resets.take(addressKey))) {
+    if (size > RESET_DATAGRAM_BYTES && (via !== null || resets.take(addressKey))) {
       transport.sendReset(
         encodeResetDatagram(sessionId, sessions.resetTokenFor(sessionId)),
-        source,
+        via ?? source,
       );
     }
     return { verdict: "unknownSession", outgoing: [] };
