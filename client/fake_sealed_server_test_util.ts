@@ -45,7 +45,9 @@ export const SEALED_ACCEPTED: JoinAccepted = {
 };
 
 /** The session part of a scripted sealed answer (fixed bytes, host "ann"). */
-export function sealedSessionFixture(passwordProtected: boolean) {
+export function sealedSessionFixture(
+  passwordProtected: boolean,
+): Omit<SealedSessionParams, "serverStaticKey"> {
   return {
     sessionId: new Uint8Array(8).fill(1),
     clientKey: new Uint8Array(32).fill(2),
